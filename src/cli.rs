@@ -1,0 +1,250 @@
+//! The command line: clap derive definitions (their doc comments are the `--help` text)
+//! and the conversion of parse errors into memwatch's one-line messages and exit codes.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Sampling interval bounds, milliseconds.
+pub const INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=3_600_000;
+
+const AFTER_HELP: &str = "\
+Examples:
+  memwatch run -- cargo test
+  memwatch run -i 10 -- mpirun -n 8 ./app
+  memwatch run --json -o mem.json -- pytest -n 8
+  memwatch run --json -- make -j8 > mem.json
+
+Exit status: the command's own (128+N if it died of signal N); 125 if memwatch
+itself failed, 126 if the command could not be executed, 127 if it was not found.";
+
+/// How much memory did this whole job really use? memwatch runs a command, samples the
+/// resident memory (RSS) of it and of every process it starts, and reports the peak total
+/// and each process's own peak.
+#[derive(Debug, Parser)]
+#[command(name = "memwatch", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command and report the memory of it and all its descendants.
+    #[command(after_help = AFTER_HELP)]
+    Run(RunArgs),
+    /// Test workload: allocate and touch memory, fork, hold (used by memwatch's own tests).
+    #[command(name = "__workload", hide = true)]
+    Workload(crate::workload::WorkloadArgs),
+}
+
+/// When the job is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WaitMode {
+    /// Until the command and every process it started have exited.
+    All,
+    /// Until the command itself exits (leave daemons it started running).
+    Root,
+}
+
+/// `memwatch run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Sampling interval in milliseconds (1 to 3600000).
+    #[arg(short, long, value_name = "MS", default_value = "500", value_parser = parse_interval, allow_hyphen_values = true)]
+    pub interval: u64,
+
+    /// Write the report as JSON. Without -o it goes to standard output, and the command's
+    /// own standard output is sent to standard error so the JSON stays valid.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write the report to this file (atomically) instead of the terminal. JSON if --json
+    /// is given or the name ends in .json, else the human summary.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Do not print the human summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// When the job is over: when every process has exited (all), or when the command
+    /// itself has (root).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "all")]
+    pub wait: WaitMode,
+
+    /// The command to run and its arguments (put them after --).
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+fn parse_interval(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(v) if INTERVAL_MS.contains(&v) => Ok(v),
+        _ => Err(format!(
+            "the interval must be a whole number of milliseconds from {} to {}",
+            INTERVAL_MS.start(),
+            INTERVAL_MS.end()
+        )),
+    }
+}
+
+/// What to do with a failed parse: print and exit with this code.
+pub struct ParseFailure {
+    /// Text to print (help and version go to stdout, errors to stderr).
+    pub text: String,
+    /// Whether it is an error (stderr) rather than requested output (stdout).
+    pub is_error: bool,
+    /// Exit code.
+    pub code: i32,
+}
+
+/// Parse the command line, turning clap's multi-line errors into one memwatch line.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, ParseFailure> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    Cli::try_parse_from(&args).map_err(|e| {
+        use clap::error::ErrorKind;
+        match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ParseFailure {
+                text: e.to_string(),
+                is_error: false,
+                code: 0,
+            },
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => ParseFailure {
+                text: e.to_string(),
+                is_error: true,
+                code: usage_code(&args),
+            },
+            kind => {
+                let text = if kind == ErrorKind::MissingRequiredArgument
+                    && e.to_string().contains("<COMMAND>")
+                {
+                    "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]..."
+                        .to_string()
+                } else {
+                    one_line(&e.to_string())
+                };
+                ParseFailure {
+                    text: format!("memwatch: {text}\n"),
+                    is_error: true,
+                    code: usage_code(&args),
+                }
+            }
+        }
+    })
+}
+
+/// Usage errors exit 125 for `run` (2 could be the command's own status); other
+/// subcommands read reports and use 2.
+fn usage_code(args: &[OsString]) -> i32 {
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("run") | None => crate::error::EXIT_FAILURE,
+        Some(_) => crate::error::EXIT_BAD_INPUT,
+    }
+}
+
+/// The first paragraph of a clap message on one line, without "error: " and the tip lines.
+fn one_line(msg: &str) -> String {
+    let para: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let joined = para.join(" ");
+    let s = joined.strip_prefix("error: ").unwrap_or(&joined);
+    format!("{s} (see 'memwatch --help')")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn args(s: &[&str]) -> Vec<OsString> {
+        std::iter::once("memwatch")
+            .chain(s.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_parses() {
+        let cli = parse(args(&[
+            "run", "-i", "10", "--json", "--", "sh", "-c", "echo hi",
+        ]))
+        .ok()
+        .unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!()
+        };
+        assert_eq!(r.interval, 10);
+        assert!(r.json);
+        assert_eq!(r.command, ["sh", "-c", "echo hi"]);
+        assert_eq!(r.wait, WaitMode::All);
+    }
+
+    #[test]
+    fn command_without_dashes_and_with_its_own_flags() {
+        let cli = parse(args(&["run", "cargo", "test", "--release", "-q"]))
+            .ok()
+            .unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!()
+        };
+        assert_eq!(r.command, ["cargo", "test", "--release", "-q"]);
+        assert_eq!(r.interval, 500);
+    }
+
+    #[test]
+    fn bad_intervals_are_one_line_with_the_range() {
+        for bad in ["0", "-5", "99999999999", "abc", "3600001", ""] {
+            let Err(f) = parse(args(&["run", "-i", bad, "--", "true"])) else {
+                panic!("{bad} accepted")
+            };
+            assert_eq!(f.code, 125, "{bad}");
+            assert!(f.is_error);
+            assert_eq!(f.text.lines().count(), 1, "{:?}", f.text);
+            assert!(f.text.starts_with("memwatch: "), "{:?}", f.text);
+            assert!(f.text.contains("from 1 to 3600000"), "{bad}: {:?}", f.text);
+        }
+    }
+
+    #[test]
+    fn missing_command() {
+        for a in [&["run"][..], &["run", "--"], &["run", "-i", "5", "--"]] {
+            let Err(f) = parse(args(a)) else { panic!() };
+            assert_eq!(f.code, 125);
+            assert_eq!(
+                f.text,
+                "memwatch: no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...\n"
+            );
+        }
+    }
+
+    #[test]
+    fn help_and_version_succeed() {
+        let Err(f) = parse(args(&["--version"])) else {
+            panic!()
+        };
+        assert_eq!((f.code, f.is_error), (0, false));
+        assert!(f.text.contains(env!("CARGO_PKG_VERSION")));
+        let Err(f) = parse(args(&["run", "--help"])) else {
+            panic!()
+        };
+        assert_eq!((f.code, f.is_error), (0, false));
+        assert!(f.text.contains("Examples:"));
+    }
+}

@@ -1,0 +1,629 @@
+//! The job: who belongs to it, and what it used. Platform-neutral.
+//!
+//! [`Job`] drives an [`Inspector`] once per sample: it admits newly seen processes whose
+//! parent (or process group leader) is in the job, or whose parent is memwatch itself (the
+//! root, and orphans memwatch adopted as subreaper), reads every live member's RSS, and keeps
+//! the running maxima: the total at each sample, each process's own peak, and a bounded
+//! timeline. Nothing here knows the operating system; tests drive it with
+//! [`crate::sys::fake::FakeInspector`].
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::sys::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use crate::timeline::Timeline;
+
+/// Dead processes kept in full detail; past twice this many, the ones with the smallest
+/// peaks are folded into a count so memory stays bounded on jobs that run millions of
+/// short processes.
+pub const MAX_DEAD_RECORDS: usize = 5_000;
+
+/// Everything memwatch knows about one process of the job.
+#[derive(Clone, Debug)]
+pub struct ProcRecord {
+    /// Pid and start time.
+    pub id: ProcId,
+    /// Parent pid when first seen.
+    pub ppid: Pid,
+    /// Process group when first seen.
+    pub pgid: Pid,
+    /// The command line it runs now (re-read after `exec`).
+    pub command: Rc<str>,
+    /// The command line it ran when it reached its peak.
+    pub peak_command: Rc<str>,
+    /// Its largest RSS, KiB; `None` while it could never be read.
+    pub max_rss_kib: Option<u64>,
+    /// The kernel's own peak for it (`ru_maxrss` when memwatch reaped it), KiB.
+    pub kernel_max_rss_kib: Option<u64>,
+    /// Offset from the job's start of the first sample that saw it.
+    pub first_seen: Duration,
+    /// Offset of the last sample that saw it alive.
+    pub last_seen: Duration,
+    /// Samples that saw it alive.
+    pub samples: u64,
+    /// Whether its memory could be read.
+    pub access: Access,
+    /// The command memwatch started.
+    pub is_root: bool,
+}
+
+impl ProcRecord {
+    fn observe(&mut self, kib: u64, t: Duration) {
+        self.samples += 1;
+        self.last_seen = t;
+        if self.max_rss_kib.is_none_or(|m| kib > m) {
+            self.max_rss_kib = Some(kib);
+            if !Rc::ptr_eq(&self.peak_command, &self.command) {
+                self.peak_command = Rc::clone(&self.command);
+            }
+        }
+    }
+
+    fn seen(&self) -> Seen {
+        Seen {
+            id: self.id,
+            ppid: self.ppid,
+            pgid: self.pgid,
+        }
+    }
+}
+
+struct Live<H> {
+    rec: ProcRecord,
+    handle: H,
+}
+
+/// What one sample found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SampleSummary {
+    /// Sum of the RSS of the live, readable job processes, KiB.
+    pub total_rss_kib: u64,
+    /// Live job processes (readable or not).
+    pub processes: u32,
+    /// Live job processes whose memory could not be read.
+    pub unknown: u32,
+}
+
+/// The job's running state.
+pub struct Job<I: Inspector> {
+    inspector: I,
+    self_pid: Pid,
+    root_pid: Pid,
+    live: Vec<Live<I::Handle>>,
+    live_pids: Vec<Pid>,
+    live_index: HashMap<Pid, usize>,
+    dead: Vec<ProcRecord>,
+    omitted: u64,
+    total_seen: u64,
+    seen: Vec<Seen>,
+    samples: u64,
+    max_total_rss_kib: u64,
+    max_total_index: Option<u64>,
+    max_total_at: Duration,
+    processes_at_peak: u32,
+    max_processes: u32,
+    timeline: Timeline,
+    denied: Vec<ProcId>,
+    newly_denied: usize,
+}
+
+impl<I: Inspector> Job<I> {
+    /// A job whose root is `root_pid`, a child of memwatch (`self_pid`). `capacity` is how
+    /// many live processes to make room for up front.
+    pub fn new(inspector: I, self_pid: Pid, root_pid: Pid, capacity: usize) -> Self {
+        let capacity = capacity.max(16);
+        Job {
+            inspector,
+            self_pid,
+            root_pid,
+            live: Vec::with_capacity(capacity),
+            live_pids: Vec::with_capacity(capacity),
+            live_index: HashMap::with_capacity(capacity * 2),
+            dead: Vec::new(),
+            omitted: 0,
+            total_seen: 0,
+            seen: Vec::with_capacity(capacity),
+            samples: 0,
+            max_total_rss_kib: 0,
+            max_total_index: None,
+            max_total_at: Duration::ZERO,
+            processes_at_peak: 0,
+            max_processes: 0,
+            timeline: Timeline::new(crate::timeline::DEFAULT_POINTS),
+            denied: Vec::new(),
+            newly_denied: 0,
+        }
+    }
+
+    /// Take one sample at offset `t` from the job's start. `full` asks discovery for a
+    /// complete search instead of births only (first sample, safety net, after the root's
+    /// exit).
+    pub fn sample(&mut self, t: Duration, full: bool) -> Result<SampleSummary, SampleError> {
+        self.discover(full)?;
+        self.admit(t);
+        let summary = self.read_all(t);
+        self.samples += 1;
+        let index = self.samples - 1;
+        if self.max_total_index.is_none() || summary.total_rss_kib > self.max_total_rss_kib {
+            self.max_total_rss_kib = summary.total_rss_kib;
+            self.max_total_index = Some(index);
+            self.max_total_at = t;
+            self.processes_at_peak = summary.processes;
+        }
+        self.max_processes = self.max_processes.max(summary.processes);
+        self.timeline
+            .push(t, summary.total_rss_kib, summary.processes);
+        Ok(summary)
+    }
+
+    fn discover(&mut self, full: bool) -> Result<(), SampleError> {
+        self.seen.clear();
+        let index = &self.live_index;
+        let is_live = |pid: Pid| index.contains_key(&pid);
+        let d = Discovery {
+            live: &self.live_pids,
+            is_live: &is_live,
+            full,
+        };
+        self.inspector.discover(&d, &mut self.seen)
+    }
+
+    /// Whether a newly seen process belongs to the job.
+    fn belongs(&self, s: &Seen) -> bool {
+        if s.ppid == self.self_pid {
+            // The root, or an orphan memwatch adopted as subreaper: memwatch runs nothing else.
+            return true;
+        }
+        let member = |pid: Pid| self.live_index.get(&pid).map(|&i| &self.live[i].rec);
+        if let Some(parent) = member(s.ppid) {
+            if parent.id.start <= s.id.start {
+                return true;
+            }
+        }
+        // A process in a group led by a job process (the only link left on systems without
+        // a subreaper once its parent has exited).
+        if s.pgid > 0 && s.pgid != s.id.pid {
+            if let Some(leader) = member(s.pgid) {
+                return leader.pgid == leader.id.pid && leader.id.start <= s.id.start;
+            }
+        }
+        false
+    }
+
+    /// Admit every seen process that belongs, repeating until nothing changes so a child
+    /// listed before its parent (pids wrap around) is still found.
+    fn admit(&mut self, t: Duration) {
+        loop {
+            let mut progress = false;
+            let mut i = 0;
+            while i < self.seen.len() {
+                let s = self.seen[i];
+                if let Some(&li) = self.live_index.get(&s.id.pid) {
+                    if self.live[li].rec.id == s.id {
+                        self.seen.swap_remove(i);
+                        continue;
+                    }
+                    // The pid is live in the job under another start time: the old process
+                    // is gone and the pid recycled. Reading the old handle retires it.
+                    if self.inspector.read(&mut self.live[li].handle) != Reading::Gone {
+                        self.seen.swap_remove(i);
+                        continue;
+                    }
+                    self.retire(li);
+                }
+                if self.belongs(&s) {
+                    self.seen.swap_remove(i);
+                    self.follow(s, t);
+                    progress = true;
+                } else {
+                    i += 1;
+                }
+            }
+            if !progress || self.seen.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn follow(&mut self, s: Seen, t: Duration) {
+        let Some((mut handle, access)) = self.inspector.follow(&s) else {
+            return;
+        };
+        let command: Rc<str> = Rc::from(self.inspector.command(&s, &mut handle));
+        if access == Access::Denied {
+            self.denied.push(s.id);
+            self.newly_denied += 1;
+        }
+        let rec = ProcRecord {
+            id: s.id,
+            ppid: s.ppid,
+            pgid: s.pgid,
+            peak_command: Rc::clone(&command),
+            command,
+            max_rss_kib: None,
+            kernel_max_rss_kib: None,
+            first_seen: t,
+            last_seen: t,
+            samples: 0,
+            access,
+            is_root: s.id.pid == self.root_pid && s.ppid == self.self_pid,
+        };
+        self.total_seen += 1;
+        self.live_index.insert(s.id.pid, self.live.len());
+        self.live_pids.push(s.id.pid);
+        self.live.push(Live { rec, handle });
+    }
+
+    fn read_all(&mut self, t: Duration) -> SampleSummary {
+        let mut sum = SampleSummary::default();
+        let mut i = 0;
+        while i < self.live.len() {
+            let live = &mut self.live[i];
+            match self.inspector.read(&mut live.handle) {
+                Reading::Rss { kib, exec } => {
+                    if exec {
+                        let seen = live.rec.seen();
+                        let command = self.inspector.command(&seen, &mut live.handle);
+                        if *live.rec.command != *command {
+                            live.rec.command = Rc::from(command);
+                        }
+                    }
+                    live.rec.observe(kib, t);
+                    sum.total_rss_kib += kib;
+                    sum.processes += 1;
+                    i += 1;
+                }
+                Reading::Unknown => {
+                    live.rec.samples += 1;
+                    live.rec.last_seen = t;
+                    sum.processes += 1;
+                    sum.unknown += 1;
+                    i += 1;
+                }
+                Reading::Gone => self.retire(i),
+            }
+        }
+        sum
+    }
+
+    /// Move live process `i` to the dead records.
+    fn retire(&mut self, i: usize) {
+        let gone = self.live.swap_remove(i);
+        self.live_pids.swap_remove(i);
+        self.live_index.remove(&gone.rec.id.pid);
+        if let Some(moved) = self.live.get(i) {
+            self.live_index.insert(moved.rec.id.pid, i);
+        }
+        self.dead.push(gone.rec);
+        if self.dead.len() > 2 * MAX_DEAD_RECORDS {
+            self.compact_dead();
+        }
+    }
+
+    /// Keep the heaviest dead processes (and the root), count the rest.
+    fn compact_dead(&mut self) {
+        self.dead.sort_by_key(|r| {
+            (
+                std::cmp::Reverse(r.is_root),
+                std::cmp::Reverse(r.max_rss_kib),
+            )
+        });
+        let before = self.dead.len();
+        self.dead.truncate(MAX_DEAD_RECORDS);
+        self.omitted += (before - self.dead.len()) as u64;
+    }
+
+    /// Record what the kernel said of a process memwatch reaped: its peak RSS (`ru_maxrss`,
+    /// KiB). The process is marked gone if a sample had not seen it die yet.
+    pub fn reaped(&mut self, pid: Pid, kernel_max_rss_kib: Option<u64>) {
+        if let Some(&i) = self.live_index.get(&pid) {
+            self.retire(i);
+        }
+        if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+            rec.kernel_max_rss_kib = kernel_max_rss_kib;
+        }
+    }
+
+    /// Send `signal` to every live job process that is still the process memwatch follows.
+    /// Returns how many were signalled.
+    pub fn signal_all(&mut self, signal: i32) -> usize {
+        let mut sent = 0;
+        for live in &mut self.live {
+            if self.inspector.signal(live.rec.id, &mut live.handle, signal) {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Pids of the live job processes.
+    pub fn live_pids(&self) -> &[Pid] {
+        &self.live_pids
+    }
+
+    /// Processes that turned out unreadable since the last call (for one warning).
+    pub fn take_newly_denied(&mut self) -> &[ProcId] {
+        let n = std::mem::take(&mut self.newly_denied);
+        &self.denied[self.denied.len() - n..]
+    }
+
+    /// Samples taken so far.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// The largest total so far, KiB.
+    pub fn max_total_rss_kib(&self) -> u64 {
+        self.max_total_rss_kib
+    }
+
+    /// The backend.
+    pub fn inspector(&mut self) -> &mut I {
+        &mut self.inspector
+    }
+
+    /// Finish: every process still followed is reported as last seen where it was.
+    pub fn finish(mut self) -> JobStats {
+        let mut processes = std::mem::take(&mut self.dead);
+        processes.extend(self.live.drain(..).map(|l| l.rec));
+        JobStats {
+            samples: self.samples,
+            max_total_rss_kib: self.max_total_rss_kib,
+            max_total_index: self.max_total_index,
+            max_total_at: self.max_total_at,
+            processes_at_peak: self.processes_at_peak,
+            max_processes: self.max_processes,
+            processes_total: self.total_seen,
+            processes_omitted: self.omitted,
+            processes_unreadable: self.denied.len() as u64,
+            timeline: self.timeline,
+            processes,
+        }
+    }
+}
+
+/// The job's figures once sampling has ended.
+#[derive(Debug)]
+pub struct JobStats {
+    /// Samples taken.
+    pub samples: u64,
+    /// Largest sum of simultaneous RSS, KiB.
+    pub max_total_rss_kib: u64,
+    /// Index of the sample with that total (`None` when no sample was taken).
+    pub max_total_index: Option<u64>,
+    /// Offset of that sample from the start.
+    pub max_total_at: Duration,
+    /// Processes alive at that sample.
+    pub processes_at_peak: u32,
+    /// Most processes alive at one sample.
+    pub max_processes: u32,
+    /// Processes that were ever part of the job.
+    pub processes_total: u64,
+    /// Dead processes left out of `processes` to bound memory (the smallest peaks).
+    pub processes_omitted: u64,
+    /// Processes whose memory could not be read.
+    pub processes_unreadable: u64,
+    /// Total RSS over time, bounded.
+    pub timeline: Timeline,
+    /// Every process kept, in no particular order.
+    pub processes: Vec<ProcRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::{FakeInspector, FakeProc};
+
+    const ME: Pid = 100;
+    const ROOT: Pid = 101;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn job(fake: FakeInspector) -> Job<FakeInspector> {
+        Job::new(fake, ME, ROOT, 8)
+    }
+
+    #[test]
+    fn totals_and_peaks() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(100));
+        let mut j = job(fake.clone());
+        let s = j.sample(ms(0), true).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (100, 1));
+        fake.spawn(FakeProc::new(200, ROOT, 11, "child a").rss(300));
+        fake.spawn(FakeProc::new(201, ROOT, 12, "child b").rss(50));
+        let s = j.sample(ms(10), false).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (450, 3));
+        fake.set_rss(200, 1000);
+        fake.exit(201);
+        let s = j.sample(ms(20), false).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (1100, 2));
+        fake.set_rss(200, 10);
+        j.sample(ms(30), false).unwrap();
+        let stats = j.finish();
+        assert_eq!(stats.max_total_rss_kib, 1100);
+        assert_eq!(stats.max_total_index, Some(2));
+        assert_eq!(stats.processes_at_peak, 2);
+        assert_eq!(stats.samples, 4);
+        let a = stats.processes.iter().find(|p| p.id.pid == 200).unwrap();
+        assert_eq!(a.max_rss_kib, Some(1000));
+        assert_eq!((a.first_seen, a.last_seen, a.samples), (ms(10), ms(30), 3));
+        let b = stats.processes.iter().find(|p| p.id.pid == 201).unwrap();
+        assert_eq!((b.max_rss_kib, b.last_seen), (Some(50), ms(10)));
+        assert!(
+            stats
+                .processes
+                .iter()
+                .find(|p| p.id.pid == ROOT)
+                .unwrap()
+                .is_root
+        );
+    }
+
+    #[test]
+    fn strangers_are_not_admitted() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1));
+        fake.spawn(FakeProc::new(50, 1, 5, "sshd").rss(999));
+        fake.spawn(FakeProc::new(51, 50, 6, "bash").rss(999));
+        let mut j = job(fake.clone());
+        let s = j.sample(ms(0), true).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (1, 1));
+    }
+
+    #[test]
+    fn children_listed_before_parents_are_found() {
+        // After a pid wrap a grandchild can have a lower pid than its parent, and discovery
+        // may list it first.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(30_000, 30_001, 13, "grandchild").rss(3));
+        fake.spawn(FakeProc::new(30_001, 32_000, 12, "child").rss(2));
+        fake.spawn(FakeProc::new(32_000, ME, 11, "root").rss(1));
+        let mut j = Job::new(fake.clone(), ME, 32_000, 4);
+        let s = j.sample(ms(0), true).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (6, 3));
+    }
+
+    #[test]
+    fn reparented_and_orphaned_processes_stay() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1));
+        fake.spawn(FakeProc::new(300, ROOT, 11, "middle").rss(1));
+        fake.spawn(FakeProc::new(301, 300, 12, "daemon").rss(7));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.exit(300);
+        fake.exit(ROOT);
+        fake.reparent(301, 1);
+        let s = j.sample(ms(10), true).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (7, 1));
+        // An orphan born later and adopted by memwatch (subreaper) is admitted too.
+        fake.spawn(FakeProc::new(400, ME, 20, "adopted").rss(5));
+        let s = j.sample(ms(20), true).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes), (12, 2));
+    }
+
+    #[test]
+    fn recycled_pid_is_a_new_process() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1));
+        fake.spawn(FakeProc::new(500, ROOT, 11, "first").rss(900));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.exit(500);
+        fake.spawn(FakeProc::new(500, ROOT, 99, "second").rss(20));
+        j.sample(ms(10), true).unwrap();
+        let stats = j.finish();
+        let both: Vec<_> = stats.processes.iter().filter(|p| p.id.pid == 500).collect();
+        assert_eq!(both.len(), 2);
+        let first = both.iter().find(|p| p.id.start == 11).unwrap();
+        let second = both.iter().find(|p| p.id.start == 99).unwrap();
+        assert_eq!((first.max_rss_kib, &*first.command), (Some(900), "first"));
+        assert_eq!((second.max_rss_kib, &*second.command), (Some(20), "second"));
+        assert_eq!(second.first_seen, ms(10));
+    }
+
+    #[test]
+    fn a_recycled_parent_pid_does_not_adopt_strangers() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        // A process older than the job member with that pid cannot be its child.
+        fake.spawn(FakeProc::new(77, ROOT, 5, "impossible").rss(1));
+        let s = j.sample(ms(10), true).unwrap();
+        assert_eq!(s.processes, 1);
+    }
+
+    #[test]
+    fn unreadable_processes_are_unknown_not_zero() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(5));
+        fake.spawn(FakeProc::new(600, ROOT, 11, "sudo").denied());
+        let mut j = job(fake.clone());
+        let s = j.sample(ms(0), true).unwrap();
+        assert_eq!((s.total_rss_kib, s.processes, s.unknown), (5, 2, 1));
+        assert_eq!(j.take_newly_denied().len(), 1);
+        assert!(j.take_newly_denied().is_empty());
+        let stats = j.finish();
+        let sudo = stats.processes.iter().find(|p| p.id.pid == 600).unwrap();
+        assert_eq!(sudo.max_rss_kib, None);
+        assert_eq!(sudo.samples, 1);
+        assert_eq!(stats.processes_unreadable, 1);
+    }
+
+    #[test]
+    fn command_at_peak_follows_exec() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "sh -c big").rss(500));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.exec(ROOT, "big --work", 2000);
+        j.sample(ms(10), false).unwrap();
+        fake.exec(ROOT, "small", 1);
+        j.sample(ms(20), false).unwrap();
+        let stats = j.finish();
+        assert_eq!(&*stats.processes[0].peak_command, "big --work");
+        assert_eq!(&*stats.processes[0].command, "small");
+    }
+
+    #[test]
+    fn process_groups_led_by_members_are_followed() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1).pgid(ROOT));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        // Reparented to init before memwatch saw it, still in the root's group.
+        fake.spawn(FakeProc::new(700, 1, 11, "orphan").rss(4).pgid(ROOT));
+        // Same group id as a stranger's pid, but that stranger is no job member.
+        fake.spawn(FakeProc::new(701, 1, 12, "other").rss(4).pgid(50));
+        let s = j.sample(ms(10), true).unwrap();
+        assert_eq!(s.processes, 2);
+    }
+
+    #[test]
+    fn kernel_peak_is_recorded_when_reaped() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(5));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.exit(ROOT);
+        j.reaped(ROOT, Some(9000));
+        let stats = j.finish();
+        assert_eq!(stats.processes[0].kernel_max_rss_kib, Some(9000));
+    }
+
+    #[test]
+    fn dead_records_are_bounded() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 1, "root").rss(1));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        let n = 2 * MAX_DEAD_RECORDS as i32 + 10;
+        for k in 0..n {
+            let pid = 1000 + k;
+            fake.spawn(FakeProc::new(pid, ROOT, 2 + k as u64, "short").rss(k as u64));
+            j.sample(ms(k as u64), false).unwrap();
+            fake.exit(pid);
+            j.sample(ms(k as u64), false).unwrap();
+        }
+        let stats = j.finish();
+        assert!(stats.processes.len() <= 2 * MAX_DEAD_RECORDS + 1);
+        assert_eq!(stats.processes_total, n as u64 + 1);
+        assert_eq!(
+            stats.processes.len() as u64 + stats.processes_omitted,
+            stats.processes_total
+        );
+        // The heaviest survive.
+        assert!(
+            stats
+                .processes
+                .iter()
+                .any(|p| p.max_rss_kib == Some(n as u64 - 1))
+        );
+        assert!(stats.processes.iter().any(|p| p.is_root));
+    }
+}

@@ -1,0 +1,38 @@
+//! The `memwatch` binary: parse the command line, dispatch, turn the outcome into an exit
+//! code. Everything else lives in the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use memwatch::cli::{self, Command};
+use memwatch::error::Error;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(f) => {
+            // Nothing useful can be done if printing the usage message fails.
+            let _ = if f.is_error {
+                std::io::stderr().write_all(f.text.as_bytes())
+            } else {
+                std::io::stdout().write_all(f.text.as_bytes())
+            };
+            return exit(f.code);
+        }
+    };
+    let result: Result<i32, Error> = match cli.command {
+        Command::Run(args) => memwatch::run::run(memwatch::run::RunConfig::from_args(args)),
+        Command::Workload(args) => Ok(memwatch::workload::run(&args)),
+    };
+    match result {
+        Ok(code) => exit(code),
+        Err(e) => {
+            eprintln!("memwatch: {e}");
+            exit(e.exit_code())
+        }
+    }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(memwatch::error::EXIT_FAILURE as u8))
+}

@@ -1,0 +1,198 @@
+//! The human summary (spec §6.4.1): job, duration, samples, peaks, then the per-process
+//! table sorted by peak. IEC units (1 KiB = 1024 bytes) with one decimal; the only place
+//! where KiB become text.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::report::{Exit, Report};
+
+/// Rows of the per-process table; the rest are counted in a final line.
+pub const MAX_ROWS: usize = 20;
+/// Commands are cut to this many characters in the table.
+pub const COMMAND_WIDTH: usize = 100;
+
+/// KiB as IEC text with one decimal: `512.0 KiB`, `1.5 MiB`, `6.4 GiB`.
+pub fn iec(kib: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = kib as f64;
+    let mut unit = 0;
+    // Switch units before rounding could print "1024.0".
+    while value >= 1023.95 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Optional KiB: `unknown` when memwatch could not read it.
+pub fn iec_or_unknown(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "unknown".to_string(), iec)
+}
+
+/// A duration for people: `87 ms` below a second, `12.3 s` below a minute, else `00:03:21`.
+pub fn duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else if d < Duration::from_secs(60) {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        let s = d.as_secs();
+        format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    }
+}
+
+/// Cut a command line to `max` characters, ending in `…` when cut. Control characters
+/// (a newline in an argument) are shown as spaces so a row stays one line.
+pub fn short_command(cmd: &str, max: usize) -> String {
+    let clean = |c: char| if c.is_control() { ' ' } else { c };
+    if cmd.chars().count() <= max {
+        return cmd.chars().map(clean).collect();
+    }
+    let mut s: String = cmd.chars().take(max.saturating_sub(1)).map(clean).collect();
+    s.push('…');
+    s
+}
+
+/// Write the summary.
+pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let job = short_command(&r.command.join(" "), 200);
+    writeln!(out, "Job:             {job}")?;
+    let dur = Duration::from_secs_f64(r.duration_seconds.max(0.0));
+    writeln!(out, "Duration:        {}", duration(dur))?;
+    writeln!(
+        out,
+        "Samples:         {} (every {} ms)",
+        r.samples, r.interval_ms
+    )?;
+    if let Some(exit) = r.exit() {
+        let how = match exit {
+            Exit::Code(c) => format!("{c}"),
+            Exit::Signal(s) => format!(
+                "killed by {}",
+                crate::report::signal_name(s)
+                    .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
+            ),
+        };
+        let note = if r.interrupted {
+            " (memwatch was interrupted)"
+        } else {
+            ""
+        };
+        writeln!(out, "Exit status:     {how}{note}")?;
+    }
+    writeln!(out)?;
+    match r.max_total_rss_kib {
+        Some(kib) => {
+            let n = r.processes_at_peak;
+            let plural = if n == 1 { "process" } else { "processes" };
+            writeln!(out, "Max total RSS:   {} (across {n} {plural})", iec(kib))?;
+        }
+        None => writeln!(
+            out,
+            "Max total RSS:   unknown (the job ended before the first sample)"
+        )?,
+    }
+    match (r.max_process_rss_kib, r.max_process_pid) {
+        (Some(kib), Some(pid)) => writeln!(out, "Max per process: {} (pid {pid})", iec(kib))?,
+        _ => writeln!(out, "Max per process: unknown")?,
+    }
+    if r.processes_unreadable > 0 {
+        writeln!(
+            out,
+            "Unreadable:      {} process(es) whose memory the kernel would not show (not in the totals)",
+            r.processes_unreadable
+        )?;
+    }
+    if !r.processes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Per-process peak RSS:")?;
+        let rows = &r.processes[..r.processes.len().min(MAX_ROWS)];
+        let pid_w = rows
+            .iter()
+            .map(|p| p.pid.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let peaks: Vec<String> = rows.iter().map(|p| iec_or_unknown(p.max_rss_kib)).collect();
+        let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
+        for (p, peak) in rows.iter().zip(&peaks) {
+            let cmd = short_command(&p.command, COMMAND_WIDTH);
+            writeln!(out, "  pid {:>pid_w$}  {:>peak_w$}  {cmd}", p.pid, peak)?;
+        }
+        let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
+        if more > 0 {
+            writeln!(out, "  … and {more} more (see --json)")?;
+        }
+    }
+    if !r.left_running.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Left running:    {} process(es) of the job (pids {})",
+            r.left_running.len(),
+            pid_list(&r.left_running)
+        )?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    out.flush()
+}
+
+/// `1, 2, 3` (at most 10, then `…`).
+pub fn pid_list(pids: &[i32]) -> String {
+    let mut s = pids
+        .iter()
+        .take(10)
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if pids.len() > 10 {
+        s.push_str(", …");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iec_units() {
+        assert_eq!(iec(0), "0.0 KiB");
+        assert_eq!(iec(512), "512.0 KiB");
+        assert_eq!(iec(1023), "1023.0 KiB");
+        assert_eq!(iec(1024), "1.0 MiB");
+        assert_eq!(iec(1536), "1.5 MiB");
+        assert_eq!(iec(65536), "64.0 MiB");
+        assert_eq!(iec(6_624_768), "6.3 GiB");
+        assert_eq!(iec(1024 * 1024 - 1), "1.0 GiB");
+        assert_eq!(iec(u64::MAX), "16777216.0 PiB");
+        assert_eq!(iec_or_unknown(None), "unknown");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(Duration::from_millis(87)), "87 ms");
+        assert_eq!(duration(Duration::from_millis(12_345)), "12.3 s");
+        assert_eq!(duration(Duration::from_secs(201)), "00:03:21");
+        assert_eq!(duration(Duration::from_secs(90_000)), "25:00:00");
+    }
+
+    #[test]
+    fn commands_are_cut_and_kept_on_one_line() {
+        assert_eq!(short_command("abc", 5), "abc");
+        assert_eq!(short_command("abcdefgh", 5), "abcd…");
+        assert_eq!(short_command("a\nb", 5), "a b");
+        assert_eq!(short_command("ééééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn pid_lists() {
+        assert_eq!(pid_list(&[1, 2]), "1, 2");
+        assert_eq!(
+            pid_list(&(1..=12).collect::<Vec<_>>()),
+            "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …"
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! The JSON report (schema in the README; fields documented on [`crate::report::Report`]).
+
+use std::io::{self, Write};
+
+use crate::report::{Report, SCHEMA_VERSION};
+
+/// Write `report` as pretty JSON with a final newline.
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Why a report file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The bytes are not JSON, or not a report.
+    Invalid(String),
+    /// A report of another schema version.
+    Version(u64),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Invalid(e) => write!(f, "not a memwatch JSON report: {e}"),
+            ReadError::Version(v) => {
+                write!(
+                    f,
+                    "report has schema_version {v}, this memwatch reads version {SCHEMA_VERSION}"
+                )
+            }
+        }
+    }
+}
+
+/// Parse a report, checking the schema version first so an old or future report gets a
+/// clear message rather than a missing-field error.
+pub fn read(bytes: &[u8]) -> Result<Report, ReadError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ReadError::Invalid("the file is empty".to_string()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ReadError::Invalid(e.to_string()))?;
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => return Err(ReadError::Version(v)),
+        None => return Err(ReadError::Invalid("no schema_version field".to_string())),
+    }
+    serde_json::from_value(value).map_err(|e| ReadError::Invalid(e.to_string()))
+}

@@ -1,0 +1,325 @@
+//! `memwatch run`: spawn the command, sample the job until it ends, write the report.
+//!
+//! The only place that touches the job as a whole: it spawns the command (never through a
+//! shell), becomes the child subreaper, forwards and escalates signals, reaps children (in
+//! [`crate::sys::unix::reap_one`], nowhere else), and sleeps on absolute deadlines, woken at
+//! once by SIGCHLD or a signal through the self-pipe.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use crate::cli::{RunArgs, WaitMode};
+use crate::error::Error;
+use crate::job::Job;
+use crate::output::{file::PendingFile, human, json};
+use crate::report::{Exit, Report, RunInfo};
+use crate::sys::unix::{self, Received, SignalPipe};
+use crate::sys::{self, NativeInspector, Pid};
+
+/// A complete search for processes (children walk) at least this often, on top of the
+/// cheap per-sample birth check: the safety net for anything the birth check missed.
+const SAFETY_NET: Duration = Duration::from_secs(1);
+
+/// Checked settings of one run.
+pub struct RunConfig {
+    /// Sampling interval.
+    pub interval: Duration,
+    /// Report as JSON.
+    pub json: bool,
+    /// Report file.
+    pub output: Option<PathBuf>,
+    /// No human summary on stderr.
+    pub quiet: bool,
+    /// When the job is over.
+    pub wait: WaitMode,
+    /// The command and its arguments, untouched.
+    pub command: Vec<OsString>,
+}
+
+impl RunConfig {
+    /// From the parsed command line.
+    pub fn from_args(a: RunArgs) -> RunConfig {
+        let json = a.json
+            || a.output
+                .as_ref()
+                .is_some_and(|p| p.extension().is_some_and(|e| e == "json"));
+        RunConfig {
+            interval: Duration::from_millis(a.interval),
+            json,
+            output: a.output,
+            quiet: a.quiet,
+            wait: a.wait,
+            command: a.command,
+        }
+    }
+}
+
+/// Run the job; returns memwatch's exit status (the command's, or 128+N).
+pub fn run(cfg: RunConfig) -> Result<i32, Error> {
+    let pending = match &cfg.output {
+        Some(path) => Some(PendingFile::create(path).map_err(|source| Error::Output {
+            target: path.display().to_string(),
+            source,
+            job: None,
+        })?),
+        None => None,
+    };
+    let pipe = SignalPipe::install().map_err(|source| Error::Setup {
+        what: "install signal handlers",
+        source,
+    })?;
+    sys::prepare_parent().map_err(|source| Error::Setup {
+        what: "become the child subreaper",
+        source,
+    })?;
+    let self_pid = std::process::id() as Pid;
+    let inspector = NativeInspector::new(self_pid)?;
+
+    let mut command = Command::new(&cfg.command[0]);
+    command.args(&cfg.command[1..]);
+    if cfg.json && cfg.output.is_none() {
+        // Standard output carries the JSON alone: the command's goes to standard error.
+        let stderr = io::stderr().lock();
+        use std::os::fd::AsFd;
+        let fd = stderr
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|source| Error::Setup {
+                what: "duplicate standard error",
+                source,
+            })?;
+        command.stdout(Stdio::from(fd));
+    }
+    let start_time = Timestamp::now();
+    let start = Instant::now();
+    let child = command.spawn().map_err(|source| Error::Spawn {
+        program: cfg.command[0].to_string_lossy().into_owned(),
+        source,
+    })?;
+    let root = child.id() as Pid;
+    // memwatch reaps in one place (unix::reap_one); the Child handle is never waited on.
+    drop(child);
+    unix::raise_nofile_limit();
+
+    let mut job = Job::new(inspector, self_pid, root, 64);
+    let mut state = LoopState::default();
+    let outcome = sample_loop(&cfg, &pipe, &mut job, root, start, &mut state);
+    let duration = start.elapsed();
+    let left_running = if cfg.wait == WaitMode::Root {
+        job.live_pids().to_vec()
+    } else {
+        Vec::new()
+    };
+    let stats = job.finish();
+    let info = RunInfo {
+        command: cfg
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        start_time,
+        duration,
+        interval: cfg.interval,
+        exit: state.exit,
+        interrupted: state.interrupted,
+        left_running,
+    };
+    let mut report = Report::new(&stats, info);
+    report.hostname = hostname();
+    let status = state.exit.map_or(crate::error::EXIT_FAILURE, Exit::status);
+    let job_desc = state.exit.map(|e| format!("the command {}", e.describe()));
+
+    if let Err(e) = outcome {
+        // The report of what was measured is still written; then memwatch's failure counts.
+        let _ = emit(&cfg, pending, &report, job_desc.clone());
+        return Err(e);
+    }
+    emit(&cfg, pending, &report, job_desc)?;
+    Ok(status)
+}
+
+#[derive(Default)]
+struct LoopState {
+    exit: Option<Exit>,
+    interrupted: bool,
+    escalated: bool,
+}
+
+fn sample_loop(
+    cfg: &RunConfig,
+    pipe: &SignalPipe,
+    job: &mut Job<NativeInspector>,
+    root: Pid,
+    start: Instant,
+    st: &mut LoopState,
+) -> Result<(), Error> {
+    let mut events = [Received {
+        signal: 0,
+        from_process: false,
+    }; 32];
+    let mut next = start;
+    let mut last_full: Option<Instant> = None;
+    let mut announced = false;
+    loop {
+        let now = Instant::now();
+        if now < next {
+            pipe.wait(next - now).map_err(|source| Error::Setup {
+                what: "wait for the job",
+                source,
+            })?;
+        }
+        let n = pipe.drain(&mut events);
+        for ev in &events[..n] {
+            if ev.signal != libc::SIGCHLD {
+                handle_signal(job, root, st, *ev);
+            }
+        }
+        let mut root_exited_now = false;
+        let mut reaped_any = false;
+        while let Some(r) = unix::reap_one() {
+            if r.pid == root {
+                st.exit = Some(match r.exit {
+                    unix::Exit::Code(c) => Exit::Code(c),
+                    unix::Exit::Signal(s) => Exit::Signal(s),
+                });
+                root_exited_now = true;
+            }
+            job.reaped(r.pid, r.max_rss_kib);
+            reaped_any = true;
+        }
+        let now = Instant::now();
+        // Sample at each deadline, and at once when a child exited after the command did
+        // (that may have been the job's last process) or when the command exits.
+        let due = now >= next || root_exited_now || (st.exit.is_some() && reaped_any);
+        if !due {
+            continue;
+        }
+        let full = st.exit.is_some() || last_full.is_none_or(|t| now - t >= SAFETY_NET);
+        if full {
+            last_full = Some(now);
+        }
+        job.sample(now - start, full)?;
+        warn_denied(job);
+        // Next deadline on the fixed grid start + k * interval (no drift); skip the ones
+        // already missed.
+        let elapsed = now - start;
+        let k = elapsed.as_nanos() / cfg.interval.as_nanos() + 1;
+        next = start + cfg.interval * u32::try_from(k).unwrap_or(u32::MAX);
+
+        if st.exit.is_some() {
+            let live = job.live_pids();
+            if live.is_empty() || cfg.wait == WaitMode::Root {
+                if !live.is_empty() {
+                    eprintln!(
+                        "memwatch: the command exited; {} process(es) of the job are still running and were not waited for (--wait root): pids {}",
+                        live.len(),
+                        human::pid_list(live)
+                    );
+                }
+                return Ok(());
+            }
+            if !announced {
+                announced = true;
+                eprintln!(
+                    "memwatch: the command exited; waiting for {} remaining process(es) of the job (pids {}); use --wait root to stop at the command's exit",
+                    live.len(),
+                    human::pid_list(live)
+                );
+            }
+        }
+    }
+}
+
+/// SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to memwatch: the first is passed on to the job, the
+/// second kills it. A terminal's Ctrl+C already reached the whole foreground group (the
+/// job included), so it is not sent twice.
+fn handle_signal(job: &mut Job<NativeInspector>, root: Pid, st: &mut LoopState, ev: Received) {
+    if !st.interrupted {
+        st.interrupted = true;
+        if ev.from_process {
+            if st.exit.is_none() {
+                unix::kill(root, ev.signal);
+            }
+            job.signal_all(ev.signal);
+        }
+    } else if !st.escalated {
+        st.escalated = true;
+        eprintln!("memwatch: second signal: killing the job (SIGKILL)");
+        if st.exit.is_none() {
+            unix::kill(root, libc::SIGKILL);
+        }
+        job.signal_all(libc::SIGKILL);
+    } else {
+        job.signal_all(libc::SIGKILL);
+    }
+}
+
+fn warn_denied(job: &mut Job<NativeInspector>) {
+    let denied = job.take_newly_denied();
+    if let Some(first) = denied.first() {
+        eprintln!(
+            "memwatch: cannot read the memory of {} process(es) (first: pid {}): permission denied; reported as unknown, not counted in totals",
+            denied.len(),
+            first.pid
+        );
+    }
+}
+
+/// Write the report where it goes: the file (JSON or human), or JSON on stdout; and the
+/// human summary on stderr unless it went to the file or --quiet.
+fn emit(
+    cfg: &RunConfig,
+    pending: Option<PendingFile>,
+    report: &Report,
+    job: Option<String>,
+) -> Result<(), Error> {
+    let human_to_stderr = !cfg.quiet && (cfg.output.is_none() || cfg.json);
+    if human_to_stderr {
+        let mut err = io::stderr().lock();
+        let _ = human::write(report, &mut err);
+    }
+    for w in &report.warnings {
+        if !human_to_stderr {
+            eprintln!("memwatch: warning: {w}");
+        }
+    }
+    match pending {
+        Some(file) => {
+            let target = file.target().display().to_string();
+            file.commit(|w| {
+                if cfg.json {
+                    json::write(report, w)
+                } else {
+                    human::write(report, w)
+                }
+            })
+            .map_err(|source| Error::Output {
+                target,
+                source,
+                job,
+            })
+        }
+        None if cfg.json => {
+            let mut out = io::stdout().lock();
+            json::write(report, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|source| Error::Output {
+                    target: "standard output".to_string(),
+                    source,
+                    job,
+                })
+        }
+        None => Ok(()),
+    }
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,164 @@
+//! A scripted, in-memory [`Inspector`] for tests, property tests and benches of the
+//! platform-neutral core: a table of fake processes that a test spawns, changes and ends.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+
+/// One fake process.
+#[derive(Clone, Debug)]
+pub struct FakeProc {
+    /// Identity.
+    pub id: ProcId,
+    /// Parent.
+    pub ppid: Pid,
+    /// Process group (defaults to the parent's convention: itself).
+    pub pgid: Pid,
+    /// Command line.
+    pub command: String,
+    /// Current RSS, KiB; `None` for a process whose memory is denied.
+    pub rss_kib: Option<u64>,
+    /// Bumped by [`FakeInspector::exec`].
+    pub generation: u32,
+}
+
+impl FakeProc {
+    /// A process `pid` started at `start` under `ppid`.
+    pub fn new(pid: Pid, ppid: Pid, start: u64, command: &str) -> Self {
+        FakeProc {
+            id: ProcId { pid, start },
+            ppid,
+            pgid: 0,
+            command: command.to_string(),
+            rss_kib: Some(0),
+            generation: 0,
+        }
+    }
+    /// With this RSS.
+    pub fn rss(mut self, kib: u64) -> Self {
+        self.rss_kib = Some(kib);
+        self
+    }
+    /// Unreadable.
+    pub fn denied(mut self) -> Self {
+        self.rss_kib = None;
+        self
+    }
+    /// In this process group.
+    pub fn pgid(mut self, pgid: Pid) -> Self {
+        self.pgid = pgid;
+        self
+    }
+}
+
+/// The handle: which process, and the generation last read.
+#[derive(Debug)]
+pub struct FakeHandle {
+    id: ProcId,
+    generation: u32,
+}
+
+/// A shared table of fake processes; clones see the same table.
+#[derive(Clone, Default)]
+pub struct FakeInspector {
+    procs: Rc<RefCell<BTreeMap<Pid, FakeProc>>>,
+    /// Signals delivered, as (pid, signal).
+    pub signals: Rc<RefCell<Vec<(Pid, i32)>>>,
+}
+
+impl FakeInspector {
+    /// Add a process (replacing any with the same pid).
+    pub fn spawn(&self, p: FakeProc) {
+        self.procs.borrow_mut().insert(p.id.pid, p);
+    }
+    /// End a process.
+    pub fn exit(&self, pid: Pid) {
+        self.procs.borrow_mut().remove(&pid);
+    }
+    /// Change a process's RSS.
+    pub fn set_rss(&self, pid: Pid, kib: u64) {
+        if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
+            p.rss_kib = Some(kib);
+        }
+    }
+    /// Give a process a new parent.
+    pub fn reparent(&self, pid: Pid, ppid: Pid) {
+        if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
+            p.ppid = ppid;
+        }
+    }
+    /// Make a process run `exec`: new command line and RSS.
+    pub fn exec(&self, pid: Pid, command: &str, kib: u64) {
+        if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
+            p.command = command.to_string();
+            p.rss_kib = Some(kib);
+            p.generation += 1;
+        }
+    }
+}
+
+impl Inspector for FakeInspector {
+    type Handle = FakeHandle;
+
+    fn discover(&mut self, _d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
+        // Newest first, so children are often listed before their parents.
+        for p in self.procs.borrow().values().rev() {
+            out.push(Seen {
+                id: p.id,
+                ppid: p.ppid,
+                pgid: if p.pgid == 0 { p.id.pid } else { p.pgid },
+            });
+        }
+        Ok(())
+    }
+
+    fn follow(&mut self, seen: &Seen) -> Option<(FakeHandle, Access)> {
+        let procs = self.procs.borrow();
+        let p = procs.get(&seen.id.pid).filter(|p| p.id == seen.id)?;
+        let access = if p.rss_kib.is_some() {
+            Access::Readable
+        } else {
+            Access::Denied
+        };
+        Some((
+            FakeHandle {
+                id: p.id,
+                generation: p.generation,
+            },
+            access,
+        ))
+    }
+
+    fn command(&mut self, seen: &Seen, _h: &mut FakeHandle) -> String {
+        self.procs
+            .borrow()
+            .get(&seen.id.pid)
+            .map(|p| p.command.clone())
+            .unwrap_or_default()
+    }
+
+    fn read(&mut self, h: &mut FakeHandle) -> Reading {
+        let procs = self.procs.borrow();
+        match procs.get(&h.id.pid).filter(|p| p.id == h.id) {
+            None => Reading::Gone,
+            Some(p) => match p.rss_kib {
+                None => Reading::Unknown,
+                Some(kib) => {
+                    let exec = p.generation != h.generation;
+                    h.generation = p.generation;
+                    Reading::Rss { kib, exec }
+                }
+            },
+        }
+    }
+
+    fn signal(&mut self, id: ProcId, _h: &mut FakeHandle, signal: i32) -> bool {
+        let alive = self.procs.borrow().get(&id.pid).is_some_and(|p| p.id == id);
+        if alive {
+            self.signals.borrow_mut().push((id.pid, signal));
+        }
+        alive
+    }
+}

@@ -1,0 +1,590 @@
+//! The Linux backend: `/proc`, read with kept-open descriptors and reused buffers.
+//!
+//! - Reading: each job process's `/proc/<pid>/statm` stays open and is re-read with one
+//!   `pread` at offset 0 (fresh data every time; `ESRCH` once the process is reaped, so a
+//!   kept descriptor never reports a recycled pid). RSS comes from `statm`, not `stat`.
+//! - Births: `/proc/loadavg` ends with the most recently allocated pid. If it has not moved,
+//!   nobody was born; if it moved a little, only the pids in between are probed (their
+//!   `stat` says parent, start time, and whether it is a thread). Cost does not grow with
+//!   the number of unrelated processes on the machine.
+//! - Safety net (first sample, periodically, after big pid jumps or wrap-around): a walk of
+//!   the `task/<tid>/children` files from memwatch down, which as child subreaper is the
+//!   ancestor of every live job process. Without `CONFIG_PROC_CHILDREN`, a full `/proc` scan.
+
+use std::ffi::CStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+
+use super::procfs::{self, Stat};
+use super::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+
+/// A pid jump larger than this is not probed pid by pid: the children walk is cheaper.
+const MAX_PROBE_RANGE: i32 = 512;
+/// Pids at the top of a probed range that were not in `/proc` yet are probed once more at
+/// the next sample (a task is visible in `/proc` slightly after its pid is allocated).
+const RETRY_TOP: i32 = 8;
+
+/// Become the child subreaper, so descendants that daemonize (double fork) are reparented
+/// to memwatch and stay in the job.
+pub fn prepare_parent() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// How the backend follows one process.
+pub struct LinuxHandle {
+    pid: Pid,
+    start: u64,
+    /// Kept-open `/proc/<pid>/statm`, or `None` when descriptors ran out.
+    statm: Option<File>,
+    /// Kept-open `/proc/<pid>` directory for a process whose `statm` is denied, to tell
+    /// whether it is still alive.
+    dir: Option<OwnedFd>,
+    /// Text pages at the previous reading (a change means `exec`).
+    text: u64,
+}
+
+/// The Linux [`Inspector`].
+pub struct LinuxInspector {
+    self_pid: Pid,
+    page_kib: u64,
+    loadavg: File,
+    last_pid: Option<i32>,
+    retry: Vec<i32>,
+    retry_next: Vec<i32>,
+    children_files: bool,
+    buf: Vec<u8>,
+    dents: Vec<u8>,
+    queue: Vec<Pid>,
+    tids: Vec<Pid>,
+}
+
+fn err(what: &str, source: io::Error) -> SampleError {
+    SampleError {
+        what: what.to_string(),
+        source,
+    }
+}
+
+impl LinuxInspector {
+    /// Open what the backend keeps open (`/proc/loadavg`) and read the system's constants.
+    pub fn new(self_pid: Pid) -> Result<Self, SampleError> {
+        let loadavg = File::open("/proc/loadavg").map_err(|e| err("open /proc/loadavg", e))?;
+        // SAFETY: sysconf with a valid name.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let page_kib = if page > 0 { page as u64 / 1024 } else { 4 };
+        let children_files =
+            std::path::Path::new(&format!("/proc/{self_pid}/task/{self_pid}/children")).exists();
+        Ok(LinuxInspector {
+            self_pid,
+            page_kib,
+            loadavg,
+            last_pid: None,
+            retry: Vec::with_capacity(RETRY_TOP as usize),
+            retry_next: Vec::with_capacity(RETRY_TOP as usize),
+            children_files,
+            buf: vec![0; 4096],
+            dents: vec![0; 32 * 1024],
+            queue: Vec::with_capacity(256),
+            tids: Vec::with_capacity(64),
+        })
+    }
+
+    /// Whether `/proc/<pid>/task/<tid>/children` exists on this kernel.
+    pub fn has_children_files(&self) -> bool {
+        self.children_files
+    }
+
+    /// Force the full `/proc` scan instead of the children walk (for tests and benches).
+    pub fn set_children_files(&mut self, on: bool) {
+        self.children_files = on && self.children_files;
+    }
+
+    fn last_allocated_pid(&mut self) -> Result<i32, SampleError> {
+        let n = self
+            .loadavg
+            .read_at(&mut self.buf, 0)
+            .map_err(|e| err("read /proc/loadavg", e))?;
+        procfs::parse_loadavg_last_pid(&self.buf[..n]).ok_or_else(|| {
+            err(
+                "parse /proc/loadavg",
+                io::Error::new(io::ErrorKind::InvalidData, "no last pid field"),
+            )
+        })
+    }
+
+    /// Read `/proc/<pid>/stat` of a process that may have been born: `None` if it is gone
+    /// or is a thread. `Err(())` when it is not (yet) in `/proc`.
+    fn probe(&mut self, pid: Pid) -> Result<Option<Stat>, ()> {
+        let mut path = PathBuf::new();
+        path.proc(pid).file(b"stat");
+        let n = match read_file(path.as_cstr(), &mut self.buf) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Err(()),
+            Err(_) => return Ok(None),
+        };
+        Ok(procfs::parse_stat(&self.buf[..n]).filter(|s| !s.is_thread() && !s.is_dead()))
+    }
+
+    fn push_seen(&mut self, pid: Pid, out: &mut Vec<Seen>) -> bool {
+        match self.probe(pid) {
+            Ok(Some(s)) => {
+                out.push(seen_of(&s));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Breadth-first walk of `task/*/children` from memwatch: every live descendant.
+    fn walk_children(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        self.queue.clear();
+        self.queue.push(self.self_pid);
+        while let Some(pid) = self.queue.pop() {
+            self.tids.clear();
+            let mut path = PathBuf::new();
+            path.proc(pid).file(b"task");
+            let tids = &mut self.tids;
+            if list_dir(path.as_cstr(), &mut self.dents, |n| tids.push(n)).is_err() {
+                continue;
+            }
+            for t in 0..self.tids.len() {
+                let tid = self.tids[t];
+                let mut path = PathBuf::new();
+                path.proc(pid).file(b"task/").int(tid).file(b"/children");
+                let Ok(n) = read_file(path.as_cstr(), &mut self.buf) else {
+                    continue;
+                };
+                let start = self.queue.len();
+                self.queue.extend(procfs::children_pids(&self.buf[..n]));
+                // Probe the ones not followed yet (the probe reuses `buf`, so after the copy).
+                for q in start..self.queue.len() {
+                    let child = self.queue[q];
+                    if !(d.is_live)(child) {
+                        self.push_seen(child, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every process in `/proc` not followed yet (kernels without children files).
+    fn scan_all(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
+        self.queue.clear();
+        let queue = &mut self.queue;
+        list_dir(c"/proc", &mut self.dents, |pid| queue.push(pid))
+            .map_err(|e| err("list /proc", e))?;
+        for i in 0..self.queue.len() {
+            let pid = self.queue[i];
+            if !(d.is_live)(pid) {
+                self.push_seen(pid, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn search(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
+        if self.children_files {
+            self.walk_children(d, out);
+            Ok(())
+        } else {
+            self.scan_all(d, out)
+        }
+    }
+
+    /// Probe the pids allocated after `from` up to `to` (`from < to`).
+    fn probe_range(&mut self, from: i32, to: i32, out: &mut Vec<Seen>) {
+        for pid in from + 1..=to {
+            match self.probe(pid) {
+                Ok(Some(s)) => out.push(seen_of(&s)),
+                Ok(None) => {}
+                Err(()) => {
+                    if to - pid < RETRY_TOP && self.retry_next.len() < RETRY_TOP as usize {
+                        self.retry_next.push(pid);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn seen_of(s: &Stat) -> Seen {
+    Seen {
+        id: ProcId {
+            pid: s.pid,
+            start: s.starttime,
+        },
+        ppid: s.ppid,
+        pgid: s.pgrp,
+    }
+}
+
+impl Inspector for LinuxInspector {
+    type Handle = LinuxHandle;
+
+    fn discover(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
+        let newest = self.last_allocated_pid()?;
+        let Some(last) = self.last_pid.filter(|_| !d.full) else {
+            self.last_pid = Some(newest);
+            self.retry.clear();
+            return self.search(d, out);
+        };
+        self.last_pid = Some(newest);
+        std::mem::swap(&mut self.retry, &mut self.retry_next);
+        self.retry_next.clear();
+        for i in 0..self.retry.len() {
+            let pid = self.retry[i];
+            self.push_seen(pid, out);
+        }
+        if newest == last {
+            return Ok(());
+        }
+        // Wrapped around pid_max, or too many births to probe one by one.
+        if newest < last || newest - last > MAX_PROBE_RANGE {
+            return self.search(d, out);
+        }
+        self.probe_range(last, newest, out);
+        Ok(())
+    }
+
+    fn follow(&mut self, seen: &Seen) -> Option<(LinuxHandle, Access)> {
+        let mut path = PathBuf::new();
+        path.proc(seen.id.pid);
+        let dir = match open(path.as_cstr(), libc::O_DIRECTORY) {
+            Ok(fd) => fd,
+            // Out of descriptors: follow by path, checking the start time at each reading.
+            Err(e) if is_fd_exhaustion(&e) => {
+                let h = LinuxHandle {
+                    pid: seen.id.pid,
+                    start: seen.id.start,
+                    statm: None,
+                    dir: None,
+                    text: 0,
+                };
+                return Some((h, Access::Readable));
+            }
+            Err(_) => return None,
+        };
+        // The directory pins this very process: check it is the one discovery saw.
+        let n = read_at_dir(&dir, c"stat", &mut self.buf).ok()?;
+        let stat = procfs::parse_stat(&self.buf[..n])?;
+        if stat.starttime != seen.id.start || stat.is_dead() {
+            return None;
+        }
+        let mut h = LinuxHandle {
+            pid: seen.id.pid,
+            start: seen.id.start,
+            statm: None,
+            dir: None,
+            text: 0,
+        };
+        match openat(&dir, c"statm") {
+            Ok(fd) => {
+                let file = File::from(fd);
+                if let Some(m) = file
+                    .read_at(&mut self.buf, 0)
+                    .ok()
+                    .and_then(|n| procfs::parse_statm(&self.buf[..n]))
+                {
+                    h.text = m.text;
+                }
+                h.statm = Some(file);
+                Some((h, Access::Readable))
+            }
+            Err(e) if is_denied(&e) => {
+                h.dir = Some(dir);
+                Some((h, Access::Denied))
+            }
+            Err(e) if is_fd_exhaustion(&e) => Some((h, Access::Readable)),
+            Err(_) => None,
+        }
+    }
+
+    fn command(&mut self, seen: &Seen, _handle: &mut LinuxHandle) -> String {
+        let mut path = PathBuf::new();
+        path.proc(seen.id.pid).file(b"cmdline");
+        let n = read_file(path.as_cstr(), &mut self.buf).unwrap_or(0);
+        if n > 0 {
+            return super::join_args(procfs::cmdline_args(&self.buf[..n]));
+        }
+        // Kernel threads and exiting processes have no arguments: show the name as ps does.
+        let mut path = PathBuf::new();
+        path.proc(seen.id.pid).file(b"stat");
+        let n = read_file(path.as_cstr(), &mut self.buf).unwrap_or(0);
+        let stat = &self.buf[..n];
+        match (
+            stat.iter().position(|&b| b == b'('),
+            stat.iter().rposition(|&b| b == b')'),
+        ) {
+            (Some(a), Some(b)) if a < b => {
+                format!("[{}]", String::from_utf8_lossy(&stat[a + 1..b]))
+            }
+            _ => String::from("[unknown]"),
+        }
+    }
+
+    fn read(&mut self, h: &mut LinuxHandle) -> Reading {
+        let mut buf = [0u8; 256];
+        if let Some(statm) = &h.statm {
+            return match statm.read_at(&mut buf, 0) {
+                Ok(n) => self.statm_reading(h, &buf[..n]),
+                Err(e) if is_denied(&e) => Reading::Unknown,
+                Err(_) => Reading::Gone,
+            };
+        }
+        if let Some(dir) = &h.dir {
+            // Denied: only liveness can be learned.
+            return match read_at_dir(dir, c"stat", &mut buf) {
+                Ok(n) if procfs::parse_stat(&buf[..n]).is_some_and(|s| s.is_dead()) => {
+                    Reading::Gone
+                }
+                Ok(_) => Reading::Unknown,
+                Err(e) if is_denied(&e) => Reading::Unknown,
+                Err(_) => Reading::Gone,
+            };
+        }
+        // No descriptor to keep: open by path and check the start time every time.
+        let mut path = PathBuf::new();
+        path.proc(h.pid).file(b"stat");
+        let alive = read_file(path.as_cstr(), &mut self.buf)
+            .ok()
+            .and_then(|n| procfs::parse_stat(&self.buf[..n]))
+            .is_some_and(|s| s.starttime == h.start && !s.is_dead());
+        if !alive {
+            return Reading::Gone;
+        }
+        let mut path = PathBuf::new();
+        path.proc(h.pid).file(b"statm");
+        match read_file(path.as_cstr(), &mut buf) {
+            Ok(n) => self.statm_reading(h, &buf[..n]),
+            Err(e) if is_denied(&e) => Reading::Unknown,
+            Err(_) => Reading::Gone,
+        }
+    }
+
+    fn signal(&mut self, id: ProcId, h: &mut LinuxHandle, signal: i32) -> bool {
+        // Open a pidfd first, then check the followed process is still alive: if it is, the
+        // pid was not recycled, so the pidfd refers to it and the signal cannot go astray.
+        // SAFETY: pidfd_open takes a pid and flags, returns a new descriptor or -1.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, id.pid, 0) } as RawFd;
+        let pidfd = if raw >= 0 {
+            // SAFETY: a fresh descriptor owned by nobody else.
+            Some(unsafe { OwnedFd::from_raw_fd(raw) })
+        } else {
+            None
+        };
+        if matches!(self.read(h), Reading::Gone) {
+            return false;
+        }
+        match pidfd {
+            // SAFETY: pidfd_send_signal on a descriptor we own, no siginfo, no flags.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    signal,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                ) == 0
+            },
+            // Kernels before 5.3: plain kill right after the liveness check.
+            None => super::unix::kill(id.pid, signal),
+        }
+    }
+}
+
+impl LinuxInspector {
+    fn statm_reading(&self, h: &mut LinuxHandle, buf: &[u8]) -> Reading {
+        match procfs::parse_statm(buf) {
+            // All zeros: a zombie, its memory already released.
+            Some(m) if m.is_empty() => Reading::Gone,
+            Some(m) => {
+                let exec = h.text != 0 && m.text != h.text;
+                h.text = m.text;
+                Reading::Rss {
+                    kib: m.resident * self.page_kib,
+                    exec,
+                }
+            }
+            None => Reading::Gone,
+        }
+    }
+}
+
+fn is_denied(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+}
+
+fn is_fd_exhaustion(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// A `/proc/...` path built on the stack, NUL-terminated.
+struct PathBuf {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl PathBuf {
+    fn new() -> Self {
+        PathBuf {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+    fn proc(&mut self, pid: Pid) -> &mut Self {
+        self.file(b"/proc/").int(pid)
+    }
+    fn file(&mut self, s: &[u8]) -> &mut Self {
+        if s.first() != Some(&b'/') && self.len > 0 && self.buf[self.len - 1] != b'/' {
+            self.push(b'/');
+        }
+        for &b in s {
+            self.push(b);
+        }
+        self
+    }
+    fn int(&mut self, v: i32) -> &mut Self {
+        let mut digits = [0u8; 12];
+        let mut n = v.unsigned_abs();
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &b in &digits[i..] {
+            self.push(b);
+        }
+        self
+    }
+    fn push(&mut self, b: u8) {
+        // The longest path is "/proc/<pid>/task/<tid>/children": far below 63 bytes.
+        if self.len < self.buf.len() - 1 {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+    fn as_cstr(&self) -> &CStr {
+        // The buffer is zero-initialised and `push` never writes the last byte, so there
+        // is always a NUL after `len`, and path pieces never contain NUL.
+        CStr::from_bytes_until_nul(&self.buf[..=self.len]).unwrap_or(c"/")
+    }
+}
+
+fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is NUL-terminated; the flags are plain integers.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn openat(dir: &OwnedFd, name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `dir` is an open directory descriptor and `name` is NUL-terminated.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn read_at_dir(dir: &OwnedFd, name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = openat(dir, name)?;
+    pread(&fd, buf)
+}
+
+/// Open, read (one `pread` at offset 0; `/proc` files memwatch reads fit one buffer) and close.
+fn read_file(path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = open(path, 0)?;
+    pread(&fd, buf)
+}
+
+fn pread(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
+    let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Call `f` with every all-digit entry name of a directory, using raw `getdents64` into a
+/// reused buffer (no allocation, unlike `std::fs::read_dir`).
+fn list_dir(path: &CStr, dents: &mut [u8], mut f: impl FnMut(i32)) -> io::Result<()> {
+    let dir = open(path, libc::O_DIRECTORY)?;
+    loop {
+        // SAFETY: getdents64 writes at most `dents.len()` bytes into `dents`.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir.as_raw_fd(),
+                dents.as_mut_ptr(),
+                dents.len(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let mut off = 0usize;
+        let n = n as usize;
+        // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+        while off + 19 <= n {
+            let reclen = u16::from_ne_bytes([dents[off + 16], dents[off + 17]]) as usize;
+            if reclen == 0 || off + reclen > n {
+                break;
+            }
+            let name = &dents[off + 19..off + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if let Some(pid) = procfs::parse_int(name).filter(|&p| p > 0) {
+                f(pid);
+            }
+            off += reclen;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_building() {
+        let mut p = PathBuf::new();
+        p.proc(1234).file(b"task/").int(7).file(b"/children");
+        assert_eq!(p.as_cstr(), c"/proc/1234/task/7/children");
+        let mut p = PathBuf::new();
+        p.proc(5).file(b"statm");
+        assert_eq!(p.as_cstr(), c"/proc/5/statm");
+    }
+
+    #[test]
+    fn lists_proc() {
+        let mut dents = vec![0; 4096];
+        let mut pids = Vec::new();
+        list_dir(c"/proc", &mut dents, |p| pids.push(p)).unwrap();
+        assert!(pids.contains(&(std::process::id() as i32)));
+        assert!(pids.contains(&1));
+    }
+}

@@ -1,0 +1,1 @@
+//! The macOS backend (libproc). Placeholder until the macOS backend lands.

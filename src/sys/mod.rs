@@ -1,0 +1,198 @@
+//! The boundary between memwatch and the operating system.
+//!
+//! Everything that asks the kernel about processes sits behind [`Inspector`]; the
+//! platform-neutral core ([`crate::job`]) decides who belongs to the job and does the
+//! arithmetic. The byte-level parsers ([`procfs`], [`procargs`]) are pure and compiled on
+//! every platform so tests, benches and fuzz targets can reach them. The backend for the
+//! host is chosen here, once; any other target fails to compile.
+
+pub mod fake;
+pub mod procargs;
+pub mod procfs;
+
+#[cfg(unix)]
+pub mod unix;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::{LinuxInspector as NativeInspector, prepare_parent};
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::{MacInspector as NativeInspector, prepare_parent};
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+compile_error!(
+    "memwatch: Windows support is not implemented yet (memwatch runs on Linux and macOS)"
+);
+
+/// A process id as the kernel gives it.
+pub type Pid = i32;
+
+/// The identity of a process: its pid plus its start time, so a recycled pid is never
+/// mistaken for the process that held it before.
+///
+/// `start` is opaque and only compared for equality and order within one platform: clock
+/// ticks since boot on Linux (`/proc/<pid>/stat` field 22), microseconds since the epoch on
+/// macOS (`pbi_start_tvsec`/`usec`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcId {
+    /// The process id.
+    pub pid: Pid,
+    /// The start time, platform units (see the type's docs).
+    pub start: u64,
+}
+
+/// What discovery learns about a process that may be new to the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// Who it is.
+    pub id: ProcId,
+    /// Its parent's pid (a thread-group id, never a thread id).
+    pub ppid: Pid,
+    /// Its process group.
+    pub pgid: Pid,
+}
+
+/// One memory reading of a followed process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Alive, with this resident set size in KiB. `exec` is true when the process appears
+    /// to have run `exec` since the previous reading (its command line may have changed).
+    Rss { kib: u64, exec: bool },
+    /// Alive, but the kernel refuses to tell (another user, setuid, hidepid). Never 0.
+    Unknown,
+    /// Exited (a zombie) or reaped: the process has no memory any more.
+    Gone,
+}
+
+/// Whether a process memwatch tried to follow can be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Its memory can be read.
+    Readable,
+    /// The kernel refused (EACCES/EPERM); its memory is unknown.
+    Denied,
+}
+
+/// What the core tells discovery about the job as it stands.
+pub struct Discovery<'a> {
+    /// Pids of the job's live processes.
+    pub live: &'a [Pid],
+    /// Whether a pid belongs to a live job process (fast lookup over `live`).
+    pub is_live: &'a dyn Fn(Pid) -> bool,
+    /// Ask for a complete search (first sample, periodic safety net), not only births.
+    pub full: bool,
+}
+
+/// A failure of the OS backend that stops sampling (not a process that vanished: that is
+/// normal and never an error).
+#[derive(Debug)]
+pub struct SampleError {
+    /// What was being done, e.g. "read /proc/loadavg".
+    pub what: String,
+    /// The OS error.
+    pub source: std::io::Error,
+}
+
+impl std::fmt::Display for SampleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot {}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for SampleError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The operating system as the sampler sees it: find processes, follow them, read them.
+///
+/// The core calls, for every sample: [`discover`](Inspector::discover) once, then
+/// [`follow`](Inspector::follow) for each process it admits into the job, then
+/// [`read`](Inspector::read) for each followed process. In the steady state (nobody born,
+/// nobody gone) none of these may allocate: buffers belong to the implementation and are
+/// reused.
+pub trait Inspector {
+    /// Per-process state the backend keeps while it follows a process (a kept-open file on
+    /// Linux). Dropping it stops following.
+    type Handle;
+
+    /// Append to `out` every process that may have joined the system since the previous
+    /// call and could belong to the job (or every candidate, when `d.full`). Processes
+    /// already live in the job may be listed again; threads never are.
+    fn discover(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError>;
+
+    /// Start following a process the core admitted. `None` if it is already gone.
+    fn follow(&mut self, seen: &Seen) -> Option<(Self::Handle, Access)>;
+
+    /// The process's command line (arguments joined by spaces, lossy UTF-8, at most
+    /// [`MAX_COMMAND_BYTES`]), read when a process is first followed and after `exec`.
+    fn command(&mut self, seen: &Seen, handle: &mut Self::Handle) -> String;
+
+    /// Read the current resident set size of a followed process.
+    fn read(&mut self, handle: &mut Self::Handle) -> Reading;
+
+    /// Send `signal` to a followed process if, and only if, it is still the process the
+    /// handle was opened for (never a recycled pid). Returns whether it was sent.
+    fn signal(&mut self, id: ProcId, handle: &mut Self::Handle, signal: i32) -> bool;
+}
+
+/// Command lines are cut at this many bytes (the JSON keeps all of them).
+pub const MAX_COMMAND_BYTES: usize = 4096;
+
+/// Turn raw NUL-separated argument bytes into one display string: arguments joined by a
+/// space, invalid UTF-8 replaced, cut at [`MAX_COMMAND_BYTES`] on a character boundary.
+pub fn join_args<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.into_iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&String::from_utf8_lossy(arg));
+        if out.len() >= MAX_COMMAND_BYTES {
+            break;
+        }
+    }
+    truncate_at_char(&mut out, MAX_COMMAND_BYTES);
+    out
+}
+
+/// Cut `s` to at most `max` bytes without splitting a character.
+pub fn truncate_at_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_args_joins_and_replaces_invalid_utf8() {
+        let args: [&[u8]; 3] = [b"sh", b"-c", b"echo \xff"];
+        assert_eq!(join_args(args), "sh -c echo \u{fffd}");
+    }
+
+    #[test]
+    fn join_args_keeps_empty_arguments() {
+        let args: [&[u8]; 3] = [b"a", b"", b"b"];
+        assert_eq!(join_args(args), "a  b");
+    }
+
+    #[test]
+    fn join_args_caps_length_on_a_char_boundary() {
+        let long = "é".repeat(MAX_COMMAND_BYTES);
+        let s = join_args([long.as_bytes()]);
+        assert!(s.len() <= MAX_COMMAND_BYTES);
+        assert!(s.chars().all(|c| c == 'é'));
+    }
+}

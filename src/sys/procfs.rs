@@ -1,0 +1,306 @@
+//! Pure parsers for the Linux `/proc` files memwatch reads: `stat`, `statm`, `cmdline`,
+//! `loadavg` and `task/<tid>/children`.
+//!
+//! They take bytes and never touch the file system or allocate, so they are unit-tested,
+//! benchmarked and fuzzed on any platform. Field meanings follow proc_pid_stat(5) and the
+//! kernel's `Documentation/filesystems/proc.rst`.
+
+/// The fields memwatch needs from `/proc/<pid>/stat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// Field 1.
+    pub pid: i32,
+    /// Field 3, the state letter (`R`, `S`, `Z`, ...).
+    pub state: u8,
+    /// Field 4: the parent's thread-group id.
+    pub ppid: i32,
+    /// Field 5: the process group.
+    pub pgrp: i32,
+    /// Field 22: start time in clock ticks since boot.
+    pub starttime: u64,
+    /// Field 38: the signal sent to the parent at exit; -1 for a thread that is not the
+    /// leader of its thread group, which is how a thread id is told from a process id.
+    pub exit_signal: i32,
+}
+
+impl Stat {
+    /// True for a thread that is not its group's leader (not a process).
+    pub fn is_thread(&self) -> bool {
+        self.exit_signal == -1
+    }
+
+    /// True for a zombie (exited, not yet reaped) or a dead task.
+    pub fn is_dead(&self) -> bool {
+        matches!(self.state, b'Z' | b'X' | b'x')
+    }
+}
+
+/// Parse `/proc/<pid>/stat`.
+///
+/// `comm` (field 2) may hold spaces, parentheses and newlines, so the fields after it are
+/// found from the **last** `)` in the buffer, never by splitting the whole line.
+pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
+    let open = buf.iter().position(|&b| b == b'(')?;
+    let close = buf.iter().rposition(|&b| b == b')')?;
+    if close < open {
+        return None;
+    }
+    let pid = parse_int(trim(&buf[..open]))?;
+    // After ") " come fields 3, 4, ...: token k is field k + 3.
+    let rest = buf.get(close + 1..)?;
+    let mut tokens = rest
+        .split(|&b| b == b' ' || b == b'\n')
+        .filter(|t| !t.is_empty());
+    let state = tokens.next()?;
+    if state.len() != 1 {
+        return None;
+    }
+    let ppid = parse_int(tokens.next()?)?;
+    let pgrp = parse_int(tokens.next()?)?;
+    // Fields 6..=21 are 16 tokens we skip; field 22 is starttime.
+    let starttime = parse_u64(tokens.nth(16)?)?;
+    // Fields 23..=37 are 15 tokens we skip; field 38 is exit_signal.
+    let exit_signal = parse_int(tokens.nth(15)?)?;
+    Some(Stat {
+        pid,
+        state: state[0],
+        ppid,
+        pgrp,
+        starttime,
+        exit_signal,
+    })
+}
+
+/// The fields memwatch needs from `/proc/<pid>/statm` (all in pages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statm {
+    /// Total program size.
+    pub size: u64,
+    /// Resident set size (equals `VmRSS` in `status`).
+    pub resident: u64,
+    /// Resident shared pages (file-backed and shmem).
+    pub shared: u64,
+    /// Text (code) pages; it changes when a process runs `exec`.
+    pub text: u64,
+}
+
+impl Statm {
+    /// The kernel prints all zeros for a task without memory: a zombie.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0 && self.resident == 0
+    }
+}
+
+/// Parse `/proc/<pid>/statm`: `size resident shared text lib data dt`.
+pub fn parse_statm(buf: &[u8]) -> Option<Statm> {
+    let mut tokens = buf
+        .split(|&b| b == b' ' || b == b'\n')
+        .filter(|t| !t.is_empty());
+    let size = parse_u64(tokens.next()?)?;
+    let resident = parse_u64(tokens.next()?)?;
+    let shared = parse_u64(tokens.next()?)?;
+    let text = parse_u64(tokens.next()?)?;
+    Some(Statm {
+        size,
+        resident,
+        shared,
+        text,
+    })
+}
+
+/// The arguments in `/proc/<pid>/cmdline`: NUL-terminated strings. A trailing NUL ends the
+/// last argument; a last argument without one (truncated buffer, or a process that rewrote
+/// its arguments) is still returned. Empty arguments are kept.
+pub fn cmdline_args(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = buf.strip_suffix(b"\0").unwrap_or(buf);
+    let empty = body.is_empty();
+    body.split(|&b| b == 0).filter(move |_| !empty)
+}
+
+/// The most recently allocated pid in the caller's pid namespace: the last field of
+/// `/proc/loadavg` (`0.00 0.01 0.05 1/123 4567`).
+pub fn parse_loadavg_last_pid(buf: &[u8]) -> Option<i32> {
+    let last = buf
+        .split(|&b| b == b' ' || b == b'\n')
+        .rfind(|t| !t.is_empty())?;
+    parse_int(last)
+}
+
+/// The pids in a `/proc/<pid>/task/<tid>/children` file (space-separated).
+pub fn children_pids(buf: &[u8]) -> impl Iterator<Item = i32> + '_ {
+    buf.split(|&b| b == b' ' || b == b'\n')
+        .filter(|t| !t.is_empty())
+        .filter_map(parse_int)
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+/// Parse an unsigned decimal integer, rejecting anything else (no sign, no overflow).
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in s {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
+/// Parse a signed decimal `i32`.
+pub fn parse_int(s: &[u8]) -> Option<i32> {
+    match s.split_first()? {
+        (b'-', digits) => i32::try_from(-i64::try_from(parse_u64(digits)?).ok()?).ok(),
+        _ => i32::try_from(parse_u64(s)?).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A real line from this kernel (6.18), with comm "sleep".
+    const STAT: &[u8] = b"4321 (sleep) S 4300 4300 1032 34816 4300 4194304 93 0 0 0 0 0 0 0 20 0 1 0 1010678 5664768 245 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+    #[test]
+    fn stat_fields() {
+        let s = parse_stat(STAT).unwrap();
+        assert_eq!(
+            s,
+            Stat {
+                pid: 4321,
+                state: b'S',
+                ppid: 4300,
+                pgrp: 4300,
+                starttime: 1010678,
+                exit_signal: 17
+            }
+        );
+        assert!(!s.is_thread());
+        assert!(!s.is_dead());
+    }
+
+    fn with_comm(comm: &str) -> Vec<u8> {
+        let line = String::from_utf8(STAT.to_vec()).unwrap();
+        line.replace("(sleep)", &format!("({comm})")).into_bytes()
+    }
+
+    #[test]
+    fn stat_comm_with_spaces_and_parens() {
+        for comm in [
+            "a b",
+            "x) 1 2 (y) z",
+            "((",
+            "))",
+            ") S 1 2 3",
+            "",
+            "a\nb) c",
+            "Plex New Transc",
+        ] {
+            let s = parse_stat(&with_comm(comm)).unwrap_or_else(|| panic!("comm {comm:?}"));
+            assert_eq!(
+                (s.pid, s.ppid, s.starttime, s.exit_signal),
+                (4321, 4300, 1010678, 17),
+                "comm {comm:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stat_of_a_thread_and_a_zombie() {
+        let t = String::from_utf8(STAT.to_vec())
+            .unwrap()
+            .replace(" 17 1 0 0", " -1 1 0 0");
+        assert!(parse_stat(t.as_bytes()).unwrap().is_thread());
+        let z = String::from_utf8(STAT.to_vec())
+            .unwrap()
+            .replace(") S ", ") Z ");
+        assert!(parse_stat(z.as_bytes()).unwrap().is_dead());
+    }
+
+    #[test]
+    fn stat_rejects_garbage() {
+        assert_eq!(parse_stat(b""), None);
+        assert_eq!(parse_stat(b"12 (x)"), None);
+        assert_eq!(parse_stat(b"12 x) S 1 1"), None);
+        assert_eq!(parse_stat(b")("), None);
+        assert_eq!(parse_stat(&STAT[..60]), None);
+        assert_eq!(
+            parse_stat(b"12 (x) SS 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 5"),
+            None
+        );
+    }
+
+    #[test]
+    fn statm_fields() {
+        let m = parse_statm(b"2838 245 215 5 0 84 0\n").unwrap();
+        assert_eq!(
+            m,
+            Statm {
+                size: 2838,
+                resident: 245,
+                shared: 215,
+                text: 5
+            }
+        );
+        assert!(!m.is_empty());
+        assert!(parse_statm(b"0 0 0 0 0 0 0\n").unwrap().is_empty());
+        assert_eq!(parse_statm(b"1 2 3"), None);
+        assert_eq!(parse_statm(b"1 -2 3 4"), None);
+        assert_eq!(parse_statm(b""), None);
+    }
+
+    #[test]
+    fn cmdline_splitting() {
+        let v: Vec<&[u8]> = cmdline_args(b"sh\0-c\0echo hi\0").collect();
+        assert_eq!(v, [&b"sh"[..], b"-c", b"echo hi"]);
+        let v: Vec<&[u8]> = cmdline_args(b"a\0\0b\0").collect();
+        assert_eq!(v, [&b"a"[..], b"", b"b"]);
+        let v: Vec<&[u8]> = cmdline_args(b"rewritten title").collect();
+        assert_eq!(v, [&b"rewritten title"[..]]);
+        assert_eq!(cmdline_args(b"").count(), 0);
+        assert_eq!(cmdline_args(b"\0").count(), 0);
+    }
+
+    #[test]
+    fn loadavg_last_pid() {
+        assert_eq!(
+            parse_loadavg_last_pid(b"0.08 0.02 0.01 3/81 2146\n"),
+            Some(2146)
+        );
+        assert_eq!(parse_loadavg_last_pid(b"garbage"), None);
+        assert_eq!(parse_loadavg_last_pid(b""), None);
+    }
+
+    #[test]
+    fn children_list() {
+        let v: Vec<i32> = children_pids(b"12 345 6 ").collect();
+        assert_eq!(v, [12, 345, 6]);
+        assert_eq!(children_pids(b"").count(), 0);
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_int(b"-1"), Some(-1));
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_int(b"2147483648"), None);
+        assert_eq!(parse_int(b"-2147483648"), Some(i32::MIN));
+        assert_eq!(parse_u64(b"+1"), None);
+    }
+}

@@ -1,0 +1,239 @@
+//! Unix plumbing shared by the Linux and macOS backends: the signal self-pipe that wakes
+//! the sampling loop (job signals, and SIGCHLD when a child exits), the one place that reaps
+//! children (`wait4`, with the kernel's `ru_maxrss`), and the file-descriptor limit.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+
+/// Signals that end or interrupt the job and that memwatch handles.
+pub const JOB_SIGNALS: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
+static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+/// A signal memwatch received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The signal number.
+    pub signal: i32,
+    /// Sent by a process (`kill`), rather than by the kernel or the terminal (Ctrl+C, which
+    /// already reached the whole foreground process group, job included).
+    pub from_process: bool,
+}
+
+extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    let fd = PIPE_WRITE.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let sender = if info.is_null() {
+        0
+    } else {
+        // SAFETY: the kernel passes a valid siginfo_t to handlers installed with SA_SIGINFO;
+        // si_pid is meaningful for every signal (0 when the kernel or a terminal sent it).
+        unsafe { (*info).si_pid() }
+    };
+    let msg = [signal as u8, u8::from(sender > 0)];
+    let saved = io::Error::last_os_error().raw_os_error();
+    // SAFETY: write(2) is async-signal-safe; `msg` is a live 2-byte buffer. A full pipe
+    // (EAGAIN) drops the byte: the loop is already awake with events pending.
+    unsafe {
+        libc::write(fd, msg.as_ptr().cast(), msg.len());
+    }
+    if let Some(errno) = saved {
+        // SAFETY: restore errno for the interrupted code; errno_location is thread-local.
+        unsafe { *errno_location() = errno };
+    }
+}
+
+#[cfg(target_os = "linux")]
+unsafe fn errno_location() -> *mut libc::c_int {
+    // SAFETY: always valid for the calling thread.
+    unsafe { libc::__errno_location() }
+}
+
+#[cfg(target_os = "macos")]
+unsafe fn errno_location() -> *mut libc::c_int {
+    // SAFETY: always valid for the calling thread.
+    unsafe { libc::__error() }
+}
+
+/// The self-pipe that the signal handlers write to and the sampling loop sleeps on.
+pub struct SignalPipe {
+    read: OwnedFd,
+    _write: OwnedFd,
+}
+
+impl SignalPipe {
+    /// Create the pipe and install handlers for [`JOB_SIGNALS`] and SIGCHLD. Handlers, not
+    /// `SIG_IGN`: an ignored disposition would survive `exec` into the job.
+    pub fn install() -> io::Result<SignalPipe> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a valid array of two ints for pipe(2) to fill.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe(2) returned two fresh descriptors that nothing else owns.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        for fd in [&read, &write] {
+            set_flags(fd.as_raw_fd())?;
+        }
+        PIPE_WRITE.store(write.as_raw_fd(), Ordering::Relaxed);
+        let action = SigAction::new(
+            SigHandler::SigAction(on_signal),
+            SaFlags::SA_SIGINFO | SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP,
+            SigSet::empty(),
+        );
+        for sig in JOB_SIGNALS.iter().chain([&Signal::SIGCHLD]) {
+            // SAFETY: the handler only calls async-signal-safe functions (write) and reads
+            // an atomic.
+            unsafe { sigaction(*sig, &action) }.map_err(io::Error::from)?;
+        }
+        Ok(SignalPipe {
+            read,
+            _write: write,
+        })
+    }
+
+    /// Sleep until a signal arrives or `timeout` passes (rounded up to whole milliseconds).
+    pub fn wait(&self, timeout: Duration) -> io::Result<()> {
+        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
+        let mut pfd = libc::pollfd {
+            fd: self.read.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Take the signals received since the last call (SIGCHLD included), oldest first,
+    /// into `out`; returns how many.
+    pub fn drain(&self, out: &mut [Received; 32]) -> usize {
+        let mut buf = [0u8; 64];
+        // SAFETY: reading into a live 64-byte buffer from our non-blocking pipe.
+        let n = unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return 0;
+        }
+        let pairs = (n as usize / 2).min(out.len());
+        for (i, pair) in buf[..pairs * 2].chunks_exact(2).enumerate() {
+            out[i] = Received {
+                signal: i32::from(pair[0]),
+                from_process: pair[1] != 0,
+            };
+        }
+        pairs
+    }
+}
+
+fn set_flags(fd: libc::c_int) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with integer flags only.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        let fd_fl = libc::fcntl(fd, libc::F_GETFD);
+        if fl < 0
+            || fd_fl < 0
+            || libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) < 0
+            || libc::fcntl(fd, libc::F_SETFD, fd_fl | libc::FD_CLOEXEC) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// How a reaped child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `exit(code)`.
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+/// A child reaped by [`reap_one`].
+#[derive(Clone, Copy, Debug)]
+pub struct Reaped {
+    /// Its pid.
+    pub pid: i32,
+    /// How it ended.
+    pub exit: Exit,
+    /// The kernel's peak RSS for it (and the descendants it waited for), KiB.
+    pub max_rss_kib: Option<u64>,
+}
+
+/// Reap one exited child without blocking: `None` when none is waiting. This is the only
+/// place memwatch reaps, so the root's pid cannot be recycled before memwatch has its status.
+pub fn reap_one() -> Option<Reaped> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; zeroed is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are valid for wait4 to fill.
+    let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
+    if pid <= 0 {
+        return None;
+    }
+    let exit = if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    };
+    let max_rss = u64::try_from(usage.ru_maxrss).ok().filter(|&v| v > 0);
+    Some(Reaped {
+        pid,
+        exit,
+        max_rss_kib: max_rss.map(maxrss_to_kib),
+    })
+}
+
+/// `ru_maxrss` is KiB on Linux and bytes on macOS.
+fn maxrss_to_kib(v: u64) -> u64 {
+    if cfg!(target_os = "macos") {
+        v / 1024
+    } else {
+        v
+    }
+}
+
+/// Raise the soft open-file limit to the hard limit (memwatch keeps one descriptor per job
+/// process open on Linux). Called after the job is spawned, so the job inherits the limit
+/// the user had. Returns the new soft limit.
+pub fn raise_nofile_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 256;
+    };
+    // macOS refuses RLIM_INFINITY and anything above OPEN_MAX for the soft limit.
+    let target = if cfg!(target_os = "macos") {
+        hard.min(10_240)
+    } else {
+        hard
+    };
+    if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+        return target;
+    }
+    soft
+}
+
+/// Send `signal` to `pid` (used for the root, memwatch's unreaped child, whose pid cannot
+/// be recycled).
+pub fn kill(pid: i32, signal: i32) -> bool {
+    // SAFETY: kill(2) with integer arguments.
+    unsafe { libc::kill(pid, signal) == 0 }
+}

@@ -1,0 +1,170 @@
+//! The hidden `memwatch __workload` subcommand: a deterministic job for memwatch's own
+//! tests and benches on both platforms. It allocates and touches a known amount of memory,
+//! forks children, chains, daemons and threads, ignores signals, and exits as told.
+
+use std::time::Duration;
+
+use clap::Args;
+
+/// Options of the test workload.
+#[derive(Debug, Args, Clone)]
+pub struct WorkloadArgs {
+    /// MiB each worker process touches (the parent too, unless --parent-mib is given).
+    #[arg(long, default_value = "0")]
+    pub mib: u64,
+    /// MiB the parent touches when it has children (default: --mib).
+    #[arg(long)]
+    pub parent_mib: Option<u64>,
+    /// Children to fork; each touches --mib and holds.
+    #[arg(long, default_value = "0")]
+    pub fork: u32,
+    /// Depth of a chain of processes, each the parent of the next; the last touches --mib.
+    #[arg(long, default_value = "0")]
+    pub chain: u32,
+    /// How long each worker holds its memory, ms.
+    #[arg(long, default_value = "0")]
+    pub hold_ms: u64,
+    /// Touch --mib, hold it this long (ms), free it, then hold --hold-ms with nothing.
+    #[arg(long)]
+    pub spike_ms: Option<u64>,
+    /// Start a daemon (double fork + setsid) that touches --mib and holds --hold-ms, then
+    /// exit at once.
+    #[arg(long)]
+    pub daemon: bool,
+    /// Fork the children from a second thread instead of the main one.
+    #[arg(long)]
+    pub thread_fork: bool,
+    /// Ignore SIGTERM, SIGINT and SIGHUP.
+    #[arg(long)]
+    pub ignore_signals: bool,
+    /// Print this line on standard output first.
+    #[arg(long)]
+    pub print: Option<String>,
+    /// Exit with this code at the end.
+    #[arg(long, default_value = "0")]
+    pub exit: i32,
+    /// Kill itself with this signal at the end.
+    #[arg(long)]
+    pub kill_self: Option<i32>,
+}
+
+/// Allocate `mib` MiB and write to every page so it is resident.
+pub fn touch(mib: u64) -> Vec<u8> {
+    let len = (mib as usize) * 1024 * 1024;
+    let mut v = vec![0u8; len];
+    let mut i = 0;
+    while i < len {
+        v[i] = (i / 4096) as u8 | 1;
+        i += 4096;
+    }
+    std::hint::black_box(&mut v);
+    v
+}
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// The work of one worker process: touch, hold (or spike), done.
+fn work(a: &WorkloadArgs, mib: u64) {
+    if let Some(spike) = a.spike_ms {
+        let v = touch(mib);
+        sleep_ms(spike);
+        drop(v);
+        sleep_ms(a.hold_ms);
+    } else {
+        let v = touch(mib);
+        sleep_ms(a.hold_ms);
+        drop(v);
+    }
+}
+
+#[cfg(unix)]
+fn fork_child(f: impl FnOnce()) -> Option<nix::unistd::Pid> {
+    use nix::unistd::{ForkResult, fork};
+    // SAFETY: the workload forks only while single-threaded (or, with --thread-fork, from
+    // the one thread that then only touches memory, sleeps and exits).
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            f();
+            std::process::exit(0);
+        }
+        Ok(ForkResult::Parent { child }) => Some(child),
+        Err(e) => {
+            eprintln!("workload: fork failed: {e}");
+            None
+        }
+    }
+}
+
+/// Run the workload; returns the exit code.
+#[cfg(unix)]
+pub fn run(a: &WorkloadArgs) -> i32 {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    use nix::sys::wait::waitpid;
+
+    if let Some(text) = &a.print {
+        println!("{text}");
+    }
+    if a.ignore_signals {
+        for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+            // SAFETY: setting SIG_IGN installs no handler code.
+            let _ = unsafe { signal(s, SigHandler::SigIgn) };
+        }
+    }
+    if a.daemon {
+        let args = a.clone();
+        fork_child(move || {
+            let _ = nix::unistd::setsid();
+            fork_child(|| work(&args, args.mib));
+        })
+        .map(|p| waitpid(p, None));
+        return finish(a);
+    }
+    if a.chain > 0 {
+        let mut next = a.clone();
+        next.chain -= 1;
+        if let Some(p) = fork_child(move || {
+            let code = run(&next);
+            std::process::exit(code);
+        }) {
+            let _ = waitpid(p, None);
+        }
+        return finish(a);
+    }
+    let mut children = Vec::new();
+    let forker = |children: &mut Vec<nix::unistd::Pid>| {
+        for _ in 0..a.fork {
+            if let Some(p) = fork_child(|| work(a, a.mib)) {
+                children.push(p);
+            }
+        }
+    };
+    if a.thread_fork {
+        std::thread::scope(|s| {
+            s.spawn(|| forker(&mut children));
+        });
+    } else {
+        forker(&mut children);
+    }
+    let own = if a.fork > 0 {
+        a.parent_mib.unwrap_or(a.mib)
+    } else {
+        a.mib
+    };
+    work(a, own);
+    for p in children {
+        let _ = waitpid(p, None);
+    }
+    finish(a)
+}
+
+#[cfg(unix)]
+fn finish(a: &WorkloadArgs) -> i32 {
+    if let Some(sig) = a.kill_self {
+        // SAFETY: kill(2) on our own pid.
+        unsafe { libc::kill(libc::getpid(), sig) };
+        sleep_ms(1000);
+    }
+    a.exit
+}
