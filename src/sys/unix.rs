@@ -104,7 +104,8 @@ impl SignalPipe {
     }
 
     /// Sleep until a signal arrives or `timeout` passes (rounded up to whole milliseconds).
-    pub fn wait(&self, timeout: Duration) -> io::Result<()> {
+    /// Returns whether a signal is waiting to be [drained](SignalPipe::drain).
+    pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
         let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
         let mut pfd = libc::pollfd {
             fd: self.read.as_raw_fd(),
@@ -118,8 +119,9 @@ impl SignalPipe {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
             }
+            return Ok(true);
         }
-        Ok(())
+        Ok(r > 0)
     }
 
     /// Take the signals received since the last call (SIGCHLD included), oldest first,
