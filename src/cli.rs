@@ -19,6 +19,13 @@ Examples:
 Exit status: the command's own (128+N if it died of signal N); 125 if memwatch
 itself failed, 126 if the command could not be executed, 127 if it was not found.";
 
+const COMPARE_HELP: &str = "\
+Examples:
+  memwatch compare main.json branch.json --max-increase 20%
+  memwatch compare n1.json n2.json n4.json n8.json --label 1 --label 2 --label 4 --label 8
+
+Exit status: 0 within the limit, 1 over it, 2 if a report cannot be read.";
+
 /// How much memory did this whole job really use? memwatch runs a command, samples the
 /// resident memory (RSS) of it and of every process it starts, and reports the peak total
 /// and each process's own peak.
@@ -36,6 +43,12 @@ pub enum Command {
     /// Run a command and report the memory of it and all its descendants.
     #[command(after_help = AFTER_HELP)]
     Run(RunArgs),
+    /// Compare reports: two give a change table and a verdict (a CI gate with
+    /// --max-increase), more give a scaling table.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(crate::compare::CompareArgs),
+    /// Draw reports' total RSS over time as a self-contained SVG.
+    Plot(crate::plot::PlotArgs),
     /// Test workload: allocate and touch memory, fork, hold (used by memwatch's own tests).
     #[command(name = "__workload", hide = true)]
     Workload(crate::workload::WorkloadArgs),

@@ -11,9 +11,11 @@ compile_error!(
 );
 
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod job;
 pub mod output;
+pub mod plot;
 pub mod report;
 #[cfg(unix)]
 pub mod run;
