@@ -80,6 +80,17 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
+    /// Stream every sample to this CSV file as it is taken (t_ms,total_rss_kib,processes),
+    /// flushed at least once a second, so a killed memwatch or a days-long job leaves its
+    /// data behind.
+    #[arg(long, value_name = "PATH")]
+    pub timeline: Option<PathBuf>,
+
+    /// Also write process_peaks.csv and timeline.csv into this directory (created if
+    /// missing).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
+
     /// Do not print the human summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,

@@ -36,6 +36,8 @@ pub struct ProcRecord {
     pub max_rss_kib: Option<u64>,
     /// The kernel's own peak for it (`ru_maxrss` when memwatch reaped it), KiB.
     pub kernel_max_rss_kib: Option<u64>,
+    /// When it started, microseconds since the Unix epoch, where the platform tells.
+    pub started_unix_us: Option<i64>,
     /// Offset from the job's start of the first sample that saw it.
     pub first_seen: Duration,
     /// Offset of the last sample that saw it alive.
@@ -243,6 +245,7 @@ impl<I: Inspector> Job<I> {
             command,
             max_rss_kib: None,
             kernel_max_rss_kib: None,
+            started_unix_us: self.inspector.start_unix_us(s.id),
             first_seen: t,
             last_seen: t,
             samples: 0,

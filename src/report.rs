@@ -82,6 +82,10 @@ pub struct ProcessReport {
     /// descendants it waited for, and can exceed `max_rss_kib` when a spike fell between
     /// samples.
     pub kernel_max_rss_kib: Option<u64>,
+    /// When the process started (from the kernel's start time), RFC 3339; null where the
+    /// platform does not tell.
+    #[serde(default)]
+    pub start_time: Option<Timestamp>,
     /// The first sample that saw it.
     pub first_seen: Timestamp,
     /// The last sample that saw it alive.
@@ -195,6 +199,9 @@ fn process_report(start: Timestamp, p: &ProcRecord) -> ProcessReport {
             p.max_rss_kib
         },
         kernel_max_rss_kib: p.kernel_max_rss_kib,
+        start_time: p
+            .started_unix_us
+            .and_then(|us| Timestamp::from_microsecond(us).ok()),
         first_seen: at(start, p.first_seen),
         last_seen: at(start, p.last_seen),
         first_seen_ms: millis(p.first_seen),

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use crate::cli::{RunArgs, WaitMode};
 use crate::error::Error;
 use crate::job::Job;
+use crate::output::csv::{self, TimelineStream};
 use crate::output::{file::PendingFile, human, json};
 use crate::report::{Exit, Report, RunInfo};
 use crate::sys::unix::{self, Received, SignalPipe};
@@ -33,6 +34,10 @@ pub struct RunConfig {
     pub json: bool,
     /// Report file.
     pub output: Option<PathBuf>,
+    /// Streamed timeline CSV.
+    pub timeline: Option<PathBuf>,
+    /// Directory for the CSV files.
+    pub csv: Option<PathBuf>,
     /// No human summary on stderr.
     pub quiet: bool,
     /// When the job is over.
@@ -52,6 +57,8 @@ impl RunConfig {
             interval: Duration::from_millis(a.interval),
             json,
             output: a.output,
+            timeline: a.timeline,
+            csv: a.csv,
             quiet: a.quiet,
             wait: a.wait,
             command: a.command,
@@ -67,6 +74,14 @@ pub fn run(cfg: RunConfig) -> Result<i32, Error> {
             source,
             job: None,
         })?),
+        None => None,
+    };
+    let csv = match &cfg.csv {
+        Some(dir) => Some(CsvFiles::create(dir)?),
+        None => None,
+    };
+    let mut timeline = match &cfg.timeline {
+        Some(path) => Some(open_timeline(path)?),
         None => None,
     };
     let pipe = SignalPipe::install().map_err(|source| Error::Setup {
@@ -108,7 +123,24 @@ pub fn run(cfg: RunConfig) -> Result<i32, Error> {
 
     let mut job = Job::new(inspector, self_pid, root, 64);
     let mut state = LoopState::default();
-    let outcome = sample_loop(&cfg, &pipe, &mut job, root, start, &mut state);
+    let outcome = sample_loop(
+        &cfg,
+        &pipe,
+        &mut job,
+        root,
+        start,
+        &mut state,
+        &mut timeline,
+    );
+    if let Some((stream, path)) = timeline {
+        if let Err(e) = stream.finish() {
+            eprintln!(
+                "memwatch: cannot write the timeline to {}: {}",
+                path.display(),
+                crate::error::os_message(&e)
+            );
+        }
+    }
     let duration = start.elapsed();
     let left_running = if cfg.wait == WaitMode::Root {
         job.live_pids().to_vec()
@@ -134,12 +166,18 @@ pub fn run(cfg: RunConfig) -> Result<i32, Error> {
     let status = state.exit.map_or(crate::error::EXIT_FAILURE, Exit::status);
     let job_desc = state.exit.map(|e| format!("the command {}", e.describe()));
 
+    let csv_result = match csv {
+        Some(files) => files.commit(&report, job_desc.clone()),
+        None => Ok(()),
+    };
     if let Err(e) = outcome {
         // The report of what was measured is still written; then memwatch's failure counts.
         let _ = emit(&cfg, pending, &report, job_desc.clone());
         return Err(e);
     }
-    emit(&cfg, pending, &report, job_desc)?;
+    let emitted = emit(&cfg, pending, &report, job_desc);
+    csv_result?;
+    emitted?;
     Ok(status)
 }
 
@@ -157,6 +195,7 @@ fn sample_loop(
     root: Pid,
     start: Instant,
     st: &mut LoopState,
+    timeline: &mut Option<(TimelineStream<std::fs::File>, PathBuf)>,
 ) -> Result<(), Error> {
     let mut events = [Received {
         signal: 0,
@@ -218,7 +257,19 @@ fn sample_loop(
         if full {
             last_full = Some(now);
         }
-        job.sample(now - start, full)?;
+        let t = now - start;
+        let s = job.sample(t, full)?;
+        if let Some((stream, path)) = timeline {
+            if let Err(e) = stream.push(t, s.total_rss_kib, s.processes) {
+                // The job goes on; the report will still have the bounded timeline.
+                eprintln!(
+                    "memwatch: cannot write the timeline to {}: {}; no longer streaming it",
+                    path.display(),
+                    crate::error::os_message(&e)
+                );
+                *timeline = None;
+            }
+        }
         warn_denied(job);
         // Next deadline on the fixed grid start + k * interval (no drift); skip the ones
         // already missed.
@@ -320,16 +371,75 @@ fn emit(
             })
         }
         None if cfg.json => {
+            let failed = |source| Error::Output {
+                target: "standard output".to_string(),
+                source,
+                job,
+            };
+            if unix::stdout_closed_at_start() {
+                return Err(failed(io::Error::from_raw_os_error(libc::EBADF)));
+            }
             let mut out = io::stdout().lock();
             json::write(report, &mut out)
                 .and_then(|()| out.flush())
-                .map_err(|source| Error::Output {
-                    target: "standard output".to_string(),
-                    source,
-                    job,
-                })
+                .map_err(failed)
         }
         None => Ok(()),
+    }
+}
+
+/// The `--timeline` file, created (truncated) before the command starts.
+fn open_timeline(
+    path: &std::path::Path,
+) -> Result<(TimelineStream<std::fs::File>, PathBuf), Error> {
+    std::fs::File::create(path)
+        .and_then(TimelineStream::new)
+        .map(|s| (s, path.to_path_buf()))
+        .map_err(|source| Error::Output {
+            target: path.display().to_string(),
+            source,
+            job: None,
+        })
+}
+
+/// The `--csv` directory's two files, prepared before the command starts.
+struct CsvFiles {
+    peaks: PendingFile,
+    timeline: PendingFile,
+}
+
+impl CsvFiles {
+    fn create(dir: &std::path::Path) -> Result<CsvFiles, Error> {
+        let fail = |target: PathBuf, source| Error::Output {
+            target: target.display().to_string(),
+            source,
+            job: None,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| fail(dir.to_path_buf(), e))?;
+        let peaks_path = dir.join("process_peaks.csv");
+        let timeline_path = dir.join("timeline.csv");
+        Ok(CsvFiles {
+            peaks: PendingFile::create(&peaks_path).map_err(|e| fail(peaks_path, e))?,
+            timeline: PendingFile::create(&timeline_path).map_err(|e| fail(timeline_path, e))?,
+        })
+    }
+
+    fn commit(self, report: &Report, job: Option<String>) -> Result<(), Error> {
+        type Render = fn(&Report, &mut dyn Write) -> io::Result<()>;
+        let files: [(PendingFile, Render); 2] = [
+            (self.peaks, csv::write_peaks),
+            (self.timeline, csv::write_timeline),
+        ];
+        for (file, render) in files {
+            let target = file.target().display().to_string();
+            file.commit(|w| render(report, w))
+                .map_err(|source| Error::Output {
+                    target,
+                    source,
+                    job: job.clone(),
+                })?;
+        }
+        Ok(())
     }
 }
 

@@ -54,6 +54,10 @@ pub struct LinuxHandle {
 pub struct LinuxInspector {
     self_pid: Pid,
     page_kib: u64,
+    /// Boot time in microseconds since the epoch and clock ticks
+    /// per second: a start time in ticks since boot put on the wall clock.
+    boot_us: Option<i64>,
+    ticks_per_s: i64,
     loadavg: File,
     last_pid: Option<i32>,
     retry: Vec<i32>,
@@ -72,6 +76,23 @@ fn err(what: &str, source: io::Error) -> SampleError {
     }
 }
 
+/// When the machine booted, microseconds since the epoch: the wall clock now minus
+/// `CLOCK_BOOTTIME` (the clock process start times count from). `/proc/stat`'s `btime` is
+/// whole seconds and would put start times up to a second off.
+fn boot_time_us() -> Option<i64> {
+    let read = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime fills the valid timespec it is given.
+        let ok = unsafe { libc::clock_gettime(clock, &mut ts) } == 0;
+        #[allow(clippy::unnecessary_cast)] // time_t and c_long are i32 on 32-bit targets
+        ok.then(|| ts.tv_sec as i64 * 1_000_000 + ts.tv_nsec as i64 / 1000)
+    };
+    Some(read(libc::CLOCK_REALTIME)? - read(libc::CLOCK_BOOTTIME)?)
+}
+
 impl LinuxInspector {
     /// Open what the backend keeps open (`/proc/loadavg`) and read the system's constants.
     pub fn new(self_pid: Pid) -> Result<Self, SampleError> {
@@ -79,11 +100,16 @@ impl LinuxInspector {
         // SAFETY: sysconf with a valid name.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         let page_kib = if page > 0 { page as u64 / 1024 } else { 4 };
+        // SAFETY: sysconf with a valid name.
+        let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as i64;
+        let boot_us = boot_time_us();
         let children_files =
             std::path::Path::new(&format!("/proc/{self_pid}/task/{self_pid}/children")).exists();
         Ok(LinuxInspector {
             self_pid,
             page_kib,
+            boot_us,
+            ticks_per_s,
             loadavg,
             last_pid: None,
             retry: Vec::with_capacity(RETRY_TOP as usize),
@@ -158,7 +184,8 @@ impl LinuxInspector {
                 let tid = self.tids[t];
                 let mut path = PathBuf::new();
                 path.proc(pid).file(b"task/").int(tid).file(b"/children");
-                let Ok(n) = read_file(path.as_cstr(), &mut self.buf) else {
+                // Read it whole: 2000 children are ~12 KiB, more than one buffer.
+                let Ok(n) = read_file_whole(path.as_cstr(), &mut self.buf) else {
                     continue;
                 };
                 let start = self.queue.len();
@@ -368,6 +395,11 @@ impl Inspector for LinuxInspector {
         }
     }
 
+    fn start_unix_us(&self, id: ProcId) -> Option<i64> {
+        let ticks = i64::try_from(id.start).ok()?;
+        Some(self.boot_us? + ticks * 1_000_000 / self.ticks_per_s)
+    }
+
     fn signal(&mut self, id: ProcId, h: &mut LinuxHandle, signal: i32) -> bool {
         // Open a pidfd first, then check the followed process is still alive: if it is, the
         // pid was not recycled, so the pidfd refers to it and the signal cannot go astray.
@@ -405,7 +437,8 @@ impl LinuxInspector {
             // All zeros: a zombie, its memory already released.
             Some(m) if m.is_empty() => Reading::Gone,
             Some(m) => {
-                let exec = h.text != 0 && m.text != h.text;
+                // Also from 0: mid-exec, the new image has no text and no arguments yet.
+                let exec = m.text != h.text;
                 h.text = m.text;
                 Reading::Rss {
                     kib: m.resident * self.page_kib,
@@ -518,6 +551,32 @@ fn read_file(path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
     pread(&fd, buf)
 }
 
+/// Read a whole file from its start, growing `buf` (kept for the next calls) when the file
+/// does not fit. Returns the length read.
+fn read_file_whole(path: &CStr, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let fd = open(path, 0)?;
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len().max(4096) * 2, 0);
+        }
+        let rest = &mut buf[len..];
+        // SAFETY: `rest` is valid for `rest.len()` bytes of writes.
+        let n = unsafe { libc::read(fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Ok(len);
+        }
+        len += n as usize;
+    }
+}
+
 fn pread(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
     let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -577,6 +636,18 @@ mod tests {
         let mut p = PathBuf::new();
         p.proc(5).file(b"statm");
         assert_eq!(p.as_cstr(), c"/proc/5/statm");
+    }
+
+    #[test]
+    fn reads_whole_files_larger_than_the_buffer() {
+        let path = std::env::temp_dir().join(format!("memwatch-whole-{}", std::process::id()));
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        let mut buf = vec![0; 16];
+        let n = read_file_whole(&c, &mut buf).unwrap();
+        assert_eq!(&buf[..n], &data[..]);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -136,6 +136,13 @@ pub trait Inspector {
     /// Read the current resident set size of a followed process.
     fn read(&mut self, handle: &mut Self::Handle) -> Reading;
 
+    /// When the process started, as microseconds since the Unix epoch, if the platform's
+    /// start time can be put on the wall clock.
+    fn start_unix_us(&self, id: ProcId) -> Option<i64> {
+        let _ = id;
+        None
+    }
+
     /// Send `signal` to a followed process if, and only if, it is still the process the
     /// handle was opened for (never a recycled pid). Returns whether it was sent.
     fn signal(&mut self, id: ProcId, handle: &mut Self::Handle, signal: i32) -> bool;
