@@ -85,6 +85,8 @@ pub struct SampleSummary {
     pub processes: u32,
     /// Live job processes whose memory could not be read.
     pub unknown: u32,
+    /// Live job processes caught in the middle of `exec` (no figure).
+    pub loading: u32,
 }
 
 /// The job's running state.
@@ -147,7 +149,11 @@ impl<I: Inspector> Job<I> {
         let summary = self.read_all(t);
         self.samples += 1;
         let index = self.samples - 1;
-        if self.max_total_index.is_none() || summary.total_rss_kib > self.max_total_rss_kib {
+        // A sample where no process could be measured has no total.
+        let measured = summary.processes > summary.unknown + summary.loading;
+        if measured
+            && (self.max_total_index.is_none() || summary.total_rss_kib > self.max_total_rss_kib)
+        {
             self.max_total_rss_kib = summary.total_rss_kib;
             self.max_total_index = Some(index);
             self.max_total_at = t;
@@ -275,6 +281,13 @@ impl<I: Inspector> Job<I> {
                     live.rec.observe(kib, t);
                     sum.total_rss_kib += kib;
                     sum.processes += 1;
+                    i += 1;
+                }
+                Reading::Loading => {
+                    // Alive, between exec and the new program: no figure this time.
+                    live.rec.last_seen = t;
+                    sum.processes += 1;
+                    sum.loading += 1;
                     i += 1;
                 }
                 Reading::Unknown => {

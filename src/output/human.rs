@@ -90,7 +90,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         None => writeln!(
             out,
-            "Max total RSS:   unknown (the job ended before the first sample)"
+            "Max total RSS:   unknown (the job ended before memwatch could measure it)"
         )?,
     }
     match (r.max_process_rss_kib, r.max_process_pid) {

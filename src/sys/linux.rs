@@ -319,6 +319,11 @@ impl Inspector for LinuxInspector {
                     .ok()
                     .and_then(|n| procfs::parse_statm(&self.buf[..n]))
                 {
+                    // Its memory is released: it is exiting (and may be a job process the
+                    // core already retired, seen again once reparented), not a new process.
+                    if m.is_empty() {
+                        return None;
+                    }
                     h.text = m.text;
                 }
                 h.statm = Some(file);
@@ -436,6 +441,12 @@ impl LinuxInspector {
         match procfs::parse_statm(buf) {
             // All zeros: a zombie, its memory already released.
             Some(m) if m.is_empty() => Reading::Gone,
+            // A new image without text: exec has replaced the memory but not loaded the
+            // program yet. The next reading (text > 0) counts as an exec.
+            Some(m) if m.text == 0 => {
+                h.text = 0;
+                Reading::Loading
+            }
             Some(m) => {
                 // Also from 0: mid-exec, the new image has no text and no arguments yet.
                 let exec = m.text != h.text;

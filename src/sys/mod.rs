@@ -2,10 +2,12 @@
 //!
 //! Everything that asks the kernel about processes sits behind [`Inspector`]; the
 //! platform-neutral core ([`crate::job`]) decides who belongs to the job and does the
-//! arithmetic. The byte-level parsers ([`procfs`], [`procargs`]) are pure and compiled on
-//! every platform so tests, benches and fuzz targets can reach them. The backend for the
-//! host is chosen here, once; any other target fails to compile.
+//! arithmetic. The byte-level parsers ([`procfs`], [`procargs`]) and the macOS backend's
+//! decisions ([`darwin`]) are pure and compiled on every platform so tests, benches and fuzz
+//! targets can reach them. The backend for the host is chosen here, once; any other target
+//! fails to compile.
 
+pub mod darwin;
 pub mod fake;
 pub mod procargs;
 pub mod procfs;
@@ -62,6 +64,9 @@ pub enum Reading {
     /// Alive, with this resident set size in KiB. `exec` is true when the process appears
     /// to have run `exec` since the previous reading (its command line may have changed).
     Rss { kib: u64, exec: bool },
+    /// Alive, but in the middle of `exec`: the new program is not loaded yet, so its
+    /// memory figure means nothing (a page or two). Not counted, never a peak.
+    Loading,
     /// Alive, but the kernel refuses to tell (another user, setuid, hidepid). Never 0.
     Unknown,
     /// Exited (a zombie) or reaped: the process has no memory any more.
