@@ -47,6 +47,8 @@ pub enum Command {
     /// --max-increase), more give a scaling table.
     #[command(after_help = COMPARE_HELP)]
     Compare(crate::compare::CompareArgs),
+    /// Merge per-node reports of one job into the job's time-aligned peak.
+    Merge(crate::merge::MergeArgs),
     /// Draw reports' total RSS over time as a self-contained SVG.
     Plot(crate::plot::PlotArgs),
     /// Test workload: allocate and touch memory, fork, hold (used by memwatch's own tests).

@@ -14,6 +14,8 @@ pub mod cli;
 pub mod compare;
 pub mod error;
 pub mod job;
+pub mod launcher;
+pub mod merge;
 pub mod output;
 pub mod plot;
 pub mod report;

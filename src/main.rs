@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     let result: Result<i32, Error> = match cli.command {
         Command::Run(args) => memwatch::run::run(memwatch::run::RunConfig::from_args(args)),
         Command::Compare(args) => memwatch::compare::run(&args),
+        Command::Merge(args) => memwatch::merge::run(&args),
         Command::Plot(args) => memwatch::plot::run(&args),
         Command::Workload(args) => Ok(memwatch::workload::run(&args)),
     };

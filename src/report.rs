@@ -109,6 +109,10 @@ pub struct Report {
     pub memwatch_version: String,
     /// Host the job ran on.
     pub hostname: String,
+    /// The launcher's identity when memwatch ran under one (Slurm, Open MPI, PMI): the
+    /// variables of [`crate::launcher::IDENTITY_VARS`] that were set.
+    #[serde(default)]
+    pub launcher: std::collections::BTreeMap<String, String>,
     /// Operating system (`linux`, `macos`).
     pub os: String,
     /// The command, one string per argument (lossy UTF-8).
@@ -243,6 +247,7 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             memwatch_version: env!("CARGO_PKG_VERSION").to_string(),
             hostname: String::new(),
+            launcher: std::collections::BTreeMap::new(),
             os: std::env::consts::OS.to_string(),
             command: info.command,
             start_time: start,

@@ -67,7 +67,16 @@ impl RunConfig {
 }
 
 /// Run the job; returns memwatch's exit status (the command's, or 128+N).
-pub fn run(cfg: RunConfig) -> Result<i32, Error> {
+pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
+    let host = hostname();
+    let identity = crate::launcher::identity_from_env();
+    for path in [&mut cfg.output, &mut cfg.timeline, &mut cfg.csv]
+        .into_iter()
+        .flatten()
+    {
+        *path = crate::launcher::expand_path(path, &host, &identity, std::process::id())
+            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    }
     let pending = match &cfg.output {
         Some(path) => Some(PendingFile::create(path).map_err(|source| Error::Output {
             target: path.display().to_string(),
@@ -162,7 +171,8 @@ pub fn run(cfg: RunConfig) -> Result<i32, Error> {
         left_running,
     };
     let mut report = Report::new(&stats, info);
-    report.hostname = hostname();
+    report.hostname = host;
+    report.launcher = identity;
     let status = state.exit.map_or(crate::error::EXIT_FAILURE, Exit::status);
     let job_desc = state.exit.map(|e| format!("the command {}", e.describe()));
 

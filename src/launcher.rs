@@ -1,0 +1,178 @@
+//! Where a run happened: the launcher's identity (Slurm, Open MPI, PMI) from the
+//! environment, and the `%h %r %j %p %%` placeholders of output paths, so one command line
+//! (`srun memwatch run -o mem-%h-%r.json -- ./app`) writes one report per node or rank.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Environment variables recorded in a report's `launcher` object when set.
+pub const IDENTITY_VARS: [&str; 7] = [
+    "SLURM_JOB_ID",
+    "SLURM_STEP_ID",
+    "SLURM_NODEID",
+    "SLURM_PROCID",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "PMI_RANK",
+];
+
+/// The launcher variables present in `env` (name → value).
+pub fn identity(env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+    IDENTITY_VARS
+        .iter()
+        .filter_map(|&k| env(k).map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+/// The launcher variables of this process's environment.
+pub fn identity_from_env() -> BTreeMap<String, String> {
+    identity(|k| std::env::var(k).ok())
+}
+
+/// The rank for `%r`: Slurm's task id, else Open MPI's world rank, else PMI's.
+pub fn rank(id: &BTreeMap<String, String>) -> Option<&str> {
+    ["SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"]
+        .iter()
+        .find_map(|k| id.get(*k))
+        .map(String::as_str)
+}
+
+/// The job id for `%j`: Slurm's (with the step when there is one).
+pub fn job_id(id: &BTreeMap<String, String>) -> Option<String> {
+    let job = id.get("SLURM_JOB_ID")?;
+    Some(match id.get("SLURM_STEP_ID") {
+        Some(step) => format!("{job}.{step}"),
+        None => job.clone(),
+    })
+}
+
+/// Expand `%h` (hostname), `%r` (rank), `%j` (job id), `%p` (memwatch's pid) and `%%` in an
+/// output path. A placeholder whose value is unknown is an error naming it, rather than a
+/// path that silently collides across nodes.
+pub fn expand(
+    template: &str,
+    hostname: &str,
+    id: &BTreeMap<String, String>,
+    pid: u32,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('h') => out.push_str(hostname),
+            Some('p') => out.push_str(&pid.to_string()),
+            Some('r') => out.push_str(rank(id).ok_or(
+                "%r needs a rank: none of SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK is set",
+            )?),
+            Some('j') => {
+                out.push_str(&job_id(id).ok_or("%j needs a job id: SLURM_JOB_ID is not set")?)
+            }
+            Some(other) => {
+                return Err(format!(
+                    "unknown placeholder %{other} (use %h, %r, %j, %p or %%)"
+                ));
+            }
+            None => return Err("a lone % at the end (write %% for a percent sign)".to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// [`expand`] for a path given on the command line; paths that are not UTF-8 and contain no
+/// `%` pass through untouched.
+pub fn expand_path(
+    template: &std::path::Path,
+    hostname: &str,
+    id: &BTreeMap<String, String>,
+    pid: u32,
+) -> Result<PathBuf, String> {
+    match template.to_str() {
+        Some(s) if s.contains('%') => expand(s, hostname, id, pid).map(PathBuf::from),
+        Some(_) => Ok(template.to_path_buf()),
+        None if template.as_os_str().as_encoded_bytes().contains(&b'%') => {
+            Err("placeholders need a UTF-8 path".to_string())
+        }
+        None => Ok(template.to_path_buf()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        identity(|k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn identity_keeps_only_known_variables() {
+        let id = env(&[("SLURM_JOB_ID", "42"), ("HOME", "/root"), ("PMI_RANK", "3")]);
+        assert_eq!(id.len(), 2);
+        assert_eq!(id["SLURM_JOB_ID"], "42");
+        assert_eq!(rank(&id), Some("3"));
+    }
+
+    #[test]
+    fn rank_prefers_slurm_then_ompi_then_pmi() {
+        let id = env(&[
+            ("PMI_RANK", "1"),
+            ("OMPI_COMM_WORLD_RANK", "2"),
+            ("SLURM_PROCID", "3"),
+        ]);
+        assert_eq!(rank(&id), Some("3"));
+        let id = env(&[("PMI_RANK", "1"), ("OMPI_COMM_WORLD_RANK", "2")]);
+        assert_eq!(rank(&id), Some("2"));
+    }
+
+    #[test]
+    fn placeholders() {
+        let id = env(&[
+            ("SLURM_JOB_ID", "42"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "7"),
+        ]);
+        assert_eq!(
+            expand("mem-%h-%r-%j-%p-100%%.json", "node1", &id, 99).unwrap(),
+            "mem-node1-7-42.0-99-100%.json"
+        );
+        assert_eq!(expand("plain.json", "n", &id, 1).unwrap(), "plain.json");
+    }
+
+    #[test]
+    fn missing_values_and_bad_placeholders_are_errors() {
+        let none = BTreeMap::new();
+        assert!(
+            expand("x-%r.json", "n", &none, 1)
+                .unwrap_err()
+                .contains("%r")
+        );
+        assert!(
+            expand("x-%j.json", "n", &none, 1)
+                .unwrap_err()
+                .contains("SLURM_JOB_ID")
+        );
+        assert!(
+            expand("x-%q.json", "n", &none, 1)
+                .unwrap_err()
+                .contains("%q")
+        );
+        assert!(expand("x-%", "n", &none, 1).unwrap_err().contains("%%"));
+    }
+
+    #[test]
+    fn non_utf8_paths_without_placeholders_pass() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"r\xffport.json"));
+        assert_eq!(expand_path(p, "n", &BTreeMap::new(), 1).unwrap(), p);
+    }
+}
