@@ -51,6 +51,14 @@ pub enum Command {
     Merge(crate::merge::MergeArgs),
     /// Draw reports' total RSS over time as a self-contained SVG.
     Plot(crate::plot::PlotArgs),
+    /// Print a shell completion script (e.g. `memwatch completions bash > ~/.local/share/bash-completion/completions/memwatch`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output (`memwatch man | man -l -`).
+    Man,
     /// Test workload: allocate and touch memory, fork, hold (used by memwatch's own tests).
     #[command(name = "__workload", hide = true)]
     Workload(crate::workload::WorkloadArgs),
@@ -131,6 +139,41 @@ pub struct ParseFailure {
     pub is_error: bool,
     /// Exit code.
     pub code: i32,
+}
+
+/// Write the completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "memwatch", out);
+}
+
+/// Write the manual page: memwatch(1) with every subcommand's options in it.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    man.render_subcommands_section(out)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name();
+        if matches!(name, "help" | "completions" | "man") {
+            continue;
+        }
+        let sub = sub.clone().bin_name(format!("memwatch {name}"));
+        let man = clap_mangen::Man::new(sub).title("memwatch");
+        writeln!(out, ".SH \"MEMWATCH {}\"", name.to_uppercase())?;
+        man.render_synopsis_section(out)?;
+        man.render_description_section(out)?;
+        man.render_options_section(out)?;
+        man.render_extra_section(out)?;
+    }
+    man.render_extra_section(out)?;
+    man.render_version_section(out)?;
+    Ok(())
 }
 
 /// Parse the command line, turning clap's multi-line errors into one memwatch line.

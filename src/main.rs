@@ -25,6 +25,17 @@ fn main() -> ExitCode {
         Command::Compare(args) => memwatch::compare::run(&args),
         Command::Merge(args) => memwatch::merge::run(&args),
         Command::Plot(args) => memwatch::plot::run(&args),
+        Command::Completions { shell } => {
+            cli::completions(shell, &mut std::io::stdout().lock());
+            Ok(0)
+        }
+        Command::Man => cli::man_page(&mut std::io::stdout().lock())
+            .map(|()| 0)
+            .map_err(|source| Error::Output {
+                target: "standard output".to_string(),
+                source,
+                job: None,
+            }),
         Command::Workload(args) => Ok(memwatch::workload::run(&args)),
     };
     match result {
