@@ -101,9 +101,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub csv: Option<PathBuf>,
 
-    /// Do not print the human summary on standard error.
+    /// Do not print the human summary on standard error (and no status line).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// No live status line. It is shown only when standard error is a terminal, on the
+    /// terminal's last row, and never when NO_COLOR is set or TERM is dumb.
+    #[arg(long)]
+    pub no_status: bool,
 
     /// When the job is over: when every process has exited (all), or when the command
     /// itself has (root).

@@ -17,6 +17,7 @@ use crate::cli::{RunArgs, WaitMode};
 use crate::error::Error;
 use crate::job::Job;
 use crate::output::csv::{self, TimelineStream};
+use crate::output::status::{Figures, StatusLine};
 use crate::output::{file::PendingFile, human, json};
 use crate::report::{Exit, Report, RunInfo};
 use crate::sys::unix::{self, Received, SignalPipe};
@@ -40,6 +41,8 @@ pub struct RunConfig {
     pub csv: Option<PathBuf>,
     /// No human summary on stderr.
     pub quiet: bool,
+    /// Show the live status line (stderr is a terminal and nobody asked for plain output).
+    pub status: bool,
     /// When the job is over.
     pub wait: WaitMode,
     /// The command and its arguments, untouched.
@@ -60,6 +63,10 @@ impl RunConfig {
             timeline: a.timeline,
             csv: a.csv,
             quiet: a.quiet,
+            status: !a.quiet
+                && !a.no_status
+                && crate::sys::term::stderr_is_terminal()
+                && !crate::output::status::plain_requested(|k| std::env::var(k).ok()),
             wait: a.wait,
             command: a.command,
         }
@@ -89,7 +96,7 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
         Some(dir) => Some(CsvFiles::create(dir)?),
         None => None,
     };
-    let mut timeline = match &cfg.timeline {
+    let timeline = match &cfg.timeline {
         Some(path) => Some(open_timeline(path)?),
         None => None,
     };
@@ -132,16 +139,15 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
 
     let mut job = Job::new(inspector, self_pid, root, 64);
     let mut state = LoopState::default();
-    let outcome = sample_loop(
-        &cfg,
-        &pipe,
-        &mut job,
-        root,
-        start,
-        &mut state,
-        &mut timeline,
-    );
-    if let Some((stream, path)) = timeline {
+    let mut live = LiveOutputs {
+        timeline,
+        status: cfg.status.then(StatusLine::default),
+    };
+    let outcome = sample_loop(&cfg, &pipe, &mut job, root, start, &mut state, &mut live);
+    if let Some(line) = &mut live.status {
+        let _ = io::stderr().write_all(line.clear());
+    }
+    if let Some((stream, path)) = live.timeline {
         if let Err(e) = stream.finish() {
             eprintln!(
                 "memwatch: cannot write the timeline to {}: {}",
@@ -191,6 +197,14 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     Ok(status)
 }
 
+/// What the loop writes while the job runs.
+struct LiveOutputs {
+    /// The `--timeline` stream and its path.
+    timeline: Option<(TimelineStream<std::fs::File>, PathBuf)>,
+    /// The status line, when shown.
+    status: Option<StatusLine>,
+}
+
 #[derive(Default)]
 struct LoopState {
     exit: Option<Exit>,
@@ -205,7 +219,7 @@ fn sample_loop(
     root: Pid,
     start: Instant,
     st: &mut LoopState,
-    timeline: &mut Option<(TimelineStream<std::fs::File>, PathBuf)>,
+    live: &mut LiveOutputs,
 ) -> Result<(), Error> {
     let mut events = [Received {
         signal: 0,
@@ -269,7 +283,7 @@ fn sample_loop(
         }
         let t = now - start;
         let s = job.sample(t, full)?;
-        if let Some((stream, path)) = timeline {
+        if let Some((stream, path)) = &mut live.timeline {
             if let Err(e) = stream.push(t, s.total_rss_kib, s.processes) {
                 // The job goes on; the report will still have the bounded timeline.
                 eprintln!(
@@ -277,7 +291,20 @@ fn sample_loop(
                     path.display(),
                     crate::error::os_message(&e)
                 );
-                *timeline = None;
+                live.timeline = None;
+            }
+        }
+        if let Some(line) = &mut live.status {
+            if line.due(t) {
+                if let Some((rows, cols)) = crate::sys::term::stderr_size() {
+                    let figures = Figures {
+                        elapsed: t,
+                        now_kib: s.total_rss_kib,
+                        peak_kib: job.max_total_rss_kib(),
+                        processes: s.processes,
+                    };
+                    let _ = io::stderr().write_all(line.draw(&figures, rows, cols));
+                }
             }
         }
         warn_denied(job);

@@ -14,15 +14,32 @@ pub const COMMAND_WIDTH: usize = 100;
 
 /// KiB as IEC text with one decimal: `512.0 KiB`, `1.5 MiB`, `6.4 GiB`.
 pub fn iec(kib: u64) -> String {
+    Iec(kib).to_string()
+}
+
+/// [`iec`] as a `Display` value, for writing into a reused buffer without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct Iec(pub u64);
+
+impl std::fmt::Display for Iec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (per_unit, unit) = iec_unit(self.0 as f64);
+        write!(f, "{:.1} {unit}", self.0 as f64 / per_unit)
+    }
+}
+
+/// The unit [`iec`] writes `kib` in, as (KiB per unit, name): `(1024.0, "MiB")` for 1.5
+/// MiB. Lets a chart's axis label every tick in the unit of its largest value.
+pub fn iec_unit(kib: f64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = kib as f64;
+    let mut per_unit = 1.0;
     let mut unit = 0;
     // Switch units before rounding could print "1024.0".
-    while value >= 1023.95 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
+    while kib / per_unit >= 1023.95 && unit < UNITS.len() - 1 {
+        per_unit *= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    (per_unit, UNITS[unit])
 }
 
 /// Optional KiB: `unknown` when memwatch could not read it.

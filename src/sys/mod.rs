@@ -13,6 +13,8 @@ pub mod procargs;
 pub mod procfs;
 
 #[cfg(unix)]
+pub mod term;
+#[cfg(unix)]
 pub mod unix;
 
 #[cfg(target_os = "linux")]
