@@ -19,6 +19,9 @@ pub const JOB_SIGNALS: [Signal; 4] = [
 
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
+/// Bytes per signal in the pipe: the signal number, then the sender's pid (native endian).
+const RECORD: usize = 5;
+
 /// A signal memwatch received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Received {
@@ -38,13 +41,17 @@ extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *
         0
     } else {
         // SAFETY: the kernel passes a valid siginfo_t to handlers installed with SA_SIGINFO;
-        // si_pid is meaningful for every signal (0 when the kernel or a terminal sent it).
+        // si_pid is the sender of kill(2). For a terminal's signals it is 0 on Linux, but on
+        // macOS it names whatever process was running when the terminal raised the signal
+        // (see `raised_by_terminal`).
         unsafe { (*info).si_pid() }
     };
-    let msg = [signal as u8, u8::from(sender > 0)];
+    let pid = sender.to_ne_bytes();
+    let msg: [u8; RECORD] = [signal as u8, pid[0], pid[1], pid[2], pid[3]];
     let saved = io::Error::last_os_error().raw_os_error();
-    // SAFETY: write(2) is async-signal-safe; `msg` is a live 2-byte buffer. A full pipe
-    // (EAGAIN) drops the byte: the loop is already awake with events pending.
+    // SAFETY: write(2) is async-signal-safe; `msg` is a live buffer of RECORD bytes, written
+    // atomically (less than PIPE_BUF). A full pipe (EAGAIN) drops the record: the loop is
+    // already awake with events pending.
     unsafe {
         libc::write(fd, msg.as_ptr().cast(), msg.len());
     }
@@ -127,21 +134,68 @@ impl SignalPipe {
     /// Take the signals received since the last call (SIGCHLD included), oldest first,
     /// into `out`; returns how many.
     pub fn drain(&self, out: &mut [Received; 32]) -> usize {
-        let mut buf = [0u8; 64];
-        // SAFETY: reading into a live 64-byte buffer from our non-blocking pipe.
+        let mut buf = [0u8; RECORD * 32];
+        // SAFETY: reading into a live buffer of `buf.len()` bytes from our non-blocking pipe.
         let n = unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n <= 0 {
             return 0;
         }
-        let pairs = (n as usize / 2).min(out.len());
-        for (i, pair) in buf[..pairs * 2].chunks_exact(2).enumerate() {
+        let count = (n as usize / RECORD).min(out.len());
+        for (i, rec) in buf[..count * RECORD].chunks_exact(RECORD).enumerate() {
+            let signal = i32::from(rec[0]);
+            let sender = i32::from_ne_bytes([rec[1], rec[2], rec[3], rec[4]]);
             out[i] = Received {
-                signal: i32::from(pair[0]),
-                from_process: pair[1] != 0,
+                signal,
+                from_process: sender > 0 && !raised_by_terminal(signal, sender),
             };
         }
-        pairs
+        count
     }
+}
+
+/// Linux sends a terminal's signals with `si_pid` 0: a sender is always a process.
+#[cfg(not(target_os = "macos"))]
+fn raised_by_terminal(_signal: i32, _sender: i32) -> bool {
+    false
+}
+
+/// macOS fills `si_pid` of every caught signal with the pid of the process that was running
+/// when the signal was raised (xnu `psignal_internal`: `si_pid = current_proc()->p_pid`):
+/// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0. The
+/// job got that signal from the terminal already, so it must not be sent twice: see
+/// [`super::darwin::raised_by_terminal`] for the rule.
+#[cfg(target_os = "macos")]
+fn raised_by_terminal(signal: i32, sender: i32) -> bool {
+    // SAFETY: getsid takes a pid (0: memwatch itself) and returns a session id, or -1 when
+    // the process is gone; xnu answers it for every process.
+    let (theirs, ours) = unsafe { (libc::getsid(sender), libc::getsid(0)) };
+    super::darwin::raised_by_terminal(
+        signal,
+        (theirs >= 0).then_some(theirs),
+        ours,
+        in_terminal_foreground,
+    )
+}
+
+/// Whether memwatch is in the foreground process group of its controlling terminal.
+#[cfg(target_os = "macos")]
+fn in_terminal_foreground() -> bool {
+    // SAFETY: a NUL-terminated path and integer flags.
+    let fd = unsafe {
+        libc::open(
+            c"/dev/tty".as_ptr(),
+            libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        // No controlling terminal: nothing but a process can have sent it.
+        return false;
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    let tty = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: tcgetpgrp on a descriptor we own; getpgrp takes nothing.
+    let (foreground, ours) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
+    foreground > 0 && foreground == ours
 }
 
 fn set_flags(fd: libc::c_int) -> io::Result<()> {
