@@ -4,7 +4,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
@@ -285,6 +285,28 @@ pub fn raise_nofile_limit() -> u64 {
         return target;
     }
     soft
+}
+
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn check_stdout_at_start() {
+    // SAFETY: F_GETFD only queries descriptor 1.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs before `main` (an ELF `.init_array` / Mach-O `__mod_init_func` entry), before Rust's
+/// runtime reopens a closed standard descriptor on `/dev/null`.
+#[used]
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".init_array"))]
+#[cfg_attr(target_os = "macos", unsafe(link_section = "__DATA,__mod_init_func"))]
+static CHECK_STDOUT_AT_START: extern "C" fn() = check_stdout_at_start;
+
+/// Whether memwatch was started with standard output closed (`>&-`). Rust's runtime then
+/// points descriptor 1 at `/dev/null`, where a report would vanish without an error.
+pub fn stdout_closed_at_start() -> bool {
+    STDOUT_CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
 /// Send `signal` to `pid` (used for the root, memwatch's unreaped child, whose pid cannot
