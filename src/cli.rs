@@ -61,7 +61,7 @@ pub enum Command {
     Man,
     /// Test workload: allocate and touch memory, fork, hold (used by memwatch's own tests).
     #[command(name = "__workload", hide = true)]
-    Workload(crate::workload::WorkloadArgs),
+    Workload(crate::sys::workload::WorkloadArgs),
 }
 
 /// When the job is over.
@@ -71,6 +71,17 @@ pub enum WaitMode {
     All,
     /// Until the command itself exits (leave daemons it started running).
     Root,
+}
+
+/// `--metric`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    /// Resident set size only.
+    Rss,
+    /// Also the proportional set size (Linux).
+    Pss,
+    /// Also the physical footprint (macOS).
+    Footprint,
 }
 
 /// `memwatch run`.
@@ -109,6 +120,12 @@ pub struct RunArgs {
     /// terminal's last row, and never when NO_COLOR is set or TERM is dumb.
     #[arg(long)]
     pub no_status: bool,
+
+    /// Also measure, besides RSS: pss (Linux: proportional set size, shared pages counted
+    /// once; read less often than RSS, see the README) or footprint (macOS: physical
+    /// footprint).
+    #[arg(long, value_enum, value_name = "METRIC", default_value = "rss")]
+    pub metric: MetricArg,
 
     /// When the job is over: when every process has exited (all), or when the command
     /// itself has (root).

@@ -11,13 +11,18 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::sys::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use crate::sys::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
 use crate::timeline::Timeline;
 
 /// Dead processes kept in full detail; past twice this many, the ones with the smallest
 /// peaks are folded into a count so memory stays bounded on jobs that run millions of
 /// short processes.
 pub const MAX_DEAD_RECORDS: usize = 5_000;
+
+/// The share of memwatch's time that reading an expensive extra metric (PSS) may take: a
+/// round of reads (every live process at one sample) starts only once the last round's
+/// cost, divided by this, has passed.
+pub const EXTRA_BUDGET: f64 = 0.05;
 
 /// Everything memwatch knows about one process of the job.
 #[derive(Clone, Debug)]
@@ -36,6 +41,8 @@ pub struct ProcRecord {
     pub max_rss_kib: Option<u64>,
     /// The kernel's own peak for it (`ru_maxrss` when memwatch reaped it), KiB.
     pub kernel_max_rss_kib: Option<u64>,
+    /// Its largest extra metric (`--metric pss|footprint`) over the rounds that read it, KiB.
+    pub max_extra_kib: Option<u64>,
     /// When it started, microseconds since the Unix epoch, where the platform tells.
     pub started_unix_us: Option<i64>,
     /// Offset from the job's start of the first sample that saw it.
@@ -87,6 +94,9 @@ pub struct SampleSummary {
     pub unknown: u32,
     /// Live job processes caught in the middle of `exec` (no figure).
     pub loading: u32,
+    /// Sum of the extra metric (`--metric`) over the live processes, KiB, when this sample
+    /// read it (a round).
+    pub total_extra_kib: Option<u64>,
 }
 
 /// The job's running state.
@@ -110,6 +120,12 @@ pub struct Job<I: Inspector> {
     timeline: Timeline,
     denied: Vec<ProcId>,
     newly_denied: usize,
+    extra: Option<Extra>,
+    max_total_extra_kib: Option<u64>,
+    extra_reads: u64,
+    extra_rounds: u64,
+    extra_next: Duration,
+    extra_period_max: Duration,
 }
 
 impl<I: Inspector> Job<I> {
@@ -137,7 +153,21 @@ impl<I: Inspector> Job<I> {
             timeline: Timeline::new(crate::timeline::DEFAULT_POINTS),
             denied: Vec::new(),
             newly_denied: 0,
+            extra: None,
+            max_total_extra_kib: None,
+            extra_reads: 0,
+            extra_rounds: 0,
+            extra_next: Duration::ZERO,
+            extra_period_max: Duration::ZERO,
         }
+    }
+
+    /// Also measure `extra` (the caller checked the inspector supports it), in rounds that
+    /// read every live process at one sample, spaced so they take at most [`EXTRA_BUDGET`]
+    /// of the time. The max total is the largest round: a true simultaneous sum, never an
+    /// estimate, which may miss a peak between rounds.
+    pub fn measure_extra(&mut self, extra: Extra) {
+        self.extra = Some(extra);
     }
 
     /// Take one sample at offset `t` from the job's start. `full` asks discovery for a
@@ -151,6 +181,10 @@ impl<I: Inspector> Job<I> {
         let index = self.samples - 1;
         // A sample where no process could be measured has no total.
         let measured = summary.processes > summary.unknown + summary.loading;
+        if let Some(extra) = summary.total_extra_kib.filter(|_| measured) {
+            self.max_total_extra_kib =
+                Some(self.max_total_extra_kib.map_or(extra, |m| m.max(extra)));
+        }
         if measured
             && (self.max_total_index.is_none() || summary.total_rss_kib > self.max_total_rss_kib)
         {
@@ -251,6 +285,7 @@ impl<I: Inspector> Job<I> {
             command,
             max_rss_kib: None,
             kernel_max_rss_kib: None,
+            max_extra_kib: None,
             started_unix_us: self.inspector.start_unix_us(s.id),
             first_seen: t,
             last_seen: t,
@@ -266,6 +301,11 @@ impl<I: Inspector> Job<I> {
 
     fn read_all(&mut self, t: Duration) -> SampleSummary {
         let mut sum = SampleSummary::default();
+        let round = self.extra.filter(|_| t >= self.extra_next);
+        let round_began = std::time::Instant::now();
+        if round.is_some() {
+            sum.total_extra_kib = Some(0);
+        }
         let mut i = 0;
         while i < self.live.len() {
             let live = &mut self.live[i];
@@ -280,6 +320,15 @@ impl<I: Inspector> Job<I> {
                     }
                     live.rec.observe(kib, t);
                     sum.total_rss_kib += kib;
+                    if let Some(extra) = round {
+                        self.extra_reads += 1;
+                        if let Some(v) = self.inspector.read_extra(extra, &mut live.handle) {
+                            sum.total_extra_kib = sum.total_extra_kib.map(|s| s + v);
+                            if live.rec.max_extra_kib.is_none_or(|m| v > m) {
+                                live.rec.max_extra_kib = Some(v);
+                            }
+                        }
+                    }
                     sum.processes += 1;
                     i += 1;
                 }
@@ -299,6 +348,12 @@ impl<I: Inspector> Job<I> {
                 }
                 Reading::Gone => self.retire(i),
             }
+        }
+        if round.is_some() {
+            let period = round_began.elapsed().div_f64(EXTRA_BUDGET);
+            self.extra_next = t + period;
+            self.extra_rounds += 1;
+            self.extra_period_max = self.extra_period_max.max(period);
         }
         sum
     }
@@ -393,6 +448,11 @@ impl<I: Inspector> Job<I> {
             processes_total: self.total_seen,
             processes_omitted: self.omitted,
             processes_unreadable: self.denied.len() as u64,
+            extra: self.extra,
+            max_total_extra_kib: self.max_total_extra_kib,
+            extra_reads: self.extra_reads,
+            extra_rounds: self.extra_rounds,
+            extra_period_max: self.extra_period_max,
             timeline: self.timeline,
             processes,
         }
@@ -420,6 +480,16 @@ pub struct JobStats {
     pub processes_omitted: u64,
     /// Processes whose memory could not be read.
     pub processes_unreadable: u64,
+    /// The extra metric measured, if any.
+    pub extra: Option<Extra>,
+    /// Largest sum of the extra metric at one sample, KiB.
+    pub max_total_extra_kib: Option<u64>,
+    /// Reads of the extra metric, all processes together.
+    pub extra_reads: u64,
+    /// Rounds of such reads (samples that read every live process's extra metric).
+    pub extra_rounds: u64,
+    /// The longest wait the budget imposed between two rounds.
+    pub extra_period_max: Duration,
     /// Total RSS over time, bounded.
     pub timeline: Timeline,
     /// Every process kept, in no particular order.

@@ -23,4 +23,3 @@ pub mod report;
 pub mod run;
 pub mod sys;
 pub mod timeline;
-pub mod workload;

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
                 source,
                 job: None,
             }),
-        Command::Workload(args) => Ok(memwatch::workload::run(&args)),
+        Command::Workload(args) => Ok(memwatch::sys::workload::run(&args)),
     };
     match result {
         Ok(code) => exit(code),

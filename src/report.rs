@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobStats, ProcRecord};
-use crate::sys::Access;
+use crate::sys::{Access, Extra};
 use crate::timeline::Point;
 
 /// The schema version this memwatch writes. Readers refuse other versions.
@@ -98,6 +98,12 @@ pub struct ProcessReport {
     pub samples: u64,
     /// True for the command memwatch started.
     pub root: bool,
+    /// Its largest PSS (`--metric pss`), KiB; null when not measured.
+    #[serde(default)]
+    pub max_pss_kib: Option<u64>,
+    /// Its largest physical footprint (`--metric footprint`), KiB; null when not measured.
+    #[serde(default)]
+    pub max_footprint_kib: Option<u64>,
 }
 
 /// The whole report.
@@ -149,6 +155,18 @@ pub struct Report {
     /// Processes whose memory could not be read (another user, setuid): their RSS is
     /// unknown and not in any total.
     pub processes_unreadable: u64,
+    /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
+    #[serde(default = "rss")]
+    pub metric: String,
+    /// Largest sum of simultaneous PSS, KiB (`--metric pss`; shared pages counted once).
+    #[serde(default)]
+    pub max_total_pss_kib: Option<u64>,
+    /// Largest sum of simultaneous physical footprints, KiB (`--metric footprint`).
+    #[serde(default)]
+    pub max_total_footprint_kib: Option<u64>,
+    /// How the extra metric was sampled (reads, spacing, scaling in between).
+    #[serde(default)]
+    pub metric_sampling: Option<String>,
     /// The command's exit code, if it exited.
     pub exit_code: Option<i32>,
     /// The signal that killed the command, if one did.
@@ -192,7 +210,7 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn process_report(start: Timestamp, p: &ProcRecord) -> ProcessReport {
+fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Extra>) -> ProcessReport {
     ProcessReport {
         pid: p.id.pid,
         ppid: p.ppid,
@@ -212,6 +230,8 @@ fn process_report(start: Timestamp, p: &ProcRecord) -> ProcessReport {
         last_seen_ms: millis(p.last_seen),
         samples: p.samples,
         root: p.is_root,
+        max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Pss)),
+        max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Footprint)),
     }
 }
 
@@ -233,7 +253,7 @@ impl Report {
         let mut processes: Vec<ProcessReport> = stats
             .processes
             .iter()
-            .map(|p| process_report(start, p))
+            .map(|p| process_report(start, p, stats.extra))
             .collect();
         sort_processes(&mut processes);
         let top = processes.iter().find(|p| p.max_rss_kib.is_some());
@@ -265,6 +285,14 @@ impl Report {
             processes_total: stats.processes_total,
             processes_omitted: stats.processes_omitted,
             processes_unreadable: stats.processes_unreadable,
+            metric: stats.extra.map_or("rss", Extra::name).to_string(),
+            max_total_pss_kib: stats
+                .max_total_extra_kib
+                .filter(|_| stats.extra == Some(Extra::Pss)),
+            max_total_footprint_kib: stats
+                .max_total_extra_kib
+                .filter(|_| stats.extra == Some(Extra::Footprint)),
+            metric_sampling: stats.extra.map(|e| metric_sampling(e, stats)),
             exit_code,
             signal,
             interrupted: info.interrupted,
@@ -284,6 +312,27 @@ impl Report {
             (None, Some(s)) => Some(Exit::Signal(s)),
             _ => None,
         }
+    }
+}
+
+fn rss() -> String {
+    "rss".to_string()
+}
+
+/// How the extra metric was sampled, in words for the report.
+fn metric_sampling(extra: Extra, stats: &JobStats) -> String {
+    match extra {
+        Extra::Pss => format!(
+            "PSS read from /proc/<pid>/smaps_rollup for every live process together, in {} round(s) ({} reads); a round starts once the previous one's cost fits in {:.0}% of the time since (rounds at most {} ms apart here); the max total PSS is the largest round, so a peak between rounds can be missed",
+            stats.extra_rounds,
+            stats.extra_reads,
+            crate::job::EXTRA_BUDGET * 100.0,
+            stats.extra_period_max.as_millis()
+        ),
+        Extra::Footprint => format!(
+            "physical footprint (ri_phys_footprint) read {} time(s) in all, with RSS",
+            stats.extra_reads
+        ),
     }
 }
 

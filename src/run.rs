@@ -21,7 +21,7 @@ use crate::output::status::{Figures, StatusLine};
 use crate::output::{file::PendingFile, human, json};
 use crate::report::{Exit, Report, RunInfo};
 use crate::sys::unix::{self, Received, SignalPipe};
-use crate::sys::{self, NativeInspector, Pid};
+use crate::sys::{self, Inspector, NativeInspector, Pid};
 
 /// A complete search for processes (children walk) at least this often, on top of the
 /// cheap per-sample birth check: the safety net for anything the birth check missed.
@@ -35,6 +35,8 @@ pub struct RunConfig {
     pub json: bool,
     /// Report file.
     pub output: Option<PathBuf>,
+    /// The metric measured besides RSS.
+    pub extra: Option<sys::Extra>,
     /// Streamed timeline CSV.
     pub timeline: Option<PathBuf>,
     /// Directory for the CSV files.
@@ -60,6 +62,11 @@ impl RunConfig {
             interval: Duration::from_millis(a.interval),
             json,
             output: a.output,
+            extra: match a.metric {
+                crate::cli::MetricArg::Rss => None,
+                crate::cli::MetricArg::Pss => Some(sys::Extra::Pss),
+                crate::cli::MetricArg::Footprint => Some(sys::Extra::Footprint),
+            },
             timeline: a.timeline,
             csv: a.csv,
             quiet: a.quiet,
@@ -110,6 +117,14 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     })?;
     let self_pid = std::process::id() as Pid;
     let inspector = NativeInspector::new(self_pid)?;
+    if let Some(extra) = cfg.extra {
+        if !inspector.supports(extra) {
+            return Err(Error::Usage(match extra {
+                sys::Extra::Pss => "--metric pss needs Linux's /proc/<pid>/smaps_rollup (kernel 4.14 or later); on macOS use --metric footprint".to_string(),
+                sys::Extra::Footprint => "--metric footprint is macOS's physical footprint; on Linux use --metric pss".to_string(),
+            }));
+        }
+    }
 
     let mut command = Command::new(&cfg.command[0]);
     command.args(&cfg.command[1..]);
@@ -138,6 +153,9 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     unix::raise_nofile_limit();
 
     let mut job = Job::new(inspector, self_pid, root, 64);
+    if let Some(extra) = cfg.extra {
+        job.measure_extra(extra);
+    }
     let mut state = LoopState::default();
     let mut live = LiveOutputs {
         timeline,

@@ -114,6 +114,16 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         (Some(kib), Some(pid)) => writeln!(out, "Max per process: {} (pid {pid})", iec(kib))?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
+    if let Some(kib) = r.max_total_pss_kib {
+        writeln!(
+            out,
+            "Max total PSS:   {} (shared pages counted once)",
+            iec(kib)
+        )?;
+    }
+    if let Some(kib) = r.max_total_footprint_kib {
+        writeln!(out, "Max footprint:   {} (physical footprint)", iec(kib))?;
+    }
     if r.processes_unreadable > 0 {
         writeln!(
             out,

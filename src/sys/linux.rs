@@ -18,7 +18,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 
 use super::procfs::{self, Stat};
-use super::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use super::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
 
 /// A pid jump larger than this is not probed pid by pid: the children walk is cheaper.
 const MAX_PROBE_RANGE: i32 = 512;
@@ -48,6 +48,8 @@ pub struct LinuxHandle {
     dir: Option<OwnedFd>,
     /// Text pages at the previous reading (a change means `exec`).
     text: u64,
+    /// Kept-open `/proc/<pid>/smaps_rollup`, opened at the first PSS reading.
+    smaps: Option<File>,
 }
 
 /// The Linux [`Inspector`].
@@ -293,6 +295,7 @@ impl Inspector for LinuxInspector {
                     statm: None,
                     dir: None,
                     text: 0,
+                    smaps: None,
                 };
                 return Some((h, Access::Readable));
             }
@@ -310,6 +313,7 @@ impl Inspector for LinuxInspector {
             statm: None,
             dir: None,
             text: 0,
+            smaps: None,
         };
         match openat(&dir, c"statm") {
             Ok(fd) => {
@@ -398,6 +402,25 @@ impl Inspector for LinuxInspector {
             Err(e) if is_denied(&e) => Reading::Unknown,
             Err(_) => Reading::Gone,
         }
+    }
+
+    fn supports(&self, extra: Extra) -> bool {
+        extra == Extra::Pss && std::path::Path::new("/proc/self/smaps_rollup").exists()
+    }
+
+    fn read_extra(&mut self, extra: Extra, h: &mut LinuxHandle) -> Option<u64> {
+        if extra != Extra::Pss {
+            return None;
+        }
+        if h.smaps.is_none() {
+            // Opened right after a reading of the kept-open statm showed the process alive;
+            // from then on the descriptor stays with this very process.
+            let mut path = PathBuf::new();
+            path.proc(h.pid).file(b"smaps_rollup");
+            h.smaps = Some(File::from(open(path.as_cstr(), 0).ok()?));
+        }
+        let n = h.smaps.as_ref()?.read_at(&mut self.buf, 0).ok()?;
+        procfs::parse_smaps_rollup_pss(&self.buf[..n])
     }
 
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {

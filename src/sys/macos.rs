@@ -98,7 +98,7 @@ use std::ptr;
 use libc::{c_int, c_void};
 
 use super::darwin::{self, Row};
-use super::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use super::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
 
 // The layouts the kernel writes into, checked against the xnu headers (`platforms.md` A.1):
 // a mistake here must fail the build, not corrupt memory.
@@ -143,6 +143,9 @@ pub struct MacHandle {
     abstime: Option<u64>,
     /// `ri_uuid` at the previous reading.
     uuid: Option<[u8; 16]>,
+    /// `ri_phys_footprint` at the previous reading, bytes (`--metric footprint` costs no
+    /// extra call: it comes with the RSS).
+    footprint: Option<u64>,
 }
 
 /// The macOS [`Inspector`].
@@ -496,6 +499,7 @@ impl Inspector for MacInspector {
             start: seen.id.start,
             abstime: None,
             uuid: None,
+            footprint: None,
         };
         match rusage(pid) {
             Ok(ri) => {
@@ -571,6 +575,7 @@ impl Inspector for MacInspector {
                 // may have changed.
                 let exec = h.uuid != Some(ri.ri_uuid);
                 h.uuid = Some(ri.ri_uuid);
+                h.footprint = Some(ri.ri_phys_footprint);
                 Reading::Rss {
                     kib: darwin::bytes_to_kib(ri.ri_resident_size),
                     exec,
@@ -587,6 +592,18 @@ impl Inspector for MacInspector {
                 }
             }
         }
+    }
+
+    fn supports(&self, extra: Extra) -> bool {
+        extra == Extra::Footprint
+    }
+
+    fn read_extra(&mut self, extra: Extra, h: &mut MacHandle) -> Option<u64> {
+        // The footprint of the reading just taken (the core reads extras right after RSS).
+        (extra == Extra::Footprint)
+            .then_some(h.footprint)
+            .flatten()
+            .map(darwin::bytes_to_kib)
     }
 
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {

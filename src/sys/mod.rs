@@ -16,6 +16,7 @@ pub mod procfs;
 pub mod term;
 #[cfg(unix)]
 pub mod unix;
+pub mod workload;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -94,6 +95,27 @@ pub struct Discovery<'a> {
     pub full: bool,
 }
 
+/// A memory figure measured on top of RSS (`--metric`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extra {
+    /// Linux proportional set size (`/proc/<pid>/smaps_rollup`): each shared page divided
+    /// among the processes that map it, so a job's sum counts shared memory once.
+    Pss,
+    /// macOS physical footprint (`ri_phys_footprint`): private, dirty and compressed
+    /// memory, what Activity Monitor shows.
+    Footprint,
+}
+
+impl Extra {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Extra::Pss => "pss",
+            Extra::Footprint => "footprint",
+        }
+    }
+}
+
 /// A failure of the OS backend that stops sampling (not a process that vanished: that is
 /// normal and never an error).
 #[derive(Debug)]
@@ -142,6 +164,20 @@ pub trait Inspector {
 
     /// Read the current resident set size of a followed process.
     fn read(&mut self, handle: &mut Self::Handle) -> Reading;
+
+    /// Whether this platform can measure `extra` at all.
+    fn supports(&self, extra: Extra) -> bool {
+        let _ = extra;
+        false
+    }
+
+    /// Read `extra` for a followed process, KiB; `None` if it cannot be read now. May cost
+    /// far more than [`read`](Inspector::read) (PSS walks the page tables); the core
+    /// decides how often to call it.
+    fn read_extra(&mut self, extra: Extra, handle: &mut Self::Handle) -> Option<u64> {
+        let _ = (extra, handle);
+        None
+    }
 
     /// When the process started, as microseconds since the Unix epoch, if the platform's
     /// start time can be put on the wall clock.

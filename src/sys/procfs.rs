@@ -117,6 +117,16 @@ pub fn cmdline_args(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
     body.split(|&b| b == 0).filter(move |_| !empty)
 }
 
+/// The `Pss:` figure of `/proc/<pid>/smaps_rollup`, in KiB (the file says `kB`).
+pub fn parse_smaps_rollup_pss(buf: &[u8]) -> Option<u64> {
+    buf.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(b"Pss:")?;
+        let rest = rest.trim_ascii();
+        let digits = rest.strip_suffix(b"kB").unwrap_or(rest).trim_ascii();
+        parse_u64(digits)
+    })
+}
+
 /// The most recently allocated pid in the caller's pid namespace: the last field of
 /// `/proc/loadavg` (`0.00 0.01 0.05 1/123 4567`).
 pub fn parse_loadavg_last_pid(buf: &[u8]) -> Option<i32> {
@@ -146,8 +156,10 @@ fn trim(s: &[u8]) -> &[u8] {
 }
 
 /// Parse an unsigned decimal integer, rejecting anything else (no sign, no overflow).
+/// Leading zeros are allowed, however many (overflow is caught by the arithmetic, not by
+/// the length).
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
+    if s.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
@@ -302,5 +314,38 @@ mod tests {
         assert_eq!(parse_int(b"2147483648"), None);
         assert_eq!(parse_int(b"-2147483648"), Some(i32::MIN));
         assert_eq!(parse_u64(b"+1"), None);
+    }
+
+    // Found by fuzzing (proc_numbers): a zero-padded number longer than 20 digits was
+    // refused although it fits.
+    #[test]
+    fn integers_with_many_leading_zeros() {
+        assert_eq!(parse_u64(b"009223372036854775807"), Some(i64::MAX as u64));
+        assert_eq!(
+            parse_u64(b"0000000000000000000000018446744073709551615"),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            parse_u64(b"00000000000000000000018446744073709551616"),
+            None
+        );
+        assert_eq!(
+            parse_int(b"-0000000000000000000002147483648"),
+            Some(i32::MIN)
+        );
+    }
+
+    #[test]
+    fn smaps_rollup_pss() {
+        let rollup =
+            b"55d0c0a4b000-7ffd4e1f5000 ---p 00000000 00:00 0                          [rollup]\n\
+Rss:              123004 kB\n\
+Pss:               41213 kB\n\
+Pss_Dirty:         40000 kB\n\
+Pss_Anon:          40100 kB\n";
+        assert_eq!(parse_smaps_rollup_pss(rollup), Some(41_213));
+        assert_eq!(parse_smaps_rollup_pss(b"Rss: 5 kB\n"), None);
+        assert_eq!(parse_smaps_rollup_pss(b"Pss:  x kB\n"), None);
+        assert_eq!(parse_smaps_rollup_pss(b""), None);
     }
 }

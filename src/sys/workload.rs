@@ -37,6 +37,10 @@ pub struct WorkloadArgs {
     /// Ignore SIGTERM, SIGINT and SIGHUP.
     #[arg(long)]
     pub ignore_signals: bool,
+    /// MiB of one shared anonymous mapping (MAP_SHARED) that the parent writes and every
+    /// forked child reads, so each maps the same pages (for PSS tests).
+    #[arg(long, default_value = "0")]
+    pub shared_mib: u64,
     /// Print this line on standard output first.
     #[arg(long)]
     pub print: Option<String>,
@@ -132,10 +136,16 @@ pub fn run(a: &WorkloadArgs) -> i32 {
         }
         return finish(a);
     }
+    let shared = (a.shared_mib > 0).then(|| SharedMap::new(a.shared_mib));
     let mut children = Vec::new();
     let forker = |children: &mut Vec<nix::unistd::Pid>| {
         for _ in 0..a.fork {
-            if let Some(p) = fork_child(|| work(a, a.mib)) {
+            if let Some(p) = fork_child(|| {
+                if let Some(m) = &shared {
+                    m.read_every_page();
+                }
+                work(a, a.mib)
+            }) {
                 children.push(p);
             }
         }
@@ -157,6 +167,56 @@ pub fn run(a: &WorkloadArgs) -> i32 {
         let _ = waitpid(p, None);
     }
     finish(a)
+}
+
+/// A shared anonymous mapping, written by its creator so every page exists.
+#[cfg(unix)]
+struct SharedMap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping lives as long as the value and is only read through volatile byte
+// accesses after creation; sharing the pointer with the forking thread is sound.
+#[cfg(unix)]
+unsafe impl Sync for SharedMap {}
+
+#[cfg(unix)]
+impl SharedMap {
+    fn new(mib: u64) -> SharedMap {
+        let len = (mib as usize) * 1024 * 1024;
+        // SAFETY: a fresh anonymous mapping; no existing memory is touched.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            ptr != libc::MAP_FAILED,
+            "workload: mmap of {mib} MiB failed"
+        );
+        let ptr = ptr.cast::<u8>();
+        for i in (0..len).step_by(4096) {
+            // SAFETY: `i < len`, inside the mapping just created, which is writable.
+            unsafe { ptr.add(i).write_volatile(1) };
+        }
+        SharedMap { ptr, len }
+    }
+
+    /// Read one byte of every page, so this process maps them all.
+    fn read_every_page(&self) {
+        let mut sum = 0u8;
+        for i in (0..self.len).step_by(4096) {
+            // SAFETY: `i < len`, inside the live mapping (inherited across fork).
+            sum = sum.wrapping_add(unsafe { self.ptr.add(i).read_volatile() });
+        }
+        std::hint::black_box(sum);
+    }
 }
 
 #[cfg(unix)]
