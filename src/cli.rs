@@ -15,6 +15,9 @@ Examples:
   memwatch run -i 10 -- mpirun -n 8 ./app
   memwatch run --json -o mem.json -- pytest -n 8
   memwatch run --json -- make -j8 > mem.json
+  memwatch run --metric pss -o mem-%h-%r.json -- ./mpi_app
+  memwatch compare main.json branch.json --max-increase 20%
+  memwatch plot mem.json -o mem.svg
 
 Exit status: the command's own (128+N if it died of signal N); 125 if memwatch
 itself failed, 126 if the command could not be executed, 127 if it was not found.";

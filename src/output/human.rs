@@ -61,8 +61,20 @@ pub fn duration(d: Duration) -> String {
 
 /// Cut a command line to `max` characters, ending in `…` when cut. Control characters
 /// (a newline in an argument) are shown as spaces so a row stays one line.
+///
+/// When it must be cut and the program is given by a long path
+/// (`/root/.rustup/toolchains/…/bin/rustc --crate-name …`), the path is dropped first so
+/// the program's name and arguments stay visible.
 pub fn short_command(cmd: &str, max: usize) -> String {
     let clean = |c: char| if c.is_control() { ' ' } else { c };
+    if cmd.chars().count() <= max {
+        return cmd.chars().map(clean).collect();
+    }
+    let program = cmd.split(' ').next().unwrap_or(cmd);
+    let cmd = match program.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() => &cmd[program.len() - name.len()..],
+        _ => cmd,
+    };
     if cmd.chars().count() <= max {
         return cmd.chars().map(clean).collect();
     }
@@ -212,6 +224,17 @@ mod tests {
         assert_eq!(short_command("abcdefgh", 5), "abcd…");
         assert_eq!(short_command("a\nb", 5), "a b");
         assert_eq!(short_command("ééééééé", 3), "éé…");
+        // A long program path goes first, then the arguments are cut.
+        assert_eq!(
+            short_command("/very/long/toolchain/path/bin/rustc --crate-name hello", 30),
+            "rustc --crate-name hello"
+        );
+        assert_eq!(
+            short_command("/opt/bin/rustc --crate-name hello --edition 2021", 20),
+            "rustc --crate-name …"
+        );
+        // Short enough: the path stays.
+        assert_eq!(short_command("/bin/sleep 1", 20), "/bin/sleep 1");
     }
 
     #[test]
