@@ -1,19 +1,1620 @@
 //! `memwatch compare`: reports side by side, a regression verdict, scaling tables.
+//!
+//! Two reports (or `--base …` and `--new …`, whose figures are the medians of their
+//! reports) give a change table and a one-line verdict, checked against `--max-increase`
+//! when given. Three or more give a scaling table with each figure's ratio to the first.
+//! With `--json` the same comparison is written as [`CompareJson`].
 
-use clap::Args;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::error::Error;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::error::{EXIT_BAD_INPUT, Error, os_message};
+use crate::output::human::{self, iec, iec_or_unknown};
+use crate::report::Report;
+
+/// Exit code: the limit was exceeded.
+pub const EXIT_EXCEEDED: i32 = 1;
+
+/// Version of the `compare --json` format.
+pub const COMPARE_VERSION: u32 = 1;
+
+const LONG_HELP: &str = "\
+Examples:
+  memwatch compare main.json branch.json --max-increase 20%
+  memwatch compare main.json branch.json --max-increase 256MiB --metric process
+  memwatch compare --base main1.json main2.json main3.json \\
+                   --new pr1.json pr2.json pr3.json --max-increase 10%
+  memwatch compare n1.json n2.json n4.json n8.json --label 1 --label 2 --label 4 --label 8
+
+Noise: the peak of an allocation-heavy job varies from run to run (allocator timing,
+parallel scheduling, when a sample falls). For a CI gate, run the job 3 times on each
+side and pass the reports with --base and --new: each figure is then the median of its
+side's reports (the mean of the two middle ones for an even count; unknown figures are
+left out), so one unlucky run neither fails nor hides a regression.
+
+Exit status: 0 within the limit (or no limit given), 1 over it, 2 if a report cannot be
+read or the arguments do not fit together.";
 
 /// `memwatch compare`.
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = LONG_HELP,
+    override_usage = "memwatch compare [OPTIONS] <BASE> <NEW> [MORE]...\n       \
+                      memwatch compare [OPTIONS] --base <REPORT>... --new <REPORT>..."
+)]
 pub struct CompareArgs {
-    /// Reports (JSON, from `memwatch run --json`): the first is the base.
-    #[arg(value_name = "REPORT", required = true)]
-    pub reports: Vec<std::path::PathBuf>,
+    /// Reports (JSON, from `memwatch run --json`). Two: the first is the base, the second
+    /// the new one. Three or more: a scaling table, ratios to the first.
+    #[arg(
+        value_name = "REPORT",
+        required_unless_present = "base",
+        conflicts_with_all = ["base", "new"]
+    )]
+    pub reports: Vec<PathBuf>,
+
+    /// Base reports: several runs of the same job (e.g. on the main branch); each figure
+    /// is their median. Use with --new, instead of positional reports.
+    #[arg(long, value_name = "REPORT", num_args = 1.., requires = "new")]
+    pub base: Vec<PathBuf>,
+
+    /// New reports (e.g. of the branch under test), compared by their medians with
+    /// --base's.
+    #[arg(long, value_name = "REPORT", num_args = 1.., requires = "base")]
+    pub new: Vec<PathBuf>,
+
+    /// Exit 1 when the new figure exceeds the base by more than this: a percentage of the
+    /// base (20%) or an amount: a size for memory (512KiB, 256MiB, 1.5GiB), a time for
+    /// the duration (30s, 500ms, 2min, 1h), a number for the process count (10). Two
+    /// reports (or --base/--new) only.
+    #[arg(long, value_name = "LIMIT", value_parser = parse_limit, allow_hyphen_values = true)]
+    pub max_increase: Option<Limit>,
+
+    /// The figure the verdict and --max-increase are about.
+    #[arg(long, value_enum, value_name = "FIGURE", default_value = "total")]
+    pub metric: Metric,
+
+    /// Name the reports in the tables, in order: one per report (two with --base/--new:
+    /// base and new). By default: base/new for two, else the part of the command lines
+    /// that differs (falling back to the file names).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+
+    /// Write the comparison as JSON (fields in the README) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A figure `compare` can check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Max total RSS (`max_total_rss_kib`).
+    Total,
+    /// Max RSS of a single process (`max_process_rss_kib`).
+    Process,
+    /// Duration of the job (`duration_seconds`).
+    Duration,
+    /// Processes in the job (`processes_total`).
+    Processes,
+}
+
+/// What a figure measures, for limits and formatting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// KiB.
+    Memory,
+    /// Seconds.
+    Time,
+    /// A count.
+    Count,
+}
+
+impl Metric {
+    /// "max total RSS", as the verdict says it.
+    fn name(self) -> &'static str {
+        match self {
+            Metric::Total => "max total RSS",
+            Metric::Process => "max per-process RSS",
+            Metric::Duration => "duration",
+            Metric::Processes => "process count",
+        }
+    }
+
+    /// The report's JSON field.
+    fn field(self) -> &'static str {
+        match self {
+            Metric::Total => "max_total_rss_kib",
+            Metric::Process => "max_process_rss_kib",
+            Metric::Duration => "duration_seconds",
+            Metric::Processes => "processes_total",
+        }
+    }
+
+    fn kind(self) -> Kind {
+        match self {
+            Metric::Total | Metric::Process => Kind::Memory,
+            Metric::Duration => Kind::Time,
+            Metric::Processes => Kind::Count,
+        }
+    }
+
+    /// The figure in its unit (KiB, seconds, count), `None` when unknown.
+    fn value(self, f: &Figures) -> Option<f64> {
+        match self {
+            Metric::Total => f.max_total_rss_kib.map(|v| v as f64),
+            Metric::Process => f.max_process_rss_kib.map(|v| v as f64),
+            Metric::Duration => Some(f.duration_seconds),
+            Metric::Processes => Some(f.processes_total as f64),
+        }
+    }
+}
+
+/// A `--max-increase` limit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limit {
+    /// As given on the command line.
+    pub text: String,
+    /// What it is.
+    pub amount: LimitAmount,
+}
+
+/// The parsed value of a limit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LimitAmount {
+    /// A percentage of the base figure.
+    Percent(f64),
+    /// A memory size, KiB.
+    Kib(f64),
+    /// A time, seconds.
+    Seconds(f64),
+    /// A number of processes.
+    Count(u64),
+}
+
+impl LimitAmount {
+    fn kind(self) -> Option<Kind> {
+        match self {
+            LimitAmount::Percent(_) => None,
+            LimitAmount::Kib(_) => Some(Kind::Memory),
+            LimitAmount::Seconds(_) => Some(Kind::Time),
+            LimitAmount::Count(_) => Some(Kind::Count),
+        }
+    }
+}
+
+const LIMIT_FORMS: &str =
+    "give a percentage (20%), a size (256MiB, 1.5GiB), a time (30s) or a process count (10)";
+
+/// Parse `20%`, `256MiB`, `1.5GiB`, `30s`, `500ms`, `2min`, `1h`, `10`.
+pub fn parse_limit(s: &str) -> Result<Limit, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    if num.is_empty() {
+        return Err(if t.starts_with('-') {
+            "the limit cannot be negative".to_string()
+        } else {
+            LIMIT_FORMS.to_string()
+        });
+    }
+    let value: f64 = num.parse().map_err(|_| LIMIT_FORMS.to_string())?;
+    if !value.is_finite() {
+        return Err(LIMIT_FORMS.to_string());
+    }
+    let amount = match unit.to_ascii_lowercase().as_str() {
+        "%" => LimitAmount::Percent(value),
+        "kib" => LimitAmount::Kib(value),
+        "mib" => LimitAmount::Kib(value * 1024.0),
+        "gib" => LimitAmount::Kib(value * 1024.0 * 1024.0),
+        "tib" => LimitAmount::Kib(value * 1024.0 * 1024.0 * 1024.0),
+        "ms" => LimitAmount::Seconds(value / 1000.0),
+        "s" => LimitAmount::Seconds(value),
+        "min" => LimitAmount::Seconds(value * 60.0),
+        "h" => LimitAmount::Seconds(value * 3600.0),
+        "" if num.contains('.') => {
+            return Err(format!(
+                "a bare number is a process count and must be whole; {LIMIT_FORMS}"
+            ));
+        }
+        "" => LimitAmount::Count(num.parse().map_err(|_| LIMIT_FORMS.to_string())?),
+        "k" | "kb" | "m" | "mb" | "g" | "gb" | "t" | "tb" => {
+            return Err(format!(
+                "'{unit}' is ambiguous: memwatch uses IEC sizes (KiB, MiB, GiB, TiB: powers of 1024)"
+            ));
+        }
+        _ => return Err(format!("unknown unit '{unit}': {LIMIT_FORMS}")),
+    };
+    Ok(Limit {
+        text: t.to_string(),
+        amount,
+    })
+}
+
+/// The figures compared, from one report or the medians of several.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures {
+    /// Max total RSS, KiB.
+    pub max_total_rss_kib: Option<u64>,
+    /// Max single-process RSS, KiB.
+    pub max_process_rss_kib: Option<u64>,
+    /// Duration, seconds.
+    pub duration_seconds: f64,
+    /// Processes in the job.
+    pub processes_total: u64,
+    /// Samples taken.
+    pub samples: u64,
+}
+
+impl Figures {
+    /// One report's figures.
+    pub fn of(r: &Report) -> Figures {
+        Figures {
+            max_total_rss_kib: r.max_total_rss_kib,
+            max_process_rss_kib: r.max_process_rss_kib,
+            duration_seconds: r.duration_seconds,
+            processes_total: r.processes_total,
+            samples: r.samples,
+        }
+    }
+
+    /// The median of each figure over several reports' (unknown values left out).
+    pub fn median(all: &[Figures]) -> Figures {
+        let opt = |f: fn(&Figures) -> Option<u64>| median_u64(all.iter().filter_map(f).collect());
+        let req = |f: fn(&Figures) -> u64| median_u64(all.iter().map(f).collect()).unwrap_or(0);
+        Figures {
+            max_total_rss_kib: opt(|f| f.max_total_rss_kib),
+            max_process_rss_kib: opt(|f| f.max_process_rss_kib),
+            duration_seconds: median_f64(all.iter().map(|f| f.duration_seconds).collect())
+                .unwrap_or(0.0),
+            processes_total: req(|f| f.processes_total),
+            samples: req(|f| f.samples),
+        }
+    }
+}
+
+/// The median; the mean of the two middle values (rounded half up) for an even count.
+pub fn median_u64(mut v: Vec<u64>) -> Option<u64> {
+    v.sort_unstable();
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((u128::from(v[n / 2 - 1]) + u128::from(v[n / 2])).div_ceil(2) as u64),
+    }
+}
+
+/// The median; the mean of the two middle values for an even count.
+pub fn median_f64(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+/// Read and check one report; errors name the file.
+pub fn read_report(path: &Path) -> Result<Report, Error> {
+    let input = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| input(format!("cannot read report: {}", os_message(&e))))?;
+    crate::output::json::read(&bytes).map_err(|e| input(e.to_string()))
+}
+
+/// Default labels for reports: the part of their command lines that differs (common
+/// leading and trailing arguments removed, then common words inside a single differing
+/// argument such as `sh -c '…'`), with the option just before it (`-n 4`). Falls back to
+/// the file names (then the paths) when that leaves a label empty or two alike.
+pub fn default_labels(commands: &[&[String]], paths: &[&Path]) -> Vec<String> {
+    let from_commands = distinguishing(commands);
+    let labels = match from_commands {
+        Some(l) if usable(&l) => l,
+        _ => {
+            let names: Vec<String> = paths
+                .iter()
+                .map(|p| {
+                    p.file_name()
+                        .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+                })
+                .collect();
+            if usable(&names) {
+                names
+            } else {
+                paths.iter().map(|p| p.display().to_string()).collect()
+            }
+        }
+    };
+    labels
+        .into_iter()
+        .map(|l| human::short_command(&l, 40))
+        .collect()
+}
+
+/// Non-empty and distinct.
+fn usable(labels: &[String]) -> bool {
+    labels.iter().all(|l| !l.is_empty())
+        && labels
+            .iter()
+            .enumerate()
+            .all(|(i, l)| !labels[..i].contains(l))
+}
+
+fn distinguishing(commands: &[&[String]]) -> Option<Vec<String>> {
+    if commands.len() < 2 {
+        return None;
+    }
+    let (pre, parts) = strip_common(commands);
+    if parts.iter().all(|p| p.len() == 1) && parts.iter().any(|p| p[0].contains(' ')) {
+        // One differing argument each: look inside it (`sh -c "app -n 4"`).
+        let words: Vec<Vec<String>> = parts
+            .iter()
+            .map(|p| p[0].split_whitespace().map(str::to_string).collect())
+            .collect();
+        let refs: Vec<&[String]> = words.iter().map(Vec::as_slice).collect();
+        let (inner_pre, inner) = strip_common(&refs);
+        if !inner.iter().all(|p| p.is_empty()) {
+            return Some(with_option(inner_pre, &inner));
+        }
+    }
+    Some(with_option(pre, &parts))
+}
+
+/// The common leading arguments and what remains of each command once the common leading
+/// and trailing ones are removed.
+fn strip_common<'a>(commands: &[&'a [String]]) -> (&'a [String], Vec<&'a [String]>) {
+    let min = commands.iter().map(|c| c.len()).min().unwrap_or(0);
+    let first = commands[0];
+    let pre = (0..min)
+        .take_while(|&i| commands.iter().all(|c| c[i] == first[i]))
+        .count();
+    let suf = (0..min - pre)
+        .take_while(|&i| {
+            let a = &first[first.len() - 1 - i];
+            commands.iter().all(|c| &c[c.len() - 1 - i] == a)
+        })
+        .count();
+    let parts = commands.iter().map(|c| &c[pre..c.len() - suf]).collect();
+    (&first[..pre], parts)
+}
+
+/// Join each part, preceded by the option it is the value of (`-n 4` rather than `4`).
+fn with_option(prefix: &[String], parts: &[&[String]]) -> Vec<String> {
+    let option = prefix.last().filter(|a| {
+        a.len() > 1 && a.starts_with('-') && !a[1..].starts_with(|c: char| c.is_ascii_digit())
+    });
+    parts
+        .iter()
+        .map(|p| {
+            let joined = p.join(" ");
+            match option {
+                Some(o) if !p.is_empty() && !p[0].starts_with('-') => format!("{o} {joined}"),
+                _ => joined,
+            }
+        })
+        .collect()
+}
+
+/// One column of a comparison: a report, or a side's several reports.
+#[derive(Clone, Debug)]
+struct Entry {
+    label: String,
+    paths: Vec<PathBuf>,
+    command: Vec<String>,
+    intervals: Vec<u64>,
+    figures: Figures,
+}
+
+impl Entry {
+    fn new(label: String, paths: Vec<PathBuf>, reports: &[Report]) -> Entry {
+        let all: Vec<Figures> = reports.iter().map(Figures::of).collect();
+        let mut intervals: Vec<u64> = reports.iter().map(|r| r.interval_ms).collect();
+        intervals.sort_unstable();
+        intervals.dedup();
+        Entry {
+            label,
+            paths,
+            command: reports
+                .first()
+                .map(|r| r.command.clone())
+                .unwrap_or_default(),
+            intervals,
+            figures: Figures::median(&all),
+        }
+    }
+}
+
+/// The change of one figure, base to new.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Change<T> {
+    /// New minus base, in the figure's unit (KiB, seconds, processes, samples); null when
+    /// either is unknown.
+    pub change: Option<T>,
+    /// The change as a percentage of base; null when either is unknown, or when base is
+    /// 0 and new is not.
+    pub percent: Option<f64>,
+}
+
+fn percent(base: f64, new: f64) -> Option<f64> {
+    if base == 0.0 {
+        (new == 0.0).then_some(0.0)
+    } else {
+        Some((new - base) / base * 100.0)
+    }
+}
+
+fn change_u64(base: Option<u64>, new: Option<u64>) -> Change<i128> {
+    match (base, new) {
+        (Some(b), Some(n)) => Change {
+            change: Some(i128::from(n) - i128::from(b)),
+            percent: percent(b as f64, n as f64),
+        },
+        _ => Change {
+            change: None,
+            percent: None,
+        },
+    }
+}
+
+/// Each figure's change from base to new (`compare --json`'s `changes`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Changes {
+    /// Max total RSS, KiB.
+    pub max_total_rss_kib: Change<i128>,
+    /// Max single-process RSS, KiB.
+    pub max_process_rss_kib: Change<i128>,
+    /// Duration, seconds.
+    pub duration_seconds: Change<f64>,
+    /// Processes in the job.
+    pub processes_total: Change<i128>,
+    /// Samples taken.
+    pub samples: Change<i128>,
+}
+
+impl Changes {
+    fn new(b: &Figures, n: &Figures) -> Changes {
+        Changes {
+            max_total_rss_kib: change_u64(b.max_total_rss_kib, n.max_total_rss_kib),
+            max_process_rss_kib: change_u64(b.max_process_rss_kib, n.max_process_rss_kib),
+            duration_seconds: Change {
+                change: Some(n.duration_seconds - b.duration_seconds),
+                percent: percent(b.duration_seconds, n.duration_seconds),
+            },
+            processes_total: change_u64(Some(b.processes_total), Some(n.processes_total)),
+            samples: change_u64(Some(b.samples), Some(n.samples)),
+        }
+    }
+}
+
+/// Each figure divided by the first entry's (`compare --json`'s `ratio_to_first`); null
+/// when either is unknown or the first is 0.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Ratios {
+    /// Of `max_total_rss_kib`.
+    pub max_total_rss: Option<f64>,
+    /// Of `max_process_rss_kib`.
+    pub max_process_rss: Option<f64>,
+    /// Of `duration_seconds`.
+    pub duration: Option<f64>,
+    /// Of `processes_total`.
+    pub processes_total: Option<f64>,
+}
+
+fn ratio(first: Option<f64>, this: Option<f64>) -> Option<f64> {
+    match (first, this) {
+        (Some(f), Some(t)) if f > 0.0 => Some(t / f),
+        _ => None,
+    }
+}
+
+impl Ratios {
+    fn new(first: &Figures, this: &Figures) -> Ratios {
+        let r = |m: Metric| ratio(m.value(first), m.value(this));
+        Ratios {
+            max_total_rss: r(Metric::Total),
+            max_process_rss: r(Metric::Process),
+            duration: r(Metric::Duration),
+            processes_total: r(Metric::Processes),
+        }
+    }
+}
+
+/// The `--max-increase` check (`compare --json`'s `check`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    /// `--metric`: `total`, `process`, `duration` or `processes`.
+    pub metric: Metric,
+    /// The report field checked: `max_total_rss_kib`, `max_process_rss_kib`,
+    /// `duration_seconds` or `processes_total`.
+    pub figure: &'static str,
+    /// `--max-increase` as given (`20%`, `256MiB`).
+    pub limit: String,
+    /// The limit as a percentage of base, when given as one.
+    pub limit_percent: Option<f64>,
+    /// The limit as an amount in the figure's unit (KiB, seconds, processes), when given as
+    /// one.
+    pub limit_amount: Option<f64>,
+    /// Base value, in the figure's unit.
+    pub base: f64,
+    /// New value, in the figure's unit.
+    pub new: f64,
+    /// The largest new value within the limit (base + limit).
+    pub allowed: f64,
+    /// True when `new` is above `allowed`: the exit code is then 1.
+    pub exceeded: bool,
+}
+
+impl Check {
+    fn new(metric: Metric, limit: &Limit, base: f64, new: f64) -> Check {
+        let (limit_percent, limit_amount, allowance) = match limit.amount {
+            LimitAmount::Percent(p) => (Some(p), None, base * p / 100.0),
+            LimitAmount::Kib(v) | LimitAmount::Seconds(v) => (None, Some(v), v),
+            LimitAmount::Count(c) => (None, Some(c as f64), c as f64),
+        };
+        let allowed = base + allowance;
+        Check {
+            metric,
+            figure: metric.field(),
+            limit: limit.text.clone(),
+            limit_percent,
+            limit_amount,
+            base,
+            new,
+            allowed,
+            exceeded: new > allowed,
+        }
+    }
+}
+
+/// One report or side in `compare --json`'s `entries`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EntryJson {
+    /// `--label`, else `base`/`new` (two sides), else the differing part of the command
+    /// lines (or the file name).
+    pub label: String,
+    /// The report files; with `--base`/`--new` a side's several files, whose medians the
+    /// figures are.
+    pub reports: Vec<String>,
+    /// The command of the (first) report, one string per argument.
+    pub command: Vec<String>,
+    /// Max total RSS, KiB (median); null when unknown.
+    pub max_total_rss_kib: Option<u64>,
+    /// Max single-process RSS, KiB (median); null when unknown.
+    pub max_process_rss_kib: Option<u64>,
+    /// Duration, seconds (median).
+    pub duration_seconds: f64,
+    /// Processes in the job (median).
+    pub processes_total: u64,
+    /// Samples taken (median).
+    pub samples: u64,
+    /// Scaling only (null for two sides): each figure divided by the first entry's.
+    pub ratio_to_first: Option<Ratios>,
+}
+
+/// `memwatch compare --json`: the comparison, machine-readable.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompareJson {
+    /// Version of this format ([`COMPARE_VERSION`]).
+    pub compare_version: u32,
+    /// `pair` (base and new: two reports, or `--base`/`--new`) or `scaling` (three or more
+    /// reports).
+    pub kind: &'static str,
+    /// The two sides (base, then new) or the reports, in order.
+    pub entries: Vec<EntryJson>,
+    /// Pair only (null for scaling): each figure's change from base to new.
+    pub changes: Option<Changes>,
+    /// The `--max-increase` check; null without a limit.
+    pub check: Option<Check>,
+    /// The verdict (pair) or summary (scaling) line, as printed.
+    pub verdict: String,
+    /// Notes printed before the verdict (sampling intervals that differ).
+    pub notes: Vec<String>,
+    /// The exit code: 0, or 1 when the limit was exceeded.
+    pub exit_code: i32,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    Pair {
+        base: Vec<PathBuf>,
+        new: Vec<PathBuf>,
+    },
+    Scaling(Vec<PathBuf>),
+}
+
+/// Check that the arguments fit together; the error is a one-line usage message.
+fn plan(args: &CompareArgs) -> Result<Plan, String> {
+    let plan = if !args.base.is_empty() || !args.new.is_empty() {
+        Plan::Pair {
+            base: args.base.clone(),
+            new: args.new.clone(),
+        }
+    } else {
+        match args.reports.len() {
+            0 | 1 => {
+                return Err(format!(
+                    "compare needs at least two reports, or --base and --new (got {})",
+                    args.reports.len()
+                ));
+            }
+            2 => Plan::Pair {
+                base: vec![args.reports[0].clone()],
+                new: vec![args.reports[1].clone()],
+            },
+            _ => Plan::Scaling(args.reports.clone()),
+        }
+    };
+    let n = args.labels.len();
+    match &plan {
+        Plan::Pair { .. } if n != 0 && n != 2 => {
+            return Err(format!(
+                "--label was given {n} time(s): a comparison of base and new takes two labels (base, then new) or none"
+            ));
+        }
+        Plan::Scaling(paths) if n != 0 && n != paths.len() => {
+            return Err(format!(
+                "--label was given {n} time(s) for {} reports: give one per report, in order, or none",
+                paths.len()
+            ));
+        }
+        Plan::Scaling(paths) if args.max_increase.is_some() => {
+            return Err(format!(
+                "--max-increase checks one side against another: give two reports, or --base and --new (got {} reports)",
+                paths.len()
+            ));
+        }
+        _ => {}
+    }
+    if let Some(limit) = &args.max_increase {
+        let want = args.metric.kind();
+        if let Some(got) = limit.amount.kind() {
+            if got != want {
+                let (is, needs) = (kind_noun(got), kind_example(want));
+                let hint = if got == Kind::Count {
+                    format!(" (did you mean {}%?)", limit.text)
+                } else {
+                    String::new()
+                };
+                return Err(format!(
+                    "--max-increase {} is {is}, but --metric {} needs a percentage (20%) or {needs}{hint}",
+                    limit.text,
+                    metric_arg(args.metric)
+                ));
+            }
+        }
+        if let LimitAmount::Percent(p) | LimitAmount::Kib(p) | LimitAmount::Seconds(p) =
+            limit.amount
+        {
+            if p < 0.0 {
+                return Err("--max-increase cannot be negative".to_string());
+            }
+        }
+    }
+    Ok(plan)
+}
+
+fn kind_noun(k: Kind) -> &'static str {
+    match k {
+        Kind::Memory => "a memory size",
+        Kind::Time => "a time",
+        Kind::Count => "a process count",
+    }
+}
+
+fn kind_example(k: Kind) -> &'static str {
+    match k {
+        Kind::Memory => "a size (256MiB)",
+        Kind::Time => "a time (30s)",
+        Kind::Count => "a number of processes (10)",
+    }
+}
+
+fn metric_arg(m: Metric) -> String {
+    m.to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// The comparison, ready to print.
+#[derive(Debug)]
+struct Comparison {
+    json: CompareJson,
+    entries: Vec<Entry>,
+}
+
+/// Why the comparison could not be made.
+#[derive(Debug)]
+enum Failure {
+    /// Arguments that do not fit together (one line, exit 2).
+    Usage(String),
+    /// A report that cannot be used.
+    Input(Error),
+}
+
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Report>, Error> {
+    paths.iter().map(|p| read_report(p)).collect()
+}
+
+fn compare(args: &CompareArgs) -> Result<Comparison, Failure> {
+    let plan = plan(args).map_err(Failure::Usage)?;
+    match plan {
+        Plan::Pair { base, new } => {
+            let b = load_all(&base).map_err(Failure::Input)?;
+            let n = load_all(&new).map_err(Failure::Input)?;
+            let (lb, ln) = match args.labels.as_slice() {
+                [a, b] => (a.clone(), b.clone()),
+                _ => ("base".to_string(), "new".to_string()),
+            };
+            let entries = vec![Entry::new(lb, base, &b), Entry::new(ln, new, &n)];
+            pair(entries, args.metric, args.max_increase.as_ref()).map_err(Failure::Input)
+        }
+        Plan::Scaling(paths) => {
+            let reports = load_all(&paths).map_err(Failure::Input)?;
+            let labels = if args.labels.is_empty() {
+                let cmds: Vec<&[String]> = reports.iter().map(|r| r.command.as_slice()).collect();
+                let ps: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+                default_labels(&cmds, &ps)
+            } else {
+                args.labels.clone()
+            };
+            let entries = paths
+                .iter()
+                .zip(&reports)
+                .zip(labels)
+                .map(|((p, r), l)| Entry::new(l, vec![p.clone()], std::slice::from_ref(r)))
+                .collect();
+            Ok(scaling(entries))
+        }
+    }
+}
+
+fn entry_json(e: &Entry, ratio_to_first: Option<Ratios>) -> EntryJson {
+    EntryJson {
+        label: e.label.clone(),
+        reports: e.paths.iter().map(|p| p.display().to_string()).collect(),
+        command: e.command.clone(),
+        max_total_rss_kib: e.figures.max_total_rss_kib,
+        max_process_rss_kib: e.figures.max_process_rss_kib,
+        duration_seconds: e.figures.duration_seconds,
+        processes_total: e.figures.processes_total,
+        samples: e.figures.samples,
+        ratio_to_first,
+    }
+}
+
+fn interval_note(entries: &[Entry]) -> Option<String> {
+    let mut all: Vec<u64> = entries.iter().flat_map(|e| e.intervals.clone()).collect();
+    all.sort_unstable();
+    all.dedup();
+    (all.len() > 1).then(|| {
+        let list: Vec<String> = all.iter().map(|ms| format!("{ms} ms")).collect();
+        format!(
+            "note: the reports were sampled at different intervals ({}): a coarser interval can miss short peaks",
+            list.join(", ")
+        )
+    })
+}
+
+fn pair(entries: Vec<Entry>, metric: Metric, limit: Option<&Limit>) -> Result<Comparison, Error> {
+    let (b, n) = (&entries[0], &entries[1]);
+    let check = match limit {
+        None => None,
+        Some(limit) => {
+            let value = |e: &Entry| {
+                metric.value(&e.figures).ok_or_else(|| Error::Input {
+                    path: e.paths[0].clone(),
+                    message: format!(
+                        "{} is unknown (no sample saw the job alive{}): cannot check --max-increase",
+                        metric.name(),
+                        if e.paths.len() > 1 {
+                            format!(", in any of the {} reports of this side", e.paths.len())
+                        } else {
+                            String::new()
+                        }
+                    ),
+                })
+            };
+            Some(Check::new(metric, limit, value(b)?, value(n)?))
+        }
+    };
+    let verdict = verdict(metric, &b.figures, &n.figures, check.as_ref());
+    let exit_code = if check.as_ref().is_some_and(|c| c.exceeded) {
+        EXIT_EXCEEDED
+    } else {
+        0
+    };
+    let json = CompareJson {
+        compare_version: COMPARE_VERSION,
+        kind: "pair",
+        entries: entries.iter().map(|e| entry_json(e, None)).collect(),
+        changes: Some(Changes::new(&b.figures, &n.figures)),
+        check,
+        verdict,
+        notes: interval_note(&entries).into_iter().collect(),
+        exit_code,
+    };
+    Ok(Comparison { json, entries })
+}
+
+fn scaling(entries: Vec<Entry>) -> Comparison {
+    let first = entries[0].figures;
+    let last = &entries[entries.len() - 1];
+    let ratios: Vec<Ratios> = entries
+        .iter()
+        .map(|e| Ratios::new(&first, &e.figures))
+        .collect();
+    let lr = ratios[ratios.len() - 1];
+    let verdict = format!(
+        "from {} to {}: max total RSS {} ({} to {}), max per-process RSS {}, duration {}",
+        entries[0].label,
+        last.label,
+        fmt_ratio(lr.max_total_rss),
+        iec_or_unknown(first.max_total_rss_kib),
+        iec_or_unknown(last.figures.max_total_rss_kib),
+        fmt_ratio(lr.max_process_rss),
+        fmt_ratio(lr.duration),
+    );
+    let json = CompareJson {
+        compare_version: COMPARE_VERSION,
+        kind: "scaling",
+        entries: entries
+            .iter()
+            .zip(&ratios)
+            .map(|(e, r)| entry_json(e, Some(*r)))
+            .collect(),
+        changes: None,
+        check: None,
+        verdict,
+        notes: interval_note(&entries).into_iter().collect(),
+        exit_code: 0,
+    };
+    Comparison { json, entries }
+}
+
+/// A figure's value as text.
+fn fmt_value(kind: Kind, v: f64) -> String {
+    match kind {
+        Kind::Memory => iec(v.max(0.0).round() as u64),
+        Kind::Time => human::duration(Duration::from_secs_f64(v.max(0.0))),
+        Kind::Count => format!("{}", v.round() as i128),
+    }
+}
+
+/// A signed change as text: `+1.0 GiB`, `-200 ms`, `+3`; zero without a sign.
+fn fmt_change(kind: Kind, d: f64) -> String {
+    let text = fmt_value(kind, d.abs());
+    if text == fmt_value(kind, 0.0) {
+        text
+    } else if d < 0.0 {
+        format!("-{text}")
+    } else {
+        format!("+{text}")
+    }
+}
+
+fn fmt_percent(p: Option<f64>) -> String {
+    match p {
+        Some(0.0) => "0.0%".to_string(),
+        Some(p) => format!("{p:+.1}%"),
+        None => "n/a".to_string(),
+    }
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}x"))
+}
+
+fn fmt_limit(kind: Kind, l: &Check) -> String {
+    match (l.limit_percent, l.limit_amount) {
+        (Some(p), _) => format!("+{}%", trim_float(p)),
+        (None, Some(a)) => format!("+{}", fmt_value(kind, a)),
+        (None, None) => l.limit.clone(),
+    }
+}
+
+/// `20`, `2.5`: no trailing zeros.
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The one-line verdict of a two-sided comparison.
+fn verdict(metric: Metric, b: &Figures, n: &Figures, check: Option<&Check>) -> String {
+    let kind = metric.kind();
+    let name = metric.name();
+    let movement = match (metric.value(b), metric.value(n)) {
+        (Some(bv), Some(nv)) if fmt_value(kind, bv) == fmt_value(kind, nv) && bv == nv => {
+            format!("{name} unchanged at {}", fmt_value(kind, bv))
+        }
+        (Some(bv), Some(nv)) => format!(
+            "{name} {} from {} to {} ({}, {})",
+            if nv < bv { "fell" } else { "rose" },
+            fmt_value(kind, bv),
+            fmt_value(kind, nv),
+            fmt_change(kind, nv - bv),
+            fmt_percent(percent(bv, nv)),
+        ),
+        (bv, nv) => format!(
+            "{name} went from {} to {}",
+            bv.map_or_else(|| "unknown".to_string(), |v| fmt_value(kind, v)),
+            nv.map_or_else(|| "unknown".to_string(), |v| fmt_value(kind, v)),
+        ),
+    };
+    match check {
+        None => format!("{movement}; no limit checked (--max-increase)"),
+        Some(c) if c.exceeded => format!(
+            "FAIL: {movement}, over the limit of {} (at most {} allowed)",
+            fmt_limit(kind, c),
+            fmt_value(kind, c.allowed)
+        ),
+        Some(c) => format!("OK: {movement}, within the limit of {}", fmt_limit(kind, c)),
+    }
+}
+
+/// Lay out rows of cells: the first column left-aligned, the others right-aligned, except
+/// the columns in `left`.
+fn table(rows: &[Vec<String>], left: &[usize]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width = |c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..cols).map(width).collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let w = widths[c];
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if c == 0 || left.contains(&c) {
+                let _ = write!(line, "{cell:<w$}");
+            } else {
+                let _ = write!(line, "{cell:>w$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+const FIGURES: [(&str, Metric); 4] = [
+    ("Max total RSS", Metric::Total),
+    ("Max per process", Metric::Process),
+    ("Duration", Metric::Duration),
+    ("Processes", Metric::Processes),
+];
+
+fn fmt_opt(kind: Kind, v: Option<f64>) -> String {
+    v.map_or_else(|| "unknown".to_string(), |v| fmt_value(kind, v))
+}
+
+/// `base: main.json (cargo test)`, the label padded to `width` characters.
+fn describe_side(e: &Entry, width: usize) -> String {
+    let files: Vec<String> = e.paths.iter().map(|p| p.display().to_string()).collect();
+    let cmd = human::short_command(&e.command.join(" "), 80);
+    let label = format!("{}:", e.label);
+    let label = format!("{label:<w$}", w = width + 1);
+    if files.len() == 1 {
+        format!("{label} {} ({cmd})", files[0])
+    } else {
+        format!(
+            "{label} median of {} reports: {} ({cmd})",
+            files.len(),
+            files.join(", ")
+        )
+    }
+}
+
+fn human_pair(c: &Comparison) -> String {
+    let (b, n) = (&c.entries[0], &c.entries[1]);
+    let mut out = String::new();
+    for e in [b, n] {
+        let width = b.label.chars().count().max(n.label.chars().count());
+        out.push_str(&describe_side(e, width));
+        out.push('\n');
+    }
+    out.push('\n');
+    let mut rows = vec![vec![
+        String::new(),
+        b.label.clone(),
+        n.label.clone(),
+        "change".to_string(),
+        String::new(),
+    ]];
+    let mut figure_row = |name: &str, kind: Kind, bv: Option<f64>, nv: Option<f64>| {
+        let (change, pct) = match (bv, nv) {
+            (Some(x), Some(y)) => (fmt_change(kind, y - x), fmt_percent(percent(x, y))),
+            _ => (String::new(), String::new()),
+        };
+        rows.push(vec![
+            name.to_string(),
+            fmt_opt(kind, bv),
+            fmt_opt(kind, nv),
+            change,
+            pct,
+        ]);
+    };
+    for (name, m) in FIGURES {
+        figure_row(name, m.kind(), m.value(&b.figures), m.value(&n.figures));
+    }
+    figure_row(
+        "Samples",
+        Kind::Count,
+        Some(b.figures.samples as f64),
+        Some(n.figures.samples as f64),
+    );
+    out.push_str(&table(&rows, &[]));
+    out.push('\n');
+    for note in &c.json.notes {
+        out.push_str(note);
+        out.push('\n');
+    }
+    out.push_str(&c.json.verdict);
+    out.push('\n');
+    out
+}
+
+fn human_scaling(c: &Comparison) -> String {
+    let mut rows = vec![
+        [
+            "",
+            "Max total RSS",
+            "ratio",
+            "Max per process",
+            "ratio",
+            "Duration",
+            "ratio",
+            "Processes",
+            "Samples",
+            "Report",
+        ]
+        .map(str::to_string)
+        .to_vec(),
+    ];
+    for (e, j) in c.entries.iter().zip(&c.json.entries) {
+        let f = &e.figures;
+        let r = j.ratio_to_first.as_ref();
+        let ratio = |g: fn(&Ratios) -> Option<f64>| fmt_ratio(r.and_then(g));
+        rows.push(vec![
+            e.label.clone(),
+            iec_or_unknown(f.max_total_rss_kib),
+            ratio(|r| r.max_total_rss),
+            iec_or_unknown(f.max_process_rss_kib),
+            ratio(|r| r.max_process_rss),
+            fmt_value(Kind::Time, f.duration_seconds),
+            ratio(|r| r.duration),
+            f.processes_total.to_string(),
+            f.samples.to_string(),
+            e.paths[0].display().to_string(),
+        ]);
+    }
+    let mut out = table(&rows, &[9]);
+    out.push('\n');
+    for note in &c.json.notes {
+        out.push_str(note);
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "Ratios are to the first report ({}).",
+        c.entries[0].label
+    );
+    out.push_str(&c.json.verdict);
+    out.push('\n');
+    out
+}
+
+fn render(c: &Comparison, json: bool) -> String {
+    if json {
+        let mut s = serde_json::to_string_pretty(&c.json).unwrap_or_default();
+        s.push('\n');
+        s
+    } else if c.json.kind == "pair" {
+        human_pair(c)
+    } else {
+        human_scaling(c)
+    }
 }
 
 /// Run `memwatch compare`; returns the exit code.
 pub fn run(args: &CompareArgs) -> Result<i32, Error> {
-    let _ = args;
-    Err(Error::Usage("compare is not implemented yet".to_string()))
+    let c = match compare(args) {
+        Ok(c) => c,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("memwatch: {msg}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+        Err(Failure::Input(e)) => return Err(e),
+    };
+    let text = render(&c, args.json);
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| Error::Output {
+            target: "standard output".to_string(),
+            source,
+            job: None,
+        })?;
+    Ok(c.json.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(total: Option<u64>, process: Option<u64>, secs: f64, procs: u64) -> Figures {
+        Figures {
+            max_total_rss_kib: total,
+            max_process_rss_kib: process,
+            duration_seconds: secs,
+            processes_total: procs,
+            samples: 10,
+        }
+    }
+
+    fn entry(label: &str, f: Figures) -> Entry {
+        Entry {
+            label: label.to_string(),
+            paths: vec![PathBuf::from(format!("{label}.json"))],
+            command: vec!["app".to_string()],
+            intervals: vec![500],
+            figures: f,
+        }
+    }
+
+    fn limit(s: &str) -> Limit {
+        parse_limit(s).unwrap()
+    }
+
+    fn args(a: &[&str]) -> CompareArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: CompareArgs,
+        }
+        T::try_parse_from(std::iter::once("compare").chain(a.iter().copied()))
+            .unwrap()
+            .a
+    }
+
+    #[test]
+    fn limits_parse() {
+        assert_eq!(limit("20%").amount, LimitAmount::Percent(20.0));
+        assert_eq!(limit(" 2.5% ").amount, LimitAmount::Percent(2.5));
+        assert_eq!(limit("256MiB").amount, LimitAmount::Kib(262_144.0));
+        assert_eq!(limit("1.5GiB").amount, LimitAmount::Kib(1_572_864.0));
+        assert_eq!(limit("512kib").amount, LimitAmount::Kib(512.0));
+        assert_eq!(
+            limit("1 TiB").amount,
+            LimitAmount::Kib(1024.0 * 1024.0 * 1024.0)
+        );
+        assert_eq!(limit("30s").amount, LimitAmount::Seconds(30.0));
+        assert_eq!(limit("500ms").amount, LimitAmount::Seconds(0.5));
+        assert_eq!(limit("2min").amount, LimitAmount::Seconds(120.0));
+        assert_eq!(limit("1h").amount, LimitAmount::Seconds(3600.0));
+        assert_eq!(limit("10").amount, LimitAmount::Count(10));
+        assert_eq!(limit("0%").amount, LimitAmount::Percent(0.0));
+        assert_eq!(limit("20%").text, "20%");
+    }
+
+    #[test]
+    fn bad_limits_say_what_is_accepted() {
+        for bad in ["", "%", "abc", "-5%", "20 percent", "1.5", "1.2.3%", "5x"] {
+            let e = parse_limit(bad).expect_err(bad);
+            assert!(!e.contains('\n'), "{bad}: {e}");
+        }
+        assert!(parse_limit("256MB").unwrap_err().contains("IEC"));
+        assert!(parse_limit("1G").unwrap_err().contains("IEC"));
+        assert!(parse_limit("-5%").unwrap_err().contains("negative"));
+        assert!(parse_limit("abc").unwrap_err().contains("20%"));
+        assert!(parse_limit("1.5").unwrap_err().contains("whole"));
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median_u64(vec![]), None);
+        assert_eq!(median_u64(vec![7]), Some(7));
+        assert_eq!(median_u64(vec![9, 1, 5]), Some(5));
+        assert_eq!(median_u64(vec![4, 1, 2, 100]), Some(3));
+        assert_eq!(median_u64(vec![1, 2]), Some(2)); // 1.5 rounds half up
+        assert_eq!(median_u64(vec![u64::MAX, u64::MAX]), Some(u64::MAX));
+        assert_eq!(median_f64(vec![3.0, 1.0, 2.0, 10.0]), Some(2.5));
+        let m = Figures::median(&[
+            figures(Some(100), None, 1.0, 3),
+            figures(Some(300), Some(50), 3.0, 5),
+            figures(None, Some(70), 2.0, 4),
+        ]);
+        assert_eq!(m.max_total_rss_kib, Some(200)); // the unknown is left out
+        assert_eq!(m.max_process_rss_kib, Some(60));
+        assert_eq!(m.duration_seconds, 2.0);
+        assert_eq!(m.processes_total, 4);
+        assert_eq!(
+            Figures::median(&[figures(None, None, 1.0, 1)]).max_total_rss_kib,
+            None
+        );
+    }
+
+    fn cmds(v: &[&str]) -> Vec<Vec<String>> {
+        v.iter()
+            .map(|c| c.split(' ').map(str::to_string).collect())
+            .collect()
+    }
+
+    fn labels_of(commands: &[&str], files: &[&str]) -> Vec<String> {
+        let c = cmds(commands);
+        let refs: Vec<&[String]> = c.iter().map(Vec::as_slice).collect();
+        let paths: Vec<&Path> = files.iter().map(Path::new).collect();
+        default_labels(&refs, &paths)
+    }
+
+    #[test]
+    fn labels_are_the_differing_part() {
+        let f = ["a.json", "b.json", "c.json"];
+        assert_eq!(
+            labels_of(&["app -n 1 --x", "app -n 2 --x", "app -n 4 --x"], &f),
+            ["-n 1", "-n 2", "-n 4"]
+        );
+        assert_eq!(
+            labels_of(&["app --jobs=1", "app --jobs=2", "app --jobs=4"], &f),
+            ["--jobs=1", "--jobs=2", "--jobs=4"]
+        );
+        assert_eq!(
+            labels_of(&["app small", "app medium data", "app large"], &f),
+            ["small", "medium data", "large"]
+        );
+        assert_eq!(
+            labels_of(&["./a.out", "./b.out", "./c.out"], &f),
+            ["./a.out", "./b.out", "./c.out"]
+        );
+        // Negative numbers are values, not options.
+        assert_eq!(
+            labels_of(&["app -1 5", "app -1 6", "app -1 7"], &f),
+            ["5", "6", "7"]
+        );
+    }
+
+    #[test]
+    fn labels_look_inside_a_shell_command() {
+        let c = [
+            vec!["sh".into(), "-c".into(), "app -n 4 --fast".into()],
+            vec!["sh".into(), "-c".into(), "app -n 8 --fast".into()],
+        ];
+        let refs: Vec<&[String]> = c.iter().map(Vec::as_slice).collect();
+        let p = [Path::new("x.json"), Path::new("y.json")];
+        assert_eq!(default_labels(&refs, &p), ["-n 4", "-n 8"]);
+    }
+
+    #[test]
+    fn labels_fall_back_to_file_names_then_paths() {
+        let same = ["make", "make", "make"];
+        assert_eq!(
+            labels_of(&same, &["runs/n1.json", "runs/n2.json", "n3.json"]),
+            ["n1.json", "n2.json", "n3.json"]
+        );
+        assert_eq!(
+            labels_of(&same, &["a/m.json", "b/m.json", "c/m.json"]),
+            ["a/m.json", "b/m.json", "c/m.json"]
+        );
+        // One command is the common prefix of the others: its label would be empty.
+        assert_eq!(
+            labels_of(
+                &["app", "app -v", "app -vv"],
+                &["1.json", "2.json", "3.json"]
+            ),
+            ["1.json", "2.json", "3.json"]
+        );
+        let long = "x".repeat(100);
+        let l = labels_of(
+            &[&format!("app {long}1"), &format!("app {long}2")],
+            &["a", "b"],
+        );
+        assert_eq!(l[0].chars().count(), 40);
+        assert!(l[0].ends_with('…'));
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(fmt_change(Kind::Memory, 1024.0), "+1.0 MiB");
+        assert_eq!(fmt_change(Kind::Memory, -512.0), "-512.0 KiB");
+        assert_eq!(fmt_change(Kind::Memory, 0.0), "0.0 KiB");
+        assert_eq!(fmt_change(Kind::Time, 0.2), "+200 ms");
+        assert_eq!(fmt_change(Kind::Time, -1.5), "-1.5 s");
+        assert_eq!(fmt_change(Kind::Count, 3.0), "+3");
+        assert_eq!(fmt_change(Kind::Count, 0.0), "0");
+        assert_eq!(fmt_percent(Some(100.0)), "+100.0%");
+        assert_eq!(fmt_percent(Some(-12.34)), "-12.3%");
+        assert_eq!(fmt_percent(Some(0.0)), "0.0%");
+        assert_eq!(fmt_percent(None), "n/a");
+        assert_eq!(percent(0.0, 5.0), None);
+        assert_eq!(percent(0.0, 0.0), Some(0.0));
+        assert_eq!(fmt_ratio(Some(2.0)), "2.00x");
+        assert_eq!(trim_float(20.0), "20");
+        assert_eq!(trim_float(2.5), "2.5");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(
+            &[
+                vec!["".into(), "a".into(), "f".into()],
+                vec!["long name".into(), "1.0 GiB".into(), "x.json".into()],
+            ],
+            &[2],
+        );
+        assert_eq!(t, "                 a  f\nlong name  1.0 GiB  x.json\n");
+    }
+
+    fn check(metric: Metric, l: &str, b: Figures, n: Figures) -> Comparison {
+        pair(
+            vec![entry("base", b), entry("new", n)],
+            metric,
+            Some(&limit(l)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn verdicts() {
+        let gib = 1024 * 1024;
+        let b = figures(Some(gib), Some(gib / 2), 10.0, 4);
+        let doubled = figures(Some(2 * gib), Some(gib / 2), 10.0, 4);
+        let c = check(Metric::Total, "20%", b, doubled);
+        assert_eq!(c.json.exit_code, 1);
+        assert_eq!(
+            c.json.verdict,
+            "FAIL: max total RSS rose from 1.0 GiB to 2.0 GiB (+1.0 GiB, +100.0%), \
+             over the limit of +20% (at most 1.2 GiB allowed)"
+        );
+        let c = check(Metric::Total, "20%", b, b);
+        assert_eq!(c.json.exit_code, 0);
+        assert_eq!(
+            c.json.verdict,
+            "OK: max total RSS unchanged at 1.0 GiB, within the limit of +20%"
+        );
+        let c = check(Metric::Process, "256MiB", doubled, b);
+        assert_eq!(c.json.exit_code, 0);
+        assert_eq!(
+            c.json.verdict,
+            "OK: max per-process RSS unchanged at 512.0 MiB, within the limit of +256.0 MiB"
+        );
+        let c = check(Metric::Total, "1GiB", b, doubled); // exactly at the limit: fine
+        assert_eq!(c.json.exit_code, 0);
+        let c = check(
+            Metric::Duration,
+            "30s",
+            b,
+            figures(Some(gib), None, 50.0, 4),
+        );
+        assert_eq!(c.json.exit_code, 1);
+        assert!(
+            c.json.verdict.starts_with(
+                "FAIL: duration rose from 10.0 s to 50.0 s (+40.0 s, +400.0%), over the limit of +30.0 s"
+            ),
+            "{}",
+            c.json.verdict
+        );
+        let c = check(Metric::Processes, "2", b, figures(Some(gib), None, 9.0, 5));
+        assert_eq!(c.json.exit_code, 0);
+        assert!(
+            c.json
+                .verdict
+                .starts_with("OK: process count rose from 4 to 5 (+1, +25.0%)")
+        );
+        let c = check(Metric::Total, "5%", doubled, b);
+        assert!(c.json.verdict.starts_with("OK: max total RSS fell"));
+        // Base 0: any increase exceeds a percentage.
+        let zero = figures(Some(0), None, 1.0, 1);
+        let c = check(Metric::Total, "50%", zero, figures(Some(10), None, 1.0, 1));
+        assert_eq!(c.json.exit_code, 1);
+        assert!(c.json.verdict.contains("n/a"), "{}", c.json.verdict);
+    }
+
+    #[test]
+    fn neutral_verdict_without_limit() {
+        let b = figures(Some(1024), None, 1.0, 1);
+        let n = figures(Some(2048), None, 1.0, 1);
+        let c = pair(vec![entry("base", b), entry("new", n)], Metric::Total, None).unwrap();
+        assert_eq!(c.json.exit_code, 0);
+        assert_eq!(
+            c.json.verdict,
+            "max total RSS rose from 1.0 MiB to 2.0 MiB (+1.0 MiB, +100.0%); no limit checked (--max-increase)"
+        );
+        assert!(c.json.check.is_none());
+        let u = figures(None, None, 1.0, 1);
+        let c = pair(vec![entry("base", u), entry("new", n)], Metric::Total, None).unwrap();
+        assert_eq!(
+            c.json.verdict,
+            "max total RSS went from unknown to 2.0 MiB; no limit checked (--max-increase)"
+        );
+        let text = human_pair(&c);
+        assert!(text.contains("unknown"), "{text}");
+    }
+
+    #[test]
+    fn unknown_figure_with_a_limit_is_an_input_error_naming_the_file() {
+        let b = figures(None, None, 1.0, 1);
+        let n = figures(Some(2048), None, 1.0, 1);
+        let e = pair(
+            vec![entry("base", b), entry("new", n)],
+            Metric::Total,
+            Some(&limit("20%")),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .starts_with("base.json: max total RSS is unknown")
+        );
+    }
+
+    #[test]
+    fn pair_table() {
+        let b = figures(Some(1024 * 1024), Some(512 * 1024), 10.0, 4);
+        let n = figures(Some(2 * 1024 * 1024), Some(512 * 1024), 12.5, 6);
+        let c = pair(vec![entry("base", b), entry("new", n)], Metric::Total, None).unwrap();
+        let text = human_pair(&c);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "base: base.json (app)");
+        assert_eq!(lines[1], "new:  new.json (app)");
+        assert!(lines[3].contains("base") && lines[3].contains("new"));
+        assert!(lines[3].contains("change"));
+        let total = lines[4];
+        assert!(total.starts_with("Max total RSS"));
+        assert!(total.contains("1.0 GiB") && total.contains("2.0 GiB"));
+        assert!(total.contains("+1.0 GiB") && total.ends_with("+100.0%"));
+        assert!(lines[5].contains(" 0.0 KiB ") && lines[5].ends_with(" 0.0%"));
+        assert!(lines[6].contains("+2.5 s") && lines[6].ends_with("+25.0%"));
+        assert!(lines[7].contains("+2") && lines[7].ends_with("+50.0%"));
+        assert!(lines[8].starts_with("Samples"));
+        assert_eq!(lines.last().unwrap(), &c.json.verdict);
+    }
+
+    #[test]
+    fn scaling_table_and_ratios() {
+        let mib = 1024;
+        let es: Vec<Entry> = [1u64, 2, 4]
+            .iter()
+            .map(|&n| {
+                entry(
+                    &format!("-n {n}"),
+                    figures(Some(n * 64 * mib), Some(64 * mib), n as f64, n + 1),
+                )
+            })
+            .collect();
+        let c = scaling(es);
+        assert_eq!(c.json.kind, "scaling");
+        let r = c.json.entries[2].ratio_to_first.unwrap();
+        assert_eq!(r.max_total_rss, Some(4.0));
+        assert_eq!(r.max_process_rss, Some(1.0));
+        assert_eq!(
+            c.json.verdict,
+            "from -n 1 to -n 4: max total RSS 4.00x (64.0 MiB to 256.0 MiB), max per-process RSS 1.00x, duration 4.00x"
+        );
+        let text = human_scaling(&c);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("Max total RSS") && lines[0].contains("ratio"));
+        assert!(lines[1].starts_with("-n 1") && lines[1].contains("1.00x"));
+        assert!(lines[3].starts_with("-n 4") && lines[3].contains("256.0 MiB"));
+        assert!(lines[3].contains("4.00x") && lines[3].ends_with("-n 4.json"));
+    }
+
+    #[test]
+    fn interval_note_when_intervals_differ() {
+        let mut a = entry("a", figures(Some(1), None, 1.0, 1));
+        let b = entry("b", figures(Some(1), None, 1.0, 1));
+        assert_eq!(interval_note(&[a.clone(), b.clone()]), None);
+        a.intervals = vec![10];
+        assert!(
+            interval_note(&[a, b])
+                .unwrap()
+                .contains("different intervals (10 ms, 500 ms)")
+        );
+    }
+
+    #[test]
+    fn argument_shapes() {
+        let a = args(&["a.json", "b.json"]);
+        assert_eq!(
+            plan(&a),
+            Ok(Plan::Pair {
+                base: vec!["a.json".into()],
+                new: vec!["b.json".into()]
+            })
+        );
+        let a = args(&["--base", "a", "b", "--new", "c", "d", "e"]);
+        assert_eq!(
+            plan(&a),
+            Ok(Plan::Pair {
+                base: vec!["a".into(), "b".into()],
+                new: vec!["c".into(), "d".into(), "e".into()]
+            })
+        );
+        assert!(matches!(
+            plan(&args(&["a", "b", "c"])),
+            Ok(Plan::Scaling(v)) if v.len() == 3
+        ));
+        let usage = |a: &[&str]| plan(&args(a)).unwrap_err();
+        assert!(usage(&["a"]).contains("at least two reports"));
+        assert!(usage(&["a", "b", "--label", "x"]).contains("two labels"));
+        assert!(usage(&["a", "b", "c", "--label", "x"]).contains("one per report"));
+        assert!(usage(&["a", "b", "c", "--max-increase", "5%"]).contains("two reports"));
+        assert_eq!(
+            usage(&["a", "b", "--max-increase", "1GiB", "--metric", "duration"]),
+            "--max-increase 1GiB is a memory size, but --metric duration needs a percentage (20%) or a time (30s)"
+        );
+        assert!(usage(&["a", "b", "--max-increase", "10"]).contains("a size (256MiB)"));
+        assert!(
+            plan(&args(&[
+                "a",
+                "b",
+                "--max-increase",
+                "10",
+                "--metric",
+                "processes"
+            ]))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn clap_rejects_mixed_shapes() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct T {
+            #[command(flatten)]
+            a: CompareArgs,
+        }
+        let parse =
+            |a: &[&str]| T::try_parse_from(std::iter::once("compare").chain(a.iter().copied()));
+        assert!(parse(&["x", "--base", "a", "--new", "b"]).is_err());
+        assert!(parse(&["--base", "a"]).is_err());
+        assert!(parse(&["--new", "a"]).is_err());
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["a", "b", "--max-increase", "lots"]).is_err());
+    }
+
+    #[test]
+    fn json_shape() {
+        let b = figures(Some(1024), Some(512), 1.0, 2);
+        let n = figures(Some(4096), Some(512), 1.5, 2);
+        let c = check(Metric::Total, "20%", b, n);
+        let v: serde_json::Value = serde_json::from_str(&render(&c, true)).unwrap();
+        assert_eq!(v["compare_version"], 1);
+        assert_eq!(v["kind"], "pair");
+        assert_eq!(v["exit_code"], 1);
+        assert_eq!(v["entries"][0]["label"], "base");
+        assert_eq!(v["entries"][1]["max_total_rss_kib"], 4096);
+        assert_eq!(v["changes"]["max_total_rss_kib"]["change"], 3072);
+        assert_eq!(v["changes"]["max_total_rss_kib"]["percent"], 300.0);
+        assert_eq!(v["changes"]["duration_seconds"]["change"], 0.5);
+        assert_eq!(v["check"]["metric"], "total");
+        assert_eq!(v["check"]["figure"], "max_total_rss_kib");
+        assert_eq!(v["check"]["limit"], "20%");
+        assert_eq!(v["check"]["limit_percent"], 20.0);
+        assert_eq!(v["check"]["allowed"], 1228.8);
+        assert_eq!(v["check"]["exceeded"], true);
+        assert!(
+            v["verdict"]
+                .as_str()
+                .unwrap()
+                .starts_with("FAIL: max total RSS")
+        );
+    }
 }

@@ -1,0 +1,470 @@
+//! `memwatch compare` end to end: the real binary on report files written into a temporary
+//! directory. The reports are a real `memwatch run --json` report with its figures edited,
+//! so they follow the current schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
+const MIB: u64 = 1024;
+const GIB: u64 = 1024 * 1024;
+
+/// A fresh directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p =
+            std::env::temp_dir().join(format!("memwatch-compare-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A real report of a short job, made once.
+fn real_report() -> &'static Value {
+    static REPORT: OnceLock<Value> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("memwatch-compare-real-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("real.json");
+        let out = Command::new(BIN)
+            .args(["run", "-q", "-i", "10", "--json", "-o"])
+            .arg(&path)
+            .args(["--", "sleep", "0.1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            v["processes"].as_array().is_some_and(|p| !p.is_empty()),
+            "the real report has no process: {v}"
+        );
+        v
+    })
+}
+
+/// The figures of a synthetic report.
+#[derive(Clone)]
+struct Fig {
+    command: Vec<&'static str>,
+    total: Option<u64>,
+    process: Option<u64>,
+    seconds: f64,
+    processes: u64,
+}
+
+fn fig(total: u64) -> Fig {
+    Fig {
+        command: vec!["./app", "--fast"],
+        total: Some(total),
+        process: Some(total / 2),
+        seconds: 10.0,
+        processes: 4,
+    }
+}
+
+/// A real report with these figures.
+fn report(f: &Fig) -> Value {
+    let mut v = real_report().clone();
+    v["command"] = json!(f.command);
+    v["max_total_rss_kib"] = json!(f.total);
+    v["max_process_rss_kib"] = json!(f.process);
+    v["duration_seconds"] = json!(f.seconds);
+    v["processes_total"] = json!(f.processes);
+    v["samples"] = json!(20);
+    v["interval_ms"] = json!(500);
+    v["processes"][0]["max_rss_kib"] = json!(f.process);
+    v
+}
+
+fn write(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    p
+}
+
+fn compare(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("compare");
+    for a in args {
+        c.arg(a);
+    }
+    c.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit 2 with exactly one `memwatch: …` line on stderr containing `needle`, nothing on
+/// stdout.
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.starts_with("memwatch: "), "{err:?}");
+    assert!(err.contains(needle), "{needle:?} not in {err:?}");
+    assert!(o.stdout.is_empty(), "{}", stdout(o));
+}
+
+#[test]
+fn identical_reports_exit_0() {
+    let d = TempDir::new("identical");
+    let p = write(&d, "a.json", real_report());
+    let o = compare(&[&p, &p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Max total RSS"), "{out}");
+    assert!(out.contains("no limit checked"), "{out}");
+    let o = compare(&[&p, &p, &"--max-increase", &"0%"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("OK: max total RSS unchanged at "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
+    let d = TempDir::new("doubled");
+    let base = write(&d, "main.json", &report(&fig(GIB)));
+    let mut doubled = fig(2 * GIB);
+    doubled.process = Some(GIB / 2);
+    let new = write(&d, "branch.json", &report(&doubled));
+    let o = compare(&[&base, &new, &"--max-increase", &"20%"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let verdict = out.lines().last().unwrap();
+    assert_eq!(
+        verdict,
+        "FAIL: max total RSS rose from 1.0 GiB to 2.0 GiB (+1.0 GiB, +100.0%), \
+         over the limit of +20% (at most 1.2 GiB allowed)"
+    );
+    assert!(
+        out.contains("main.json") && out.contains("branch.json"),
+        "{out}"
+    );
+    let total = out
+        .lines()
+        .find(|l| l.starts_with("Max total RSS"))
+        .unwrap();
+    assert!(
+        total.contains("+1.0 GiB") && total.ends_with("+100.0%"),
+        "{total}"
+    );
+    // The per-process peak did not move: that metric passes.
+    let o = compare(&[
+        &base,
+        &new,
+        &"--max-increase",
+        &"20%",
+        &"--metric",
+        &"process",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("OK: max per-process RSS unchanged at 512.0 MiB"));
+    // An absolute limit.
+    let o = compare(&[&base, &new, &"--max-increase", &"1.5GiB"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = compare(&[&base, &new, &"--max-increase", &"256MiB"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("over the limit of +256.0 MiB"));
+    // A decrease never fails.
+    let o = compare(&[&new, &base, &"--max-increase", &"0%"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("OK: max total RSS fell from 2.0 GiB to 1.0 GiB"));
+}
+
+#[test]
+fn other_metrics() {
+    let d = TempDir::new("metrics");
+    let base = write(&d, "a.json", &report(&fig(GIB)));
+    let mut slow = fig(GIB);
+    slow.seconds = 45.0;
+    slow.processes = 12;
+    let new = write(&d, "b.json", &report(&slow));
+    let o = compare(&[
+        &base,
+        &new,
+        &"--metric",
+        &"duration",
+        &"--max-increase",
+        &"30s",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("FAIL: duration rose from 10.0 s to 45.0 s"));
+    let o = compare(&[
+        &base,
+        &new,
+        &"--metric",
+        &"processes",
+        &"--max-increase",
+        &"10",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("OK: process count rose from 4 to 12 (+8, +200.0%)"));
+}
+
+#[test]
+fn three_or_more_reports_give_a_scaling_table() {
+    let d = TempDir::new("scaling");
+    let mut paths = Vec::new();
+    for n in [1u64, 2, 4, 8] {
+        let mut f = fig(n * 100 * MIB);
+        f.command = vec![
+            "./app",
+            "-n",
+            ["1", "2", "4", "8"][n.trailing_zeros() as usize],
+            "--fast",
+        ];
+        f.process = Some(100 * MIB);
+        f.processes = n + 1;
+        paths.push(write(&d, &format!("n{n}.json"), &report(&f)));
+    }
+    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = paths.iter().map(|p| p as _).collect();
+    let o = compare(&args[..3]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains("Max total RSS") && lines[0].contains("ratio"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("-n 1 ") && lines[1].contains("100.0 MiB"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("-n 2 ") && lines[2].contains("2.00x"),
+        "{out}"
+    );
+    assert!(
+        lines[3].starts_with("-n 4 ") && lines[3].contains("4.00x"),
+        "{out}"
+    );
+    assert!(lines[3].ends_with("n4.json"), "{out}");
+    assert!(
+        out.contains("from -n 1 to -n 4: max total RSS 4.00x"),
+        "{out}"
+    );
+
+    // --label names the rows; four reports.
+    let labels = ["one", "two", "four", "eight"];
+    let mut a = args.clone();
+    for l in &labels {
+        a.push(&"--label");
+        a.push(l);
+    }
+    let o = compare(&a);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.lines().nth(4).unwrap().starts_with("eight ") && out.contains("8.00x"),
+        "{out}"
+    );
+}
+
+#[test]
+fn base_and_new_sides_compare_medians() {
+    let d = TempDir::new("medians");
+    let side = |name: &str, totals: [u64; 3]| -> Vec<PathBuf> {
+        totals
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| write(&d, &format!("{name}{i}.json"), &report(&fig(t * MIB))))
+            .collect()
+    };
+    // One noisy run on each side; the medians are 110 and 125 MiB: +13.6%.
+    let base = side("main", [100, 110, 300]);
+    let new = side("pr", [500, 120, 125]);
+    let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--base"];
+    a.extend(base.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
+    a.push(&"--new");
+    a.extend(new.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
+    a.extend([&"--max-increase" as &dyn AsRef<std::ffi::OsStr>, &"20%"]);
+    let o = compare(&a);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("base: median of 3 reports: "), "{out}");
+    assert!(
+        out.contains("OK: max total RSS rose from 110.0 MiB to 125.0 MiB (+15.0 MiB, +13.6%)"),
+        "{out}"
+    );
+    a.push(&"--json");
+    let v: Value = serde_json::from_slice(&compare(&a).stdout).unwrap();
+    assert_eq!(v["kind"], "pair");
+    assert_eq!(v["entries"][0]["reports"].as_array().unwrap().len(), 3);
+    assert_eq!(v["entries"][0]["max_total_rss_kib"], 110 * MIB);
+    assert_eq!(v["entries"][1]["max_total_rss_kib"], 125 * MIB);
+    // The single worst run would have failed the gate.
+    let o = compare(&[&base[0], &new[0], &"--max-increase", &"20%"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn json_output_parses_and_has_the_documented_fields() {
+    let d = TempDir::new("json");
+    let base = write(&d, "a.json", &report(&fig(GIB)));
+    let new = write(&d, "b.json", &report(&fig(2 * GIB)));
+    let o = compare(&[&base, &new, &"--max-increase", &"20%", &"--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["compare_version"], 1);
+    assert_eq!(v["kind"], "pair");
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(v["entries"][0]["label"], "base");
+    assert_eq!(v["entries"][1]["label"], "new");
+    assert_eq!(v["entries"][1]["command"], json!(["./app", "--fast"]));
+    assert_eq!(v["entries"][1]["max_total_rss_kib"], 2 * GIB);
+    assert_eq!(v["changes"]["max_total_rss_kib"]["change"], GIB);
+    assert_eq!(v["changes"]["max_total_rss_kib"]["percent"], 100.0);
+    assert_eq!(v["check"]["figure"], "max_total_rss_kib");
+    assert_eq!(v["check"]["exceeded"], true);
+    assert!(v["verdict"].as_str().unwrap().starts_with("FAIL: "));
+    for key in [
+        "compare_version",
+        "kind",
+        "entries",
+        "changes",
+        "check",
+        "verdict",
+        "notes",
+        "exit_code",
+    ] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    // Scaling.
+    let third = write(&d, "c.json", &report(&fig(4 * GIB)));
+    let o = compare(&[&base, &new, &third, &"--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "scaling");
+    assert_eq!(v["changes"], Value::Null);
+    assert_eq!(v["entries"][2]["ratio_to_first"]["max_total_rss"], 4.0);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
+    let d = TempDir::new("inputs");
+    let good = write(&d, "good.json", &report(&fig(GIB)));
+    let empty = d.join("empty.json");
+    std::fs::write(&empty, "").unwrap();
+    let corrupt = d.join("corrupt.json");
+    std::fs::write(&corrupt, "{\"schema_version\": 1, \"command\": [").unwrap();
+    let mut future = report(&fig(GIB));
+    future["schema_version"] = json!(2);
+    let future = write(&d, "future.json", &future);
+    let not_report = d.join("other.json");
+    std::fs::write(&not_report, r#"{"schema_version": 1, "name": "x"}"#).unwrap();
+    let missing = d.join("missing.json");
+    let cases: [(&Path, &str); 6] = [
+        (&missing, "cannot read report: No such file or directory"),
+        (&empty, "the file is empty"),
+        (&corrupt, "not a memwatch JSON report"),
+        (&future, "schema_version 2"),
+        (&not_report, "not a memwatch JSON report"),
+        (d.0.as_path(), "cannot read report"),
+    ];
+    for (bad, why) in cases {
+        let name = bad.display().to_string();
+        for o in [compare(&[&good, &bad]), compare(&[&bad, &good, &good])] {
+            assert_bad_input(&o, &format!("memwatch: {name}: "));
+            assert!(stderr(&o).contains(why), "{why:?} not in {}", stderr(&o));
+        }
+        let o = compare(&[&"--base", &good, &bad, &"--new", &good]);
+        assert_bad_input(&o, &name);
+    }
+}
+
+#[test]
+fn unknown_figure_with_a_limit_exits_2() {
+    let d = TempDir::new("unknown");
+    let mut f = fig(GIB);
+    f.total = None;
+    let base = write(&d, "early.json", &report(&f));
+    let new = write(&d, "b.json", &report(&fig(GIB)));
+    let o = compare(&[&base, &new, &"--max-increase", &"20%"]);
+    assert_bad_input(&o, "early.json: max total RSS is unknown");
+    // Without a limit the table says unknown.
+    let o = compare(&[&base, &new]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("unknown"));
+}
+
+#[test]
+fn arguments_that_do_not_fit_exit_2_with_one_line() {
+    let d = TempDir::new("usage");
+    let a = write(&d, "a.json", &report(&fig(GIB)));
+    let b = write(&d, "b.json", &report(&fig(GIB)));
+    let c = write(&d, "c.json", &report(&fig(GIB)));
+    let cases: Vec<(Vec<&dyn AsRef<std::ffi::OsStr>>, &str)> = vec![
+        (vec![&a], "at least two reports"),
+        (vec![], "REPORT"),
+        (vec![&a, &b, &"--label", &"x"], "two labels"),
+        (vec![&a, &b, &c, &"--label", &"x"], "one per report"),
+        (vec![&a, &b, &c, &"--max-increase", &"5%"], "two reports"),
+        (vec![&a, &b, &"--max-increase", &"lots"], "--max-increase"),
+        (vec![&a, &b, &"--max-increase", &"256MB"], "IEC"),
+        (vec![&a, &b, &"--max-increase", &"-5%"], "negative"),
+        (
+            vec![&a, &b, &"--max-increase", &"1GiB", &"--metric", &"duration"],
+            "is a memory size, but --metric duration",
+        ),
+        (vec![&a, &b, &"--metric", &"speed"], "speed"),
+        (vec![&a, &"--base", &b, &"--new", &c], "cannot be used with"),
+        (vec![&"--base", &a, &b], "--new"),
+        (vec![&"--new", &a], "--base"),
+    ];
+    for (args, needle) in cases {
+        let o = compare(&args);
+        assert_bad_input(&o, needle);
+    }
+}
+
+#[test]
+fn help_explains_medians() {
+    let o = Command::new(BIN)
+        .args(["compare", "--help"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for needle in [
+        "--base",
+        "--new",
+        "median",
+        "--max-increase",
+        "--metric",
+        "--json",
+        "Exit status",
+    ] {
+        assert!(help.contains(needle), "{needle} not in {help}");
+    }
+}
