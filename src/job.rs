@@ -55,6 +55,11 @@ pub struct ProcRecord {
     pub access: Access,
     /// The command memwatch started.
     pub is_root: bool,
+    /// The command line was read at the sample that found the process, possibly between
+    /// its `fork` and `exec` (when it still shows its parent's): read it once more at the
+    /// next reading. Exec detection alone (statm's text size) misses an exec between two
+    /// programs whose text has the same size.
+    pub recheck_command: bool,
 }
 
 impl ProcRecord {
@@ -292,6 +297,7 @@ impl<I: Inspector> Job<I> {
             samples: 0,
             access,
             is_root: s.id.pid == self.root_pid && s.ppid == self.self_pid,
+            recheck_command: true,
         };
         self.total_seen += 1;
         self.live_index.insert(s.id.pid, self.live.len());
@@ -311,7 +317,9 @@ impl<I: Inspector> Job<I> {
             let live = &mut self.live[i];
             match self.inspector.read(&mut live.handle) {
                 Reading::Rss { kib, exec } => {
-                    if exec {
+                    let recheck = live.rec.recheck_command && t > live.rec.first_seen;
+                    if exec || recheck {
+                        live.rec.recheck_command = false;
                         let seen = live.rec.seen();
                         let command = self.inspector.command(&seen, &mut live.handle);
                         if *live.rec.command != *command {
@@ -654,6 +662,24 @@ mod tests {
         let stats = j.finish();
         assert_eq!(&*stats.processes[0].peak_command, "big --work");
         assert_eq!(&*stats.processes[0].command, "small");
+    }
+
+    #[test]
+    fn a_child_found_before_its_exec_gets_its_own_command() {
+        // Found between fork and exec (showing mpirun's command line), then an exec the
+        // backend cannot see: the command is read once more at the next sample.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "mpirun -n 2 rank").rss(10));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(501, ROOT, 11, "mpirun -n 2 rank").rss(10));
+        j.sample(ms(10), false).unwrap();
+        fake.exec_unnoticed(501, "rank 64", 65_536);
+        j.sample(ms(20), false).unwrap();
+        let stats = j.finish();
+        let rank = stats.processes.iter().find(|p| p.id.pid == 501).unwrap();
+        assert_eq!(&*rank.peak_command, "rank 64");
+        assert_eq!(rank.max_rss_kib, Some(65_536));
     }
 
     #[test]

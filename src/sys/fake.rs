@@ -97,6 +97,14 @@ impl FakeInspector {
             p.generation += 1;
         }
     }
+    /// An `exec` the backend cannot notice (same text size on Linux): new command line and
+    /// RSS, no exec flag on the next reading.
+    pub fn exec_unnoticed(&self, pid: Pid, command: &str, kib: u64) {
+        if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
+            p.command = command.to_string();
+            p.rss_kib = Some(kib);
+        }
+    }
 }
 
 impl Inspector for FakeInspector {
