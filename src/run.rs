@@ -2,8 +2,9 @@
 //!
 //! The only place that touches the job as a whole: it spawns the command (never through a
 //! shell), becomes the child subreaper, forwards and escalates signals, reaps children (in
-//! [`crate::sys::unix::reap_one`], nowhere else), and sleeps on absolute deadlines, woken at
-//! once by SIGCHLD or a signal through the self-pipe.
+//! [`crate::sys::unix::reap_one`] and, once the job looks over,
+//! [`crate::sys::unix::reap_remaining`], nowhere else), and sleeps on absolute deadlines,
+//! woken at once by SIGCHLD or a signal through the self-pipe.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -333,6 +334,11 @@ fn sample_loop(
         next = start + cfg.interval * u32::try_from(k).unwrap_or(u32::MAX);
 
         if st.exit.is_some() {
+            if job.live_pids().is_empty() {
+                unix::reap_remaining(Duration::from_millis(500), |r| {
+                    job.reaped(r.pid, r.max_rss_kib);
+                });
+            }
             let live = job.live_pids();
             if live.is_empty() || cfg.wait == WaitMode::Root {
                 if !live.is_empty() {

@@ -234,16 +234,55 @@ pub struct Reaped {
     pub max_rss_kib: Option<u64>,
 }
 
-/// Reap one exited child without blocking: `None` when none is waiting. This is the only
-/// place memwatch reaps, so the root's pid cannot be recycled before memwatch has its status.
+/// Reap one exited child without blocking: `None` when none is waiting. This and
+/// [`reap_remaining`] are the only places memwatch reaps, so the root's pid cannot be
+/// recycled before memwatch has its status.
 pub fn reap_one() -> Option<Reaped> {
+    match wait_any() {
+        Waited::Reaped(r) => Some(r),
+        Waited::Running | Waited::NoChild => None,
+    }
+}
+
+/// Once the job looks over: reap the children memwatch has not reaped yet, waiting at most
+/// `timeout` for them. A process looks gone (its memory released) a moment before the
+/// kernel lets its parent reap it; without this, memwatch would exit first, losing its
+/// kernel peak and leaving a zombie to init.
+pub fn reap_remaining(timeout: Duration, mut f: impl FnMut(Reaped)) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match wait_any() {
+            Waited::Reaped(r) => f(r),
+            Waited::Running if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Waited::Running | Waited::NoChild => return,
+        }
+    }
+}
+
+enum Waited {
+    Reaped(Reaped),
+    /// Children left, none exited yet.
+    Running,
+    NoChild,
+}
+
+fn wait_any() -> Waited {
     let mut status = 0;
     // SAFETY: rusage is plain data; zeroed is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `status` and `usage` are valid for wait4 to fill.
     let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
-    if pid <= 0 {
-        return None;
+    if pid == 0 {
+        return Waited::Running;
+    }
+    if pid < 0 {
+        return if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            Waited::Running
+        } else {
+            Waited::NoChild
+        };
     }
     let exit = if libc::WIFSIGNALED(status) {
         Exit::Signal(libc::WTERMSIG(status))
@@ -251,7 +290,7 @@ pub fn reap_one() -> Option<Reaped> {
         Exit::Code(libc::WEXITSTATUS(status))
     };
     let max_rss = u64::try_from(usage.ru_maxrss).ok().filter(|&v| v > 0);
-    Some(Reaped {
+    Waited::Reaped(Reaped {
         pid,
         exit,
         max_rss_kib: max_rss.map(maxrss_to_kib),

@@ -1,0 +1,291 @@
+//! Bad input and failures to start or to write: one clear line on stderr, the documented
+//! exit code, no panic, and (for memwatch's own errors) nothing started.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::util::*;
+
+/// A job that would leave `marker` behind if it ever ran.
+fn marker_job(marker: &Path) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        "touch \"$0\"".into(),
+        marker.to_str().unwrap().into(),
+    ]
+}
+
+/// memwatch refused before starting anything: 125, exactly `message` on stderr, no marker.
+#[track_caller]
+fn assert_refused(opts: &[&str], dir: &TempDir, message: &str) {
+    let marker = dir.join("marker");
+    let f = finish(&mut run_cmd(opts, &marker_job(&marker)));
+    f.assert_code(125);
+    assert_eq!(f.stderr, format!("memwatch: {message}\n"), "{opts:?}");
+    assert_eq!(f.stdout_str(), "");
+    assert!(!marker.exists(), "the command ran despite {opts:?}");
+}
+
+#[test]
+fn marker_job_runs_when_nothing_is_wrong() {
+    // The refusal tests below rely on this job leaving its marker when it runs.
+    let dir = TempDir::new("marker");
+    let marker = dir.join("marker");
+    let out = dir.join("r.json");
+    let f = finish(&mut run_cmd(
+        &["--quiet", "-o", out.to_str().unwrap()],
+        &marker_job(&marker),
+    ));
+    f.assert_code(0);
+    assert!(marker.exists());
+}
+
+#[test]
+fn missing_command_exits_127_naming_it() {
+    let f = finish(&mut run_cmd(
+        &["--json"],
+        &["memwatch-no-such-command-xyz", "a"],
+    ));
+    f.assert_code(127);
+    assert_eq!(
+        f.stderr,
+        "memwatch: cannot run 'memwatch-no-such-command-xyz': No such file or directory\n"
+    );
+    assert_eq!(f.stdout_str(), "", "no report for a job that never started");
+
+    let f = finish(&mut run_cmd(&[], &["/nonexistent-dir/tool"]));
+    f.assert_code(127);
+    assert_eq!(
+        f.stderr,
+        "memwatch: cannot run '/nonexistent-dir/tool': No such file or directory\n"
+    );
+}
+
+#[test]
+fn not_executable_exits_126() {
+    let dir = TempDir::new("noexec");
+    let script = dir.join("script.sh");
+    let marker = dir.join("marker");
+    fs::write(&script, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
+    let f = finish(&mut run_cmd(&[], &[&script]));
+    f.assert_code(126);
+    assert_eq!(
+        f.stderr,
+        format!(
+            "memwatch: cannot run '{}': Permission denied\n",
+            script.display()
+        )
+    );
+    assert!(!marker.exists());
+
+    // A directory cannot be executed either.
+    let f = finish(&mut run_cmd(&[], &[dir.path()]));
+    f.assert_code(126);
+    assert!(
+        f.stderr.starts_with(&format!(
+            "memwatch: cannot run '{}': ",
+            dir.path().display()
+        )),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(lines(&f.stderr).len(), 1);
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    const MSG: &str =
+        "memwatch: no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...\n";
+    for args in [
+        &["run", "--"][..],
+        &["run"],
+        &["run", "-i", "5", "--json", "--"],
+    ] {
+        let f = finish(&mut memwatch(args));
+        f.assert_code(125);
+        assert_eq!(f.stderr, MSG, "{args:?}");
+        assert_eq!(f.stdout_str(), "");
+    }
+}
+
+#[test]
+fn bad_intervals_are_one_line_with_the_range() {
+    let dir = TempDir::new("interval");
+    for bad in ["0", "-5", "99999999999", "abc", "3600001", "1.5", ""] {
+        let marker = dir.join("marker");
+        let f = finish(&mut run_cmd(&["-i", bad], &marker_job(&marker)));
+        f.assert_code(125);
+        assert_eq!(lines(&f.stderr).len(), 1, "{bad:?}: {}", f.stderr);
+        assert_eq!(f.stderr.lines().count(), 1, "{bad:?}: {}", f.stderr);
+        assert!(f.stderr.starts_with("memwatch: "), "{bad:?}: {}", f.stderr);
+        assert!(
+            f.stderr
+                .contains("the interval must be a whole number of milliseconds from 1 to 3600000"),
+            "{bad:?}: {}",
+            f.stderr
+        );
+        assert!(!marker.exists(), "-i {bad:?} started the command");
+    }
+    // The bounds themselves are accepted.
+    for good in ["1", "3600000"] {
+        let f = finish(&mut run_cmd(&["-i", good, "--quiet"], &["true"]));
+        f.assert_code(0);
+    }
+}
+
+#[test]
+fn output_into_a_missing_directory_is_refused_before_the_start() {
+    let dir = TempDir::new("o-missing");
+    let path = dir.join("no/such/dir/r.json");
+    let p = path.to_str().unwrap();
+    assert_refused(
+        &["-o", p],
+        &dir,
+        &format!("cannot write report to {p}: No such file or directory"),
+    );
+    assert!(!dir.join("no").exists());
+}
+
+#[test]
+fn output_into_an_unwritable_place_is_refused_before_the_start() {
+    let dir = TempDir::new("o-unwritable");
+    // Under a regular file (unwritable for root too).
+    let file = dir.join("file");
+    fs::write(&file, "x").unwrap();
+    let p = format!("{}/r.json", file.display());
+    assert_refused(
+        &["-o", &p, "--json"],
+        &dir,
+        &format!("cannot write report to {p}: Not a directory"),
+    );
+    // A directory given as the report file.
+    let sub = dir.join("sub");
+    fs::create_dir(&sub).unwrap();
+    let p = sub.to_str().unwrap();
+    assert_refused(
+        &["-o", p],
+        &dir,
+        &format!("cannot write report to {p}: Is a directory"),
+    );
+    fs::remove_dir(&sub).unwrap();
+
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        // Permissions do not stop root; sysfs refuses new files to everyone.
+        let p = format!("/sys/{}.json", token("o"));
+        let marker = dir.join("marker");
+        let f = finish(&mut run_cmd(&["-o", &p], &marker_job(&marker)));
+        f.assert_code(125);
+        let prefix = format!("memwatch: cannot write report to {p}: ");
+        assert!(f.stderr.starts_with(&prefix), "{}", f.stderr);
+        assert_eq!(lines(&f.stderr).len(), 1, "{}", f.stderr);
+        assert!(!marker.exists());
+        assert!(!Path::new(&p).exists());
+    } else {
+        let ro = dir.join("ro");
+        fs::create_dir(&ro).unwrap();
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+        let p = format!("{}/r.json", ro.display());
+        assert_refused(
+            &["-o", &p],
+            &dir,
+            &format!("cannot write report to {p}: Permission denied"),
+        );
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    assert_eq!(dir.list(), ["file"], "nothing left behind");
+}
+
+#[test]
+fn non_utf8_arguments_pass_through_untouched() {
+    let dir = TempDir::new("utf8");
+    let out = dir.join("arg");
+    let bytes: &[u8] = b"caf\xe9-\xff\xfe-ok";
+    let arg = OsStr::from_bytes(bytes);
+    let lossy = String::from_utf8_lossy(bytes).into_owned();
+    assert!(lossy.contains('\u{fffd}'));
+    let job = [
+        OsStr::new("sh"),
+        OsStr::new("-c"),
+        OsStr::new("printf %s \"$1\" > \"$0\"; sleep 0.05"),
+        out.as_os_str(),
+        arg,
+    ];
+    let f = finish(&mut run_cmd(&["-i", "5", "--json"], &job));
+    f.assert_code(0);
+    assert_eq!(fs::read(&out).unwrap(), bytes, "the command got the bytes");
+    let r = f.report();
+    assert_eq!(r.command.len(), 5);
+    assert_eq!(r.command[4], lossy, "shown lossily in the report");
+    let root = r.processes.iter().find(|p| p.root).expect("root seen");
+    assert!(root.command.ends_with(&lossy), "{:?}", root.command);
+    assert!(f.stderr.contains(&lossy), "human summary: {}", f.stderr);
+}
+
+#[test]
+fn broken_pipe_on_stdout_exits_125_with_the_job_status() {
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    drop(read);
+    let mut cmd = run_cmd(&["--json", "--quiet"], &["sh", "-c", "exit 3"]);
+    cmd.stdout(Stdio::from(write));
+    let f = finish_own_stdout(&mut cmd);
+    f.assert_code(125);
+    assert_eq!(
+        f.stderr,
+        "memwatch: cannot write report to standard output: Broken pipe (the command exited with status 3)\n"
+    );
+
+    // Without --quiet the summary is still there, and the failure is the last line.
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    drop(read);
+    let mut cmd = run_cmd(&["--json"], &["sh", "-c", "kill -TERM $$"]);
+    cmd.stdout(Stdio::from(write));
+    let f = finish_own_stdout(&mut cmd);
+    f.assert_code(125);
+    assert!(f.stderr.contains("Max total RSS:"), "{}", f.stderr);
+    assert_eq!(
+        f.stderr.lines().last(),
+        Some(
+            "memwatch: cannot write report to standard output: Broken pipe (the command was killed by signal 15 (SIGTERM))"
+        )
+    );
+}
+
+#[test]
+fn closed_stdout_exits_125_with_the_job_status() {
+    let mut cmd = run_cmd(&["--json", "--quiet"], &["sh", "-c", "exit 3"]);
+    // SAFETY: close(2) is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let f = finish_own_stdout(&mut cmd);
+    f.assert_code(125);
+    assert_eq!(
+        f.stderr,
+        "memwatch: cannot write report to standard output: Bad file descriptor (the command exited with status 3)\n"
+    );
+
+    // Without --json nothing goes to stdout: the job's status is memwatch's.
+    let mut cmd = run_cmd(&["--quiet"], &["sh", "-c", "exit 3"]);
+    // SAFETY: as above.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let f = finish_own_stdout(&mut cmd);
+    f.assert_code(3);
+    assert_eq!(f.stderr, "");
+}

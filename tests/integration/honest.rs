@@ -1,0 +1,126 @@
+//! Honest numbers: the kernel's high-water marks against the sampled peaks.
+
+use crate::util::*;
+
+/// Run `job` at -i 1000 until a run where no sample caught the spike (a sample can land on
+/// it on a slow machine); every run must warn exactly when the samples missed the kernel's
+/// peak. Returns that run's report and stderr.
+fn missed_spike(job: &[String], opts: &[&str]) -> (memwatch::report::Report, String) {
+    for _ in 0..3 {
+        let mut o = vec!["-i", "1000", "--json"];
+        o.extend_from_slice(opts);
+        let f = finish(&mut run_cmd(&o, job));
+        f.assert_code(0);
+        let r = f.report();
+        let root = r.processes.iter().find(|p| p.root).expect("the command");
+        let kernel = root.kernel_max_rss_kib.expect("kernel peak of the command");
+        assert!(kernel >= 250 * MIB, "kernel peak {kernel} KiB");
+        let sampled = r.processes.iter().filter_map(|p| p.max_rss_kib).max();
+        let missed = (sampled.unwrap_or(0) as f64) < 0.9 * kernel as f64;
+        assert_eq!(
+            r.warnings.len(),
+            usize::from(missed),
+            "sampled {sampled:?} KiB, kernel {kernel} KiB: {:?}",
+            r.warnings
+        );
+        if missed {
+            return (r, f.stderr);
+        }
+    }
+    panic!("three runs at -i 1000 all sampled a 50 ms spike");
+}
+
+#[test]
+fn a_spike_between_samples_is_reported() {
+    let _g = heavy();
+    // The command touches 250 MiB for 50 ms and frees it; at -i 1000 no sample sees it.
+    let job = workload(&["--mib", "250", "--spike-ms", "50", "--hold-ms", "100"]);
+    let (r, stderr) = missed_spike(&job, &[]);
+    let root = r.processes.iter().find(|p| p.root).unwrap();
+    let w = &r.warnings[0];
+    assert!(
+        w.starts_with(&format!("pid {} (", root.pid)) && w.contains("__workload"),
+        "names the process: {w}"
+    );
+    assert!(w.contains("according to the kernel"), "{w}");
+    assert!(w.contains("try -i 100"), "suggests an interval: {w}");
+    assert!(
+        stderr.contains(&format!("warning: {w}")),
+        "on stderr too: {stderr}"
+    );
+
+    // A child that spikes is covered by the kernel figure of the parent that reaped it.
+    let job = workload(&[
+        "--fork",
+        "1",
+        "--parent-mib",
+        "0",
+        "--mib",
+        "250",
+        "--spike-ms",
+        "50",
+        "--hold-ms",
+        "100",
+    ]);
+    let (r, stderr) = missed_spike(&job, &["-q"]);
+    let root = r.processes.iter().find(|p| p.root).unwrap();
+    assert!(r.warnings[0].starts_with(&format!("pid {} (", root.pid)));
+    assert!(
+        stderr.contains(&format!("memwatch: warning: {}", r.warnings[0])),
+        "with --quiet the warning is still printed: {stderr}"
+    );
+}
+
+#[test]
+fn a_steady_process_gives_no_warning() {
+    let _g = heavy();
+    let job = workload(&["--mib", "100", "--hold-ms", "800"]);
+    let f = finish(&mut run_cmd(&["-i", "50", "--json"], &job));
+    f.assert_code(0);
+    let r = f.report();
+    let root = r.processes.iter().find(|p| p.root).unwrap();
+    let kernel = root.kernel_max_rss_kib.expect("kernel peak");
+    let sampled = root.max_rss_kib.unwrap();
+    assert!(sampled >= 100 * MIB, "{root:?}");
+    assert!(
+        sampled as f64 >= 0.9 * kernel as f64,
+        "sampled {sampled} KiB vs kernel {kernel} KiB"
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(!f.stderr.contains("warning"), "{}", f.stderr);
+}
+
+#[test]
+fn total_matches_the_sum_of_kernel_peaks() {
+    let _g = heavy();
+    // Four independent processes, orphaned at once so memwatch (the subreaper) reaps each
+    // and learns each one's kernel peak.
+    let script = "for i in 1 2 3 4; do \"$0\" __workload --mib 64 --hold-ms 1000 & done";
+    let f = finish(&mut run_cmd(
+        &["-i", "10", "--json"],
+        &["sh", "-c", script, BIN],
+    ));
+    f.assert_code(0);
+    let r = f.report();
+    let workers: Vec<_> = r
+        .processes
+        .iter()
+        .filter(|p| p.command.starts_with(&format!("{BIN} __workload --mib 64")))
+        .collect();
+    assert_eq!(workers.len(), 4, "{:#?}", r.processes);
+    let kernel_sum: u64 = workers
+        .iter()
+        .map(|p| {
+            p.kernel_max_rss_kib
+                .unwrap_or_else(|| panic!("no kernel peak: {p:?}"))
+        })
+        .sum();
+    let total = r.max_total_rss_kib.unwrap();
+    let error = (total as f64 - kernel_sum as f64).abs() / kernel_sum as f64;
+    assert!(
+        error <= 0.03,
+        "total {total} KiB vs the kernel's {kernel_sum} KiB: {:.1}% off",
+        error * 100.0
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
