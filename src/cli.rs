@@ -110,6 +110,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub timeline: Option<PathBuf>,
 
+    /// Also draw the job's total RSS over time into this SVG file (as `memwatch plot`).
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+
     /// Also write process_peaks.csv and timeline.csv into this directory (created if
     /// missing).
     #[arg(long, value_name = "DIR")]

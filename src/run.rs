@@ -42,6 +42,8 @@ pub struct RunConfig {
     pub timeline: Option<PathBuf>,
     /// Directory for the CSV files.
     pub csv: Option<PathBuf>,
+    /// SVG plot file.
+    pub plot: Option<PathBuf>,
     /// No human summary on stderr.
     pub quiet: bool,
     /// Show the live status line (stderr is a terminal and nobody asked for plain output).
@@ -70,6 +72,7 @@ impl RunConfig {
             },
             timeline: a.timeline,
             csv: a.csv,
+            plot: a.plot,
             quiet: a.quiet,
             status: !a.quiet
                 && !a.no_status
@@ -85,14 +88,27 @@ impl RunConfig {
 pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     let host = hostname();
     let identity = crate::launcher::identity_from_env();
-    for path in [&mut cfg.output, &mut cfg.timeline, &mut cfg.csv]
-        .into_iter()
-        .flatten()
+    for path in [
+        &mut cfg.output,
+        &mut cfg.timeline,
+        &mut cfg.csv,
+        &mut cfg.plot,
+    ]
+    .into_iter()
+    .flatten()
     {
         *path = crate::launcher::expand_path(path, &host, &identity, std::process::id())
             .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     }
     let pending = match &cfg.output {
+        Some(path) => Some(PendingFile::create(path).map_err(|source| Error::Output {
+            target: path.display().to_string(),
+            source,
+            job: None,
+        })?),
+        None => None,
+    };
+    let plot = match &cfg.plot {
         Some(path) => Some(PendingFile::create(path).map_err(|source| Error::Output {
             target: path.display().to_string(),
             source,
@@ -205,6 +221,19 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
         Some(files) => files.commit(&report, job_desc.clone()),
         None => Ok(()),
     };
+    let plot_result = match plot {
+        Some(file) => {
+            let target = file.target().display().to_string();
+            let label = report.command.join(" ");
+            file.commit(|w| crate::plot::write_svg(&[(label, &report)], w))
+                .map_err(|source| Error::Output {
+                    target,
+                    source,
+                    job: job_desc.clone(),
+                })
+        }
+        None => Ok(()),
+    };
     if let Err(e) = outcome {
         // The report of what was measured is still written; then memwatch's failure counts.
         let _ = emit(&cfg, pending, &report, job_desc.clone());
@@ -212,6 +241,7 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     }
     let emitted = emit(&cfg, pending, &report, job_desc);
     csv_result?;
+    plot_result?;
     emitted?;
     Ok(status)
 }

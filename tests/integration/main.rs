@@ -8,6 +8,7 @@
 mod churn;
 mod errors;
 mod honest;
+mod outputs;
 mod run;
 mod signals;
 mod util;

@@ -1,0 +1,149 @@
+//! The outputs beside the report: `--timeline` (streamed), `--csv`, `--plot`, and the
+//! placeholders of output paths.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+fn csv_rows(text: &str) -> Vec<&str> {
+    text.split("\r\n").filter(|l| !l.is_empty()).collect()
+}
+
+#[test]
+fn timeline_streams_every_sample() {
+    let dir = TempDir::new("timeline");
+    let tl = dir.join("tl.csv");
+    let f = finish(&mut run_cmd(
+        &[
+            "--json",
+            "-q",
+            "-i",
+            "20",
+            "--timeline",
+            tl.to_str().unwrap(),
+        ],
+        &workload(&["--mib", "32", "--hold-ms", "400"]),
+    ));
+    f.assert_code(0);
+    let r = f.report();
+    let text = std::fs::read_to_string(&tl).unwrap();
+    let rows = csv_rows(&text);
+    assert_eq!(rows[0], "t_ms,total_rss_kib,processes");
+    // Every sample, not the bounded timeline.
+    assert_eq!(rows.len() as u64 - 1, r.samples, "{text}");
+    let max = rows[1..]
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(Some(max), r.max_total_rss_kib);
+}
+
+#[test]
+fn timeline_survives_memwatch_killed() {
+    let dir = TempDir::new("timeline-kill");
+    let tl = dir.join("tl.csv");
+    let tok = token("tlkill");
+    let mut cmd = run_cmd(
+        &["-q", "-i", "20", "--timeline", tl.to_str().unwrap()],
+        &workload(&["--print", &tok, "--mib", "8", "--hold-ms", "30000"]),
+    );
+    let running = spawn(&mut cmd);
+    std::thread::sleep(Duration::from_millis(2500));
+    send(running.pid() as i32, libc::SIGKILL);
+    let _ = running.wait();
+    let text = std::fs::read_to_string(&tl).unwrap();
+    let rows = csv_rows(&text);
+    // At least the samples of the first two seconds were flushed (one flush a second).
+    assert!(rows.len() > 50, "only {} rows:\n{text}", rows.len());
+    assert!(rows[1..].iter().all(|r| r.split(',').count() == 3));
+    kill_job(&tok);
+}
+
+#[test]
+fn csv_directory_has_both_files_quoted() {
+    let dir = TempDir::new("csv");
+    let out = dir.join("out/sub");
+    let f = finish(&mut run_cmd(
+        &["--json", "-q", "-i", "20", "--csv", out.to_str().unwrap()],
+        &["sh", "-c", "sleep 0.3; echo \"a, \\\"b\\\"\" > /dev/null"],
+    ));
+    f.assert_code(0);
+    let r = f.report();
+    let peaks = std::fs::read_to_string(out.join("process_peaks.csv")).unwrap();
+    let rows = csv_rows(&peaks);
+    assert!(rows[0].starts_with("pid,ppid,start_time,first_seen,last_seen,"));
+    assert_eq!(rows.len() - 1, r.processes.len());
+    // The root's command has a comma and quotes: one quoted field, quotes doubled.
+    assert!(
+        peaks.contains("\"sh -c sleep 0.3; echo \"\"a, \\\"\"b\\\"\"\"\" > /dev/null\""),
+        "{peaks}"
+    );
+    let timeline = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
+    assert_eq!(csv_rows(&timeline).len() - 1, r.timeline.len());
+}
+
+#[test]
+fn plot_is_written_next_to_the_report() {
+    let dir = TempDir::new("plot");
+    let svg = dir.join("mem.svg");
+    let f = finish(&mut run_cmd(
+        &["-q", "-i", "20", "--plot", svg.to_str().unwrap()],
+        &workload(&["--mib", "16", "--hold-ms", "300"]),
+    ));
+    f.assert_code(0);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<?xml") && text.trim_end().ends_with("</svg>"));
+    assert!(text.contains("peak"), "no peak marker");
+}
+
+#[test]
+fn unwritable_side_outputs_fail_before_the_command_runs() {
+    let dir = TempDir::new("side-out");
+    let marker = dir.join("ran");
+    for flag in ["--plot", "--timeline", "--csv"] {
+        let f = finish(&mut run_cmd(
+            &[flag, "/proc/memwatch-nope/x"],
+            &["touch", marker.to_str().unwrap()],
+        ));
+        f.assert_code(125);
+        assert!(
+            f.stderr.contains("/proc/memwatch-nope"),
+            "{flag}: {}",
+            f.stderr
+        );
+        assert_eq!(lines(&f.stderr).len(), 1, "{flag}: {}", f.stderr);
+        assert!(!marker.exists(), "{flag}: the command ran");
+    }
+}
+
+#[test]
+fn placeholders_expand_from_the_launcher() {
+    let dir = TempDir::new("placeholders");
+    let template = dir.join("mem-%h-%r-%%.json");
+    let f = finish(
+        run_cmd(&["-q", "-o", template.to_str().unwrap()], &["true"])
+            .env("OMPI_COMM_WORLD_RANK", "3")
+            .env_remove("SLURM_PROCID")
+            .env_remove("PMI_RANK"),
+    );
+    f.assert_code(0);
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let written = dir.join(format!("mem-{host}-3-%.json"));
+    let r = read_report(&written);
+    assert_eq!(
+        r.launcher.get("OMPI_COMM_WORLD_RANK").map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(r.hostname, host);
+
+    // A rank that is not there: an error naming it, nothing run.
+    let f = finish(
+        run_cmd(&["-o", template.to_str().unwrap()], &["true"])
+            .env_remove("OMPI_COMM_WORLD_RANK")
+            .env_remove("SLURM_PROCID")
+            .env_remove("PMI_RANK"),
+    );
+    f.assert_code(125);
+    assert!(f.stderr.contains("%r needs a rank"), "{}", f.stderr);
+}
