@@ -41,6 +41,9 @@ pub struct ProcRecord {
     pub max_rss_kib: Option<u64>,
     /// The kernel's own peak for it (`ru_maxrss` when memwatch reaped it), KiB.
     pub kernel_max_rss_kib: Option<u64>,
+    /// The kernel's lifetime peak physical footprint for it (macOS, when memwatch reaped
+    /// it), KiB.
+    pub kernel_max_footprint_kib: Option<u64>,
     /// Its largest extra metric (`--metric pss|footprint`) over the rounds that read it, KiB.
     pub max_extra_kib: Option<u64>,
     /// When it started, microseconds since the Unix epoch, where the platform tells.
@@ -290,6 +293,7 @@ impl<I: Inspector> Job<I> {
             command,
             max_rss_kib: None,
             kernel_max_rss_kib: None,
+            kernel_max_footprint_kib: None,
             max_extra_kib: None,
             started_unix_us: self.inspector.start_unix_us(s.id),
             first_seen: t,
@@ -401,6 +405,17 @@ impl<I: Inspector> Job<I> {
         }
         if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
             rec.kernel_max_rss_kib = kernel_max_rss_kib;
+        }
+    }
+
+    /// Record a reaped process's lifetime peak physical footprint (macOS), KiB. Call after
+    /// [`reaped`](Job::reaped).
+    pub fn reaped_footprint(&mut self, pid: Pid, kib: Option<u64>) {
+        if kib.is_none() {
+            return;
+        }
+        if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+            rec.kernel_max_footprint_kib = kib;
         }
     }
 

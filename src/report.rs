@@ -104,6 +104,10 @@ pub struct ProcessReport {
     /// Its largest physical footprint (`--metric footprint`), KiB; null when not measured.
     #[serde(default)]
     pub max_footprint_kib: Option<u64>,
+    /// macOS: the kernel's lifetime peak physical footprint for a process memwatch reaped
+    /// (`ri_lifetime_max_phys_footprint`), KiB; null otherwise.
+    #[serde(default)]
+    pub kernel_max_footprint_kib: Option<u64>,
 }
 
 /// The whole report.
@@ -232,6 +236,7 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Extra>) -> Pro
         root: p.is_root,
         max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Pss)),
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Footprint)),
+        kernel_max_footprint_kib: p.kernel_max_footprint_kib,
     }
 }
 

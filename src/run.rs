@@ -317,6 +317,7 @@ fn sample_loop(
                 root_exited_now = true;
             }
             job.reaped(r.pid, r.max_rss_kib);
+            job.reaped_footprint(r.pid, r.max_footprint_kib);
             reaped_any = true;
         }
         let now = Instant::now();
@@ -367,6 +368,8 @@ fn sample_loop(
             if job.live_pids().is_empty() {
                 unix::reap_remaining(Duration::from_millis(500), |r| {
                     job.reaped(r.pid, r.max_rss_kib);
+                    job.reaped_footprint(r.pid, r.max_footprint_kib);
+                    job.reaped_footprint(r.pid, r.max_footprint_kib);
                 });
             }
             let live = job.live_pids();

@@ -368,6 +368,33 @@ fn rusage(pid: Pid) -> Result<libc::rusage_info_v4, i32> {
     }
 }
 
+/// The next exited child memwatch will reap, found without reaping it (`waitid` with
+/// `WNOWAIT`), and its lifetime peak physical footprint in KiB, read from the zombie before
+/// `wait4` discards it (`ri_lifetime_max_phys_footprint`). `None` when no child has exited.
+pub fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
+    // SAFETY: siginfo_t is plain data: all zeros is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid fills the valid siginfo_t it is given; WNOWAIT leaves the child
+    // waitable, so the one reaping place (unix::reap_one) still reaps it.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid filled `info` (or left it zeroed: si_pid 0, "none exited").
+    let pid = unsafe { info.si_pid() };
+    if r != 0 || pid <= 0 {
+        return None;
+    }
+    let footprint = rusage(pid)
+        .ok()
+        .map(|ri| darwin::bytes_to_kib(ri.ri_lifetime_max_phys_footprint));
+    Some((pid, footprint))
+}
+
 /// `sysctl([CTL_KERN, KERN_PROC, KERN_PROC_PID, pid])`: readable for every user's process.
 fn kinfo_start(pid: Pid) -> Option<darwin::KinfoStart> {
     let mut mib = [libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PID, pid];

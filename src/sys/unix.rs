@@ -232,6 +232,9 @@ pub struct Reaped {
     pub exit: Exit,
     /// The kernel's peak RSS for it (and the descendants it waited for), KiB.
     pub max_rss_kib: Option<u64>,
+    /// macOS: its lifetime peak physical footprint (`ri_lifetime_max_phys_footprint`),
+    /// KiB, read before it was reaped. `None` on Linux.
+    pub max_footprint_kib: Option<u64>,
 }
 
 /// Reap one exited child without blocking: `None` when none is waiting. This and
@@ -269,11 +272,20 @@ enum Waited {
 }
 
 fn wait_any() -> Waited {
+    // On macOS the exited child's lifetime peak footprint is read from the zombie first,
+    // and that very child is reaped.
+    #[cfg(target_os = "macos")]
+    let (target, max_footprint_kib) = match super::macos::peek_exited_child() {
+        Some((pid, footprint)) => (pid, footprint),
+        None => (-1, None),
+    };
+    #[cfg(not(target_os = "macos"))]
+    let (target, max_footprint_kib) = (-1, None);
     let mut status = 0;
     // SAFETY: rusage is plain data; zeroed is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `status` and `usage` are valid for wait4 to fill.
-    let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
+    let pid = unsafe { libc::wait4(target, &mut status, libc::WNOHANG, &mut usage) };
     if pid == 0 {
         return Waited::Running;
     }
@@ -294,6 +306,7 @@ fn wait_any() -> Waited {
         pid,
         exit,
         max_rss_kib: max_rss.map(maxrss_to_kib),
+        max_footprint_kib,
     })
 }
 
