@@ -50,7 +50,7 @@ fn timeline_survives_memwatch_killed() {
     );
     let running = spawn(&mut cmd);
     std::thread::sleep(Duration::from_millis(2500));
-    send(running.pid() as i32, libc::SIGKILL);
+    send(running.pid(), libc::SIGKILL);
     let _ = running.wait();
     let text = std::fs::read_to_string(&tl).unwrap();
     let rows = csv_rows(&text);
