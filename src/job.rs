@@ -753,4 +753,165 @@ mod tests {
         );
         assert!(stats.processes.iter().any(|p| p.is_root));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        /// One step of a random job's life between two samples.
+        #[derive(Clone, Debug)]
+        enum Op {
+            /// A live job process (index into the live list) forks a child with this RSS.
+            Fork(usize, u64),
+            /// A live non-root process exits.
+            Exit(usize),
+            /// A live process's RSS changes.
+            Rss(usize, u64),
+            /// A live non-root process exits and its pid is reused at once by a new child of
+            /// the root (another start time).
+            Recycle(usize, u64),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (any::<usize>(), 0u64..1_000_000).prop_map(|(i, k)| Op::Fork(i, k)),
+                any::<usize>().prop_map(Op::Exit),
+                (any::<usize>(), 0u64..1_000_000).prop_map(|(i, k)| Op::Rss(i, k)),
+                (any::<usize>(), 0u64..1_000_000).prop_map(|(i, k)| Op::Recycle(i, k)),
+            ]
+        }
+
+        /// What a scenario produced: per sample, the total and the largest single member;
+        /// the final stats; every incarnation's largest RSS as set by the test.
+        struct Outcome {
+            samples: Vec<(u64, u64)>,
+            stats: JobStats,
+            truth: BTreeMap<ProcId, u64>,
+        }
+
+        /// Play `steps` (each a list of ops, then a sample), plus optionally one extra
+        /// steady process of `extra` KiB from the start, which no op touches.
+        fn play(steps: &[Vec<Op>], extra: Option<u64>) -> Outcome {
+            let fake = FakeInspector::default();
+            // (identity, parent pid, RSS) of the live processes; the root first.
+            let mut live: Vec<(ProcId, Pid, u64)> = vec![(
+                ProcId {
+                    pid: ROOT,
+                    start: 1,
+                },
+                ME,
+                10,
+            )];
+            fake.spawn(FakeProc::new(ROOT, ME, 1, "root").rss(10));
+            let steady = extra.unwrap_or(0);
+            if let Some(k) = extra {
+                fake.spawn(FakeProc::new(999, ROOT, 1, "extra").rss(k));
+            }
+            let mut next_pid = 1000;
+            let mut next_start = 2;
+            let mut truth: BTreeMap<ProcId, u64> = BTreeMap::new();
+            let mut j = job(fake.clone());
+            let mut samples = Vec::new();
+            for (n, ops) in steps.iter().enumerate() {
+                for op in ops {
+                    match *op {
+                        Op::Fork(i, k) => {
+                            let parent = live[i % live.len()].0.pid;
+                            let id = ProcId {
+                                pid: next_pid,
+                                start: next_start,
+                            };
+                            next_pid += 1;
+                            next_start += 1;
+                            fake.spawn(FakeProc::new(id.pid, parent, id.start, "child").rss(k));
+                            live.push((id, parent, k));
+                        }
+                        Op::Exit(i) | Op::Recycle(i, _) if live.len() > 1 => {
+                            let (gone, _, _) = live.remove(1 + i % (live.len() - 1));
+                            fake.exit(gone.pid);
+                            // Orphans go to the subreaper, memwatch, as the kernel does.
+                            for e in live.iter_mut().filter(|e| e.1 == gone.pid) {
+                                e.1 = ME;
+                                fake.reparent(e.0.pid, ME);
+                            }
+                            if let Op::Recycle(_, k) = *op {
+                                let id = ProcId {
+                                    pid: gone.pid,
+                                    start: next_start,
+                                };
+                                next_start += 1;
+                                fake.spawn(FakeProc::new(id.pid, ROOT, id.start, "reuse").rss(k));
+                                live.push((id, ROOT, k));
+                            }
+                        }
+                        Op::Exit(_) | Op::Recycle(..) => {}
+                        Op::Rss(i, k) => {
+                            let n = live.len();
+                            let e = &mut live[i % n];
+                            e.2 = k;
+                            fake.set_rss(e.0.pid, k);
+                        }
+                    }
+                }
+                for &(id, _, k) in &live {
+                    let m = truth.entry(id).or_insert(0);
+                    *m = (*m).max(k);
+                }
+                let s = j.sample(ms(10 * n as u64), n % 4 == 0).unwrap();
+                let biggest = live.iter().map(|e| e.2).max().unwrap_or(0).max(steady);
+                let expected: u64 = live.iter().map(|e| e.2).sum::<u64>() + steady;
+                assert_eq!(
+                    s.processes as usize,
+                    live.len() + usize::from(extra.is_some())
+                );
+                assert_eq!(s.total_rss_kib, expected);
+                samples.push((s.total_rss_kib, biggest));
+            }
+            if let Some(k) = extra {
+                truth.insert(ProcId { pid: 999, start: 1 }, k);
+            }
+            Outcome {
+                samples,
+                stats: j.finish(),
+                truth,
+            }
+        }
+
+        fn steps() -> impl Strategy<Value = Vec<Vec<Op>>> {
+            prop::collection::vec(prop::collection::vec(op(), 0..4), 1..25)
+        }
+
+        proptest! {
+            #[test]
+            fn totals_peaks_and_identities(steps in steps()) {
+                let o = play(&steps, None);
+                // A total is never below any member at the same sample.
+                for &(total, biggest) in &o.samples {
+                    prop_assert!(total >= biggest);
+                }
+                let max_total = o.stats.max_total_rss_kib;
+                prop_assert_eq!(max_total, o.samples.iter().map(|s| s.0).max().unwrap());
+                for p in &o.stats.processes {
+                    // Every per-process peak is at most the max total.
+                    prop_assert!(p.max_rss_kib.unwrap_or(0) <= max_total);
+                    prop_assert!(p.first_seen <= p.last_seen);
+                    // Each (pid, start) is its own process with its own history: a recycled
+                    // pid never inherits the earlier holder's peak.
+                    prop_assert_eq!(p.max_rss_kib, o.truth.get(&p.id).copied(), "{:?}", p.id);
+                }
+                let ids: std::collections::BTreeSet<ProcId> =
+                    o.stats.processes.iter().map(|p| p.id).collect();
+                prop_assert_eq!(ids.len(), o.stats.processes.len());
+                prop_assert_eq!(o.stats.processes.len(), o.truth.len());
+            }
+
+            #[test]
+            fn adding_a_process_never_lowers_the_peak(steps in steps(), extra in 0u64..100_000) {
+                let without = play(&steps, None).stats.max_total_rss_kib;
+                let with = play(&steps, Some(extra)).stats.max_total_rss_kib;
+                prop_assert!(with >= without);
+            }
+        }
+    }
 }
