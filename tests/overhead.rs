@@ -5,6 +5,11 @@
 //! default and prints its figures. Run it with `cargo overhead` (an alias for
 //! `cargo test --release --test overhead -- --ignored --nocapture`).
 //!
+//! The same run measures, side by side, the kernel's floor for the same job: a process that
+//! does nothing but wake every 10 ms and `pread` each of the 64 job processes' kept-open
+//! `statm` (this test binary re-run in floor mode), so the ratio to the floor holds whatever
+//! the machine is doing.
+//!
 //! The share is memwatch's own utime+stime (from `/proc/<pid>/stat`, its children not
 //! included) over a measured window in the middle of the run, divided by the window's wall
 //! time; `/proc/<pid>/schedstat` gives the same in nanoseconds, which is finer than the
@@ -23,8 +28,22 @@ fn cpu_of(pid: u32) -> (u64, u64) {
     let fields: Vec<&str> = after.split_whitespace().collect();
     // Fields 14 and 15 (utime, stime) are the 12th and 13th after the comm.
     let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let sched = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).expect("schedstat");
-    let ns = sched.split_whitespace().next().unwrap().parse().unwrap();
+    // schedstat is per thread: add up the process's threads (the floor runs in a test
+    // harness thread).
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .flatten()
+    {
+        let path = task.path().join("schedstat");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            ns += text
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
     (ticks, ns)
 }
 
@@ -55,7 +74,46 @@ impl Drop for Group {
     }
 }
 
-fn measure(strangers: usize) -> (f64, f64) {
+/// The floor, run as a separate process: `MEMWATCH_FLOOR_PIDS=1,2,3 overhead-binary`.
+fn floor_loop(pids: &str) -> ! {
+    use std::os::unix::fs::FileExt;
+    let files: Vec<std::fs::File> = pids
+        .split(',')
+        .filter_map(|p| std::fs::File::open(format!("/proc/{p}/statm")).ok())
+        .collect();
+    let mut buf = [0u8; 256];
+    let start = Instant::now();
+    let mut k = 0u32;
+    loop {
+        k += 1;
+        let next = start + Duration::from_millis(10) * k;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        for f in &files {
+            let _ = std::hint::black_box(f.read_at(&mut buf, 0));
+        }
+    }
+}
+
+fn ticks_per_s() -> f64 {
+    // SAFETY: sysconf with a valid name.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
+}
+
+struct Share {
+    by_ticks: f64,
+    by_ns: f64,
+}
+
+fn share(before: (u64, u64), after: (u64, u64), wall: f64) -> Share {
+    Share {
+        by_ticks: (after.0 - before.0) as f64 / ticks_per_s() / wall * 100.0,
+        by_ns: (after.1 - before.1) as f64 / 1e9 / wall * 100.0,
+    }
+}
+
+fn measure(strangers: usize) -> (Share, Share) {
     let _others = (strangers > 0).then(|| Group::sleepers(strangers, 600));
     std::thread::sleep(Duration::from_millis(if strangers > 0 { 1500 } else { 0 }));
     let hold = WINDOW.as_secs() + 4;
@@ -66,29 +124,49 @@ fn measure(strangers: usize) -> (f64, f64) {
         .spawn()
         .expect("spawn memwatch");
     let pid = memwatch.id();
-    std::thread::sleep(Duration::from_secs(2));
-    let (t0, n0) = cpu_of(pid);
+    // A job of the same shape for the floor: 64 sleepers of its own.
+    let floor_job = Group::sleepers(64, hold);
+    std::thread::sleep(Duration::from_secs(1));
+    let pids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", floor_job.0.id()))
+        .expect("children of the floor job")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut floor = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "own_cpu_at_10ms_with_64_sleepers"])
+        .env("MEMWATCH_FLOOR_PIDS", &pids)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn the floor");
+    std::thread::sleep(Duration::from_secs(1));
+    let (m0, f0) = (cpu_of(pid), cpu_of(floor.id()));
     let w0 = Instant::now();
     std::thread::sleep(WINDOW);
-    let (t1, n1) = cpu_of(pid);
+    let (m1, f1) = (cpu_of(pid), cpu_of(floor.id()));
     let wall = w0.elapsed().as_secs_f64();
     let _ = memwatch.kill();
     let _ = memwatch.wait();
-    // SAFETY: sysconf with a valid name.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let by_ticks = (t1 - t0) as f64 / hz / wall * 100.0;
-    let by_ns = (n1 - n0) as f64 / 1e9 / wall * 100.0;
-    (by_ticks, by_ns)
+    let _ = floor.kill();
+    let _ = floor.wait();
+    (share(m0, m1, wall), share(f0, f1, wall))
 }
 
 #[test]
 #[ignore = "a measurement: run with `cargo overhead`"]
 fn own_cpu_at_10ms_with_64_sleepers() {
+    if let Ok(pids) = std::env::var("MEMWATCH_FLOOR_PIDS") {
+        floor_loop(&pids);
+    }
     for strangers in [0, 1000] {
-        let (ticks, ns) = measure(strangers);
+        let (mw, floor) = measure(strangers);
         println!(
-            "memwatch -i 10, 64 job processes, {strangers} unrelated: \
-             own CPU {ticks:.2}% of a core (utime+stime), {ns:.2}% (schedstat)"
+            "-i 10, 64 job processes, {strangers} unrelated: memwatch {:.2}% of a core \
+             (schedstat; {:.2}% by utime+stime), floor {:.2}% ({:.2}%), ratio {:.2}",
+            mw.by_ns,
+            mw.by_ticks,
+            floor.by_ns,
+            floor.by_ticks,
+            mw.by_ns / floor.by_ns
         );
     }
 }
