@@ -61,9 +61,8 @@ mod tests {
     /// `duration_seconds` 1079.3027565309999 (what `Duration::as_secs_f64` gives), and
     /// serde_json's default float parser reads that one unit in the last place off, so
     /// `read` does not give back what `write` wrote (about one duration in two million).
-    /// The fix is serde_json's `float_roundtrip` feature in Cargo.toml.
+    /// Fixed by serde_json's `float_roundtrip` feature (Cargo.toml).
     #[test]
-    #[ignore = "needs serde_json's float_roundtrip feature in Cargo.toml"]
     fn a_written_duration_reads_back_exactly() {
         let mut report = read(include_bytes!(
             "../../fuzz/corpus/report_read/real_one_process.json"
