@@ -475,7 +475,7 @@ impl LinuxInspector {
                 let exec = m.text != h.text;
                 h.text = m.text;
                 Reading::Rss {
-                    kib: m.resident * self.page_kib,
+                    kib: m.resident.saturating_mul(self.page_kib),
                     exec,
                 }
             }
