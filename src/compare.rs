@@ -30,6 +30,7 @@ Examples:
   memwatch compare --base main1.json main2.json main3.json \\
                    --new pr1.json pr2.json pr3.json --max-increase 10%
   memwatch compare n1.json n2.json n4.json n8.json --label 1 --label 2 --label 4 --label 8
+  memwatch compare main.json branch.json --metric pss --max-increase 10%   (reports of run --metric pss)
 
 Noise: the peak of an allocation-heavy job varies from run to run (allocator timing,
 parallel scheduling, when a sample falls). For a CI gate, run the job 3 times on each
@@ -101,6 +102,12 @@ pub enum Metric {
     Duration,
     /// Processes in the job (`processes_total`).
     Processes,
+    /// Max total PSS (`max_total_pss_kib`): shared pages counted once. Reports made with
+    /// `run --metric pss` (Linux).
+    Pss,
+    /// Max total physical footprint (`max_total_footprint_kib`). Reports made with
+    /// `run --metric footprint` (macOS).
+    Footprint,
 }
 
 /// What a figure measures, for limits and formatting.
@@ -122,6 +129,21 @@ impl Metric {
             Metric::Process => "max per-process RSS",
             Metric::Duration => "duration",
             Metric::Processes => "process count",
+            Metric::Pss => "max total PSS",
+            Metric::Footprint => "max total footprint",
+        }
+    }
+
+    /// Why a report can lack this figure, for the error when a limit needs it.
+    fn unknown_reason(self) -> &'static str {
+        match self {
+            Metric::Pss => {
+                "the report was made without `run --metric pss`, or no PSS read succeeded"
+            }
+            Metric::Footprint => {
+                "the report was made without `run --metric footprint`, or no footprint read succeeded"
+            }
+            _ => "no sample saw the job alive",
         }
     }
 
@@ -132,12 +154,14 @@ impl Metric {
             Metric::Process => "max_process_rss_kib",
             Metric::Duration => "duration_seconds",
             Metric::Processes => "processes_total",
+            Metric::Pss => "max_total_pss_kib",
+            Metric::Footprint => "max_total_footprint_kib",
         }
     }
 
     fn kind(self) -> Kind {
         match self {
-            Metric::Total | Metric::Process => Kind::Memory,
+            Metric::Total | Metric::Process | Metric::Pss | Metric::Footprint => Kind::Memory,
             Metric::Duration => Kind::Time,
             Metric::Processes => Kind::Count,
         }
@@ -150,6 +174,8 @@ impl Metric {
             Metric::Process => f.max_process_rss_kib.map(|v| v as f64),
             Metric::Duration => Some(f.duration_seconds),
             Metric::Processes => Some(f.processes_total as f64),
+            Metric::Pss => f.max_total_pss_kib.map(|v| v as f64),
+            Metric::Footprint => f.max_total_footprint_kib.map(|v| v as f64),
         }
     }
 }
@@ -250,6 +276,10 @@ pub struct Figures {
     pub processes_total: u64,
     /// Samples taken.
     pub samples: u64,
+    /// Max total PSS, KiB (`run --metric pss`).
+    pub max_total_pss_kib: Option<u64>,
+    /// Max total physical footprint, KiB (`run --metric footprint`).
+    pub max_total_footprint_kib: Option<u64>,
 }
 
 impl Figures {
@@ -261,6 +291,8 @@ impl Figures {
             duration_seconds: r.duration_seconds,
             processes_total: r.processes_total,
             samples: r.samples,
+            max_total_pss_kib: r.max_total_pss_kib,
+            max_total_footprint_kib: r.max_total_footprint_kib,
         }
     }
 
@@ -275,6 +307,8 @@ impl Figures {
                 .unwrap_or(0.0),
             processes_total: req(|f| f.processes_total),
             samples: req(|f| f.samples),
+            max_total_pss_kib: opt(|f| f.max_total_pss_kib),
+            max_total_footprint_kib: opt(|f| f.max_total_footprint_kib),
         }
     }
 }
@@ -479,6 +513,10 @@ pub struct Changes {
     pub processes_total: Change<i128>,
     /// Samples taken.
     pub samples: Change<i128>,
+    /// Max total PSS, KiB (null change unless both sides measured it).
+    pub max_total_pss_kib: Change<i128>,
+    /// Max total physical footprint, KiB (null change unless both sides measured it).
+    pub max_total_footprint_kib: Change<i128>,
 }
 
 impl Changes {
@@ -492,6 +530,11 @@ impl Changes {
             },
             processes_total: change_u64(Some(b.processes_total), Some(n.processes_total)),
             samples: change_u64(Some(b.samples), Some(n.samples)),
+            max_total_pss_kib: change_u64(b.max_total_pss_kib, n.max_total_pss_kib),
+            max_total_footprint_kib: change_u64(
+                b.max_total_footprint_kib,
+                n.max_total_footprint_kib,
+            ),
         }
     }
 }
@@ -508,6 +551,15 @@ pub struct Ratios {
     pub duration: Option<f64>,
     /// Of `processes_total`.
     pub processes_total: Option<f64>,
+    /// Of `max_total_pss_kib`.
+    pub max_total_pss: Option<f64>,
+    /// Of `max_total_footprint_kib`.
+    pub max_total_footprint: Option<f64>,
+}
+
+/// `m` of `this` divided by `m` of `first`.
+fn ratio_of_first(first: &Figures, this: &Figures, m: Metric) -> Option<f64> {
+    ratio(m.value(first), m.value(this))
 }
 
 fn ratio(first: Option<f64>, this: Option<f64>) -> Option<f64> {
@@ -519,12 +571,14 @@ fn ratio(first: Option<f64>, this: Option<f64>) -> Option<f64> {
 
 impl Ratios {
     fn new(first: &Figures, this: &Figures) -> Ratios {
-        let r = |m: Metric| ratio(m.value(first), m.value(this));
+        let r = |m: Metric| ratio_of_first(first, this, m);
         Ratios {
             max_total_rss: r(Metric::Total),
             max_process_rss: r(Metric::Process),
             duration: r(Metric::Duration),
             processes_total: r(Metric::Processes),
+            max_total_pss: r(Metric::Pss),
+            max_total_footprint: r(Metric::Footprint),
         }
     }
 }
@@ -532,10 +586,11 @@ impl Ratios {
 /// The `--max-increase` check (`compare --json`'s `check`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Check {
-    /// `--metric`: `total`, `process`, `duration` or `processes`.
+    /// `--metric`: `total`, `process`, `duration`, `processes`, `pss` or `footprint`.
     pub metric: Metric,
     /// The report field checked: `max_total_rss_kib`, `max_process_rss_kib`,
-    /// `duration_seconds` or `processes_total`.
+    /// `duration_seconds`, `processes_total`, `max_total_pss_kib` or
+    /// `max_total_footprint_kib`.
     pub figure: &'static str,
     /// `--max-increase` as given (`20%`, `256MiB`).
     pub limit: String,
@@ -597,6 +652,10 @@ pub struct EntryJson {
     pub processes_total: u64,
     /// Samples taken (median).
     pub samples: u64,
+    /// Max total PSS, KiB (median); null when the reports have none.
+    pub max_total_pss_kib: Option<u64>,
+    /// Max total physical footprint, KiB (median); null when the reports have none.
+    pub max_total_footprint_kib: Option<u64>,
     /// Scaling only (null for two sides): each figure divided by the first entry's.
     pub ratio_to_first: Option<Ratios>,
 }
@@ -788,6 +847,8 @@ fn entry_json(e: &Entry, ratio_to_first: Option<Ratios>) -> EntryJson {
         duration_seconds: e.figures.duration_seconds,
         processes_total: e.figures.processes_total,
         samples: e.figures.samples,
+        max_total_pss_kib: e.figures.max_total_pss_kib,
+        max_total_footprint_kib: e.figures.max_total_footprint_kib,
         ratio_to_first,
     }
 }
@@ -814,8 +875,9 @@ fn pair(entries: Vec<Entry>, metric: Metric, limit: Option<&Limit>) -> Result<Co
                 metric.value(&e.figures).ok_or_else(|| Error::Input {
                     path: e.paths[0].clone(),
                     message: format!(
-                        "{} is unknown (no sample saw the job alive{}): cannot check --max-increase",
+                        "{} is unknown ({}{}): cannot check --max-increase",
                         metric.name(),
+                        metric.unknown_reason(),
                         if e.paths.len() > 1 {
                             format!(", in any of the {} reports of this side", e.paths.len())
                         } else {
@@ -854,7 +916,7 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
         .map(|e| Ratios::new(&first, &e.figures))
         .collect();
     let lr = ratios[ratios.len() - 1];
-    let verdict = format!(
+    let mut verdict = format!(
         "from {} to {}: max total RSS {} ({} to {}), max per-process RSS {}, duration {}",
         entries[0].label,
         last.label,
@@ -864,6 +926,24 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
         fmt_ratio(lr.max_process_rss),
         fmt_ratio(lr.duration),
     );
+    for (m, r, name) in [
+        (Metric::Pss, lr.max_total_pss, "max total PSS"),
+        (
+            Metric::Footprint,
+            lr.max_total_footprint,
+            "max total footprint",
+        ),
+    ] {
+        if let (Some(f), Some(l)) = (m.value(&first), m.value(&last.figures)) {
+            let _ = write!(
+                verdict,
+                ", {name} {} ({} to {})",
+                fmt_ratio(r),
+                iec(f as u64),
+                iec(l as u64)
+            );
+        }
+    }
     let json = CompareJson {
         compare_version: COMPARE_VERSION,
         kind: "scaling",
@@ -1000,6 +1080,17 @@ const FIGURES: [(&str, Metric); 4] = [
     ("Processes", Metric::Processes),
 ];
 
+/// Figures only some reports have (`run --metric`): shown when any entry has them.
+const OPTIONAL_FIGURES: [(&str, Metric); 2] = [
+    ("Max total PSS", Metric::Pss),
+    ("Max total footprint", Metric::Footprint),
+];
+
+/// True when some entry has this figure.
+fn measured(m: Metric, entries: &[Entry]) -> bool {
+    entries.iter().any(|e| m.value(&e.figures).is_some())
+}
+
 fn fmt_opt(kind: Kind, v: Option<f64>) -> String {
     v.map_or_else(|| "unknown".to_string(), |v| fmt_value(kind, v))
 }
@@ -1050,7 +1141,16 @@ fn human_pair(c: &Comparison) -> String {
             pct,
         ]);
     };
-    for (name, m) in FIGURES {
+    // The memory figures together: RSS, then PSS/footprint when measured, then the rest.
+    let optional = OPTIONAL_FIGURES
+        .into_iter()
+        .filter(|&(_, m)| measured(m, &c.entries));
+    for (name, m) in FIGURES[..2]
+        .iter()
+        .copied()
+        .chain(optional)
+        .chain(FIGURES[2..].iter().copied())
+    {
         figure_row(name, m.kind(), m.value(&b.figures), m.value(&n.figures));
     }
     figure_row(
@@ -1071,40 +1171,45 @@ fn human_pair(c: &Comparison) -> String {
 }
 
 fn human_scaling(c: &Comparison) -> String {
-    let mut rows = vec![
-        [
-            "",
-            "Max total RSS",
-            "ratio",
-            "Max per process",
-            "ratio",
-            "Duration",
-            "ratio",
-            "Processes",
-            "Samples",
-            "Report",
-        ]
+    let optional: Vec<(&str, Metric)> = OPTIONAL_FIGURES
+        .into_iter()
+        .filter(|&(_, m)| measured(m, &c.entries))
+        .collect();
+    let mut header: Vec<String> = ["", "Max total RSS", "ratio", "Max per process", "ratio"]
         .map(str::to_string)
-        .to_vec(),
-    ];
+        .to_vec();
+    for (name, _) in &optional {
+        header.push((*name).to_string());
+        header.push("ratio".to_string());
+    }
+    header.extend(["Duration", "ratio", "Processes", "Samples", "Report"].map(str::to_string));
+    let report_column = header.len() - 1;
+    let mut rows = vec![header];
     for (e, j) in c.entries.iter().zip(&c.json.entries) {
         let f = &e.figures;
         let r = j.ratio_to_first.as_ref();
         let ratio = |g: fn(&Ratios) -> Option<f64>| fmt_ratio(r.and_then(g));
-        rows.push(vec![
+        let mut row = vec![
             e.label.clone(),
             iec_or_unknown(f.max_total_rss_kib),
             ratio(|r| r.max_total_rss),
             iec_or_unknown(f.max_process_rss_kib),
             ratio(|r| r.max_process_rss),
+        ];
+        for &(_, m) in &optional {
+            row.push(fmt_opt(m.kind(), m.value(f)));
+            row.push(fmt_ratio(ratio_of_first(&c.entries[0].figures, f, m)));
+        }
+        row.extend([
             fmt_value(Kind::Time, f.duration_seconds),
             ratio(|r| r.duration),
             f.processes_total.to_string(),
             f.samples.to_string(),
             e.paths[0].display().to_string(),
         ]);
+        rows.push(row);
     }
-    let mut out = table(&rows, &[9]);
+    let mut out = table(&rows, &[report_column]);
     out.push('\n');
     for note in &c.json.notes {
         out.push_str(note);
@@ -1165,7 +1270,88 @@ mod tests {
             duration_seconds: secs,
             processes_total: procs,
             samples: 10,
+            max_total_pss_kib: None,
+            max_total_footprint_kib: None,
         }
+    }
+
+    fn with_pss(mut f: Figures, pss: Option<u64>) -> Figures {
+        f.max_total_pss_kib = pss;
+        f
+    }
+
+    #[test]
+    fn pss_is_checked_and_shown_only_when_measured() {
+        let limit = parse_limit("10%").unwrap();
+        let b = entry(
+            "base",
+            with_pss(figures(Some(4000), Some(1000), 1.0, 4), Some(1000)),
+        );
+        let n = entry(
+            "new",
+            with_pss(figures(Some(4000), Some(1000), 1.0, 4), Some(1200)),
+        );
+        let c = pair(vec![b.clone(), n], Metric::Pss, Some(&limit)).unwrap();
+        let check = c.json.check.as_ref().unwrap();
+        assert_eq!(check.figure, "max_total_pss_kib");
+        assert_eq!(
+            (check.base, check.new, check.allowed),
+            (1000.0, 1200.0, 1100.0)
+        );
+        assert!(check.exceeded);
+        assert_eq!(c.json.exit_code, EXIT_EXCEEDED);
+        assert!(
+            c.json.verdict.starts_with("FAIL: max total PSS rose from"),
+            "{}",
+            c.json.verdict
+        );
+        assert_eq!(c.json.changes.unwrap().max_total_pss_kib.change, Some(200));
+        let text = human_pair(&c);
+        assert!(text.contains("Max total PSS"), "{text}");
+        assert!(!text.contains("footprint"), "{text}");
+
+        // Without PSS on one side: no figure to check, and the message says why.
+        let old = entry("old", figures(Some(4000), Some(1000), 1.0, 4));
+        let Err(Error::Input { message, .. }) =
+            pair(vec![old.clone(), b.clone()], Metric::Pss, Some(&limit))
+        else {
+            panic!("a report without PSS was checked");
+        };
+        assert!(message.contains("max total PSS is unknown"), "{message}");
+        assert!(message.contains("--metric pss"), "{message}");
+        // RSS-only reports: no PSS row at all.
+        let c = pair(vec![old.clone(), old], Metric::Total, None).unwrap();
+        assert!(!human_pair(&c).contains("PSS"));
+    }
+
+    #[test]
+    fn scaling_shows_pss_ratios_when_measured() {
+        let e = |l: &str, rss: u64, pss: u64| {
+            entry(
+                l,
+                with_pss(figures(Some(rss), Some(rss / 4), 1.0, 4), Some(pss)),
+            )
+        };
+        let c = scaling(vec![
+            e("1", 1000, 500),
+            e("2", 2000, 800),
+            e("4", 4000, 1000),
+        ]);
+        assert_eq!(
+            c.json.entries[2].ratio_to_first.unwrap().max_total_pss,
+            Some(2.0)
+        );
+        assert_eq!(c.json.entries[1].max_total_pss_kib, Some(800));
+        assert!(
+            c.json.verdict.contains("max total PSS"),
+            "{}",
+            c.json.verdict
+        );
+        let text = human_scaling(&c);
+        let header = text.lines().next().unwrap();
+        assert!(header.contains("Max total PSS"), "{text}");
+        // The report path stays the last, left-aligned column.
+        assert!(text.lines().nth(1).unwrap().ends_with("1.json"), "{text}");
     }
 
     fn entry(label: &str, f: Figures) -> Entry {

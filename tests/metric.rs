@@ -113,3 +113,78 @@ fn footprint_is_refused_on_linux_before_the_command_runs() {
     assert!(!marker.exists(), "the command ran");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn compare_gates_on_pss() {
+    // Two real runs with --metric pss: 4 processes sharing 30 MiB, then 90 MiB. The gate on
+    // PSS fails the second with the figure named; a report without PSS cannot be gated on it.
+    let dir = std::env::temp_dir().join(format!("memwatch-metric-cmp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = env!("CARGO_BIN_EXE_memwatch");
+    let run = |name: &str, metric: &str, shared: &str| {
+        let path = dir.join(name);
+        let out = Command::new(bin)
+            .args(["run", "-q", "-i", "20", "--metric", metric, "-o"])
+            .arg(&path)
+            .args(["--", bin, "__workload", "--shared-mib", shared])
+            .args(["--fork", "3", "--hold-ms", "600"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        path
+    };
+    let small = run("small.json", "pss", "30");
+    let big = run("big.json", "pss", "90");
+    let rss_only = run("rss.json", "rss", "30");
+    let compare = |args: &[&std::path::Path], extra: &[&str]| {
+        Command::new(bin)
+            .arg("compare")
+            .args(args)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    let o = compare(
+        &[&small, &big],
+        &["--metric", "pss", "--max-increase", "20%"],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("Max total PSS"), "{text}");
+    assert!(text.contains("FAIL: max total PSS rose from"), "{text}");
+
+    let o = compare(
+        &[&small, &small],
+        &["--metric", "pss", "--max-increase", "20%"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("OK: max total PSS unchanged"));
+
+    let o = compare(
+        &[&rss_only, &big],
+        &["--metric", "pss", "--max-increase", "20%"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("rss.json")
+            && err.contains("max total PSS is unknown")
+            && err.contains("--metric pss"),
+        "{err}"
+    );
+
+    let o = compare(&[&small, &big], &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (a, b) = (
+        v["entries"][0]["max_total_pss_kib"].as_u64().unwrap(),
+        v["entries"][1]["max_total_pss_kib"].as_u64().unwrap(),
+    );
+    assert!(b > a + 40 * MIB, "PSS {a} KiB then {b} KiB");
+    assert_eq!(
+        v["changes"]["max_total_pss_kib"]["change"].as_i64(),
+        Some(b as i64 - a as i64)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
