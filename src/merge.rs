@@ -115,6 +115,11 @@ pub struct Merged {
     /// The sum of every report's own peak, KiB. NOT the job peak: an upper bound that
     /// assumes every node peaked at the same instant.
     pub sum_of_report_peaks_kib: Option<u64>,
+    /// The sum of every report's own PSS peak, KiB, when every report was made with
+    /// `run --metric pss`; `null` otherwise. An upper bound on the job's PSS: PSS is read in
+    /// rounds and has no timeline to align, so the reports' PSS peaks are simply added.
+    #[serde(default)]
+    pub sum_of_report_pss_peaks_kib: Option<u64>,
     /// Processes in all reports together.
     pub processes_total: u64,
     /// The reports, by rank (then host, then file).
@@ -164,6 +169,9 @@ pub struct MergedReport {
     pub max_process_rss_kib: Option<u64>,
     /// Processes in it.
     pub processes_total: u64,
+    /// Its own peak total PSS, KiB (`run --metric pss`); `null` when not measured.
+    #[serde(default)]
+    pub max_total_pss_kib: Option<u64>,
 }
 
 /// A process of one of the reports.
@@ -349,6 +357,7 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
             rss_at_job_peak_kib: sw.peak.as_ref().map_or(0, |p| p.2[i]),
             max_process_rss_kib: r.max_process_rss_kib,
             processes_total: r.processes_total,
+            max_total_pss_kib: r.max_total_pss_kib,
         })
         .collect();
 
@@ -455,6 +464,19 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
             .collect();
         (!peaks.is_empty()).then(|| peaks.iter().fold(0u64, |a, &b| a.saturating_add(b)))
     };
+    let with_pss: Vec<u64> = inputs
+        .iter()
+        .filter_map(|(_, r)| r.max_total_pss_kib)
+        .collect();
+    let pss_sum = (with_pss.len() == inputs.len() && !with_pss.is_empty())
+        .then(|| with_pss.iter().fold(0u64, |a, &b| a.saturating_add(b)));
+    if !with_pss.is_empty() && with_pss.len() < inputs.len() {
+        warnings.push(format!(
+            "only {} of {} reports have a PSS figure (run --metric pss): no PSS sum is given",
+            with_pss.len(),
+            inputs.len()
+        ));
+    }
     let hosts: BTreeSet<String> = inputs.iter().map(|(_, r)| r.hostname.clone()).collect();
     reports.sort_by(report_order);
     let (max_total_rss_kib, max_total_rss_time) = match &sw.peak {
@@ -475,6 +497,7 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
         max_total_rss_is_upper_bound: upper_bound,
         resolution_ms: resolution,
         sum_of_report_peaks_kib: peak_sum,
+        sum_of_report_pss_peaks_kib: pss_sum,
         processes_total: inputs
             .iter()
             .fold(0u64, |a, (_, r)| a.saturating_add(r.processes_total)),
@@ -623,6 +646,13 @@ pub fn write_human(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
                 iec(sum),
             )?;
         }
+    }
+    if let Some(sum) = m.sum_of_report_pss_peaks_kib {
+        writeln!(
+            out,
+            "PSS, summed:     {} (each report's PSS peak added: an upper bound, as PSS has no timeline to align)",
+            iec(sum),
+        )?;
     }
     writeln!(out)?;
     writeln!(out, "Per report:")?;
@@ -1094,6 +1124,49 @@ mod tests {
                 .unwrap()
                 .contains("Job peak RSS:    unknown")
         );
+    }
+
+    #[test]
+    fn pss_peaks_are_summed_only_when_every_report_has_one() {
+        let with = |host: &str, rank: u32, pss: Option<u64>| {
+            let mut r = report(host, rank, 0, 2_000, &[(0, 10 * MIB), (1_000, 50 * MIB)]);
+            r.max_total_pss_kib = pss;
+            r
+        };
+        let m = merge(
+            &named(vec![
+                with("a", 0, Some(20 * MIB)),
+                with("b", 1, Some(30 * MIB)),
+            ]),
+            10,
+        );
+        assert_eq!(m.sum_of_report_pss_peaks_kib, Some(50 * MIB));
+        assert_eq!(m.reports[1].max_total_pss_kib, Some(30 * MIB));
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        let mut text = Vec::new();
+        write_human(&m, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("PSS, summed:     50.0 MiB"), "{text}");
+        assert!(text.contains("upper bound"), "{text}");
+
+        let m = merge(
+            &named(vec![with("a", 0, Some(20 * MIB)), with("b", 1, None)]),
+            10,
+        );
+        assert_eq!(m.sum_of_report_pss_peaks_kib, None);
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("only 1 of 2 reports have a PSS figure")),
+            "{:?}",
+            m.warnings
+        );
+        // Without --metric anywhere: nothing said about PSS.
+        let m = merge(&named(vec![with("a", 0, None), with("b", 1, None)]), 10);
+        assert_eq!(m.sum_of_report_pss_peaks_kib, None);
+        let mut text = Vec::new();
+        write_human(&m, &mut text).unwrap();
+        assert!(!String::from_utf8(text).unwrap().contains("PSS"));
     }
 
     #[test]
