@@ -164,7 +164,8 @@ fn reference_statm(buf: &[u8]) -> Option<Statm> {
 /// The integer parsers, `/proc/loadavg` and `task/<tid>/children`: [`procfs::parse_u64`]
 /// and [`procfs::parse_int`] accept exactly what std accepts (except a leading `+`, which
 /// the kernel never writes), on the whole input and on each field; the last pid of
-/// `loadavg` is its last field; `children` yields every field that is an integer, in order.
+/// `loadavg` is its last field; `children` yields every field that is an integer, in order;
+/// `smaps_rollup`'s PSS as [`smaps_rollup_pss`] says.
 pub fn proc_numbers(buf: &[u8]) {
     check_integers(buf);
     for f in fields(buf) {
@@ -179,6 +180,33 @@ pub fn proc_numbers(buf: &[u8]) {
     let children: Vec<i32> = procfs::children_pids(buf).collect();
     let expected: Vec<i32> = fields(buf).filter_map(std_i32).collect();
     assert_eq!(children, expected, "children {:?}", lossy(buf));
+    smaps_rollup_pss(buf);
+}
+
+/// `/proc/<pid>/smaps_rollup`'s `Pss:` line: the value is that of the first `Pss:` line
+/// (not `Pss_Anon:` and the like) whose number, blanks and an optional `kB` aside, std
+/// reads; the same number in a real rollup's layout reads back.
+fn smaps_rollup_pss(buf: &[u8]) {
+    let got = procfs::parse_smaps_rollup_pss(buf);
+    let expected = buf.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(b"Pss:")?.trim_ascii();
+        std_u64(rest.strip_suffix(b"kB").unwrap_or(rest).trim_ascii())
+    });
+    assert_eq!(got, expected, "smaps_rollup {:?}", lossy(buf));
+    if let Some(v) = got {
+        let real = format!(
+            "55d0c0a00000-7ffc1d3f2000 ---p 00000000 00:00 0                          [rollup]\n\
+             Rss:               {v} kB\nPss_Dirty:          7 kB\nPss_Anon:           9 kB\n\
+             Pss:               {v} kB\nPss_File:           3 kB\n"
+        );
+        assert_eq!(procfs::parse_smaps_rollup_pss(real.as_bytes()), Some(v));
+    }
+    // A line that only starts like `Pss:` is never read as one.
+    let mut other = b"Pss_Anon:".to_vec();
+    other.extend_from_slice(buf.strip_prefix(b"Pss:").unwrap_or(buf));
+    if !other.contains(&b'\n') {
+        assert_eq!(procfs::parse_smaps_rollup_pss(&other), None);
+    }
 }
 
 fn check_integers(t: &[u8]) {
