@@ -81,7 +81,10 @@ pub struct SignalPipe {
 
 impl SignalPipe {
     /// Create the pipe and install handlers for [`JOB_SIGNALS`] and SIGCHLD. Handlers, not
-    /// `SIG_IGN`: an ignored disposition would survive `exec` into the job.
+    /// `SIG_IGN`: an ignored disposition would survive `exec` into the job. A job signal
+    /// already ignored when memwatch started (`nohup`, a background job of a script) stays
+    /// ignored, so the job inherits it exactly as it would without memwatch, and memwatch
+    /// never receives it to pass on.
     pub fn install() -> io::Result<SignalPipe> {
         let mut fds = [0; 2];
         // SAFETY: `fds` is a valid array of two ints for pipe(2) to fill.
@@ -100,6 +103,9 @@ impl SignalPipe {
             SigSet::empty(),
         );
         for sig in JOB_SIGNALS.iter().chain([&Signal::SIGCHLD]) {
+            if *sig != Signal::SIGCHLD && ignored(*sig)? {
+                continue;
+            }
             // SAFETY: the handler only calls async-signal-safe functions (write) and reads
             // an atomic.
             unsafe { sigaction(*sig, &action) }.map_err(io::Error::from)?;
@@ -151,6 +157,18 @@ impl SignalPipe {
         }
         count
     }
+}
+
+/// True when `sig`'s disposition is `SIG_IGN` (inherited from whoever started memwatch).
+pub fn ignored(sig: Signal) -> io::Result<bool> {
+    // SAFETY: an all-zero sigaction is a valid value for the kernel to overwrite.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action makes sigaction(2) only read the current disposition into
+    // `old`, a live, writable sigaction.
+    if unsafe { libc::sigaction(sig as libc::c_int, std::ptr::null(), &mut old) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(old.sa_sigaction == libc::SIG_IGN)
 }
 
 /// Linux sends a terminal's signals with `si_pid` 0: a sender is always a process.

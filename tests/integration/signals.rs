@@ -156,3 +156,45 @@ fn sigkill_to_memwatch_leaves_the_job_running() {
     kill_job(&job.0);
     assert_all_gone(&job.0, &pids);
 }
+
+#[test]
+fn a_signal_ignored_when_memwatch_starts_stays_ignored_for_the_job() {
+    // `nohup memwatch run …`: SIGHUP is ignored on entry. The job must inherit that, as it
+    // would without memwatch, and a SIGHUP must neither end memwatch nor reach the job.
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new("nohup");
+    let out = dir.join("r.json");
+    let mut cmd = run_cmd(
+        &["-q", "-i", "10", "-o", out.to_str().unwrap()],
+        &[
+            "sh",
+            "-c",
+            "grep SigIgn /proc/self/status; sleep 0.6; echo survived",
+        ],
+    );
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mw = spawn(&mut cmd);
+    std::thread::sleep(Duration::from_millis(250));
+    send(mw.pid(), libc::SIGHUP);
+    let f = mw.wait();
+    f.assert_code(0);
+    let text = f.stdout_str();
+    assert!(text.contains("survived"), "the job was hung up: {text:?}");
+    let ign = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .expect("SigIgn line");
+    assert_ne!(
+        ign & (1 << (libc::SIGHUP - 1)),
+        0,
+        "SIGHUP not ignored in the job: {ign:x}"
+    );
+    assert!(!read_report(&out).interrupted);
+}
