@@ -58,9 +58,10 @@ impl RunConfig {
     /// From the parsed command line.
     pub fn from_args(a: RunArgs) -> RunConfig {
         let json = a.json
-            || a.output
-                .as_ref()
-                .is_some_and(|p| p.extension().is_some_and(|e| e == "json"));
+            || a.output.as_ref().is_some_and(|p| {
+                p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            });
         RunConfig {
             interval: Duration::from_millis(a.interval),
             json,

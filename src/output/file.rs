@@ -1,43 +1,69 @@
-//! Report files written atomically: a temporary file next to the target is created before
-//! the job starts (so an unwritable path fails at once, not after an hour) and renamed over
-//! the target once the report is complete. A report is never half-written.
+//! Report files. A regular file (or a new one) is written atomically: a temporary file next
+//! to the target is created before the job starts (so an unwritable path fails at once, not
+//! after an hour) and renamed over the target once the report is complete, so a report is
+//! never half-written. A symbolic link is followed and the file it names is replaced, the
+//! link kept. Anything else (a device such as `/dev/stdout` or `/dev/null`, a FIFO, a
+//! socket, `/proc/self/fd/N`) is written through, never replaced.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// Symbolic links followed before giving up (as the kernel's ELOOP limit).
+const MAX_LINKS: usize = 40;
+
 /// A report file being prepared.
 pub struct PendingFile {
+    /// The path as given.
     target: PathBuf,
-    temp: PathBuf,
-    file: Option<File>,
+    how: How,
+}
+
+enum How {
+    /// Written to `temp`, then renamed to `path` (the target with its links followed).
+    Atomic {
+        path: PathBuf,
+        temp: PathBuf,
+        file: Option<File>,
+    },
+    /// Written into the existing `path` (a device, FIFO, socket or /proc link). `file` is
+    /// opened up front, except for a FIFO, whose open would wait for a reader.
+    Through {
+        path: PathBuf,
+        file: Option<File>,
+        append: bool,
+    },
 }
 
 impl PendingFile {
-    /// Create the temporary file next to `target`. Fails if the directory is missing or not
-    /// writable, or if `target` is a directory.
+    /// Prepare writing `target`. Fails at once if the directory is missing or not
+    /// writable, if `target` is a directory, or if it exists and is not writable.
     pub fn create(target: &Path) -> io::Result<PendingFile> {
-        if target.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "Is a directory",
-            ));
-        }
-        let name = target
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".memwatch-{}.tmp", std::process::id()));
-        let temp = target.with_file_name(temp_name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
+        let path = follow_links(target)?;
+        let how = match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "Is a directory",
+                ));
+            }
+            // A /proc link (`/dev/stdout` is `/proc/self/fd/1`) names an open file: write
+            // into it, after what is there, as a redirection of the shell would.
+            Ok(m) if m.is_file() && path.starts_with("/proc") => through(path, true)?,
+            Ok(m) if !m.is_file() => through(path, false)?,
+            Ok(_) => {
+                // Replacing a file that cannot be written would succeed (the rename needs
+                // only the directory), or fail only at the end in a sticky directory:
+                // refuse it now, as a shell's `>` would.
+                OpenOptions::new().write(true).open(&path)?;
+                atomic(path)?
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => atomic(path)?,
+            Err(e) => return Err(e),
+        };
         Ok(PendingFile {
             target: target.to_path_buf(),
-            temp,
-            file: Some(file),
+            how,
         })
     }
 
@@ -46,26 +72,117 @@ impl PendingFile {
         &self.target
     }
 
-    /// Write the content with `f`, flush it to disk and rename it into place.
+    /// Write the content with `f`, flush it to disk and rename it into place (or write it
+    /// through).
     pub fn commit(mut self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("report already written"))?;
-        let mut w = io::BufWriter::new(file);
-        f(&mut w)?;
-        let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.temp, &self.target)
+        match &mut self.how {
+            How::Atomic { path, temp, file } => {
+                let file = file
+                    .take()
+                    .ok_or_else(|| io::Error::other("report already written"))?;
+                let mut w = io::BufWriter::new(file);
+                f(&mut w)?;
+                let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+                file.sync_all()?;
+                drop(file);
+                fs::rename(temp, path)
+            }
+            How::Through { path, file, append } => {
+                let file = match file.take() {
+                    Some(f) => f,
+                    None => open_through(path, *append)?,
+                };
+                let mut w = io::BufWriter::new(file);
+                f(&mut w)?;
+                w.flush()
+            }
+        }
     }
 }
 
 impl Drop for PendingFile {
     fn drop(&mut self) {
         // Not committed (or the rename failed): leave no temporary file behind.
-        let _ = fs::remove_file(&self.temp);
+        if let How::Atomic { temp, .. } = &self.how {
+            let _ = fs::remove_file(temp);
+        }
     }
+}
+
+/// `target` with its symbolic links followed (relative ones from their own directory), up
+/// to the first that is not a link, does not exist, or lies in `/proc` (whose links name
+/// open files, not paths).
+fn follow_links(target: &Path) -> io::Result<PathBuf> {
+    let mut path = target.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        if path.starts_with("/proc") {
+            return Ok(path);
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(path),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "Too many levels of symbolic links",
+    ))
+}
+
+fn atomic(path: PathBuf) -> io::Result<How> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".memwatch-{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)?;
+    Ok(How::Atomic {
+        path,
+        temp,
+        file: Some(file),
+    })
+}
+
+fn through(path: PathBuf, append: bool) -> io::Result<How> {
+    let is_fifo = is_fifo(&path);
+    let file = if is_fifo {
+        // Opening a FIFO for writing waits for a reader: open it when the report is ready.
+        // Until then, check what can be checked.
+        let m = fs::metadata(&path)?;
+        if m.permissions().readonly() {
+            return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        }
+        None
+    } else {
+        Some(open_through(&path, append)?)
+    };
+    Ok(How::Through { path, file, append })
+}
+
+fn open_through(path: &Path, append: bool) -> io::Result<File> {
+    OpenOptions::new().write(true).append(append).open(path)
+}
+
+#[cfg(unix)]
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+#[cfg(not(unix))]
+fn is_fifo(_path: &Path) -> bool {
+    false
 }
 
 #[cfg(test)]
@@ -91,6 +208,93 @@ mod tests {
         let p = PendingFile::create(&target).unwrap();
         drop(p);
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "temp file removed");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn follows_symlinks_and_keeps_them() {
+        let d = tempdir("links");
+        fs::create_dir(d.join("real")).unwrap();
+        std::os::unix::fs::symlink("real/r.json", d.join("link.json")).unwrap();
+        // Dangling: the file it names is created, the link kept.
+        let p = PendingFile::create(&d.join("link.json")).unwrap();
+        assert_eq!(p.target(), d.join("link.json"));
+        p.commit(|w| w.write_all(b"one")).unwrap();
+        assert!(
+            fs::symlink_metadata(d.join("link.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(d.join("real/r.json")).unwrap(), b"one");
+        // Existing: replaced through the link, and no temporary file left in either place.
+        PendingFile::create(&d.join("link.json"))
+            .unwrap()
+            .commit(|w| w.write_all(b"two"))
+            .unwrap();
+        assert_eq!(fs::read(d.join("link.json")).unwrap(), b"two");
+        assert!(
+            fs::symlink_metadata(d.join("link.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 2);
+        assert_eq!(fs::read_dir(d.join("real")).unwrap().count(), 1);
+        // A loop is an error, not a hang.
+        std::os::unix::fs::symlink("b", d.join("a")).unwrap();
+        std::os::unix::fs::symlink("a", d.join("b")).unwrap();
+        let e = PendingFile::create(&d.join("a")).err().unwrap();
+        assert!(e.to_string().contains("symbolic links"), "{e}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn devices_and_fifos_are_written_through_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        PendingFile::create(Path::new("/dev/null"))
+            .unwrap()
+            .commit(|w| w.write_all(b"report"))
+            .unwrap();
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+
+        let d = tempdir("fifo");
+        let fifo = d.join("r.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // Prepared without a reader (the open waits for one only at commit).
+        let p = PendingFile::create(&fifo).unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        p.commit(|w| w.write_all(b"through the fifo")).unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the fifo");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn an_existing_file_that_cannot_be_written_is_refused_up_front() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempdir("readonly");
+        let target = d.join("r.json");
+        fs::write(&target, b"old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o444)).unwrap();
+        if OpenOptions::new().write(true).open(&target).is_ok() {
+            eprintln!("skipped: this user (root) may write any file");
+            fs::remove_dir_all(&d).unwrap();
+            return;
+        }
+        let e = PendingFile::create(&target).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "no temporary file");
         fs::remove_dir_all(&d).unwrap();
     }
 

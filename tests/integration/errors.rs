@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use crate::util::*;
 
@@ -288,4 +288,111 @@ fn closed_stdout_exits_125_with_the_job_status() {
     let f = finish_own_stdout(&mut cmd);
     f.assert_code(3);
     assert_eq!(f.stderr, "");
+}
+
+/// Run `cmd` as `nobody` when the tests run as root (the check needs permissions to bite);
+/// `None` when memwatch cannot be run so (its path is closed to other users).
+fn as_nobody(cmd: &mut Command) -> Option<&mut Command> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(cmd);
+    }
+    let probe = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_memwatch"))
+        .arg("--version")
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "skipped: memwatch cannot be run as nobody here (setpriv missing or path closed)"
+        );
+        return None;
+    }
+    // SAFETY: setgroups, setgid and setuid are async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Some(cmd)
+}
+
+#[test]
+fn an_existing_report_that_cannot_be_written_is_refused_before_the_command() {
+    // A report file memwatch may not write (another user's in sticky /tmp, or mode 444)
+    // must stop the run before the command starts, not fail after it.
+    let dir = TempDir::new("readonly");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = dir.join("r.json");
+    fs::write(&out, "old").unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o444)).unwrap();
+    let marker = dir.join("marker");
+    let p = out.to_str().unwrap();
+    let mut cmd = run_cmd(&["-q", "-o", p], &marker_job(&marker));
+    let Some(cmd) = as_nobody(&mut cmd) else {
+        return;
+    };
+    let f = finish(cmd);
+    f.assert_code(125);
+    assert_eq!(
+        f.stderr,
+        format!("memwatch: cannot write report to {p}: Permission denied\n")
+    );
+    assert!(!marker.exists(), "the command ran");
+    assert_eq!(fs::read_to_string(&out).unwrap(), "old");
+    assert_eq!(dir.list(), ["r.json"], "nothing left behind");
+}
+
+#[test]
+fn devices_links_and_fifos_are_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = TempDir::new("through");
+    // -o /dev/stdout: the JSON report on standard output, /dev/stdout left alone.
+    let f = finish(&mut run_cmd(
+        &["-q", "--json", "-o", "/dev/stdout"],
+        &["sh", "-c", "echo job-output"],
+    ));
+    f.assert_code(0);
+    let text = f.stdout_str();
+    assert!(text.starts_with("job-output\n"), "{text}");
+    let report = parse_report(&text.as_bytes()["job-output\n".len()..], &f.stderr);
+    assert_eq!(report.exit_code, Some(0));
+    assert!(
+        fs::symlink_metadata("/dev/stdout")
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // -o /dev/null, even for a user who may not create files in /dev.
+    let mut cmd = run_cmd(&["-q", "-o", "/dev/null"], &["true"]);
+    if let Some(cmd) = as_nobody(&mut cmd) {
+        finish(cmd).assert_code(0);
+    }
+    assert!(
+        fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A symbolic link: the file it names gets the report, the link stays.
+    std::os::unix::fs::symlink("real.json", dir.join("link.json")).unwrap();
+    let link = dir.join("link.json");
+    finish(&mut run_cmd(
+        &["-q", "-o", link.to_str().unwrap()],
+        &["true"],
+    ))
+    .assert_code(0);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    read_report(&dir.join("real.json"));
 }
