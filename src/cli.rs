@@ -140,12 +140,7 @@ pub struct RunArgs {
     pub wait: WaitMode,
 
     /// The command to run and its arguments (put them after --).
-    #[arg(
-        value_name = "COMMAND",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 
@@ -228,7 +223,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, ParseFailu
                     "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]..."
                         .to_string()
                 } else {
-                    one_line(&e.to_string())
+                    one_line(&e.to_string(), subcommand(&args))
                 };
                 ParseFailure {
                     text: format!("memwatch: {text}\n"),
@@ -249,8 +244,19 @@ fn usage_code(args: &[OsString]) -> i32 {
     }
 }
 
-/// The first paragraph of a clap message on one line, without "error: " and the tip lines.
-fn one_line(msg: &str) -> String {
+/// The subcommand named on the command line, if it is one of memwatch's.
+fn subcommand(args: &[OsString]) -> Option<&str> {
+    use clap::CommandFactory;
+    let name = args.get(1)?.to_str()?;
+    Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == name && !c.is_hide_set())
+        .then_some(name)
+}
+
+/// The first paragraph of a clap message on one line, without "error: " and the tip lines,
+/// pointing at the help of the subcommand it is about.
+fn one_line(msg: &str, sub: Option<&str>) -> String {
     let para: Vec<&str> = msg
         .lines()
         .map(str::trim)
@@ -258,7 +264,10 @@ fn one_line(msg: &str) -> String {
         .collect();
     let joined = para.join(" ");
     let s = joined.strip_prefix("error: ").unwrap_or(&joined);
-    format!("{s} (see 'memwatch --help')")
+    match sub {
+        Some(sub) => format!("{s} (see 'memwatch {sub} --help')"),
+        None => format!("{s} (see 'memwatch --help')"),
+    }
 }
 
 #[cfg(test)]
@@ -318,6 +327,31 @@ mod tests {
             assert!(f.text.starts_with("memwatch: "), "{:?}", f.text);
             assert!(f.text.contains("from 1 to 3600000"), "{bad}: {:?}", f.text);
         }
+    }
+
+    #[test]
+    fn an_unknown_option_before_the_command_is_a_usage_error_not_the_command() {
+        for flag in ["--jsn", "-x", "--intervl"] {
+            let Err(f) = parse(args(&["run", flag, "--", "echo", "hi"])) else {
+                panic!("{flag} was accepted");
+            };
+            assert_eq!(f.code, 125);
+            assert_eq!(
+                f.text,
+                format!(
+                    "memwatch: unexpected argument '{flag}' found (see 'memwatch run --help')\n"
+                )
+            );
+        }
+        // After the command's name, everything is the command's, -- or not.
+        let Ok(cli) = parse(args(&["run", "ls", "-la", "--json"])) else {
+            panic!()
+        };
+        let Command::Run(r) = cli.command else {
+            panic!()
+        };
+        assert_eq!(r.command, ["ls", "-la", "--json"]);
+        assert!(!r.json);
     }
 
     #[test]
