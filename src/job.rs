@@ -46,6 +46,9 @@ pub struct ProcRecord {
     pub kernel_max_footprint_kib: Option<u64>,
     /// Its largest extra metric (`--metric pss|footprint`) over the rounds that read it, KiB.
     pub max_extra_kib: Option<u64>,
+    /// Its RSS could be read but its extra metric could not while it was alive (another
+    /// user's, setuid).
+    pub extra_failed: bool,
     /// When it started, microseconds since the Unix epoch, where the platform tells.
     pub started_unix_us: Option<i64>,
     /// Offset from the job's start of the first sample that saw it.
@@ -132,6 +135,7 @@ pub struct Job<I: Inspector> {
     max_total_extra_kib: Option<u64>,
     extra_reads: u64,
     extra_rounds: u64,
+    extra_unreadable: u64,
     extra_next: Duration,
     extra_period_max: Duration,
 }
@@ -165,6 +169,7 @@ impl<I: Inspector> Job<I> {
             max_total_extra_kib: None,
             extra_reads: 0,
             extra_rounds: 0,
+            extra_unreadable: 0,
             extra_next: Duration::ZERO,
             extra_period_max: Duration::ZERO,
         }
@@ -295,6 +300,7 @@ impl<I: Inspector> Job<I> {
             kernel_max_rss_kib: None,
             kernel_max_footprint_kib: None,
             max_extra_kib: None,
+            extra_failed: false,
             started_unix_us: self.inspector.start_unix_us(s.id),
             first_seen: t,
             last_seen: t,
@@ -313,9 +319,9 @@ impl<I: Inspector> Job<I> {
         let mut sum = SampleSummary::default();
         let round = self.extra.filter(|_| t >= self.extra_next);
         let round_began = std::time::Instant::now();
-        if round.is_some() {
-            sum.total_extra_kib = Some(0);
-        }
+        // The round's total counts the processes whose extra metric could be read; with
+        // none, the round has no total (unknown, never 0).
+        let mut extra_sum: Option<u64> = None;
         let mut i = 0;
         while i < self.live.len() {
             let live = &mut self.live[i];
@@ -335,10 +341,16 @@ impl<I: Inspector> Job<I> {
                     if let Some(extra) = round {
                         self.extra_reads += 1;
                         if let Some(v) = self.inspector.read_extra(extra, &mut live.handle) {
-                            sum.total_extra_kib = sum.total_extra_kib.map(|s| s + v);
+                            extra_sum = Some(extra_sum.unwrap_or(0) + v);
                             if live.rec.max_extra_kib.is_none_or(|m| v > m) {
                                 live.rec.max_extra_kib = Some(v);
                             }
+                        } else if !live.rec.extra_failed
+                            // Not a process that exited between the two reads.
+                            && !matches!(self.inspector.read(&mut live.handle), Reading::Gone)
+                        {
+                            live.rec.extra_failed = true;
+                            self.extra_unreadable += 1;
                         }
                     }
                     sum.processes += 1;
@@ -361,6 +373,7 @@ impl<I: Inspector> Job<I> {
                 Reading::Gone => self.retire(i),
             }
         }
+        sum.total_extra_kib = extra_sum;
         if round.is_some() {
             let period = round_began.elapsed().div_f64(EXTRA_BUDGET);
             self.extra_next = t + period;
@@ -475,6 +488,7 @@ impl<I: Inspector> Job<I> {
             max_total_extra_kib: self.max_total_extra_kib,
             extra_reads: self.extra_reads,
             extra_rounds: self.extra_rounds,
+            extra_unreadable: self.extra_unreadable,
             extra_period_max: self.extra_period_max,
             timeline: self.timeline,
             processes,
@@ -511,6 +525,9 @@ pub struct JobStats {
     pub extra_reads: u64,
     /// Rounds of such reads (samples that read every live process's extra metric).
     pub extra_rounds: u64,
+    /// Processes whose RSS could be read but whose extra metric could not, in some round:
+    /// they are missing from the extra metric's totals.
+    pub extra_unreadable: u64,
     /// The longest wait the budget imposed between two rounds.
     pub extra_period_max: Duration,
     /// Total RSS over time, bounded.
@@ -645,6 +662,35 @@ mod tests {
         fake.spawn(FakeProc::new(77, ROOT, 5, "impossible").rss(1));
         let s = j.sample(ms(10), true).unwrap();
         assert_eq!(s.processes, 1);
+    }
+
+    #[test]
+    fn unreadable_pss_is_unknown_not_zero() {
+        // Nothing readable: no PSS total at all, and the process is counted.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "setuid").rss(5));
+        let mut j = job(fake.clone());
+        j.measure_extra(Extra::Pss);
+        let s = j.sample(ms(0), true).unwrap();
+        assert_eq!(s.total_extra_kib, None);
+        let stats = j.finish();
+        assert_eq!(stats.max_total_extra_kib, None);
+        assert_eq!(stats.extra_unreadable, 1);
+
+        // One readable, one not: the total is the readable one's, the other counted once.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(50).pss(30));
+        fake.spawn(FakeProc::new(600, ROOT, 11, "setuid").rss(40));
+        let mut j = job(fake.clone());
+        j.measure_extra(Extra::Pss);
+        let s = j.sample(ms(0), true).unwrap();
+        assert_eq!(s.total_extra_kib, Some(30));
+        j.sample(ms(500), false).unwrap();
+        let stats = j.finish();
+        assert_eq!(stats.max_total_extra_kib, Some(30));
+        assert_eq!(stats.extra_unreadable, 1);
+        let root = stats.processes.iter().find(|p| p.id.pid == ROOT).unwrap();
+        assert_eq!(root.max_extra_kib, Some(30));
     }
 
     #[test]

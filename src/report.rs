@@ -307,6 +307,19 @@ impl Report {
             timeline: stats.timeline.points().to_vec(),
         };
         report.warnings = kernel_peak_warnings(&report);
+        if let Some(extra) = stats.extra.filter(|_| stats.extra_unreadable > 0) {
+            let n = stats.extra_unreadable;
+            let what = match extra {
+                Extra::Pss => "PSS",
+                Extra::Footprint => "physical footprint",
+            };
+            report.warnings.push(format!(
+                "the {what} of {n} process{} could not be read (another user's, or setuid): \
+                 {} not in the {what} totals",
+                if n == 1 { "" } else { "es" },
+                if n == 1 { "it is" } else { "they are" },
+            ));
+        }
         report
     }
 

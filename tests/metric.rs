@@ -188,3 +188,70 @@ fn compare_gates_on_pss() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
+    // A setuid-root job under a memwatch run by nobody: its RSS can be read (statm is
+    // world-readable) but not its PSS (smaps_rollup needs ptrace access).
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to make a setuid-root copy of memwatch");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("memwatch-metric-suid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let suid = dir.join("suid-workload");
+    std::fs::copy(env!("CARGO_BIN_EXE_memwatch"), &suid).unwrap();
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memwatch"));
+    cmd.args(["run", "-q", "--json", "--metric", "pss", "-i", "20", "--"])
+        .arg(&suid)
+        .args(["__workload", "--mib", "20", "--hold-ms", "400"]);
+    // SAFETY: setgroups, setgid and setuid are async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = match cmd.output() {
+        Ok(o) if o.status.code() != Some(126) => o,
+        other => {
+            eprintln!("skipped: memwatch cannot be run as nobody here: {other:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
+            return;
+        }
+    };
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert!(
+        r.max_total_rss_kib.unwrap() >= 20 * MIB,
+        "{:?}",
+        r.max_total_rss_kib
+    );
+    assert_eq!(
+        r.max_total_pss_kib, None,
+        "an unreadable PSS reads as a figure"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("the PSS of 1 process could not be read")),
+        "{:?}",
+        r.warnings
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("memwatch: warning: the PSS of 1 process"),
+        "{err}"
+    );
+}

@@ -126,15 +126,19 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         (Some(kib), Some(pid)) => writeln!(out, "Max per process: {} (pid {pid})", iec(kib))?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
-    if let Some(kib) = r.max_total_pss_kib {
-        writeln!(
+    match (r.metric.as_str(), r.max_total_pss_kib) {
+        (_, Some(kib)) => writeln!(
             out,
             "Max total PSS:   {} (shared pages counted once)",
             iec(kib)
-        )?;
+        )?,
+        ("pss", None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
+        _ => {}
     }
-    if let Some(kib) = r.max_total_footprint_kib {
-        writeln!(out, "Max footprint:   {} (physical footprint)", iec(kib))?;
+    match (r.metric.as_str(), r.max_total_footprint_kib) {
+        (_, Some(kib)) => writeln!(out, "Max footprint:   {} (physical footprint)", iec(kib))?,
+        ("footprint", None) => writeln!(out, "Max footprint:   unknown (never read)")?,
+        _ => {}
     }
     if r.processes_unreadable > 0 {
         writeln!(

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Access, Discovery, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use super::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
 
 /// One fake process.
 #[derive(Clone, Debug)]
@@ -22,6 +22,8 @@ pub struct FakeProc {
     pub rss_kib: Option<u64>,
     /// Bumped by [`FakeInspector::exec`].
     pub generation: u32,
+    /// Its PSS (`--metric pss`), KiB; `None`: cannot be read.
+    pub pss_kib: Option<u64>,
 }
 
 impl FakeProc {
@@ -34,7 +36,13 @@ impl FakeProc {
             command: command.to_string(),
             rss_kib: Some(0),
             generation: 0,
+            pss_kib: None,
         }
+    }
+    /// With this PSS.
+    pub fn pss(mut self, kib: u64) -> Self {
+        self.pss_kib = Some(kib);
+        self
     }
     /// With this RSS.
     pub fn rss(mut self, kib: u64) -> Self {
@@ -160,6 +168,12 @@ impl Inspector for FakeInspector {
                 }
             },
         }
+    }
+
+    fn read_extra(&mut self, extra: Extra, h: &mut FakeHandle) -> Option<u64> {
+        let procs = self.procs.borrow();
+        let p = procs.get(&h.id.pid).filter(|p| p.id == h.id)?;
+        (extra == Extra::Pss).then_some(p.pss_kib).flatten()
     }
 
     fn signal(&mut self, id: ProcId, _h: &mut FakeHandle, signal: i32) -> bool {
