@@ -144,24 +144,43 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
         }
     }
 
-    let mut command = Command::new(&cfg.command[0]);
-    command.args(&cfg.command[1..]);
-    if cfg.json && cfg.output.is_none() {
-        // Standard output carries the JSON alone: the command's goes to standard error.
-        let stderr = io::stderr().lock();
-        use std::os::fd::AsFd;
-        let fd = stderr
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|source| Error::Setup {
-                what: "duplicate standard error",
-                source,
-            })?;
-        command.stdout(Stdio::from(fd));
-    }
+    // Standard output carries the JSON alone: the command's goes to standard error.
+    let json_on_stdout = cfg.json && cfg.output.is_none();
+    let command = |program: &std::ffi::OsStr, args: &[OsString]| -> Result<Command, Error> {
+        let mut c = Command::new(program);
+        c.args(args);
+        if json_on_stdout {
+            use std::os::fd::AsFd;
+            let fd = io::stderr()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|source| Error::Setup {
+                    what: "duplicate standard error",
+                    source,
+                })?;
+            c.stdout(Stdio::from(fd));
+        }
+        Ok(c)
+    };
     let start_time = Timestamp::now();
     let start = Instant::now();
-    let child = command.spawn().map_err(|source| Error::Spawn {
+    let spawned = match command(&cfg.command[0], &cfg.command[1..])?.spawn() {
+        // An executable text file without `#!`: run it with /bin/sh, as execvp(3) and the
+        // shells do (its own arguments untouched; nothing is interpolated). A binary file
+        // the kernel cannot run stays an error (126), as in bash.
+        Err(e) if unix::is_not_executable_format(&e) => {
+            match unix::find_program(&cfg.command[0]).filter(|p| unix::looks_like_text(p)) {
+                Some(script) => {
+                    let mut args = vec![script.into_os_string()];
+                    args.extend_from_slice(&cfg.command[1..]);
+                    command(std::ffi::OsStr::new("/bin/sh"), &args)?.spawn()
+                }
+                None => Err(e),
+            }
+        }
+        other => other,
+    };
+    let child = spawned.map_err(|source| Error::Spawn {
         program: cfg.command[0].to_string_lossy().into_owned(),
         source,
     })?;

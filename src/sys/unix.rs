@@ -159,6 +159,52 @@ impl SignalPipe {
     }
 }
 
+/// True when spawning failed because the file is not in a format the kernel can execute
+/// (ENOEXEC: a script without `#!`).
+pub fn is_not_executable_format(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOEXEC)
+}
+
+/// The file `program` names, as execvp(3) finds it: as given when it holds a `/`, else the
+/// first executable regular file of that name in `$PATH`.
+pub fn find_program(program: &std::ffi::OsStr) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.as_bytes().contains(&b'/') {
+        let p = std::path::PathBuf::from(program);
+        return runnable(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| {
+            // An empty entry means the current directory.
+            if dir.as_os_str().is_empty() {
+                std::path::PathBuf::from(".").join(program)
+            } else {
+                dir.join(program)
+            }
+        })
+        .find(|p| runnable(p))
+}
+
+/// Whether a file the kernel refused to execute is a text script (bash's test: no NUL in
+/// its first line, within the first 80 bytes), rather than a broken binary.
+pub fn looks_like_text(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 80];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(n) = f.read(&mut head) else {
+        return false;
+    };
+    let first_line = head[..n].split(|&b| b == b'\n').next().unwrap_or(&[]);
+    !first_line.contains(&0)
+}
+
 /// True when `sig`'s disposition is `SIG_IGN` (inherited from whoever started memwatch).
 pub fn ignored(sig: Signal) -> io::Result<bool> {
     // SAFETY: an all-zero sigaction is a valid value for the kernel to overwrite.

@@ -68,6 +68,46 @@ fn missing_command_exits_127_naming_it() {
 }
 
 #[test]
+fn a_script_without_a_shebang_runs_under_sh_as_with_execvp() {
+    // `env ./s`, `time ./s` and the shells run an executable text file without `#!` with
+    // /bin/sh; so does memwatch, arguments untouched (nothing interpolated), status kept.
+    let dir = TempDir::new("noshebang");
+    let script = dir.join("s");
+    fs::write(&script, "printf '%s|' \"$@\"; exit 7\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let f = finish(&mut run_cmd(
+        &["-q", "--json"],
+        &[script.to_str().unwrap(), "a b", "$HOME", "*"],
+    ));
+    f.assert_code(7);
+    assert_eq!(f.stderr, "a b|$HOME|*|");
+    let r = f.report();
+    assert_eq!(r.command, [script.to_str().unwrap(), "a b", "$HOME", "*"]);
+    assert_eq!(r.exit_code, Some(7));
+
+    // Found through PATH too.
+    let mut cmd = run_cmd(&["-q"], &["s", "x"]);
+    cmd.env("PATH", dir.path());
+    let f = finish(&mut cmd);
+    f.assert_code(7);
+    assert_eq!(f.stdout_str(), "x|");
+
+    // A binary the kernel cannot run is still not executable: 126, one line.
+    let bin = dir.join("broken");
+    fs::write(&bin, b"\x7fELF\x02\x01\x01\x00 not really").unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let f = finish(&mut run_cmd(&["-q"], &[&bin]));
+    f.assert_code(126);
+    assert_eq!(
+        f.stderr,
+        format!(
+            "memwatch: cannot run '{}': Exec format error\n",
+            bin.display()
+        )
+    );
+}
+
+#[test]
 fn not_executable_exits_126() {
     let dir = TempDir::new("noexec");
     let script = dir.join("script.sh");
