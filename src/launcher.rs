@@ -20,7 +20,8 @@ pub const IDENTITY_VARS: [&str; 7] = [
 pub fn identity(env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
     IDENTITY_VARS
         .iter()
-        .filter_map(|&k| env(k).map(|v| (k.to_string(), v)))
+        // An empty variable is as good as unset: it names no rank or job.
+        .filter_map(|&k| env(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
         .collect()
 }
 
@@ -64,13 +65,16 @@ pub fn expand(
         }
         match chars.next() {
             Some('%') => out.push('%'),
+            Some('h') if hostname.is_empty() => {
+                return Err("%h needs a hostname, and this machine's is empty".to_string());
+            }
             Some('h') => out.push_str(hostname),
             Some('p') => out.push_str(&pid.to_string()),
             Some('r') => out.push_str(rank(id).ok_or(
-                "%r needs a rank: none of SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK is set",
+                "%r needs a rank: none of SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK is set (to a non-empty value)",
             )?),
             Some('j') => {
-                out.push_str(&job_id(id).ok_or("%j needs a job id: SLURM_JOB_ID is not set")?)
+                out.push_str(&job_id(id).ok_or("%j needs a job id: SLURM_JOB_ID is unset or empty")?)
             }
             Some(other) => {
                 return Err(format!(
@@ -112,6 +116,30 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn empty_values_are_unset_so_placeholders_never_collapse() {
+        let id = env(&[("SLURM_PROCID", ""), ("SLURM_JOB_ID", "")]);
+        assert!(id.is_empty());
+        assert!(
+            expand("m-%r.json", "n1", &id, 1)
+                .unwrap_err()
+                .contains("%r needs a rank")
+        );
+        assert!(
+            expand("m-%j.json", "n1", &id, 1)
+                .unwrap_err()
+                .contains("%j needs a job id")
+        );
+        assert!(
+            expand("m-%h.json", "", &id, 1)
+                .unwrap_err()
+                .contains("%h needs a hostname")
+        );
+        // An empty Slurm rank does not hide Open MPI's.
+        let id = env(&[("SLURM_PROCID", ""), ("OMPI_COMM_WORLD_RANK", "5")]);
+        assert_eq!(expand("m-%r.json", "n1", &id, 1).unwrap(), "m-5.json");
     }
 
     #[test]
