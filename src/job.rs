@@ -110,11 +110,22 @@ pub struct SampleSummary {
     pub total_extra_kib: Option<u64>,
 }
 
+impl SampleSummary {
+    /// Whether `total_rss_kib` is a figure: some live process was measured, or none is
+    /// alive (a true 0). A sample whose processes were all unreadable or mid-exec has no
+    /// total, and 0 would be a lie.
+    pub fn has_total(&self) -> bool {
+        self.processes == 0 || self.processes > self.unknown + self.loading
+    }
+}
+
 /// The job's running state.
 pub struct Job<I: Inspector> {
     inspector: I,
     self_pid: Pid,
     root_pid: Pid,
+    /// The command memwatch started, for a root that exits before any sample sees it.
+    root_command: Rc<str>,
     live: Vec<Live<I::Handle>>,
     live_pids: Vec<Pid>,
     live_index: HashMap<Pid, usize>,
@@ -149,6 +160,7 @@ impl<I: Inspector> Job<I> {
             inspector,
             self_pid,
             root_pid,
+            root_command: Rc::from(""),
             live: Vec::with_capacity(capacity),
             live_pids: Vec::with_capacity(capacity),
             live_index: HashMap::with_capacity(capacity * 2),
@@ -173,6 +185,11 @@ impl<I: Inspector> Job<I> {
             extra_next: Duration::ZERO,
             extra_period_max: Duration::ZERO,
         }
+    }
+
+    /// The command line memwatch started (shown for a root that exits before any sample).
+    pub fn set_root_command(&mut self, command: &str) {
+        self.root_command = Rc::from(command);
     }
 
     /// Also measure `extra` (the caller checked the inspector supports it), in rounds that
@@ -207,8 +224,10 @@ impl<I: Inspector> Job<I> {
             self.processes_at_peak = summary.processes;
         }
         self.max_processes = self.max_processes.max(summary.processes);
-        self.timeline
-            .push(t, summary.total_rss_kib, summary.processes);
+        if summary.has_total() {
+            self.timeline
+                .push(t, summary.total_rss_kib, summary.processes);
+        }
         Ok(summary)
     }
 
@@ -415,6 +434,30 @@ impl<I: Inspector> Job<I> {
     pub fn reaped(&mut self, pid: Pid, kernel_max_rss_kib: Option<u64>) {
         if let Some(&i) = self.live_index.get(&pid) {
             self.retire(i);
+        }
+        if pid == self.root_pid && !self.dead.iter().any(|r| r.is_root) {
+            // The command exited before any sample found it: it was still the job. Keep it,
+            // with no sampled figure (unknown, not 0) and the kernel's peak.
+            self.total_seen += 1;
+            self.dead.push(ProcRecord {
+                id: ProcId { pid, start: 0 },
+                ppid: self.self_pid,
+                pgid: 0,
+                command: Rc::clone(&self.root_command),
+                peak_command: Rc::clone(&self.root_command),
+                max_rss_kib: None,
+                kernel_max_rss_kib: None,
+                kernel_max_footprint_kib: None,
+                max_extra_kib: None,
+                extra_failed: false,
+                started_unix_us: None,
+                first_seen: Duration::ZERO,
+                last_seen: Duration::ZERO,
+                samples: 0,
+                access: Access::Readable,
+                is_root: true,
+                recheck_command: false,
+            });
         }
         if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
             rec.kernel_max_rss_kib = kernel_max_rss_kib;
@@ -662,6 +705,57 @@ mod tests {
         fake.spawn(FakeProc::new(77, ROOT, 5, "impossible").rss(1));
         let s = j.sample(ms(10), true).unwrap();
         assert_eq!(s.processes, 1);
+    }
+
+    #[test]
+    fn a_root_gone_before_any_sample_is_still_reported_unknown() {
+        let fake = FakeInspector::default();
+        let mut j = job(fake.clone());
+        j.set_root_command("true --flag");
+        // It exited and was reaped before the first sample found it.
+        j.reaped(ROOT, Some(3600));
+        let s = j.sample(ms(1), true).unwrap();
+        assert_eq!((s.processes, s.total_rss_kib), (0, 0));
+        let stats = j.finish();
+        assert_eq!(stats.processes_total, 1);
+        let root = &stats.processes[0];
+        assert!(root.is_root);
+        assert_eq!(root.id.pid, ROOT);
+        assert_eq!(&*root.command, "true --flag");
+        assert_eq!(root.max_rss_kib, None, "never sampled: unknown, not 0");
+        assert_eq!(root.kernel_max_rss_kib, Some(3600));
+        assert_eq!(root.samples, 0);
+        assert_eq!(stats.max_total_index, None);
+    }
+
+    #[test]
+    fn a_root_seen_then_reaped_is_not_doubled() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(5));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.exit(ROOT);
+        j.reaped(ROOT, Some(9));
+        let stats = j.finish();
+        assert_eq!(stats.processes_total, 1);
+        assert_eq!(stats.processes.len(), 1);
+        assert_eq!(stats.processes[0].max_rss_kib, Some(5));
+    }
+
+    #[test]
+    fn a_sample_with_nothing_measured_has_no_timeline_point() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "sudo").denied());
+        let mut j = job(fake.clone());
+        let s = j.sample(ms(0), true).unwrap();
+        assert!(!s.has_total());
+        fake.exit(ROOT);
+        let s = j.sample(ms(10), true).unwrap();
+        assert!(s.has_total(), "nothing alive: a true 0");
+        let stats = j.finish();
+        let points = stats.timeline.points();
+        assert_eq!(points.len(), 1, "{points:?}");
+        assert_eq!((points[0].total_rss_kib, points[0].processes), (0, 0));
     }
 
     #[test]

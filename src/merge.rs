@@ -364,7 +364,12 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
     let thinned: Vec<&MergedReport> = reports
         .iter()
         .zip(inputs)
-        .filter(|(_, (_, r))| r.samples > r.timeline.len() as u64)
+        // Reports say so; for older ones, more samples than points is the sign (which a
+        // sample with no total, and so no point, can also give).
+        .filter(|(_, (_, r))| {
+            r.timeline_thinned
+                .unwrap_or(r.samples > r.timeline.len() as u64)
+        })
         .map(|(m, _)| m)
         .collect();
     let upper_bound = !thinned.is_empty();
@@ -457,13 +462,13 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
 
     let timeline = summed_timeline(&sw.curve, start_time.as_microsecond());
 
-    let peak_sum: Option<u64> = {
-        let peaks: Vec<u64> = inputs
-            .iter()
-            .filter_map(|(_, r)| r.max_total_rss_kib)
-            .collect();
-        (!peaks.is_empty()).then(|| peaks.iter().fold(0u64, |a, &b| a.saturating_add(b)))
-    };
+    // An upper bound only when every report's peak is known: an unknown one could be
+    // anything.
+    let peak_sum: Option<u64> = inputs
+        .iter()
+        .map(|(_, r)| r.max_total_rss_kib)
+        .try_fold(0u64, |a, p| p.map(|p| a.saturating_add(p)))
+        .filter(|_| !inputs.is_empty());
     let with_pss: Vec<u64> = inputs
         .iter()
         .filter_map(|(_, r)| r.max_total_pss_kib)
@@ -479,9 +484,12 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
     }
     let hosts: BTreeSet<String> = inputs.iter().map(|(_, r)| r.hostname.clone()).collect();
     reports.sort_by(report_order);
+    // With no report that measured its job, the summed curve is all zeros of jobs that
+    // had ended: the job peak is unknown, not 0.
+    let any_measured = inputs.iter().any(|(_, r)| r.max_total_rss_kib.is_some());
     let (max_total_rss_kib, max_total_rss_time) = match &sw.peak {
-        Some((t, sum, _)) => (Some(*sum), Some(timestamp(*t))),
-        None => (None, None),
+        Some((t, sum, _)) if any_measured => (Some(*sum), Some(timestamp(*t))),
+        _ => (None, None),
     };
     Merged {
         merge_version: MERGE_VERSION,
@@ -1109,12 +1117,22 @@ mod tests {
         let b = report("b", 1, 0, 1_000, &[]);
         let m = merge(&named(vec![a, b]), 10);
         assert_eq!(m.max_total_rss_kib, Some(40 * MIB));
-        assert_eq!(m.sum_of_report_peaks_kib, Some(40 * MIB));
+        // b's peak is unknown, so no sum can bound the job's.
+        assert_eq!(m.sum_of_report_peaks_kib, None);
         assert!(
             m.warnings
                 .iter()
                 .any(|w| w.contains("mem-1.json (b, rank 1) has no sample"))
         );
+        // Reports whose jobs ended before any sample: their timelines hold only the 0 of
+        // an ended job, and the job peak is unknown, not 0.
+        let mut c = report("c", 2, 0, 1_000, &[(0, 0)]);
+        c.max_total_rss_kib = None;
+        let mut d = report("d", 3, 0, 1_000, &[(1, 0)]);
+        d.max_total_rss_kib = None;
+        let m = merge(&named(vec![c, d]), 10);
+        assert_eq!((m.max_total_rss_kib, m.max_total_rss_time), (None, None));
+        assert_eq!(m.sum_of_report_peaks_kib, None);
         let m = merge(&named(vec![report("b", 1, 0, 1_000, &[])]), 10);
         assert_eq!(m.max_total_rss_kib, None);
         let mut text = Vec::new();

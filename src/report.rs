@@ -184,7 +184,12 @@ pub struct Report {
     /// The processes, largest peak first.
     pub processes: Vec<ProcessReport>,
     /// Total RSS over time, at most 2000 points; merged points keep the largest total.
+    /// Samples with no total (every live process unreadable or mid-exec) have no point.
     pub timeline: Vec<Point>,
+    /// True when the timeline was thinned to stay within 2000 points (a point then stands
+    /// for several samples); `null` in reports of earlier memwatch versions.
+    #[serde(default)]
+    pub timeline_thinned: Option<bool>,
 }
 
 /// What the run knew besides the job's figures.
@@ -305,6 +310,7 @@ impl Report {
             warnings: Vec::new(),
             processes,
             timeline: stats.timeline.points().to_vec(),
+            timeline_thinned: Some(stats.timeline.thinned()),
         };
         report.warnings = kernel_peak_warnings(&report);
         if let Some(extra) = stats.extra.filter(|_| stats.extra_unreadable > 0) {

@@ -190,6 +190,9 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     unix::raise_nofile_limit();
 
     let mut job = Job::new(inspector, self_pid, root, 64);
+    job.set_root_command(&sys::join_args(
+        cfg.command.iter().map(|a| a.as_encoded_bytes()),
+    ));
     if let Some(extra) = cfg.extra {
         job.measure_extra(extra);
     }
@@ -353,7 +356,7 @@ fn sample_loop(
         }
         let t = now - start;
         let s = job.sample(t, full)?;
-        if let Some((stream, path)) = &mut live.timeline {
+        if let Some((stream, path)) = live.timeline.as_mut().filter(|_| s.has_total()) {
             if let Err(e) = stream.push(t, s.total_rss_kib, s.processes) {
                 // The job goes on; the report will still have the bounded timeline.
                 eprintln!(
@@ -388,7 +391,6 @@ fn sample_loop(
             if job.live_pids().is_empty() {
                 unix::reap_remaining(Duration::from_millis(500), |r| {
                     job.reaped(r.pid, r.max_rss_kib);
-                    job.reaped_footprint(r.pid, r.max_footprint_kib);
                     job.reaped_footprint(r.pid, r.max_footprint_kib);
                 });
             }

@@ -98,6 +98,12 @@ impl Timeline {
     pub fn points(&self) -> &[Point] {
         &self.points
     }
+
+    /// Whether points were merged to stay within the cap (each then stands for several
+    /// samples and keeps their largest total).
+    pub fn thinned(&self) -> bool {
+        self.stride > 1
+    }
 }
 
 fn merge(a: Point, b: Point) -> Point {
