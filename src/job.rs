@@ -94,6 +94,16 @@ struct Live<H> {
     handle: H,
 }
 
+/// For the root, the command memwatch started instead of a bare `[comm]` (a zombie's
+/// command line is gone) when that name is the started program's.
+fn started_command(started: &Rc<str>, read: &str) -> Option<Rc<str>> {
+    let comm = read.strip_prefix('[')?.strip_suffix(']')?;
+    let program = started.split(' ').next()?;
+    let base = program.rsplit('/').next()?;
+    // The kernel keeps 15 bytes of the name.
+    (!comm.is_empty() && base.starts_with(comm)).then(|| Rc::clone(started))
+}
+
 /// What one sample found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SampleSummary {
@@ -187,7 +197,9 @@ impl<I: Inspector> Job<I> {
         }
     }
 
-    /// The command line memwatch started (shown for a root that exits before any sample).
+    /// The command line memwatch started: shown for a root that exits before any sample
+    /// sees it, or that a sample finds as a zombie (whose command line is gone and shows as
+    /// `[name]`).
     pub fn set_root_command(&mut self, command: &str) {
         self.root_command = Rc::from(command);
     }
@@ -304,7 +316,13 @@ impl<I: Inspector> Job<I> {
         let Some((mut handle, access)) = self.inspector.follow(&s) else {
             return;
         };
-        let command: Rc<str> = Rc::from(self.inspector.command(&s, &mut handle));
+        let mut command: Rc<str> = Rc::from(self.inspector.command(&s, &mut handle));
+        let is_root = s.id.pid == self.root_pid && s.ppid == self.self_pid;
+        if is_root {
+            if let Some(started) = started_command(&self.root_command, &command) {
+                command = started;
+            }
+        }
         if access == Access::Denied {
             self.denied.push(s.id);
             self.newly_denied += 1;
@@ -325,7 +343,7 @@ impl<I: Inspector> Job<I> {
             last_seen: t,
             samples: 0,
             access,
-            is_root: s.id.pid == self.root_pid && s.ppid == self.self_pid,
+            is_root,
             recheck_command: true,
         };
         self.total_seen += 1;
@@ -352,7 +370,12 @@ impl<I: Inspector> Job<I> {
                         let seen = live.rec.seen();
                         let command = self.inspector.command(&seen, &mut live.handle);
                         if *live.rec.command != *command {
-                            live.rec.command = Rc::from(command);
+                            live.rec.command = live
+                                .rec
+                                .is_root
+                                .then(|| started_command(&self.root_command, &command))
+                                .flatten()
+                                .unwrap_or_else(|| Rc::from(command));
                         }
                     }
                     live.rec.observe(kib, t);
@@ -726,6 +749,20 @@ mod tests {
         assert_eq!(root.kernel_max_rss_kib, Some(3600));
         assert_eq!(root.samples, 0);
         assert_eq!(stats.max_total_index, None);
+    }
+
+    #[test]
+    fn a_zombie_root_keeps_the_command_memwatch_started() {
+        let started: Rc<str> = Rc::from("/usr/bin/a-long-program-name --x");
+        let got = |read: &str| started_command(&started, read).map(|c| c.to_string());
+        assert_eq!(got("[a-long-program-]").as_deref(), Some(&*started));
+        assert_eq!(got("[other]"), None, "after exec into something else");
+        assert_eq!(
+            got("a-long-program-name --x"),
+            None,
+            "a real command line stays"
+        );
+        assert_eq!(got("[]"), None);
     }
 
     #[test]

@@ -138,6 +138,35 @@ fn quick_exit_still_reports_a_sample_and_a_duration() {
 }
 
 #[test]
+fn a_command_faster_than_the_first_sample_is_still_listed_never_as_0() {
+    // Whether or not a sample caught it, the command is in the report: as measured, or
+    // with an unknown sampled peak (never 0) and the kernel's own peak.
+    for _ in 0..15 {
+        let f = finish(&mut run_cmd(&["-q", "--json"], &["true"]));
+        f.assert_code(0);
+        let r = f.report();
+        assert!(r.processes_total >= 1);
+        let root = root_of(&r);
+        assert_eq!(root.command, "true");
+        match root.max_rss_kib {
+            Some(kib) => assert!(kib > 0),
+            None => {
+                assert_eq!(root.samples, 0);
+                assert!(root.kernel_max_rss_kib.is_some_and(|k| k > 0));
+            }
+        }
+        // No timeline point claims 0 KiB for a live process.
+        assert!(
+            r.timeline
+                .iter()
+                .all(|p| p.processes == 0 || p.total_rss_kib > 0),
+            "{:?}",
+            r.timeline
+        );
+    }
+}
+
+#[test]
 fn a_short_job_does_not_wait_out_the_interval() {
     let f = finish(&mut run_cmd(&["-i", "5000"], &["true"]));
     f.assert_code(0);
