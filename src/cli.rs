@@ -62,10 +62,19 @@ pub enum Command {
     },
     /// Print the manual page (roff) on standard output (`memwatch man | man -l -`).
     Man,
-    /// Test workload: allocate and touch memory, fork, hold (used by memwatch's own tests).
-    #[command(name = "__workload", hide = true)]
-    Workload(crate::sys::workload::WorkloadArgs),
 }
+
+/// `memwatch __workload …`: the test workload, dispatched before the real command line is
+/// parsed so it appears in no help, completion or manual page.
+#[derive(Debug, Parser)]
+#[command(name = "memwatch __workload")]
+pub struct WorkloadCli {
+    #[command(flatten)]
+    pub args: crate::sys::workload::WorkloadArgs,
+}
+
+/// The name under which [`WorkloadCli`] is reached.
+pub const WORKLOAD: &str = "__workload";
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -1249,9 +1249,10 @@ pub fn run(args: &CompareArgs) -> Result<i32, Error> {
     };
     let text = render(&c, args.json);
     let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
+    // A reader that stopped early (`| head`) does not change the verdict's exit code.
+    crate::error::unless_reader_left(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
         .map_err(|source| Error::Output {
+            what: "comparison",
             target: "standard output".to_string(),
             source,
             job: None,

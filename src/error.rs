@@ -22,9 +22,11 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
-    /// The report file cannot be created or written.
+    /// An output (the report, a plot, a CSV file…) cannot be created or written.
     Output {
-        /// The report path, or "standard output".
+        /// What it is: "report", "plot", "timeline", "CSV file", "manual page"…
+        what: &'static str,
+        /// Its path, or "standard output".
         target: String,
         /// Why.
         source: io::Error,
@@ -89,11 +91,12 @@ impl fmt::Display for Error {
                 write!(f, "cannot run '{program}': {}", os_message(source))
             }
             Error::Output {
+                what,
                 target,
                 source,
                 job,
             } => {
-                write!(f, "cannot write report to {target}: {}", os_message(source))?;
+                write!(f, "cannot write {what} to {target}: {}", os_message(source))?;
                 if let Some(job) = job {
                     write!(f, " ({job})")?;
                 }
@@ -119,6 +122,15 @@ impl From<SampleError> for Error {
     }
 }
 
+/// `Ok` for a reader that stopped early (`| head`): what was meant for reading is not
+/// an error then. Other failures pass through.
+pub fn unless_reader_left(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +150,7 @@ mod tests {
         assert_eq!(e.to_string(), "cannot run './x': Permission denied");
         assert_eq!(e.exit_code(), 126);
         let e = Error::Output {
+            what: "report",
             target: "out/x.json".into(),
             source: io::Error::from_raw_os_error(13),
             job: Some("the command exited with status 0".into()),

@@ -8,6 +8,14 @@ use memwatch::cli::{self, Command};
 use memwatch::error::Error;
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == cli::WORKLOAD)
+    {
+        use clap::Parser;
+        let args = cli::WorkloadCli::parse_from(std::env::args_os().skip(1));
+        return exit(memwatch::sys::workload::run(&args.args));
+    }
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(f) => {
@@ -26,17 +34,27 @@ fn main() -> ExitCode {
         Command::Merge(args) => memwatch::merge::run(&args),
         Command::Plot(args) => memwatch::plot::run(&args),
         Command::Completions { shell } => {
-            cli::completions(shell, &mut std::io::stdout().lock());
-            Ok(0)
+            let mut text = Vec::new();
+            cli::completions(shell, &mut text);
+            memwatch::error::unless_reader_left(std::io::stdout().lock().write_all(&text))
+                .map(|()| 0)
+                .map_err(|source| Error::Output {
+                    what: "completions",
+                    target: "standard output".to_string(),
+                    source,
+                    job: None,
+                })
         }
-        Command::Man => cli::man_page(&mut std::io::stdout().lock())
-            .map(|()| 0)
-            .map_err(|source| Error::Output {
-                target: "standard output".to_string(),
-                source,
-                job: None,
-            }),
-        Command::Workload(args) => Ok(memwatch::sys::workload::run(&args)),
+        Command::Man => {
+            memwatch::error::unless_reader_left(cli::man_page(&mut std::io::stdout().lock()))
+                .map(|()| 0)
+                .map_err(|source| Error::Output {
+                    what: "manual page",
+                    target: "standard output".to_string(),
+                    source,
+                    job: None,
+                })
+        }
     };
     match result {
         Ok(code) => exit(code),

@@ -801,6 +801,7 @@ pub fn run(args: &MergeArgs) -> Result<i32, Error> {
     match &args.output {
         Some(path) => {
             let failed = |source: io::Error| Error::Output {
+                what: "merged report",
                 target: path.display().to_string(),
                 source,
                 job: None,
@@ -813,10 +814,13 @@ pub fn run(args: &MergeArgs) -> Result<i32, Error> {
         None => {
             let stdout = io::stdout();
             let mut lock = stdout.lock();
-            render(&mut lock).map_err(|source| Error::Output {
-                target: "standard output".to_string(),
-                source,
-                job: None,
+            crate::error::unless_reader_left(render(&mut lock)).map_err(|source| {
+                Error::Output {
+                    what: "merged report",
+                    target: "standard output".to_string(),
+                    source,
+                    job: None,
+                }
             })?;
         }
     }

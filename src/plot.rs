@@ -686,19 +686,22 @@ pub fn run(args: &PlotArgs) -> Result<i32, Error> {
         Some(path) => crate::output::file::PendingFile::create(path)
             .and_then(|f| f.commit(|w| w.write_all(doc.as_bytes())))
             .map_err(|source| Error::Output {
+                what: "plot",
                 target: path.display().to_string(),
                 source,
                 job: None,
             })?,
         None => {
             let mut out = io::stdout().lock();
-            out.write_all(doc.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|source| Error::Output {
-                    target: "standard output".to_string(),
-                    source,
-                    job: None,
-                })?;
+            crate::error::unless_reader_left(
+                out.write_all(doc.as_bytes()).and_then(|()| out.flush()),
+            )
+            .map_err(|source| Error::Output {
+                what: "plot",
+                target: "standard output".to_string(),
+                source,
+                job: None,
+            })?;
         }
     }
     Ok(0)

@@ -103,6 +103,7 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     }
     let pending = match &cfg.output {
         Some(path) => Some(PendingFile::create(path).map_err(|source| Error::Output {
+            what: "report",
             target: path.display().to_string(),
             source,
             job: None,
@@ -111,6 +112,7 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     };
     let plot = match &cfg.plot {
         Some(path) => Some(PendingFile::create(path).map_err(|source| Error::Output {
+            what: "plot",
             target: path.display().to_string(),
             source,
             job: None,
@@ -250,6 +252,7 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
             let label = report.command.join(" ");
             file.commit(|w| crate::plot::write_svg(&[(label, &report)], w))
                 .map_err(|source| Error::Output {
+                    what: "plot",
                     target,
                     source,
                     job: job_desc.clone(),
@@ -481,6 +484,7 @@ fn emit(
                 }
             })
             .map_err(|source| Error::Output {
+                what: "report",
                 target,
                 source,
                 job,
@@ -488,6 +492,7 @@ fn emit(
         }
         None if cfg.json => {
             let failed = |source| Error::Output {
+                what: "report",
                 target: "standard output".to_string(),
                 source,
                 job,
@@ -512,6 +517,7 @@ fn open_timeline(
         .and_then(TimelineStream::new)
         .map(|s| (s, path.to_path_buf()))
         .map_err(|source| Error::Output {
+            what: "timeline",
             target: path.display().to_string(),
             source,
             job: None,
@@ -527,10 +533,18 @@ struct CsvFiles {
 impl CsvFiles {
     fn create(dir: &std::path::Path) -> Result<CsvFiles, Error> {
         let fail = |target: PathBuf, source| Error::Output {
+            what: "CSV file",
             target: target.display().to_string(),
             source,
             job: None,
         };
+        if dir.exists() && !dir.is_dir() {
+            // create_dir_all would say "File exists", which reads as no error at all.
+            return Err(fail(
+                dir.to_path_buf(),
+                io::Error::new(io::ErrorKind::NotADirectory, "Not a directory"),
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(|e| fail(dir.to_path_buf(), e))?;
         let peaks_path = dir.join("process_peaks.csv");
         let timeline_path = dir.join("timeline.csv");
@@ -550,6 +564,7 @@ impl CsvFiles {
             let target = file.target().display().to_string();
             file.commit(|w| render(report, w))
                 .map_err(|source| Error::Output {
+                    what: "CSV file",
                     target,
                     source,
                     job: job.clone(),

@@ -151,6 +151,25 @@ fn identical_reports_exit_0() {
 }
 
 #[test]
+fn the_verdict_survives_a_reader_that_stops_early() {
+    // `memwatch compare … | head -3` in CI must still fail the job on a regression.
+    let d = TempDir::new("pipe");
+    let base = write(&d, "main.json", &report(&fig(GIB)));
+    let new = write(&d, "branch.json", &report(&fig(2 * GIB)));
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let o = Command::new(BIN)
+        .arg("compare")
+        .args([&base, &new])
+        .args(["--max-increase", "20%"])
+        .stdout(std::process::Stdio::from(write))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
+
+#[test]
 fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
     let d = TempDir::new("doubled");
     let base = write(&d, "main.json", &report(&fig(GIB)));

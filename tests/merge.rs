@@ -306,7 +306,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
     assert!(
-        err.starts_with("memwatch: cannot write report to "),
+        err.starts_with("memwatch: cannot write merged report to "),
         "{err}"
     );
 }

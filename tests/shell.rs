@@ -28,6 +28,31 @@ fn completions_for_every_shell() {
             "{shell} script lacks run's flags"
         );
         assert!(out.stderr.is_empty());
+        // The test workload is memwatch's own business, not the user's.
+        assert!(
+            !script.contains("workload"),
+            "{shell} script offers __workload"
+        );
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `memwatch man | head -1`: the pipe is closed before memwatch writes.
+    for args in [&["man"][..], &["completions", "bash"], &["--help"]] {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        drop(read);
+        let out = Command::new(env!("CARGO_BIN_EXE_memwatch"))
+            .args(args)
+            .stdout(std::process::Stdio::from(write))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

@@ -436,3 +436,28 @@ fn devices_links_and_fifos_are_written_through_not_replaced() {
     );
     read_report(&dir.join("real.json"));
 }
+
+#[test]
+fn each_output_is_named_in_its_error_and_checked_before_the_command() {
+    let dir = TempDir::new("names");
+    let missing = dir.join("no/such/dir");
+    let m = missing.to_str().unwrap();
+    assert_refused(
+        &["--timeline", &format!("{m}/t.csv")],
+        &dir,
+        &format!("cannot write timeline to {m}/t.csv: No such file or directory"),
+    );
+    assert_refused(
+        &["--plot", &format!("{m}/p.svg")],
+        &dir,
+        &format!("cannot write plot to {m}/p.svg: No such file or directory"),
+    );
+    let file = dir.join("file");
+    fs::write(&file, "").unwrap();
+    let f = file.to_str().unwrap();
+    assert_refused(
+        &["--csv", f],
+        &dir,
+        &format!("cannot write CSV file to {f}: Not a directory"),
+    );
+}
