@@ -1,7 +1,7 @@
 //! Report files. A regular file (or a new one) is written atomically: a temporary file next
-//! to the target is created before the job starts (so an unwritable path fails at once, not
-//! after an hour) and renamed over the target once the report is complete, so a report is
-//! never half-written. A symbolic link is followed and the file it names is replaced, the
+//! to the target is created (and removed) before the job starts, so an unwritable path fails
+//! at once, not after an hour; at the end it is written and renamed over the target, so a
+//! report is never half-written and a killed memwatch leaves nothing behind. A symbolic link is followed and the file it names is replaced, the
 //! link kept. Anything else (a device such as `/dev/stdout` or `/dev/null`, a FIFO, a
 //! socket, `/proc/self/fd/N`) is written through, never replaced.
 
@@ -21,11 +21,9 @@ pub struct PendingFile {
 
 enum How {
     /// Written to `temp`, then renamed to `path` (the target with its links followed).
-    Atomic {
-        path: PathBuf,
-        temp: PathBuf,
-        file: Option<File>,
-    },
+    /// `temp` was created once up front to prove the directory writable, and removed at
+    /// once, so a memwatch killed with SIGKILL leaves nothing behind.
+    Atomic { path: PathBuf, temp: PathBuf },
     /// Written into the existing `path` (a device, FIFO, socket or /proc link). `file` is
     /// opened up front, except for a FIFO, whose open would wait for a reader.
     Through {
@@ -76,10 +74,8 @@ impl PendingFile {
     /// through).
     pub fn commit(mut self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         match &mut self.how {
-            How::Atomic { path, temp, file } => {
-                let file = file
-                    .take()
-                    .ok_or_else(|| io::Error::other("report already written"))?;
+            How::Atomic { path, temp } => {
+                let file = create_temp(temp)?;
                 let mut w = io::BufWriter::new(file);
                 f(&mut w)?;
                 let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
@@ -143,15 +139,21 @@ fn atomic(path: PathBuf) -> io::Result<How> {
     temp_name.push(name);
     temp_name.push(format!(".memwatch-{}.tmp", std::process::id()));
     let temp = path.with_file_name(temp_name);
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)?;
-    Ok(How::Atomic {
-        path,
-        temp,
-        file: Some(file),
-    })
+    drop(create_temp(&temp)?);
+    fs::remove_file(&temp)?;
+    Ok(How::Atomic { path, temp })
+}
+
+/// A new, empty `temp`; one left by a killed memwatch that had the same pid is replaced.
+fn create_temp(temp: &Path) -> io::Result<File> {
+    let create = || OpenOptions::new().write(true).create_new(true).open(temp);
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(temp)?;
+            create()
+        }
+        other => other,
+    }
 }
 
 fn through(path: PathBuf, append: bool) -> io::Result<How> {
@@ -202,6 +204,8 @@ mod tests {
         let target = d.join("r.json");
         let p = PendingFile::create(&target).unwrap();
         assert!(!target.exists());
+        // Nothing in the directory while the job runs: a SIGKILL leaves no litter.
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 0);
         p.commit(|w| w.write_all(b"{}\n")).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"{}\n");
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1);

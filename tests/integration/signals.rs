@@ -155,6 +155,8 @@ fn sigkill_to_memwatch_leaves_the_job_running() {
     }
     kill_job(&job.0);
     assert_all_gone(&job.0, &pids);
+    // No report (it was never written) and no temporary file left in its directory.
+    assert!(dir.list().is_empty(), "left behind: {:?}", dir.list());
 }
 
 #[test]
