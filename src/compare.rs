@@ -447,6 +447,8 @@ struct Entry {
     command: Vec<String>,
     intervals: Vec<u64>,
     figures: Figures,
+    /// Reports whose extra metric missed processes it could not read, and how many.
+    partial_metric: Vec<(PathBuf, u64)>,
 }
 
 impl Entry {
@@ -455,9 +457,16 @@ impl Entry {
         let mut intervals: Vec<u64> = reports.iter().map(|r| r.interval_ms).collect();
         intervals.sort_unstable();
         intervals.dedup();
+        let partial_metric = paths
+            .iter()
+            .zip(reports)
+            .filter(|(_, r)| r.processes_metric_unreadable > 0)
+            .map(|(p, r)| (p.clone(), r.processes_metric_unreadable))
+            .collect();
         Entry {
             label,
             paths,
+            partial_metric,
             command: reports
                 .first()
                 .map(|r| r.command.clone())
@@ -853,6 +862,25 @@ fn entry_json(e: &Entry, ratio_to_first: Option<Ratios>) -> EntryJson {
     }
 }
 
+/// The notes printed before the verdict.
+fn notes(entries: &[Entry]) -> Vec<String> {
+    let mut notes: Vec<String> = interval_note(entries).into_iter().collect();
+    for (path, n) in entries.iter().flat_map(|e| &e.partial_metric) {
+        let metric = if measured(Metric::Pss, entries) {
+            "PSS"
+        } else {
+            "footprint"
+        };
+        notes.push(format!(
+            "note: {}: the {metric} of {n} process{} could not be read (another user's, or \
+             setuid), so its max total {metric} is a lower bound",
+            path.display(),
+            if *n == 1 { "" } else { "es" },
+        ));
+    }
+    notes
+}
+
 fn interval_note(entries: &[Entry]) -> Option<String> {
     let mut all: Vec<u64> = entries.iter().flat_map(|e| e.intervals.clone()).collect();
     all.sort_unstable();
@@ -902,7 +930,7 @@ fn pair(entries: Vec<Entry>, metric: Metric, limit: Option<&Limit>) -> Result<Co
         changes: Some(Changes::new(&b.figures, &n.figures)),
         check,
         verdict,
-        notes: interval_note(&entries).into_iter().collect(),
+        notes: notes(&entries),
         exit_code,
     };
     Ok(Comparison { json, entries })
@@ -955,7 +983,7 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
         changes: None,
         check: None,
         verdict,
-        notes: interval_note(&entries).into_iter().collect(),
+        notes: notes(&entries),
         exit_code: 0,
     };
     Comparison { json, entries }
@@ -1326,6 +1354,28 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_pss_is_noted_as_a_lower_bound() {
+        let b = entry(
+            "base",
+            with_pss(figures(Some(4000), Some(1000), 1.0, 4), Some(1000)),
+        );
+        let mut n = entry(
+            "new",
+            with_pss(figures(Some(4000), Some(1000), 1.0, 4), Some(900)),
+        );
+        n.partial_metric = vec![(PathBuf::from("new.json"), 2)];
+        let c = pair(vec![b, n], Metric::Pss, Some(&parse_limit("10%").unwrap())).unwrap();
+        assert_eq!(
+            c.json.notes,
+            [
+                "note: new.json: the PSS of 2 processes could not be read (another user's, or \
+              setuid), so its max total PSS is a lower bound"
+            ]
+        );
+        assert!(human_pair(&c).contains("is a lower bound"));
+    }
+
+    #[test]
     fn scaling_shows_pss_ratios_when_measured() {
         let e = |l: &str, rss: u64, pss: u64| {
             entry(
@@ -1362,6 +1412,7 @@ mod tests {
             command: vec!["app".to_string()],
             intervals: vec![500],
             figures: f,
+            partial_metric: Vec::new(),
         }
     }
 

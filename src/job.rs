@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::sys::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use crate::sys::{
+    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+};
 use crate::timeline::Timeline;
 
 /// Dead processes kept in full detail; past twice this many, the ones with the smallest
@@ -382,17 +384,18 @@ impl<I: Inspector> Job<I> {
                     sum.total_rss_kib += kib;
                     if let Some(extra) = round {
                         self.extra_reads += 1;
-                        if let Some(v) = self.inspector.read_extra(extra, &mut live.handle) {
-                            extra_sum = Some(extra_sum.unwrap_or(0) + v);
-                            if live.rec.max_extra_kib.is_none_or(|m| v > m) {
-                                live.rec.max_extra_kib = Some(v);
+                        match self.inspector.read_extra(extra, &mut live.handle) {
+                            ExtraReading::Kib(v) => {
+                                extra_sum = Some(extra_sum.unwrap_or(0) + v);
+                                if live.rec.max_extra_kib.is_none_or(|m| v > m) {
+                                    live.rec.max_extra_kib = Some(v);
+                                }
                             }
-                        } else if !live.rec.extra_failed
-                            // Not a process that exited between the two reads.
-                            && !matches!(self.inspector.read(&mut live.handle), Reading::Gone)
-                        {
-                            live.rec.extra_failed = true;
-                            self.extra_unreadable += 1;
+                            ExtraReading::Denied if !live.rec.extra_failed => {
+                                live.rec.extra_failed = true;
+                                self.extra_unreadable += 1;
+                            }
+                            ExtraReading::Denied | ExtraReading::Unavailable => {}
                         }
                     }
                     sum.processes += 1;

@@ -473,13 +473,24 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
         .iter()
         .filter_map(|(_, r)| r.max_total_pss_kib)
         .collect();
-    let pss_sum = (with_pss.len() == inputs.len() && !with_pss.is_empty())
+    let partial: Vec<&str> = inputs
+        .iter()
+        .filter(|(_, r)| r.max_total_pss_kib.is_some() && r.processes_metric_unreadable > 0)
+        .map(|(f, _)| f.as_str())
+        .collect();
+    let pss_sum = (with_pss.len() == inputs.len() && !with_pss.is_empty() && partial.is_empty())
         .then(|| with_pss.iter().fold(0u64, |a, &b| a.saturating_add(b)));
     if !with_pss.is_empty() && with_pss.len() < inputs.len() {
         warnings.push(format!(
             "only {} of {} reports have a PSS figure (run --metric pss): no PSS sum is given",
             with_pss.len(),
             inputs.len()
+        ));
+    } else if !partial.is_empty() {
+        warnings.push(format!(
+            "{} could not read the PSS of some processes (another user's, or setuid): no \
+             PSS sum is given, as it would not bound the job's",
+            partial.join(", ")
         ));
     }
     let hosts: BTreeSet<String> = inputs.iter().map(|(_, r)| r.hostname.clone()).collect();
@@ -1180,6 +1191,18 @@ mod tests {
             m.warnings
                 .iter()
                 .any(|w| w.contains("only 1 of 2 reports have a PSS figure")),
+            "{:?}",
+            m.warnings
+        );
+        // A report whose PSS missed unreadable processes: no sum claims to bound the job.
+        let mut partial = with("b", 1, Some(30 * MIB));
+        partial.processes_metric_unreadable = 1;
+        let m = merge(&named(vec![with("a", 0, Some(20 * MIB)), partial]), 10);
+        assert_eq!(m.sum_of_report_pss_peaks_kib, None);
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("mem-1.json could not read the PSS")),
             "{:?}",
             m.warnings
         );

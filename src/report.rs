@@ -171,6 +171,10 @@ pub struct Report {
     /// How the extra metric was sampled (reads, spacing, scaling in between).
     #[serde(default)]
     pub metric_sampling: Option<String>,
+    /// Processes whose extra metric the kernel refused (another user's, setuid): left out
+    /// of its totals, which are then lower bounds.
+    #[serde(default)]
+    pub processes_metric_unreadable: u64,
     /// The command's exit code, if it exited.
     pub exit_code: Option<i32>,
     /// The signal that killed the command, if one did.
@@ -303,6 +307,7 @@ impl Report {
                 .max_total_extra_kib
                 .filter(|_| stats.extra == Some(Extra::Footprint)),
             metric_sampling: stats.extra.map(|e| metric_sampling(e, stats)),
+            processes_metric_unreadable: stats.extra_unreadable,
             exit_code,
             signal,
             interrupted: info.interrupted,

@@ -255,3 +255,19 @@ fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
         "{err}"
     );
 }
+
+#[test]
+fn pss_follows_a_process_through_exec() {
+    // A shell read for PSS, then exec'd into a 100 MiB workload: the kept smaps_rollup
+    // descriptor belongs to the shell's image, and the new program's PSS must still count.
+    let bin = env!("CARGO_BIN_EXE_memwatch");
+    let script = format!("sleep 0.3; exec {bin} __workload --mib 100 --hold-ms 900");
+    let (out, report) = run_json(&[
+        "run", "--json", "-q", "--metric", "pss", "-i", "20", "--", "sh", "-c", &script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let r = report.expect("JSON report");
+    let pss = r.max_total_pss_kib.expect("max_total_pss_kib");
+    assert!(pss >= 95 * MIB, "PSS {pss} KiB lost the exec'd program");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}

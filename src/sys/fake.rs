@@ -5,7 +5,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use super::{
+    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+};
 
 /// One fake process.
 #[derive(Clone, Debug)]
@@ -170,10 +172,14 @@ impl Inspector for FakeInspector {
         }
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut FakeHandle) -> Option<u64> {
+    fn read_extra(&mut self, extra: Extra, h: &mut FakeHandle) -> ExtraReading {
         let procs = self.procs.borrow();
-        let p = procs.get(&h.id.pid).filter(|p| p.id == h.id)?;
-        (extra == Extra::Pss).then_some(p.pss_kib).flatten()
+        match procs.get(&h.id.pid).filter(|p| p.id == h.id) {
+            None => ExtraReading::Unavailable,
+            Some(_) if extra != Extra::Pss => ExtraReading::Unavailable,
+            // A fake process without a PSS stands for a setuid one.
+            Some(p) => p.pss_kib.map_or(ExtraReading::Denied, ExtraReading::Kib),
+        }
     }
 
     fn signal(&mut self, id: ProcId, _h: &mut FakeHandle, signal: i32) -> bool {

@@ -18,7 +18,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 
 use super::procfs::{self, Stat};
-use super::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use super::{
+    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+};
 
 /// A pid jump larger than this is not probed pid by pid: the children walk is cheaper.
 const MAX_PROBE_RANGE: i32 = 512;
@@ -408,19 +410,37 @@ impl Inspector for LinuxInspector {
         extra == Extra::Pss && std::path::Path::new("/proc/self/smaps_rollup").exists()
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut LinuxHandle) -> Option<u64> {
+    fn read_extra(&mut self, extra: Extra, h: &mut LinuxHandle) -> ExtraReading {
         if extra != Extra::Pss {
-            return None;
+            return ExtraReading::Unavailable;
         }
-        if h.smaps.is_none() {
-            // Opened right after a reading of the kept-open statm showed the process alive;
-            // from then on the descriptor stays with this very process.
-            let mut path = PathBuf::new();
-            path.proc(h.pid).file(b"smaps_rollup");
-            h.smaps = Some(File::from(open(path.as_cstr(), 0).ok()?));
+        // A kept descriptor belongs to the program the process ran when it was opened: after
+        // an exec its reads fail (ESRCH), so it is reopened once.
+        for _ in 0..2 {
+            let smaps = match &h.smaps {
+                Some(f) => f,
+                None => {
+                    // Opened right after a reading of the kept-open statm showed the process
+                    // alive, so the pid is still this process's.
+                    let mut path = PathBuf::new();
+                    path.proc(h.pid).file(b"smaps_rollup");
+                    match open(path.as_cstr(), 0) {
+                        Ok(fd) => h.smaps.insert(File::from(fd)),
+                        Err(e) if is_denied(&e) => return ExtraReading::Denied,
+                        Err(_) => return ExtraReading::Unavailable,
+                    }
+                }
+            };
+            match smaps.read_at(&mut self.buf, 0) {
+                Ok(n) => {
+                    return procfs::parse_smaps_rollup_pss(&self.buf[..n])
+                        .map_or(ExtraReading::Unavailable, ExtraReading::Kib);
+                }
+                Err(e) if is_denied(&e) => return ExtraReading::Denied,
+                Err(_) => h.smaps = None,
+            }
         }
-        let n = h.smaps.as_ref()?.read_at(&mut self.buf, 0).ok()?;
-        procfs::parse_smaps_rollup_pss(&self.buf[..n])
+        ExtraReading::Unavailable
     }
 
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {
@@ -468,11 +488,16 @@ impl LinuxInspector {
             // program yet. The next reading (text > 0) counts as an exec.
             Some(m) if m.text == 0 => {
                 h.text = 0;
+                // A kept smaps_rollup belongs to the image being replaced.
+                h.smaps = None;
                 Reading::Loading
             }
             Some(m) => {
                 // Also from 0: mid-exec, the new image has no text and no arguments yet.
                 let exec = m.text != h.text;
+                if exec {
+                    h.smaps = None;
+                }
                 h.text = m.text;
                 Reading::Rss {
                     kib: m.resident.saturating_mul(self.page_kib),

@@ -98,7 +98,9 @@ use std::ptr;
 use libc::{c_int, c_void};
 
 use super::darwin::{self, Row};
-use super::{Access, Discovery, Extra, Inspector, Pid, ProcId, Reading, SampleError, Seen};
+use super::{
+    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+};
 
 // The layouts the kernel writes into, checked against the xnu headers (`platforms.md` A.1):
 // a mistake here must fail the build, not corrupt memory.
@@ -625,12 +627,13 @@ impl Inspector for MacInspector {
         extra == Extra::Footprint
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut MacHandle) -> Option<u64> {
-        // The footprint of the reading just taken (the core reads extras right after RSS).
-        (extra == Extra::Footprint)
-            .then_some(h.footprint)
-            .flatten()
-            .map(darwin::bytes_to_kib)
+    fn read_extra(&mut self, extra: Extra, h: &mut MacHandle) -> ExtraReading {
+        // The footprint of the reading just taken (the core reads extras right after RSS,
+        // from the same proc_pid_rusage call, so a denied process never gets here).
+        match h.footprint.filter(|_| extra == Extra::Footprint) {
+            Some(bytes) => ExtraReading::Kib(darwin::bytes_to_kib(bytes)),
+            None => ExtraReading::Unavailable,
+        }
     }
 
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {

@@ -116,6 +116,17 @@ impl Extra {
     }
 }
 
+/// What reading an extra metric (`--metric`) gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtraReading {
+    /// The value, KiB.
+    Kib(u64),
+    /// The kernel refused (another user's process, setuid): memwatch cannot measure it.
+    Denied,
+    /// Not this time (the process is exiting or between two programs).
+    Unavailable,
+}
+
 /// A failure of the OS backend that stops sampling (not a process that vanished: that is
 /// normal and never an error).
 #[derive(Debug)]
@@ -171,12 +182,12 @@ pub trait Inspector {
         false
     }
 
-    /// Read `extra` for a followed process, KiB; `None` if it cannot be read now. May cost
-    /// far more than [`read`](Inspector::read) (PSS walks the page tables); the core
+    /// Read `extra` for a followed process, right after a [`read`](Inspector::read) found
+    /// it alive. May cost far more than `read` (PSS walks the page tables); the core
     /// decides how often to call it.
-    fn read_extra(&mut self, extra: Extra, handle: &mut Self::Handle) -> Option<u64> {
+    fn read_extra(&mut self, extra: Extra, handle: &mut Self::Handle) -> ExtraReading {
         let _ = (extra, handle);
-        None
+        ExtraReading::Unavailable
     }
 
     /// When the process started, as microseconds since the Unix epoch, if the platform's
