@@ -24,13 +24,25 @@ enum How {
     /// `temp` was created once up front to prove the directory writable, and removed at
     /// once, so a memwatch killed with SIGKILL leaves nothing behind.
     Atomic { path: PathBuf, temp: PathBuf },
-    /// Written into the existing `path` (a device, FIFO, socket or /proc link). `file` is
+    /// Written into the existing `path` (a device, a FIFO, an open file named through
+    /// `/proc/self/fd` or `/dev/fd`, or a file the directory forbids replacing). `file` is
     /// opened up front, except for a FIFO, whose open would wait for a reader.
     Through {
         path: PathBuf,
         file: Option<File>,
-        append: bool,
+        mode: Mode,
     },
+}
+
+/// How a written-through file is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As it is (a device, a FIFO).
+    Plain,
+    /// After what is there: an open file named by a descriptor, as a shell's redirection.
+    Append,
+    /// Emptied first, when the report is ready: a file that cannot be replaced, as `>`.
+    Truncate,
 }
 
 impl PendingFile {
@@ -45,16 +57,21 @@ impl PendingFile {
                     "Is a directory",
                 ));
             }
-            // A /proc link (`/dev/stdout` is `/proc/self/fd/1`) names an open file: write
-            // into it, after what is there, as a redirection of the shell would.
-            Ok(m) if m.is_file() && path.starts_with("/proc") => through(path, true)?,
-            Ok(m) if !m.is_file() => through(path, false)?,
+            // A descriptor's link (`/dev/stdout` is `/proc/self/fd/1`, `/dev/fd/1`) names an
+            // open file: write into it, after what is there, as a shell's redirection would.
+            Ok(m) if m.is_file() && names_open_file(&path) => through(path, Mode::Append)?,
+            Ok(m) if !m.is_file() => through(path, Mode::Plain)?,
             Ok(_) => {
                 // Replacing a file that cannot be written would succeed (the rename needs
-                // only the directory), or fail only at the end in a sticky directory:
-                // refuse it now, as a shell's `>` would.
+                // only the directory): refuse it now, as a shell's `>` would.
                 OpenOptions::new().write(true).open(&path)?;
-                atomic(path)?
+                if rename_forbidden(&path) {
+                    // Another user's file in a sticky directory (/tmp) may be written but
+                    // not replaced: write it in place at the end, as `>` would.
+                    through(path, Mode::Truncate)?
+                } else {
+                    atomic(path)?
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => atomic(path)?,
             Err(e) => return Err(e),
@@ -83,11 +100,14 @@ impl PendingFile {
                 drop(file);
                 fs::rename(temp, path)
             }
-            How::Through { path, file, append } => {
+            How::Through { path, file, mode } => {
                 let file = match file.take() {
                     Some(f) => f,
-                    None => open_through(path, *append)?,
+                    None => open_fifo(path)?,
                 };
+                if *mode == Mode::Truncate {
+                    file.set_len(0)?;
+                }
                 let mut w = io::BufWriter::new(file);
                 f(&mut w)?;
                 w.flush()
@@ -111,7 +131,7 @@ impl Drop for PendingFile {
 fn follow_links(target: &Path) -> io::Result<PathBuf> {
     let mut path = target.to_path_buf();
     for _ in 0..MAX_LINKS {
-        if path.starts_with("/proc") {
+        if names_open_file(&path) {
             return Ok(path);
         }
         match fs::symlink_metadata(&path) {
@@ -156,7 +176,19 @@ fn create_temp(temp: &Path) -> io::Result<File> {
     }
 }
 
-fn through(path: PathBuf, append: bool) -> io::Result<How> {
+/// Whether `path` lies in `/proc` or `/dev/fd` (directly or through a linked directory),
+/// whose entries are open files, not paths to follow or replace.
+fn names_open_file(path: &Path) -> bool {
+    let special = |p: &Path| p.starts_with("/proc") || p.starts_with("/dev/fd");
+    special(path)
+        || path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .and_then(|d| fs::canonicalize(d).ok())
+            .is_some_and(|d| special(&d))
+}
+
+fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
     let is_fifo = is_fifo(&path);
     let file = if is_fifo {
         // Opening a FIFO for writing waits for a reader: open it when the report is ready.
@@ -167,13 +199,14 @@ fn through(path: PathBuf, append: bool) -> io::Result<How> {
         }
         None
     } else {
-        Some(open_through(&path, append)?)
+        Some(
+            OpenOptions::new()
+                .write(true)
+                .append(mode == Mode::Append)
+                .open(&path)?,
+        )
     };
-    Ok(How::Through { path, file, append })
-}
-
-fn open_through(path: &Path, append: bool) -> io::Result<File> {
-    OpenOptions::new().write(true).append(append).open(path)
+    Ok(How::Through { path, file, mode })
 }
 
 #[cfg(unix)]
@@ -182,8 +215,28 @@ fn is_fifo(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
+#[cfg(unix)]
+fn open_fifo(path: &Path) -> io::Result<File> {
+    crate::sys::unix::open_fifo_for_writing(path)
+}
+
+#[cfg(unix)]
+fn rename_forbidden(path: &Path) -> bool {
+    crate::sys::unix::rename_forbidden_by_sticky_dir(path)
+}
+
 #[cfg(not(unix))]
 fn is_fifo(_path: &Path) -> bool {
+    false
+}
+
+#[cfg(not(unix))]
+fn open_fifo(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).open(path)
+}
+
+#[cfg(not(unix))]
+fn rename_forbidden(_path: &Path) -> bool {
     false
 }
 
@@ -251,6 +304,14 @@ mod tests {
         let e = PendingFile::create(&d.join("a")).err().unwrap();
         assert!(e.to_string().contains("symbolic links"), "{e}");
         fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn descriptor_paths_are_open_files_not_paths() {
+        assert!(names_open_file(Path::new("/proc/self/fd/1")));
+        assert!(names_open_file(Path::new("/dev/fd/1")));
+        assert!(!names_open_file(Path::new("/tmp/r.json")));
+        assert!(!names_open_file(Path::new("r.json")));
     }
 
     #[test]

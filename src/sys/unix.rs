@@ -4,7 +4,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
@@ -18,6 +18,9 @@ pub const JOB_SIGNALS: [Signal; 4] = [
 ];
 
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+/// Job signals (not SIGCHLD) received so far, for waits outside the sampling loop.
+static JOB_SIGNALS_RECEIVED: AtomicU32 = AtomicU32::new(0);
 
 /// Bytes per signal in the pipe: the signal number, then the sender's pid (native endian).
 const RECORD: usize = 5;
@@ -33,6 +36,9 @@ pub struct Received {
 }
 
 extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    if signal != libc::SIGCHLD {
+        JOB_SIGNALS_RECEIVED.fetch_add(1, Ordering::Relaxed);
+    }
     let fd = PIPE_WRITE.load(Ordering::Relaxed);
     if fd < 0 {
         return;
@@ -157,6 +163,77 @@ impl SignalPipe {
         }
         count
     }
+}
+
+/// Open a FIFO for writing, waiting for a reader as `>` would, but giving up when memwatch
+/// receives a signal (Ctrl+C, SIGTERM) while it waits: a blocking open(2) would restart
+/// after the handler and could only be ended by SIGKILL.
+pub fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let signals = JOB_SIGNALS_RECEIVED.load(Ordering::Relaxed);
+    let mut waited = Duration::ZERO;
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(file) => {
+                // Writes block normally from here on (a slow reader is not an error).
+                let fd = file.as_raw_fd();
+                // SAFETY: fcntl on a descriptor we own, with integer arguments only.
+                let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+                if flags < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: as above.
+                let set = unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) };
+                if set < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                return Ok(file);
+            }
+            // No reader yet.
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if JOB_SIGNALS_RECEIVED.load(Ordering::Relaxed) != signals {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        "interrupted while waiting for a reader of the FIFO",
+                    ));
+                }
+                if waited == Duration::from_secs(1) {
+                    eprintln!(
+                        "memwatch: waiting for a reader of {} to write the report",
+                        path.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                waited += Duration::from_millis(50);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether a rename over `path` would be refused although the file may be written: it is
+/// another user's, in a sticky directory (such as /tmp) that is not ours either.
+pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let (Ok(file), Ok(dir)) = (std::fs::metadata(path), std::fs::metadata(dir)) else {
+        return false;
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    // 0o1000 is S_ISVTX, the sticky bit (its libc type differs between Linux and macOS).
+    me != 0 && dir.mode() & 0o1000 != 0 && file.uid() != me && dir.uid() != me
 }
 
 /// True when spawning failed because the file is not in a format the kernel can execute

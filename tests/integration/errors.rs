@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::util::*;
 
@@ -460,4 +461,70 @@ fn each_output_is_named_in_its_error_and_checked_before_the_command() {
         &dir,
         &format!("cannot write CSV file to {f}: Not a directory"),
     );
+}
+
+#[test]
+fn descriptor_paths_append_and_fifos_wait_for_a_reader_but_not_past_a_signal() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = TempDir::new("fdpaths");
+    // -o /dev/fd/1 with standard output redirected to a file: the job's output stays and
+    // the report follows it, as `>>` would; the file is not replaced.
+    let out = dir.join("out.txt");
+    let mut cmd = run_cmd(&["-q", "--json", "-o", "/dev/fd/1"], &["echo", "hello"]);
+    cmd.stdout(fs::File::create(&out).unwrap());
+    let f = finish_own_stdout(&mut cmd);
+    f.assert_code(0);
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("hello\n"), "{text}");
+    parse_report(&text.as_bytes()["hello\n".len()..], &f.stderr);
+
+    // A FIFO nobody reads: memwatch waits (saying so), and a SIGTERM ends the wait.
+    let fifo = dir.join("r.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mw = spawn(&mut run_cmd(
+        &["-q", "-o", fifo.to_str().unwrap()],
+        &["true"],
+    ));
+    std::thread::sleep(Duration::from_millis(1500));
+    send(mw.pid(), libc::SIGTERM);
+    let f = mw.wait();
+    f.assert_code(125);
+    assert!(
+        f.stderr.contains("waiting for a reader of")
+            && f.stderr
+                .contains("interrupted while waiting for a reader of the FIFO"),
+        "{}",
+        f.stderr
+    );
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn another_users_report_in_a_sticky_directory_is_written_in_place() {
+    // Run as nobody: a world-writable report owned by someone else in a sticky directory
+    // may be written but not replaced (rename is refused). It is written in place, as `>`.
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to give the report to another user");
+        return;
+    }
+    let dir = TempDir::new("sticky");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = dir.join("r.json");
+    fs::write(&out, "old").unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o666)).unwrap();
+    std::os::unix::fs::chown(&out, Some(1000), None).unwrap();
+    let mut cmd = run_cmd(&["-q", "-o", out.to_str().unwrap()], &["true"]);
+    let Some(cmd) = as_nobody(&mut cmd) else {
+        return;
+    };
+    finish(cmd).assert_code(0);
+    read_report(&out);
+    assert_eq!(
+        fs::metadata(&out).unwrap().uid(),
+        1000,
+        "replaced, not written"
+    );
+    assert_eq!(dir.list(), ["r.json"]);
 }
