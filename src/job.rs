@@ -97,13 +97,12 @@ struct Live<H> {
 }
 
 /// For the root, the command memwatch started instead of a bare `[comm]` (a zombie's
-/// command line is gone) when that name is the started program's.
-fn started_command(started: &Rc<str>, read: &str) -> Option<Rc<str>> {
+/// command line is gone) when that name is the started program's file name, `program`.
+fn started_command(started: &Rc<str>, program: &str, read: &str) -> Option<Rc<str>> {
     let comm = read.strip_prefix('[')?.strip_suffix(']')?;
-    let program = started.split(' ').next()?;
-    let base = program.rsplit('/').next()?;
-    // The kernel keeps 15 bytes of the name.
-    (!comm.is_empty() && base.starts_with(comm)).then(|| Rc::clone(started))
+    // Linux keeps 15 bytes of the name, macOS 16: a name that long may be cut.
+    let same = comm == program || (comm.len() >= 15 && program.starts_with(comm));
+    (!comm.is_empty() && same).then(|| Rc::clone(started))
 }
 
 /// What one sample found.
@@ -138,6 +137,8 @@ pub struct Job<I: Inspector> {
     root_pid: Pid,
     /// The command memwatch started, for a root that exits before any sample sees it.
     root_command: Rc<str>,
+    /// The file name of the program it started.
+    root_program: Rc<str>,
     live: Vec<Live<I::Handle>>,
     live_pids: Vec<Pid>,
     live_index: HashMap<Pid, usize>,
@@ -173,6 +174,7 @@ impl<I: Inspector> Job<I> {
             self_pid,
             root_pid,
             root_command: Rc::from(""),
+            root_program: Rc::from(""),
             live: Vec::with_capacity(capacity),
             live_pids: Vec::with_capacity(capacity),
             live_index: HashMap::with_capacity(capacity * 2),
@@ -202,8 +204,9 @@ impl<I: Inspector> Job<I> {
     /// The command line memwatch started: shown for a root that exits before any sample
     /// sees it, or that a sample finds as a zombie (whose command line is gone and shows as
     /// `[name]`).
-    pub fn set_root_command(&mut self, command: &str) {
+    pub fn set_root_command(&mut self, command: &str, program: &str) {
         self.root_command = Rc::from(command);
+        self.root_program = Rc::from(program.rsplit('/').next().unwrap_or(program));
     }
 
     /// Also measure `extra` (the caller checked the inspector supports it), in rounds that
@@ -321,7 +324,8 @@ impl<I: Inspector> Job<I> {
         let mut command: Rc<str> = Rc::from(self.inspector.command(&s, &mut handle));
         let is_root = s.id.pid == self.root_pid && s.ppid == self.self_pid;
         if is_root {
-            if let Some(started) = started_command(&self.root_command, &command) {
+            if let Some(started) = started_command(&self.root_command, &self.root_program, &command)
+            {
                 command = started;
             }
         }
@@ -375,7 +379,13 @@ impl<I: Inspector> Job<I> {
                             live.rec.command = live
                                 .rec
                                 .is_root
-                                .then(|| started_command(&self.root_command, &command))
+                                .then(|| {
+                                    started_command(
+                                        &self.root_command,
+                                        &self.root_program,
+                                        &command,
+                                    )
+                                })
                                 .flatten()
                                 .unwrap_or_else(|| Rc::from(command));
                         }
@@ -737,7 +747,7 @@ mod tests {
     fn a_root_gone_before_any_sample_is_still_reported_unknown() {
         let fake = FakeInspector::default();
         let mut j = job(fake.clone());
-        j.set_root_command("true --flag");
+        j.set_root_command("true --flag", "/bin/true");
         // It exited and was reaped before the first sample found it.
         j.reaped(ROOT, Some(3600));
         let s = j.sample(ms(1), true).unwrap();
@@ -757,15 +767,28 @@ mod tests {
     #[test]
     fn a_zombie_root_keeps_the_command_memwatch_started() {
         let started: Rc<str> = Rc::from("/usr/bin/a-long-program-name --x");
-        let got = |read: &str| started_command(&started, read).map(|c| c.to_string());
+        let program = "a-long-program-name";
+        let got = |read: &str| started_command(&started, program, read).map(|c| c.to_string());
         assert_eq!(got("[a-long-program-]").as_deref(), Some(&*started));
+        assert_eq!(
+            got("[a-long-program-n]").as_deref(),
+            Some(&*started),
+            "macOS: 16"
+        );
         assert_eq!(got("[other]"), None, "after exec into something else");
+        assert_eq!(got("[a-long]"), None, "a shorter name is another program");
         assert_eq!(
             got("a-long-program-name --x"),
             None,
             "a real command line stays"
         );
         assert_eq!(got("[]"), None);
+        let sh: Rc<str> = Rc::from("shellcheck x.sh");
+        assert_eq!(started_command(&sh, "shellcheck", "[sh]"), None);
+        assert_eq!(
+            started_command(&sh, "shellcheck", "[shellcheck]").as_deref(),
+            Some("shellcheck x.sh")
+        );
     }
 
     #[test]

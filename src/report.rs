@@ -383,7 +383,19 @@ pub fn kernel_peak_warnings(r: &Report) -> Vec<String> {
         let Some(kernel) = p.kernel_max_rss_kib else {
             continue;
         };
-        let sampled = subtree_max(r, &children, i).unwrap_or(0);
+        let Some(sampled) = subtree_max(r, &children, i) else {
+            // Never sampled: it was gone before the first sample could see it.
+            if kernel >= MISSED_PEAK_MIN_KIB {
+                out.push(format!(
+                    "pid {} ({}) exited before any sample saw it (the first is taken at once); \
+                     the kernel says it reached {}",
+                    p.pid,
+                    crate::output::human::short_command(&p.command, 40),
+                    crate::output::human::iec(kernel),
+                ));
+            }
+            continue;
+        };
         if (sampled as f64) < MISSED_PEAK_RATIO * kernel as f64
             && kernel - sampled >= MISSED_PEAK_MIN_KIB
         {
@@ -442,5 +454,41 @@ mod tests {
         );
         assert_eq!(Exit::Signal(40).describe(), "was killed by signal 40");
         assert_eq!(Exit::Code(0).describe(), "exited with status 0");
+    }
+
+    fn report_of(stats: &JobStats) -> Report {
+        Report::new(
+            stats,
+            RunInfo {
+                command: vec!["prog".to_string()],
+                start_time: Timestamp::UNIX_EPOCH,
+                duration: Duration::from_millis(5),
+                interval: Duration::from_millis(500),
+                exit: Some(Exit::Code(0)),
+                interrupted: false,
+                left_running: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_process_never_sampled_is_said_to_have_exited_first_not_to_peak_at_0() {
+        use crate::sys::fake::FakeInspector;
+        let mut job = crate::job::Job::new(FakeInspector::default(), 1, 100, 8);
+        job.set_root_command("prog", "prog");
+        job.reaped(100, Some(64 * 1024));
+        job.sample(Duration::from_millis(1), true).unwrap();
+        let r = report_of(&job.finish());
+        assert_eq!(r.max_total_rss_kib, None);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let w = &r.warnings[0];
+        assert!(
+            w.contains("pid 100 (prog) exited before any sample saw it"),
+            "{w}"
+        );
+        assert!(
+            w.contains("64.0 MiB") && !w.contains("0 B") && !w.contains("-i"),
+            "{w}"
+        );
     }
 }

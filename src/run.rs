@@ -192,9 +192,10 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     unix::raise_nofile_limit();
 
     let mut job = Job::new(inspector, self_pid, root, 64);
-    job.set_root_command(&sys::join_args(
-        cfg.command.iter().map(|a| a.as_encoded_bytes()),
-    ));
+    job.set_root_command(
+        &sys::join_args(cfg.command.iter().map(|a| a.as_encoded_bytes())),
+        &cfg.command[0].to_string_lossy(),
+    );
     if let Some(extra) = cfg.extra {
         job.measure_extra(extra);
     }

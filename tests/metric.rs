@@ -203,6 +203,23 @@ fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
     let dir = std::env::temp_dir().join(format!("memwatch-metric-suid-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // setuid needs a filesystem without nosuid and a runner without no_new_privs.
+    let nosuid = nix::sys::statvfs::statvfs(&dir)
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
+        .unwrap_or(true);
+    let no_new_privs = std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1'))
+        })
+        .unwrap_or(true);
+    if nosuid || no_new_privs {
+        eprintln!(
+            "skipped: setuid has no effect here (nosuid {nosuid}, no_new_privs {no_new_privs})"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
     let suid = dir.join("suid-workload");
     std::fs::copy(env!("CARGO_BIN_EXE_memwatch"), &suid).unwrap();
     std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
