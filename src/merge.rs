@@ -292,9 +292,12 @@ fn timestamp(us: i64) -> Timestamp {
     Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Milliseconds from `from` to `to`, rounded to the nearest (instants are kept in
+/// microseconds, a report's start time in nanoseconds: truncating could show a report's
+/// own peak 1 ms early).
 fn offset_ms(from: Timestamp, to: Timestamp) -> u64 {
     let d = to.duration_since(from);
-    u64::try_from(d.as_millis()).unwrap_or(0)
+    u64::try_from((d.as_micros() + 500).div_euclid(1000)).unwrap_or(0)
 }
 
 /// Sort key: numeric rank first (reports without one last), then host, then file.
@@ -1157,6 +1160,16 @@ mod tests {
                 .unwrap()
                 .contains("Job peak RSS:    unknown")
         );
+    }
+
+    #[test]
+    fn offsets_round_to_the_nearest_millisecond() {
+        let t0 = Timestamp::from_microsecond(T0).unwrap();
+        let at = |us: i64| Timestamp::from_microsecond(T0 + us).unwrap();
+        assert_eq!(offset_ms(t0, at(39_999)), 40);
+        assert_eq!(offset_ms(t0, at(40_499)), 40);
+        assert_eq!(offset_ms(t0, at(40_500)), 41);
+        assert_eq!(offset_ms(at(10), t0), 0, "never negative");
     }
 
     #[test]
