@@ -71,6 +71,30 @@ pub struct ProcRecord {
 }
 
 impl ProcRecord {
+    /// A process first seen at `t`, nothing measured yet: readable, no start time, process
+    /// group unknown (0).
+    fn new(id: ProcId, ppid: Pid, command: Rc<str>, t: Duration, is_root: bool) -> Self {
+        ProcRecord {
+            id,
+            ppid,
+            pgid: 0,
+            peak_command: Rc::clone(&command),
+            command,
+            max_rss_kib: None,
+            kernel_max_rss_kib: None,
+            kernel_max_footprint_kib: None,
+            max_extra_kib: None,
+            extra_failed: false,
+            started_unix_us: None,
+            first_seen: t,
+            last_seen: t,
+            samples: 0,
+            access: Access::Readable,
+            is_root,
+            recheck_command: false,
+        }
+    }
+
     fn observe(&mut self, kib: u64, t: Duration) {
         self.samples += 1;
         self.last_seen = t;
@@ -103,6 +127,15 @@ fn started_command(started: &Rc<str>, program: &str, read: &str) -> Option<Rc<st
     // Linux keeps 15 bytes of the name, macOS 16: a name that long may be cut.
     let same = comm == program || (comm.len() >= 15 && program.starts_with(comm));
     (!comm.is_empty() && same).then(|| Rc::clone(started))
+}
+
+/// The command line to show for a process: what the platform read, except for a zombie
+/// root, shown as the command memwatch started ([`started_command`]).
+fn shown_command(read: &str, is_root: bool, started: &Rc<str>, program: &str) -> Rc<str> {
+    is_root
+        .then(|| started_command(started, program, read))
+        .flatten()
+        .unwrap_or_else(|| Rc::from(read))
 }
 
 /// What one sample found.
@@ -321,37 +354,22 @@ impl<I: Inspector> Job<I> {
         let Some((mut handle, access)) = self.inspector.follow(&s) else {
             return;
         };
-        let mut command: Rc<str> = Rc::from(self.inspector.command(&s, &mut handle));
         let is_root = s.id.pid == self.root_pid && s.ppid == self.self_pid;
-        if is_root {
-            if let Some(started) = started_command(&self.root_command, &self.root_program, &command)
-            {
-                command = started;
-            }
-        }
+        let command = shown_command(
+            &self.inspector.command(&s, &mut handle),
+            is_root,
+            &self.root_command,
+            &self.root_program,
+        );
         if access == Access::Denied {
             self.denied.push(s.id);
             self.newly_denied += 1;
         }
-        let rec = ProcRecord {
-            id: s.id,
-            ppid: s.ppid,
-            pgid: s.pgid,
-            peak_command: Rc::clone(&command),
-            command,
-            max_rss_kib: None,
-            kernel_max_rss_kib: None,
-            kernel_max_footprint_kib: None,
-            max_extra_kib: None,
-            extra_failed: false,
-            started_unix_us: self.inspector.start_unix_us(s.id),
-            first_seen: t,
-            last_seen: t,
-            samples: 0,
-            access,
-            is_root,
-            recheck_command: true,
-        };
+        let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
+        rec.pgid = s.pgid;
+        rec.started_unix_us = self.inspector.start_unix_us(s.id);
+        rec.access = access;
+        rec.recheck_command = true;
         self.total_seen += 1;
         self.live_index.insert(s.id.pid, self.live.len());
         self.live_pids.push(s.id.pid);
@@ -376,18 +394,12 @@ impl<I: Inspector> Job<I> {
                         let seen = live.rec.seen();
                         let command = self.inspector.command(&seen, &mut live.handle);
                         if *live.rec.command != *command {
-                            live.rec.command = live
-                                .rec
-                                .is_root
-                                .then(|| {
-                                    started_command(
-                                        &self.root_command,
-                                        &self.root_program,
-                                        &command,
-                                    )
-                                })
-                                .flatten()
-                                .unwrap_or_else(|| Rc::from(command));
+                            live.rec.command = shown_command(
+                                &command,
+                                live.rec.is_root,
+                                &self.root_command,
+                                &self.root_program,
+                            );
                         }
                     }
                     live.rec.observe(kib, t);
@@ -475,25 +487,13 @@ impl<I: Inspector> Job<I> {
             // The command exited before any sample found it: it was still the job. Keep it,
             // with no sampled figure (unknown, not 0) and the kernel's peak.
             self.total_seen += 1;
-            self.dead.push(ProcRecord {
-                id: ProcId { pid, start: 0 },
-                ppid: self.self_pid,
-                pgid: 0,
-                command: Rc::clone(&self.root_command),
-                peak_command: Rc::clone(&self.root_command),
-                max_rss_kib: None,
-                kernel_max_rss_kib: None,
-                kernel_max_footprint_kib: None,
-                max_extra_kib: None,
-                extra_failed: false,
-                started_unix_us: None,
-                first_seen: Duration::ZERO,
-                last_seen: Duration::ZERO,
-                samples: 0,
-                access: Access::Readable,
-                is_root: true,
-                recheck_command: false,
-            });
+            self.dead.push(ProcRecord::new(
+                ProcId { pid, start: 0 },
+                self.self_pid,
+                Rc::clone(&self.root_command),
+                Duration::ZERO,
+                true,
+            ));
         }
         if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
             rec.kernel_max_rss_kib = kernel_max_rss_kib;

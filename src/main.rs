@@ -36,24 +36,12 @@ fn main() -> ExitCode {
         Command::Completions { shell } => {
             let mut text = Vec::new();
             cli::completions(shell, &mut text);
-            memwatch::error::unless_reader_left(std::io::stdout().lock().write_all(&text))
-                .map(|()| 0)
-                .map_err(|source| Error::Output {
-                    what: "completions",
-                    target: "standard output".to_string(),
-                    source,
-                    job: None,
-                })
+            print_text("completions", &text)
         }
         Command::Man => {
-            memwatch::error::unless_reader_left(cli::man_page(&mut std::io::stdout().lock()))
-                .map(|()| 0)
-                .map_err(|source| Error::Output {
-                    what: "manual page",
-                    target: "standard output".to_string(),
-                    source,
-                    job: None,
-                })
+            let mut text = Vec::new();
+            cli::man_page(&mut text).expect("writing to memory cannot fail");
+            print_text("manual page", &text)
         }
     };
     match result {
@@ -63,6 +51,19 @@ fn main() -> ExitCode {
             exit(e.exit_code())
         }
     }
+}
+
+/// Text meant for reading on standard output; a reader that stops early (`| head`) is not
+/// an error.
+fn print_text(what: &'static str, text: &[u8]) -> Result<i32, Error> {
+    memwatch::error::unless_reader_left(std::io::stdout().lock().write_all(text))
+        .map(|()| 0)
+        .map_err(|source| Error::Output {
+            what,
+            target: "standard output".to_string(),
+            source,
+            job: None,
+        })
 }
 
 fn exit(code: i32) -> ExitCode {

@@ -465,28 +465,30 @@ pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
 
     let timeline = summed_timeline(&sw.curve, start_time.as_microsecond());
 
-    // An upper bound only when every report's peak is known: an unknown one could be
-    // anything.
-    let peak_sum: Option<u64> = inputs
+    // A sum of the reports' peaks is an upper bound only when every one is known: an
+    // unknown one could be anything.
+    let sum_of_all = |peak: fn(&Report) -> Option<u64>| {
+        inputs
+            .iter()
+            .map(|(_, r)| peak(r))
+            .try_fold(0u64, |a, p| p.map(|p| a.saturating_add(p)))
+            .filter(|_| !inputs.is_empty())
+    };
+    let peak_sum = sum_of_all(|r| r.max_total_rss_kib);
+    let with_pss = inputs
         .iter()
-        .map(|(_, r)| r.max_total_rss_kib)
-        .try_fold(0u64, |a, p| p.map(|p| a.saturating_add(p)))
-        .filter(|_| !inputs.is_empty());
-    let with_pss: Vec<u64> = inputs
-        .iter()
-        .filter_map(|(_, r)| r.max_total_pss_kib)
-        .collect();
+        .filter(|(_, r)| r.max_total_pss_kib.is_some())
+        .count();
     let partial: Vec<&str> = inputs
         .iter()
         .filter(|(_, r)| r.max_total_pss_kib.is_some() && r.processes_metric_unreadable > 0)
         .map(|(f, _)| f.as_str())
         .collect();
-    let pss_sum = (with_pss.len() == inputs.len() && !with_pss.is_empty() && partial.is_empty())
-        .then(|| with_pss.iter().fold(0u64, |a, &b| a.saturating_add(b)));
-    if !with_pss.is_empty() && with_pss.len() < inputs.len() {
+    let pss_sum = sum_of_all(|r| r.max_total_pss_kib).filter(|_| partial.is_empty());
+    if with_pss > 0 && with_pss < inputs.len() {
         warnings.push(format!(
-            "only {} of {} reports have a PSS figure (run --metric pss): no PSS sum is given",
-            with_pss.len(),
+            "only {with_pss} of {} reports have a PSS figure (run --metric pss): no PSS sum is \
+             given",
             inputs.len()
         ));
     } else if !partial.is_empty() {

@@ -5,6 +5,9 @@ use std::process::Command;
 
 use memwatch::report::Report;
 
+#[path = "support/nobody.rs"]
+mod nobody;
+
 const MIB: u64 = 1024;
 
 fn run_json(args: &[&str]) -> (std::process::Output, Option<Report>) {
@@ -194,7 +197,6 @@ fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
     // A setuid-root job under a memwatch run by nobody: its RSS can be read (statm is
     // world-readable) but not its PSS (smaps_rollup needs ptrace access).
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: needs root to make a setuid-root copy of memwatch");
@@ -227,18 +229,7 @@ fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
     cmd.args(["run", "-q", "--json", "--metric", "pss", "-i", "20", "--"])
         .arg(&suid)
         .args(["__workload", "--mib", "20", "--hold-ms", "400"]);
-    // SAFETY: setgroups, setgid and setuid are async-signal-safe, as pre_exec requires.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    nobody::drop_to_nobody(&mut cmd);
     let out = match cmd.output() {
         Ok(o) if o.status.code() != Some(126) => o,
         other => {

@@ -9,6 +9,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::sys::unix;
+
 /// Symbolic links followed before giving up (as the kernel's ELOOP limit).
 const MAX_LINKS: usize = 40;
 
@@ -49,7 +51,7 @@ impl PendingFile {
     /// Prepare writing `target`. Fails at once if the directory is missing or not
     /// writable, if `target` is a directory, or if it exists and is not writable.
     pub fn create(target: &Path) -> io::Result<PendingFile> {
-        let path = follow_links(target)?;
+        let (path, open_file) = follow_links(target)?;
         let how = match fs::metadata(&path) {
             Ok(m) if m.is_dir() => {
                 return Err(io::Error::new(
@@ -59,13 +61,13 @@ impl PendingFile {
             }
             // A descriptor's link (`/dev/stdout` is `/proc/self/fd/1`, `/dev/fd/1`) names an
             // open file: write into it, after what is there, as a shell's redirection would.
-            Ok(m) if m.is_file() && names_open_file(&path) => through(path, Mode::Append)?,
+            Ok(m) if m.is_file() && open_file => through(path, Mode::Append)?,
             Ok(m) if !m.is_file() => through(path, Mode::Plain)?,
             Ok(_) => {
                 // Replacing a file that cannot be written would succeed (the rename needs
                 // only the directory): refuse it now, as a shell's `>` would.
                 OpenOptions::new().write(true).open(&path)?;
-                if rename_forbidden(&path) {
+                if unix::rename_forbidden_by_sticky_dir(&path) {
                     // Another user's file in a sticky directory (/tmp) may be written but
                     // not replaced: write it in place at the end, as `>` would.
                     through(path, Mode::Truncate)?
@@ -103,7 +105,7 @@ impl PendingFile {
             How::Through { path, file, mode } => {
                 let file = match file.take() {
                     Some(f) => f,
-                    None => open_fifo(path)?,
+                    None => unix::open_fifo_for_writing(path)?,
                 };
                 if *mode == Mode::Truncate {
                     file.set_len(0)?;
@@ -126,13 +128,13 @@ impl Drop for PendingFile {
 }
 
 /// `target` with its symbolic links followed (relative ones from their own directory), up
-/// to the first that is not a link, does not exist, or lies in `/proc` (whose links name
-/// open files, not paths).
-fn follow_links(target: &Path) -> io::Result<PathBuf> {
+/// to the first that is not a link, does not exist, or names an open file (in `/proc` or
+/// `/dev/fd`, whose links are descriptors, not paths): then the flag is true.
+fn follow_links(target: &Path) -> io::Result<(PathBuf, bool)> {
     let mut path = target.to_path_buf();
     for _ in 0..MAX_LINKS {
         if names_open_file(&path) {
-            return Ok(path);
+            return Ok((path, true));
         }
         match fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -142,7 +144,7 @@ fn follow_links(target: &Path) -> io::Result<PathBuf> {
                     _ => link,
                 };
             }
-            _ => return Ok(path),
+            _ => return Ok((path, false)),
         }
     }
     Err(io::Error::new(
@@ -189,8 +191,7 @@ fn names_open_file(path: &Path) -> bool {
 }
 
 fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
-    let is_fifo = is_fifo(&path);
-    let file = if is_fifo {
+    let file = if unix::is_fifo(&path) {
         // Opening a FIFO for writing waits for a reader: open it when the report is ready.
         // Until then, check what can be checked.
         let m = fs::metadata(&path)?;
@@ -207,37 +208,6 @@ fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
         )
     };
     Ok(How::Through { path, file, mode })
-}
-
-#[cfg(unix)]
-fn is_fifo(path: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
-}
-
-#[cfg(unix)]
-fn open_fifo(path: &Path) -> io::Result<File> {
-    crate::sys::unix::open_fifo_for_writing(path)
-}
-
-#[cfg(unix)]
-fn rename_forbidden(path: &Path) -> bool {
-    crate::sys::unix::rename_forbidden_by_sticky_dir(path)
-}
-
-#[cfg(not(unix))]
-fn is_fifo(_path: &Path) -> bool {
-    false
-}
-
-#[cfg(not(unix))]
-fn open_fifo(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).open(path)
-}
-
-#[cfg(not(unix))]
-fn rename_forbidden(_path: &Path) -> bool {
-    false
 }
 
 #[cfg(test)]

@@ -180,17 +180,9 @@ pub fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File
         {
             Ok(file) => {
                 // Writes block normally from here on (a slow reader is not an error).
-                let fd = file.as_raw_fd();
-                // SAFETY: fcntl on a descriptor we own, with integer arguments only.
-                let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-                if flags < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: as above.
-                let set = unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) };
-                if set < 0 {
-                    return Err(io::Error::last_os_error());
-                }
+                use nix::fcntl::{FcntlArg, OFlag, fcntl};
+                let flags = OFlag::from_bits_retain(fcntl(&file, FcntlArg::F_GETFL)?);
+                fcntl(&file, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
                 return Ok(file);
             }
             // No reader yet.
@@ -213,6 +205,12 @@ pub fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Whether `path` is a FIFO (named pipe), following links.
+pub fn is_fifo(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// Whether a rename over `path` would be refused although the file may be written: it is

@@ -338,30 +338,15 @@ fn as_nobody(cmd: &mut Command) -> Option<&mut Command> {
     if unsafe { libc::geteuid() } != 0 {
         return Some(cmd);
     }
-    let probe = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_memwatch"))
-        .arg("--version")
-        .output();
+    let probe = crate::nobody::drop_to_nobody(
+        Command::new(env!("CARGO_BIN_EXE_memwatch")).arg("--version"),
+    )
+    .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "skipped: memwatch cannot be run as nobody here (setpriv missing or path closed)"
-        );
+        eprintln!("skipped: memwatch cannot be run as nobody here (its path is closed)");
         return None;
     }
-    // SAFETY: setgroups, setgid and setuid are async-signal-safe, as pre_exec requires.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    Some(cmd)
+    Some(crate::nobody::drop_to_nobody(cmd))
 }
 
 #[test]

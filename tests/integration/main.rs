@@ -8,6 +8,8 @@
 mod churn;
 mod errors;
 mod honest;
+#[path = "../support/nobody.rs"]
+mod nobody;
 mod outputs;
 mod run;
 mod signals;
