@@ -6,7 +6,6 @@
 //! With `--json` the same comparison is written as [`CompareJson`].
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -1275,16 +1274,8 @@ pub fn run(args: &CompareArgs) -> Result<i32, Error> {
         }
         Err(Failure::Input(e)) => return Err(e),
     };
-    let text = render(&c, args.json);
-    let mut out = io::stdout().lock();
     // A reader that stopped early (`| head`) does not change the verdict's exit code.
-    crate::error::unless_reader_left(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
-        .map_err(|source| Error::Output {
-            what: "comparison",
-            target: "standard output".to_string(),
-            source,
-            job: None,
-        })?;
+    crate::output::print("comparison", render(&c, args.json).as_bytes())?;
     Ok(c.json.exit_code)
 }
 

@@ -122,15 +122,6 @@ impl From<SampleError> for Error {
     }
 }
 
-/// `Ok` for a reader that stopped early (`| head`): what was meant for reading is not
-/// an error then. Other failures pass through.
-pub fn unless_reader_left(r: io::Result<()>) -> io::Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,12 +36,12 @@ fn main() -> ExitCode {
         Command::Completions { shell } => {
             let mut text = Vec::new();
             cli::completions(shell, &mut text);
-            print_text("completions", &text)
+            memwatch::output::print("completions", &text).map(|()| 0)
         }
         Command::Man => {
             let mut text = Vec::new();
             cli::man_page(&mut text).expect("writing to memory cannot fail");
-            print_text("manual page", &text)
+            memwatch::output::print("manual page", &text).map(|()| 0)
         }
     };
     match result {
@@ -51,19 +51,6 @@ fn main() -> ExitCode {
             exit(e.exit_code())
         }
     }
-}
-
-/// Text meant for reading on standard output; a reader that stops early (`| head`) is not
-/// an error.
-fn print_text(what: &'static str, text: &[u8]) -> Result<i32, Error> {
-    memwatch::error::unless_reader_left(std::io::stdout().lock().write_all(text))
-        .map(|()| 0)
-        .map_err(|source| Error::Output {
-            what,
-            target: "standard output".to_string(),
-            source,
-            job: None,
-        })
 }
 
 fn exit(code: i32) -> ExitCode {

@@ -828,16 +828,9 @@ pub fn run(args: &MergeArgs) -> Result<i32, Error> {
                 .map_err(failed)?;
         }
         None => {
-            let stdout = io::stdout();
-            let mut lock = stdout.lock();
-            crate::error::unless_reader_left(render(&mut lock)).map_err(|source| {
-                Error::Output {
-                    what: "merged report",
-                    target: "standard output".to_string(),
-                    source,
-                    job: None,
-                }
-            })?;
+            let mut text = Vec::new();
+            render(&mut text).expect("writing to memory cannot fail");
+            crate::output::print("merged report", &text)?;
         }
     }
     Ok(0)

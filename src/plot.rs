@@ -691,18 +691,7 @@ pub fn run(args: &PlotArgs) -> Result<i32, Error> {
                 source,
                 job: None,
             })?,
-        None => {
-            let mut out = io::stdout().lock();
-            crate::error::unless_reader_left(
-                out.write_all(doc.as_bytes()).and_then(|()| out.flush()),
-            )
-            .map_err(|source| Error::Output {
-                what: "plot",
-                target: "standard output".to_string(),
-                source,
-                job: None,
-            })?;
-        }
+        None => crate::output::print("plot", doc.as_bytes())?,
     }
     Ok(0)
 }

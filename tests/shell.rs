@@ -90,3 +90,29 @@ fn man_page_documents_every_subcommand() {
         assert!(page.contains(flag), "{flag} undocumented");
     }
 }
+
+#[test]
+fn a_closed_standard_output_is_an_error_naming_what_was_written() {
+    use std::os::unix::process::CommandExt;
+    for (args, what) in [
+        (&["man"][..], "manual page"),
+        (&["completions", "bash"], "completions"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_memwatch"));
+        cmd.args(args);
+        // SAFETY: close(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(1);
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            format!("memwatch: cannot write {what} to standard output: Bad file descriptor\n")
+        );
+    }
+}

@@ -146,4 +146,16 @@ fn placeholders_expand_from_the_launcher() {
     );
     f.assert_code(125);
     assert!(f.stderr.contains("%r needs a rank"), "{}", f.stderr);
+
+    // An empty rank is no rank: the same error, not a `mem-host--%.json` that every node
+    // would share.
+    let f = finish(
+        run_cmd(&["-o", template.to_str().unwrap()], &["true"])
+            .env("SLURM_PROCID", "")
+            .env_remove("OMPI_COMM_WORLD_RANK")
+            .env_remove("PMI_RANK"),
+    );
+    f.assert_code(125);
+    assert!(f.stderr.contains("%r needs a rank"), "{}", f.stderr);
+    assert_eq!(lines(&f.stderr).len(), 1, "{}", f.stderr);
 }
