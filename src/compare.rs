@@ -43,6 +43,7 @@ memwatch was interrupted (or that does not say how the command ended) is of a fa
 on either side: a gate against a crashed baseline proves as little as one on a crashed
 branch. Each is noted by file and how it ended. With --max-increase it fails the gate (exit
 1), whatever the figures, unless --allow-failed is given; without a limit it is only noted.
+Reports that differ in command line (two sides), host, memwatch version or OS are noted.
 
 Exit status: 0 within the limit (or no limit given), 1 over it or a failed run (see
 above), 2 if a report cannot be read or the arguments do not fit together.";
@@ -455,6 +456,10 @@ fn with_option(prefix: &[String], parts: &[&[String]]) -> Vec<String> {
 #[derive(Clone, Debug)]
 struct Run {
     path: PathBuf,
+    command: Vec<String>,
+    hostname: String,
+    os: String,
+    memwatch_version: String,
     /// How the command ended; `None` when the report does not say.
     exit: Option<Exit>,
     /// memwatch was sent a signal during the job.
@@ -465,6 +470,10 @@ impl Run {
     fn of(path: &Path, r: &Report) -> Run {
         Run {
             path: path.to_path_buf(),
+            command: r.command.clone(),
+            hostname: r.hostname.clone(),
+            os: r.os.clone(),
+            memwatch_version: r.memwatch_version.clone(),
             exit: r.exit(),
             interrupted: r.interrupted,
         }
@@ -808,12 +817,16 @@ pub struct CompareJson {
     pub check: Option<Check>,
     /// The verdict (pair) or summary (scaling) line, as printed.
     pub verdict: String,
-    /// Notes printed before the verdict: reports of failed runs, sampling intervals that
-    /// differ, partial metrics.
+    /// Notes printed before the verdict: reports of failed runs, reports that differ
+    /// (command line, host, memwatch version, OS, sampling interval), partial metrics.
     pub notes: Vec<String>,
     /// The reports of failed runs (the command exited non-zero or was killed, memwatch
     /// was interrupted, or the report does not say how the command ended), in order.
     pub failures: Vec<FailedRun>,
+    /// The report fields whose values differ between the reports, each with a note:
+    /// `command` (two sides only: a scaling table's commands differ by design),
+    /// `hostname`, `memwatch_version`, `os`, `interval_ms`.
+    pub differs: Vec<&'static str>,
     /// The exit code: 0, or 1 when the gate failed (`check.exceeded` or
     /// `check.failed_runs`).
     pub exit_code: i32,
@@ -1005,8 +1018,10 @@ fn failures(entries: &[Entry]) -> Vec<FailedRun> {
         .collect()
 }
 
-/// The notes printed before the verdict.
-fn notes(entries: &[Entry]) -> Vec<String> {
+/// The notes printed before the verdict, and the report fields that differ (`differs`).
+/// `commands`: whether differing command lines are noted (not in a scaling table, whose
+/// commands differ by design).
+fn notes(entries: &[Entry], commands: bool) -> (Vec<String>, Vec<&'static str>) {
     let mut notes: Vec<String> = failures(entries)
         .iter()
         .map(|f| {
@@ -1016,7 +1031,15 @@ fn notes(entries: &[Entry]) -> Vec<String> {
             )
         })
         .collect();
-    notes.extend(interval_note(entries));
+    let mut differs = Vec::new();
+    for (field, note) in differences(entries, commands) {
+        differs.push(field);
+        notes.push(note);
+    }
+    if let Some(note) = interval_note(entries) {
+        differs.push("interval_ms");
+        notes.push(note);
+    }
     for (path, n) in entries.iter().flat_map(|e| &e.partial_metric) {
         let metric = if measured(Metric::Pss, entries) {
             "PSS"
@@ -1030,7 +1053,71 @@ fn notes(entries: &[Entry]) -> Vec<String> {
             if *n == 1 { "" } else { "es" },
         ));
     }
-    notes
+    (notes, differs)
+}
+
+/// The reports' files grouped by a value, in order of first appearance:
+/// `a.json, b.json: x; c.json: y`; `None` when all have the same value.
+fn grouped<K: PartialEq>(
+    runs: &[&Run],
+    key: impl Fn(&Run) -> K,
+    show: fn(&Run) -> String,
+) -> Option<String> {
+    let mut groups: Vec<(K, String, Vec<String>)> = Vec::new();
+    for run in runs {
+        let k = key(run);
+        let file = run.path.display().to_string();
+        match groups.iter_mut().find(|(g, _, _)| *g == k) {
+            Some((_, _, files)) if files.contains(&file) => {}
+            Some((_, _, files)) => files.push(file),
+            None => groups.push((k, show(run), vec![file])),
+        }
+    }
+    (groups.len() > 1).then(|| {
+        groups
+            .iter()
+            .map(|(_, value, files)| format!("{}: {value}", files.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Command lines (when `commands`), hosts, memwatch versions and OSes that differ between
+/// the reports: each field's name and note.
+fn differences(entries: &[Entry], commands: bool) -> Vec<(&'static str, String)> {
+    let runs: Vec<&Run> = entries.iter().flat_map(|e| &e.runs).collect();
+    let mut out = Vec::new();
+    let mut note = |field: &'static str, groups: Option<String>, what: &str, hint: &str| {
+        if let Some(g) = groups {
+            out.push((field, format!("note: the reports {what} ({g}){hint}")));
+        }
+    };
+    if commands {
+        let show = |r: &Run| human::short_command(&r.command.join(" "), 200);
+        let groups = grouped(&runs, |r| r.command.clone(), show);
+        note("command", groups, "ran different commands", "");
+    }
+    let groups = grouped(&runs, |r| r.hostname.clone(), |r| r.hostname.clone());
+    note("hostname", groups, "were made on different hosts", "");
+    let groups = grouped(
+        &runs,
+        |r| r.memwatch_version.clone(),
+        |r| r.memwatch_version.clone(),
+    );
+    note(
+        "memwatch_version",
+        groups,
+        "were written by different memwatch versions",
+        "",
+    );
+    let groups = grouped(&runs, |r| r.os.clone(), |r| r.os.clone());
+    note(
+        "os",
+        groups,
+        "were made on different operating systems",
+        ": RSS does not count the same memory on each",
+    );
+    out
 }
 
 fn interval_note(entries: &[Entry]) -> Option<String> {
@@ -1102,6 +1189,7 @@ fn pair(
     } else {
         0
     };
+    let (notes, differs) = notes(&entries, true);
     let json = CompareJson {
         compare_version: COMPARE_VERSION,
         kind: "pair",
@@ -1109,8 +1197,9 @@ fn pair(
         changes: Some(Changes::new(&b.figures, &n.figures)),
         check,
         verdict,
-        notes: notes(&entries),
+        notes,
         failures,
+        differs,
         exit_code,
     };
     Ok(Comparison { json, entries })
@@ -1152,6 +1241,7 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
             );
         }
     }
+    let (notes, differs) = notes(&entries, false);
     let json = CompareJson {
         compare_version: COMPARE_VERSION,
         kind: "scaling",
@@ -1163,8 +1253,9 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
         changes: None,
         check: None,
         verdict,
-        notes: notes(&entries),
+        notes,
         failures: failures(&entries),
+        differs,
         exit_code: 0,
     };
     Comparison { json, entries }
@@ -1627,6 +1718,10 @@ mod tests {
             partial_metric: Vec::new(),
             runs: vec![Run {
                 path,
+                command: vec!["app".to_string()],
+                hostname: "ci-1".to_string(),
+                os: "linux".to_string(),
+                memwatch_version: "0.1.0".to_string(),
                 exit: Some(Exit::Code(0)),
                 interrupted: false,
             }],
@@ -1718,6 +1813,26 @@ mod tests {
         assert_eq!(
             c.json.notes,
             ["note: new.json (new) is of a failed run: the command exited with status 3"]
+        );
+    }
+
+    #[test]
+    fn a_scaling_table_notes_hosts_but_not_commands() {
+        let mut es: Vec<Entry> = ["1", "2", "4"]
+            .iter()
+            .map(|n| entry(n, figures(Some(1024), None, 1.0, 1)))
+            .collect();
+        for (i, e) in es.iter_mut().enumerate() {
+            e.runs[0].command = vec!["app".into(), "-n".into(), e.label.clone()];
+            e.runs[0].hostname = format!("node{}", i.min(1));
+        }
+        let c = scaling(es);
+        assert_eq!(c.json.differs, ["hostname"]);
+        assert_eq!(
+            c.json.notes,
+            [
+                "note: the reports were made on different hosts (1.json: node0; 2.json, 4.json: node1)"
+            ]
         );
     }
 

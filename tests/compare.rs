@@ -489,7 +489,8 @@ fn help_explains_medians() {
 }
 
 // Failed runs (issue 20, item 5): a report of a run that failed, was killed or was
-// interrupted fails the gate unless --allow-failed.
+// interrupted fails the gate unless --allow-failed; differing commands, hosts, memwatch
+// versions and OSes are noted.
 
 /// A real report of `memwatch __workload` touching `mib` MiB, with `extra` arguments
 /// (`--exit 3`, `--kill-self 9`): memwatch's own exit status is the job's.
@@ -698,8 +699,9 @@ fn without_a_limit_failed_runs_are_noted_and_exit_0() {
 }
 
 #[test]
-fn medians_flag_failed_runs() {
-    // --base ok ok ok --new ok crashed killed: nothing flagged the failed runs.
+fn medians_flag_failed_runs_and_differing_commands() {
+    // --base ok ok ok --new ok crashed killed: nothing flagged the failed runs or the
+    // commands that differ.
     let d = TempDir::new("failed-medians");
     let ok: Vec<PathBuf> = (0..4)
         .map(|i| write(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
@@ -743,6 +745,15 @@ fn medians_flag_failed_runs() {
     assert!(
         out.contains(&format!("note: {k} (new) is of a failed run: ")),
         "{out}"
+    );
+    let commands = out
+        .lines()
+        .find(|l| l.starts_with("note: the reports ran different commands ("))
+        .unwrap_or_else(|| panic!("no note on the commands: {out}"));
+    assert!(
+        commands.contains(&format!("{c}: ./app --fast --crash"))
+            && commands.contains(&format!("{k}: ./app --fast")),
+        "{commands}"
     );
     // --allow-failed: the failed runs count in the medians like the others (the median of
     // 1 GiB, 256 MiB and 512 MiB is 512 MiB).
@@ -797,6 +808,7 @@ fn json_says_which_runs_failed_and_why() {
     let o = compare(&[&ok, &ok, &"--max-increase", &"10%", &"--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["failures"], json!([]));
+    assert_eq!(v["differs"], json!([]));
     assert_eq!(v["check"]["failed_runs"], false);
     assert_eq!(v["exit_code"], 0);
 }
@@ -856,10 +868,63 @@ fn a_scaling_table_marks_failed_runs() {
         )),
         "{out}"
     );
+    // The commands of a scaling table differ by design: no note on them.
+    assert!(!out.contains("different commands"), "{out}");
     let o = compare(&[&paths[0], &paths[1], &paths[2], &"--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["entries"][1]["failed"], 1);
     assert_eq!(v["failures"][0]["label"], "-n 2");
+    assert_eq!(v["differs"], json!([]));
+}
+
+#[test]
+fn differing_hosts_versions_and_os_are_noted() {
+    let d = TempDir::new("differs");
+    let mut a = report(&fig(GIB));
+    a["hostname"] = json!("ci-runner-1");
+    a["memwatch_version"] = json!("0.1.0");
+    a["os"] = json!("linux");
+    let mut b = a.clone();
+    b["hostname"] = json!("laptop");
+    b["memwatch_version"] = json!("0.2.0");
+    b["os"] = json!("macos");
+    b["command"] = json!(["./app", "--slow"]);
+    let (pa, pb) = (write(&d, "a.json", &a), write(&d, "b.json", &b));
+    let (na, nb) = (pa.display(), pb.display());
+    let o = compare(&[&pa, &pb, &"--max-increase", &"10%"]);
+    // Notes only: the gate is about the figures.
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    for note in [
+        format!(
+            "note: the reports ran different commands ({na}: ./app --fast; {nb}: ./app --slow)"
+        ),
+        format!("note: the reports were made on different hosts ({na}: ci-runner-1; {nb}: laptop)"),
+        format!(
+            "note: the reports were written by different memwatch versions ({na}: 0.1.0; {nb}: 0.2.0)"
+        ),
+        format!(
+            "note: the reports were made on different operating systems ({na}: linux; {nb}: macos): \
+             RSS does not count the same memory on each"
+        ),
+    ] {
+        assert!(out.lines().any(|l| l == note), "{note:?} not in {out}");
+    }
+    assert!(last_line(&o).starts_with("OK: "), "{out}");
+    let o = compare(&[&pa, &pb, &"--max-increase", &"10%", &"--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["differs"],
+        json!(["command", "hostname", "memwatch_version", "os"])
+    );
+    assert_eq!(v["notes"].as_array().unwrap().len(), 4);
+    // The same file twice on a side is listed once.
+    let o = compare(&[&"--base", &pa, &pa, &"--new", &pb]);
+    assert!(
+        stdout(&o).contains(&format!("hosts ({na}: ci-runner-1; {nb}: laptop)")),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
