@@ -38,12 +38,17 @@ side and pass the reports with --base and --new: each figure is then the median 
 side's reports (the mean of the two middle ones for an even count; unknown figures are
 left out), so one unlucky run neither fails nor hides a regression.
 
-Failed runs: a report whose command exited non-zero, was killed by a signal, or whose
-memwatch was interrupted (or that does not say how the command ended) is of a failed run,
-on either side: a gate against a crashed baseline proves as little as one on a crashed
-branch. Each is noted by file and how it ended. With --max-increase it fails the gate (exit
-1), whatever the figures, unless --allow-failed is given; without a limit it is only noted.
-Reports that differ in command line (two sides), host, memwatch version or OS are noted.
+Failed runs: a report whose command exited non-zero or was killed by a signal, whose
+memwatch was interrupted, or that does not say how the command ended, is of a failed run.
+Base or new alike (a gate against a crashed baseline proves nothing either), each is
+noted by file and how it ended, and marked in a scaling table. With --max-increase a
+failed run fails the gate (exit 1) whatever the figures, unless --allow-failed is given;
+without a limit it is only noted (exit 0). --allow-failed keeps failed runs in the
+--base/--new medians like the others; to leave one out, leave its report out.
+
+Differences: reports that differ in command line (two sides only: a scaling table's
+commands differ by design), host, memwatch version or OS are noted; the verdict stays
+about the figures.
 
 Exit status: 0 within the limit (or no limit given), 1 over it or a failed run (see
 above), 2 if a report cannot be read or the arguments do not fit together.";
@@ -92,9 +97,10 @@ pub struct CompareArgs {
     #[arg(long = "label", value_name = "LABEL")]
     pub labels: Vec<String>,
 
-    /// Let --max-increase pass reports of failed runs (the command exited non-zero or was
-    /// killed, or memwatch was interrupted), for jobs expected to fail. They are still
-    /// noted, and count in the --base/--new medians like the others.
+    /// Let the figures decide --max-increase even when reports are of failed runs (the
+    /// command exited non-zero or was killed, or memwatch was interrupted), for jobs
+    /// expected to fail. They are still noted, and count in the --base/--new medians like
+    /// the others.
     #[arg(long)]
     pub allow_failed: bool,
 
