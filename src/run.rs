@@ -432,11 +432,6 @@ fn sample_loop(
                 }
             }
         }
-        if let (Some(at), Some(interim)) = (st.interim_next, &live.interim) {
-            if Instant::now() >= at {
-                st.interim_next = write_interim(interim, job, st, start);
-            }
-        }
         let now = Instant::now();
         let safety_due = last_full.is_none_or(|t| now - t >= SAFETY_NET);
         let mut root_exited_now = false;
@@ -459,7 +454,10 @@ fn sample_loop(
         let now = Instant::now();
         // Sample at each deadline, and at once when a child exited after the command did
         // (that may have been the job's last process) or when the command exits.
-        let due = now >= next || root_exited_now || (st.exit.is_some() && reaped_any);
+        // And for the interim report, so it holds what the job uses now.
+        let interim_due = live.interim.is_some() && st.interim_next.is_some_and(|at| now >= at);
+        let due =
+            now >= next || root_exited_now || (st.exit.is_some() && reaped_any) || interim_due;
         if !due {
             continue;
         }
@@ -496,6 +494,9 @@ fn sample_loop(
             }
         }
         warn_denied(job);
+        if let Some(interim) = live.interim.as_ref().filter(|_| interim_due) {
+            st.interim_next = write_interim(interim, job, st, start);
+        }
         // Next deadline on the fixed grid start + k * interval (no drift); skip the ones
         // already missed.
         let elapsed = now - start;

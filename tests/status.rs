@@ -203,19 +203,40 @@ fn ctrl_z_gives_the_terminal_back_and_fg_brings_the_line_back() {
     assert!(!s.contains(MARK), "status line left behind:\n{s}");
 }
 
+/// The pid of the `memwatch run` whose arguments include `token`.
+fn memwatch_with(token: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+        (args.get(1) == Some(&&b"run"[..]) && args.iter().any(|a| *a == token.as_bytes()))
+            .then_some(pid)
+    })
+}
+
 #[test]
 fn killed_while_stopped_leaves_the_terminal_clean() {
     let Some(t) = Tmux::shell("ctrlzkill") else {
         return;
     };
-    t.send(&[&format!("{BIN} run -i 20 -- sleep 30"), "Enter"]);
+    let tok = format!("ctrlzkill-{}", std::process::id());
+    t.send(&[
+        &format!("{BIN} run -i 20 -- sh -c 'sleep 30' {tok}"),
+        "Enter",
+    ]);
     let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
     assert!(last_row(&s).contains(MARK), "no status line:\n{s}");
     t.send(&["C-z"]);
     t.wait_for(Duration::from_secs(10), |s| s.contains("Stopped"));
-    t.send(&["kill -9 %1", "Enter"]);
-    let s = t.wait_for(Duration::from_secs(10), |s| s.contains("Killed"));
-    assert!(s.contains("Killed"), "{s}");
+    // As `kill -9 %1` does: SIGKILL to the stopped job's process group.
+    let pid = memwatch_with(&tok).expect("memwatch is running");
+    // SAFETY: killpg(2) with integer arguments, on the group of the memwatch this test
+    // started (found by its unique argument).
+    assert_eq!(unsafe { libc::killpg(pid, libc::SIGKILL) }, 0);
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_terminal_restored(&t, 100);
 }
 
@@ -258,9 +279,31 @@ fn ctrl_c_reaches_job_processes_in_a_session_of_their_own() {
     std::thread::sleep(Duration::from_millis(500));
     let sent = Instant::now();
     t.send(&["C-c"]);
-    let s = t.wait_for(Duration::from_secs(15), |s| s.contains("EXIT="));
+    // The typed command line holds "EXIT=$?"; its output, "EXIT=" and a number.
+    let exited = |s: &str| {
+        s.lines().any(|l| {
+            l.strip_prefix("EXIT=")
+                .is_some_and(|c| c.starts_with(|c: char| c.is_ascii_digit()))
+        })
+    };
+    let s = t.wait_for(Duration::from_secs(15), exited);
     let took = sent.elapsed();
-    assert!(s.contains("EXIT=130"), "{s}");
+    if !exited(&s) {
+        let ps = Command::new("ps")
+            .args(["-eo", "pid,ppid,pgid,sid,stat,wchan:20,args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let mine: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains(&tok) || l.contains("memwatch run"))
+            .collect();
+        panic!(
+            "memwatch did not end:\n{s}\nprocesses:\n{}",
+            mine.join("\n")
+        );
+    }
+    assert!(s.lines().any(|l| l == "EXIT=130"), "{s}");
     assert!(
         took < Duration::from_secs(5),
         "memwatch waited {took:?}: the daemon did not get the interrupt"
