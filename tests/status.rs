@@ -209,8 +209,7 @@ fn memwatch_with(token: &str) -> Option<i32> {
         let pid: i32 = e.file_name().to_str()?.parse().ok()?;
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
-        (args.get(1) == Some(&&b"run"[..]) && args.iter().any(|a| *a == token.as_bytes()))
-            .then_some(pid)
+        (args.get(1) == Some(&&b"run"[..]) && args.contains(&token.as_bytes())).then_some(pid)
     })
 }
 
