@@ -317,7 +317,8 @@ impl Report {
             timeline: stats.timeline.points().to_vec(),
             timeline_thinned: Some(stats.timeline.thinned()),
         };
-        report.warnings = kernel_peak_warnings(&report);
+        // No count of invisible processes yet (hidepid): 0.
+        report.warnings = kernel_peak_warnings(&report, 0);
         if let Some(extra) = stats.extra.filter(|_| stats.extra_unreadable > 0) {
             let n = stats.extra_unreadable;
             let what = match extra {
@@ -371,73 +372,157 @@ const MISSED_PEAK_RATIO: f64 = 0.9;
 /// inherited from memwatch when it was spawned).
 const MISSED_PEAK_MIN_KIB: u64 = 16 * 1024;
 
+/// Whether `explained` (KiB, `None`: nothing) falls short of the kernel's figure by more
+/// than noise.
+fn falls_short(kernel: u64, explained: Option<u64>) -> bool {
+    let seen = explained.unwrap_or(0);
+    (seen as f64) < MISSED_PEAK_RATIO * kernel as f64
+        && kernel.saturating_sub(seen) >= MISSED_PEAK_MIN_KIB
+}
+
+/// `pid 12 (sh -c …)`.
+fn named(p: &ProcessReport) -> String {
+    format!(
+        "pid {} ({})",
+        p.pid,
+        crate::output::human::short_command(&p.command, 40)
+    )
+}
+
 /// Compare each kernel high-water mark with the sampled peaks it covers (the process and
 /// the descendants it waited for) and describe the ones sampling missed.
-pub fn kernel_peak_warnings(r: &Report) -> Vec<String> {
-    let mut children: std::collections::HashMap<i32, Vec<usize>> = std::collections::HashMap::new();
-    for (i, p) in r.processes.iter().enumerate() {
-        children.entry(p.ppid).or_default().push(i);
-    }
+///
+/// `invisible` is the number of the job's processes memwatch knows existed but could not
+/// see at all (hidden by `hidepid`): when it is not 0, what the samples missed may be one
+/// of them, and the warning says so instead of blaming the interval.
+pub fn kernel_peak_warnings(r: &Report, invisible: u64) -> Vec<String> {
+    let tree = Tree::new(r);
     let mut out = Vec::new();
     for (i, p) in r.processes.iter().enumerate() {
         let Some(kernel) = p.kernel_max_rss_kib else {
             continue;
         };
-        let Some(sampled) = subtree_max(r, &children, i) else {
-            // Never sampled: it was gone before the first sample could see it.
-            if kernel >= MISSED_PEAK_MIN_KIB {
-                out.push(format!(
-                    "pid {} ({}) exited before any sample saw it (the first is taken at once); \
-                     the kernel says it reached {}",
-                    p.pid,
-                    crate::output::human::short_command(&p.command, 40),
-                    crate::output::human::iec(kernel),
-                ));
-            }
+        let kids = tree.waited_for_max(i);
+        let kids_kib = kids.and_then(|k| r.processes[k].max_rss_kib);
+        let explained = p.max_rss_kib.max(kids_kib);
+        if !falls_short(kernel, explained) {
             continue;
-        };
-        if (sampled as f64) < MISSED_PEAK_RATIO * kernel as f64
-            && kernel - sampled >= MISSED_PEAK_MIN_KIB
-        {
-            let suggest = (r.interval_ms / 10).clamp(1, 100);
-            out.push(format!(
-                "pid {} ({}) reached {} according to the kernel, but samples saw at most {}: \
-                 a short spike fell between samples; try -i {}",
-                p.pid,
-                crate::output::human::short_command(&p.command, 40),
-                crate::output::human::iec(kernel),
-                crate::output::human::iec(sampled),
-                suggest,
-            ));
         }
+        let kernel_text = crate::output::human::iec(kernel);
+        let cause = if invisible > 0 {
+            format!(
+                "memwatch could not see {invisible} process{} of the job (hidepid) and it may \
+                 be one of them, which a shorter interval would not change",
+                if invisible == 1 { "" } else { "es" }
+            )
+        } else {
+            format!(
+                "a short spike or a short-lived child fell between samples; try -i {}",
+                (r.interval_ms / 10).clamp(1, 100)
+            )
+        };
+        let in_kids = kids
+            .map(|k| {
+                let k = &r.processes[k];
+                format!(
+                    "{} in its descendants ({})",
+                    crate::output::human::iec_or_unknown(k.max_rss_kib),
+                    named(k)
+                )
+            })
+            .unwrap_or_default();
+        let or_child = if kids.is_some() {
+            "or a child it waited for"
+        } else {
+            "or a child of it that no sample saw"
+        };
+        let line = match p.max_rss_kib {
+            // Never sampled: it was gone before the first sample could see it.
+            None if p.samples == 0 => format!(
+                "{} exited before any sample saw it (the first is taken at once); \
+                 the kernel says it, {or_child}, reached {kernel_text}",
+                named(p),
+            ),
+            None => format!(
+                "{}, {or_child}, reached {kernel_text} according to the kernel; memwatch \
+                 could not read its memory (another user's, or setuid){}",
+                named(p),
+                if in_kids.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and samples saw at most {in_kids}")
+                },
+            ),
+            Some(own) => format!(
+                "{}, {or_child}, reached {kernel_text} according to the kernel, but samples \
+                 saw at most {} in it{}: {cause}",
+                named(p),
+                crate::output::human::iec(own),
+                if in_kids.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {in_kids}")
+                },
+            ),
+        };
+        out.push(line);
     }
     out
 }
 
-/// The largest sampled peak of process `i` and the processes below it (by recorded ppids).
-fn subtree_max(
-    r: &Report,
-    children: &std::collections::HashMap<i32, Vec<usize>>,
-    i: usize,
-) -> Option<u64> {
-    let mut visited = vec![false; r.processes.len()];
-    let mut best = None;
-    let mut stack = vec![i];
-    while let Some(j) = stack.pop() {
-        if std::mem::replace(&mut visited[j], true) {
-            continue;
+/// The processes of a report as a tree, by the parent pids recorded when first seen.
+struct Tree<'a> {
+    r: &'a Report,
+    children: std::collections::HashMap<i32, Vec<usize>>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(r: &'a Report) -> Self {
+        let mut children: std::collections::HashMap<i32, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, p) in r.processes.iter().enumerate() {
+            children.entry(p.ppid).or_default().push(i);
         }
-        let p = &r.processes[j];
-        best = best.max(p.max_rss_kib);
-        if let Some(kids) = children.get(&p.pid) {
-            // A child cannot start before its parent: skip recycled-pid look-alikes.
-            stack.extend(
-                kids.iter()
-                    .filter(|&&k| r.processes[k].first_seen_ms >= p.first_seen_ms),
-            );
-        }
+        Tree { r, children }
     }
-    best
+
+    /// The children of process `i` (a child cannot be seen before its parent: this skips
+    /// recycled-pid look-alikes).
+    fn children_of(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let p = &self.r.processes[i];
+        self.children
+            .get(&p.pid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |&k| k != i && self.r.processes[k].first_seen_ms >= p.first_seen_ms)
+    }
+
+    /// The descendant of process `i` with the largest sampled peak among those `i` (or its
+    /// descendants) waited for: the ones the kernel's figure for `i` covers. A descendant
+    /// memwatch reaped itself (it has its own kernel figure) or left running was not waited
+    /// for by `i`, nor were its own descendants.
+    fn waited_for_max(&self, i: usize) -> Option<usize> {
+        let ps = &self.r.processes;
+        let mut visited = vec![false; ps.len()];
+        visited[i] = true;
+        let mut best: Option<usize> = None;
+        let mut stack: Vec<usize> = self.children_of(i).collect();
+        while let Some(j) = stack.pop() {
+            if std::mem::replace(&mut visited[j], true) {
+                continue;
+            }
+            let q = &ps[j];
+            if q.kernel_max_rss_kib.is_some() || self.r.left_running.contains(&q.pid) {
+                continue;
+            }
+            if best.is_none_or(|b| q.max_rss_kib > ps[b].max_rss_kib) {
+                best = Some(j);
+            }
+            stack.extend(self.children_of(j));
+        }
+        best
+    }
 }
 
 #[cfg(test)]
@@ -469,6 +554,108 @@ mod tests {
                 left_running: Vec::new(),
             },
         )
+    }
+
+    const MIB: u64 = 1024;
+    const ME: i32 = 1;
+    const ROOT: i32 = 100;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn fake_job() -> (
+        crate::sys::fake::FakeInspector,
+        crate::job::Job<crate::sys::fake::FakeInspector>,
+    ) {
+        let fake = crate::sys::fake::FakeInspector::default();
+        let job = crate::job::Job::new(fake.clone(), ME, ROOT, 8);
+        (fake, job)
+    }
+
+    #[test]
+    fn a_spike_in_a_child_no_sample_saw_is_put_on_the_parent_with_each_ones_figure() {
+        // sh -c './spiker; sleep 0.5': the spiker came and went between samples; sh waited
+        // for it and for sleep, so its kernel figure is the spiker's.
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "sh -c ./spiker; sleep 0.5").rss(MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(102, ROOT, 12, "sleep 0.5").rss(1741));
+        job.sample(ms(500), false).unwrap();
+        fake.exit(102);
+        fake.exit(ROOT);
+        job.reaped(ROOT, Some(201 * MIB));
+        let r = report_of(&job.finish());
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(
+            r.warnings[0],
+            "pid 100 (sh -c ./spiker; sleep 0.5), or a child it waited for, reached \
+             201.0 MiB according to the kernel, but samples saw at most 1.0 MiB in it and \
+             1.7 MiB in its descendants (pid 102 (sleep 0.5)): a short spike or a \
+             short-lived child fell between samples; try -i 50"
+        );
+
+        // No child seen at all: it, or a child no sample saw.
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(3 * MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.exit(ROOT);
+        job.reaped(ROOT, Some(250 * MIB));
+        let r = report_of(&job.finish());
+        assert_eq!(
+            r.warnings,
+            [
+                "pid 100 (prog), or a child of it that no sample saw, reached 250.0 MiB \
+              according to the kernel, but samples saw at most 3.0 MiB in it: a short spike \
+              or a short-lived child fell between samples; try -i 50"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_child_memwatch_reaped_itself_is_not_in_its_parents_kernel_figure() {
+        // The orphan's 250 MiB is its own kernel figure, not the command's: the command's
+        // 200 MiB was missed by the samples all the same.
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(2 * MIB));
+        fake.spawn(FakeProc::new(102, ROOT, 12, "worker").rss(250 * MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.exit(ROOT);
+        fake.reparent(102, ME);
+        job.reaped(ROOT, Some(200 * MIB));
+        job.sample(ms(500), false).unwrap();
+        fake.exit(102);
+        job.reaped(102, Some(250 * MIB));
+        let r = report_of(&job.finish());
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].starts_with("pid 100 (prog), or a child of it that no sample saw"),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn the_hidepid_hook_blames_visibility_not_the_interval() {
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.exit(ROOT);
+        job.reaped(ROOT, Some(101 * MIB));
+        let r = report_of(&job.finish());
+        let w = kernel_peak_warnings(&r, 1);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].ends_with(
+                "memwatch could not see 1 process of the job (hidepid) and it may be one of \
+                 them, which a shorter interval would not change"
+            ),
+            "{w:?}"
+        );
+        assert!(!w[0].contains("-i"), "{w:?}");
     }
 
     #[test]

@@ -125,3 +125,53 @@ fn total_matches_the_sum_of_kernel_peaks() {
     );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
+
+#[test]
+fn a_spike_in_a_child_no_sample_saw_names_the_parent_and_each_ones_figure() {
+    let _g = heavy();
+    // sh runs a 200 MiB spiker, then sleep, at -i 500: the spiker comes and goes between
+    // samples, and sh's kernel figure (it waited for both) is the spiker's.
+    let script = "\"$0\" __workload --mib 200; sleep 0.5";
+    for _ in 0..3 {
+        let f = finish(&mut run_cmd(
+            &["-i", "500", "--json"],
+            &["sh", "-c", script, BIN],
+        ));
+        f.assert_code(0);
+        let r = f.report();
+        let sh = r.processes.iter().find(|p| p.root).expect("the command");
+        let kernel = sh.kernel_max_rss_kib.expect("kernel peak of sh");
+        assert!(kernel >= 200 * MIB, "kernel peak {kernel} KiB");
+        let kids: Vec<_> = r
+            .processes
+            .iter()
+            .filter(|p| !p.root && p.ppid == sh.pid)
+            .collect();
+        let largest = kids
+            .iter()
+            .max_by_key(|p| p.max_rss_kib)
+            .expect("sleep was seen");
+        if largest.max_rss_kib.unwrap_or(0) as f64 >= 0.9 * kernel as f64 {
+            continue; // a sample caught the spiker
+        }
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let w = &r.warnings[0];
+        let iec = memwatch::output::human::iec;
+        assert!(
+            w.starts_with(&format!("pid {} (sh -c ", sh.pid)),
+            "names the shell: {w}"
+        );
+        assert!(w.contains(", or a child it waited for, reached "), "{w}");
+        // Each figure is said of the process it belongs to.
+        let expected = format!(
+            "but samples saw at most {} in it and {} in its descendants (pid {} (",
+            iec(sh.max_rss_kib.expect("sh was measured")),
+            iec(largest.max_rss_kib.unwrap()),
+            largest.pid
+        );
+        assert!(w.contains(&expected), "{w}\nexpected: {expected}");
+        assert!(w.ends_with("try -i 50"), "{w}");
+        return;
+    }
+    panic!("three runs at -i 500 all sampled a 200 MiB spike");
+}
