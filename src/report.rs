@@ -80,7 +80,8 @@ pub struct ProcessReport {
     /// The kernel's own high-water mark for it, KiB, when known (`ru_maxrss` of processes
     /// memwatch reaped: the command, and orphans it adopted). It covers the process and the
     /// descendants it waited for, and can exceed `max_rss_kib` when a spike fell between
-    /// samples.
+    /// samples. For a child that exec'd it also covers the copy of its parent it was before
+    /// the exec (up to what its parent held), memory it never used.
     pub kernel_max_rss_kib: Option<u64>,
     /// When the process started (from the kernel's start time), RFC 3339; null where the
     /// platform does not tell.
@@ -404,7 +405,10 @@ pub fn kernel_peak_warnings(r: &Report, invisible: u64) -> Vec<String> {
         };
         let kids = tree.waited_for_max(i);
         let kids_kib = kids.and_then(|k| r.processes[k].max_rss_kib);
-        let explained = p.max_rss_kib.max(kids_kib);
+        let explained = p
+            .max_rss_kib
+            .max(kids_kib)
+            .max(tree.inherited_bound(i, r.interval_ms));
         if !falls_short(kernel, explained) {
             continue;
         }
@@ -522,6 +526,55 @@ impl<'a> Tree<'a> {
             stack.extend(self.children_of(j));
         }
         best
+    }
+
+    /// For a process that exec'd after its parent forked it: what its parent held, KiB.
+    /// Its kernel figure covers the image it had before exec, a copy of its parent sharing
+    /// the parent's pages, so a figure up to this much is what it inherited, not memory it
+    /// used. `None` for the command (its parent is memwatch, whose size is noise) and for a
+    /// child still running its parent's program.
+    fn inherited_bound(&self, i: usize, interval_ms: u64) -> Option<u64> {
+        let ps = &self.r.processes;
+        let p = &ps[i];
+        if p.root {
+            return None;
+        }
+        let held = |q: &ProcessReport| q.max_rss_kib.max(q.kernel_max_rss_kib);
+        let parent = ps
+            .iter()
+            .enumerate()
+            .filter(|&(j, q)| j != i && q.pid == p.ppid && q.first_seen_ms <= p.first_seen_ms)
+            .max_by_key(|(_, q)| q.first_seen_ms)
+            .map(|(_, q)| q);
+        if let Some(q) = parent {
+            return (q.command != p.command).then(|| held(q)).flatten();
+        }
+        // Adopted (its parent exited) before any sample saw it: its parent is one of the job's
+        // processes alive when it was born, which died at most about an interval after the
+        // last sample that saw it alive (start times have 10 ms resolution on Linux).
+        let birth_ms = p
+            .start_time
+            .map(|t| t.as_millisecond() - self.r.start_time.as_millisecond());
+        let slack = i64::try_from(interval_ms)
+            .unwrap_or(i64::MAX)
+            .saturating_add(20);
+        ps.iter()
+            .enumerate()
+            .filter(|&(j, q)| {
+                j != i
+                    && q.first_seen_ms <= p.first_seen_ms
+                    && match (q.start_time, p.start_time) {
+                        (Some(a), Some(b)) => a <= b,
+                        _ => true,
+                    }
+                    && birth_ms.is_none_or(|b| {
+                        b <= i64::try_from(q.last_seen_ms)
+                            .unwrap_or(i64::MAX)
+                            .saturating_add(slack)
+                    })
+            })
+            .filter_map(|(_, q)| held(q))
+            .max()
     }
 }
 
@@ -656,6 +709,75 @@ mod tests {
             "{w:?}"
         );
         assert!(!w[0].contains("-i"), "{w:?}");
+    }
+
+    #[test]
+    fn a_kernel_peak_inherited_before_exec_is_no_missed_spike() {
+        // A 300 MiB program forks a child that execs `sleep` and is orphaned: the kernel's
+        // figure for sleep is the copy of its parent it was before exec.
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(313 * MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(102, ROOT, 12, "sleep 0.6").rss(1741));
+        job.sample(ms(20), false).unwrap();
+        fake.exit(ROOT);
+        fake.reparent(102, ME);
+        job.reaped(ROOT, Some(313 * MIB));
+        job.sample(ms(40), false).unwrap();
+        fake.exit(102);
+        job.reaped(102, Some(310 * MIB));
+        let r = report_of(&job.finish());
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+        // Adopted before any sample saw it (its parent unknown): the processes alive at its
+        // birth bound what it can have inherited.
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(313 * MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.exit(ROOT);
+        job.reaped(ROOT, Some(313 * MIB));
+        fake.spawn(FakeProc::new(102, ME, 12, "sleep 0.6").rss(1741));
+        job.sample(ms(500), false).unwrap();
+        fake.exit(102);
+        job.reaped(102, Some(310 * MIB));
+        let r = report_of(&job.finish());
+        assert_eq!(r.processes.iter().find(|p| p.pid == 102).unwrap().ppid, ME);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_spike_above_what_the_parent_held_is_still_a_missed_spike() {
+        use crate::sys::fake::FakeProc;
+        let scenario = |child_kernel: u64, child_command: &str| {
+            let (fake, mut job) = fake_job();
+            fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(100 * MIB));
+            job.sample(ms(0), true).unwrap();
+            fake.spawn(FakeProc::new(102, ROOT, 12, child_command).rss(2 * MIB));
+            job.sample(ms(20), false).unwrap();
+            fake.exit(ROOT);
+            fake.reparent(102, ME);
+            job.reaped(ROOT, Some(100 * MIB));
+            job.sample(ms(40), false).unwrap();
+            fake.exit(102);
+            job.reaped(102, Some(child_kernel));
+            report_of(&job.finish()).warnings
+        };
+        // Above the parent's 100 MiB: it used that itself, after exec.
+        let w = scenario(300 * MIB, "convert big.png");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with(
+                "pid 102 (convert big.png), or a child of it that no sample saw, reached 300.0 MiB"
+            ),
+            "{w:?}"
+        );
+        // Not exec'd (still its parent's program): nothing was inherited across an exec.
+        let w = scenario(90 * MIB, "python3 big.py");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("pid 102 (python3 big.py)"), "{w:?}");
+        // Exec'd, and within what its parent held: inherited.
+        assert!(scenario(90 * MIB, "sleep 1").is_empty());
     }
 
     #[test]

@@ -175,3 +175,62 @@ fn a_spike_in_a_child_no_sample_saw_names_the_parent_and_each_ones_figure() {
     }
     panic!("three runs at -i 500 all sampled a 200 MiB spike");
 }
+
+#[test]
+fn a_kernel_peak_inherited_before_exec_is_no_missed_spike() {
+    let _g = heavy();
+    // A 300 MiB process forks a child that execs sleep and is orphaned; memwatch reaps it.
+    // Its ru_maxrss counts the 300 MiB it shared with its parent before the exec.
+    //   1. Seen while its parent lived (its parent known).
+    //   2. Found only after its parent exited (adopted: its parent unknown).
+    let cases: [(&str, &str, bool); 2] = [("20", "300", true), ("1000", "0", false)];
+    for (interval, hold, parent_known) in cases {
+        let job = workload(&[
+            "--mib",
+            "300",
+            "--fork-exec",
+            "sleep 0.6",
+            "--hold-ms",
+            hold,
+            "--orphan",
+        ]);
+        let mut checked = false;
+        for _ in 0..3 {
+            let f = finish(&mut run_cmd(&["-i", interval, "--json"], &job));
+            f.assert_code(0);
+            let r = f.report();
+            let root = r.processes.iter().find(|p| p.root).expect("the command");
+            // The only process besides the command that memwatch reaps (its command line may
+            // be `[sleep]` when the only sample that saw it caught it mid-exec).
+            let sleep = r
+                .processes
+                .iter()
+                .find(|p| !p.root && p.kernel_max_rss_kib.is_some())
+                .unwrap_or_else(|| panic!("sleep was seen: {:#?}", r.processes));
+            let kernel = sleep.kernel_max_rss_kib.expect("memwatch reaped sleep");
+            assert!(
+                kernel >= 250 * MIB,
+                "the kernel counts the copy before exec: {kernel} KiB"
+            );
+            if sleep.max_rss_kib.unwrap_or(0) >= 100 * MIB
+                || (sleep.ppid == root.pid) != parent_known
+            {
+                continue; // sampled in its fork window, or not the case wanted
+            }
+            assert!(
+                !r.warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("pid {} (", sleep.pid))),
+                "-i {interval}: {:?}",
+                r.warnings
+            );
+            if parent_known {
+                assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+                assert!(!f.stderr.contains("warning"), "{}", f.stderr);
+            }
+            checked = true;
+            break;
+        }
+        assert!(checked, "-i {interval}: three runs missed the case");
+    }
+}
