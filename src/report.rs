@@ -73,7 +73,8 @@ pub struct ProcessReport {
     /// Parent process id when memwatch first saw it.
     pub ppid: i32,
     /// Its command line when it reached its peak (arguments joined by spaces, lossy UTF-8,
-    /// at most 4 KiB).
+    /// at most 4 KiB); for a peak read while it was still a copy of its parent between fork
+    /// and exec (`peak_before_exec`), the command it exec'd.
     pub command: String,
     /// Its largest sampled RSS, KiB; `null` when its memory could never be read.
     pub max_rss_kib: Option<u64>,
@@ -99,6 +100,11 @@ pub struct ProcessReport {
     pub samples: u64,
     /// True for the command memwatch started.
     pub root: bool,
+    /// True when `max_rss_kib` was read between its fork and its exec, while it was still a
+    /// copy of its parent (`ppid`) no larger than the parent: pages it shared with the
+    /// parent, counted in both by RSS, not memory of its own.
+    #[serde(default)]
+    pub peak_before_exec: bool,
     /// Its largest PSS (`--metric pss`), KiB; null when not measured.
     #[serde(default)]
     pub max_pss_kib: Option<u64>,
@@ -147,6 +153,12 @@ pub struct Report {
     pub max_total_rss_ms: Option<u64>,
     /// Job processes alive at that sample.
     pub processes_at_peak: u32,
+    /// RSS counted at that sample of processes that were still fresh copies of their
+    /// parents, forked and not yet exec'd (at most 4, the freshest), KiB: their parents'
+    /// pages, counted twice. 0 when none; `null` when there is no max total, and in reports
+    /// of earlier memwatch versions.
+    #[serde(default)]
+    pub max_total_rss_fork_copies_kib: Option<u64>,
     /// The most job processes alive at one sample.
     pub max_processes: u32,
     /// The largest single-process peak, KiB (`null` when none could be read).
@@ -244,6 +256,7 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Extra>) -> Pro
         last_seen_ms: millis(p.last_seen),
         samples: p.samples,
         root: p.is_root,
+        peak_before_exec: p.peak_before_exec(),
         max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Pss)),
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
@@ -294,6 +307,8 @@ impl Report {
             max_total_rss_sample_index: stats.max_total_index.filter(|_| seen_alive),
             max_total_rss_ms: seen_alive.then(|| millis(stats.max_total_at)),
             processes_at_peak: stats.processes_at_peak,
+            max_total_rss_fork_copies_kib: seen_alive
+                .then(|| stats.fork_copies_at_peak.iter().map(|c| c.kib).sum()),
             max_processes: stats.max_processes,
             max_process_rss_kib: top.and_then(|p| p.max_rss_kib),
             max_process_pid: top.map(|p| p.pid),
@@ -320,6 +335,7 @@ impl Report {
         };
         // No count of invisible processes yet (hidepid): 0.
         report.warnings = kernel_peak_warnings(&report, 0);
+        report.warnings.extend(fork_copy_warning(&report, stats));
         if let Some(extra) = stats.extra.filter(|_| stats.extra_unreadable > 0) {
             let n = stats.extra_unreadable;
             let what = match extra {
@@ -379,6 +395,52 @@ fn falls_short(kernel: u64, explained: Option<u64>) -> bool {
     let seen = explained.unwrap_or(0);
     (seen as f64) < MISSED_PEAK_RATIO * kernel as f64
         && kernel.saturating_sub(seen) >= MISSED_PEAK_MIN_KIB
+}
+
+/// Fresh fork copies below this share of the max total are not worth a warning.
+const FORK_COPY_MIN_SHARE: f64 = 0.05;
+
+/// When the sample with the max total counted processes that were still fresh copies of
+/// their parents (between fork and exec), say so: RSS counted the parents' pages twice
+/// there, and whether a sample lands in that window changes the total from run to run.
+fn fork_copy_warning(r: &Report, stats: &JobStats) -> Option<String> {
+    let (Some(total), Some(copies)) = (r.max_total_rss_kib, r.max_total_rss_fork_copies_kib) else {
+        return None;
+    };
+    if copies < MISSED_PEAK_MIN_KIB || (copies as f64) < FORK_COPY_MIN_SHARE * total as f64 {
+        return None;
+    }
+    let largest = stats.fork_copies_at_peak.iter().max_by_key(|c| c.kib)?;
+    let find = |pid: i32, before_ms: u64| {
+        r.processes
+            .iter()
+            .filter(|p| p.pid == pid && p.first_seen_ms <= before_ms)
+            .max_by_key(|p| p.first_seen_ms)
+    };
+    let first_seen_ms = millis(largest.first_seen);
+    let copy = find(largest.id.pid, first_seen_ms)
+        .map_or_else(|| format!("pid {}", largest.id.pid), named);
+    let parent =
+        find(largest.ppid, first_seen_ms).map_or_else(|| format!("pid {}", largest.ppid), named);
+    let others = stats.fork_copies_at_peak.len() - 1;
+    let who = match others {
+        0 => format!("{copy} was still a copy of its parent {parent}"),
+        n => format!(
+            "{copy} and {n} other process{} were still copies of their parents (the largest of {parent})",
+            if n == 1 { "" } else { "es" }
+        ),
+    };
+    let pss = if r.metric == "pss" {
+        "the max total PSS counts shared pages once"
+    } else {
+        "--metric pss counts shared pages once"
+    };
+    Some(format!(
+        "the max total RSS counts {} twice: at that sample {who}, forked and not yet exec'd, \
+         and RSS counts the pages they share in each, so whether a sample falls in that \
+         window changes the total from run to run; {pss}",
+        crate::output::human::iec(copies),
+    ))
 }
 
 /// `pid 12 (sh -c …)`.
@@ -778,6 +840,64 @@ mod tests {
         assert!(w[0].starts_with("pid 102 (python3 big.py)"), "{w:?}");
         // Exec'd, and within what its parent held: inherited.
         assert!(scenario(90 * MIB, "sleep 1").is_empty());
+    }
+
+    #[test]
+    fn a_max_total_that_counted_a_fresh_fork_copy_says_so_and_points_to_pss() {
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(300 * MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(102, ROOT, 12, "python3 big.py").rss(299 * MIB));
+        job.sample(ms(10), false).unwrap();
+        fake.exec(102, "sleep 0.5", 1741);
+        job.sample(ms(20), false).unwrap();
+        let r = report_of(&job.finish());
+        assert_eq!(r.max_total_rss_kib, Some(599 * MIB));
+        assert_eq!(r.max_total_rss_fork_copies_kib, Some(299 * MIB));
+        let child = r.processes.iter().find(|p| p.pid == 102).unwrap();
+        assert_eq!(
+            (child.command.as_str(), child.peak_before_exec),
+            ("sleep 0.5", true)
+        );
+        assert_eq!(
+            r.warnings,
+            [
+                "the max total RSS counts 299.0 MiB twice: at that sample pid 102 (sleep 0.5) \
+              was still a copy of its parent pid 100 (python3 big.py), forked and not yet \
+              exec'd, and RSS counts the pages they share in each, so whether a sample falls \
+              in that window changes the total from run to run; --metric pss counts shared \
+              pages once"
+            ]
+        );
+
+        // Reports of earlier versions, without the new fields, still read.
+        let mut v = serde_json::to_value(&r).unwrap();
+        v.as_object_mut()
+            .unwrap()
+            .remove("max_total_rss_fork_copies_kib");
+        for p in v["processes"].as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("peak_before_exec");
+        }
+        let old: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(old.max_total_rss_fork_copies_kib, None);
+        assert!(old.processes.iter().all(|p| !p.peak_before_exec));
+    }
+
+    #[test]
+    fn a_small_fork_copy_is_counted_but_not_warned_about() {
+        // A shell's 1 MiB copy before it execs a command: counted, not worth a line.
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "sh -c x").rss(MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(102, ROOT, 12, "sh -c x").rss(MIB));
+        job.sample(ms(10), false).unwrap();
+        fake.exec(102, "x", 900);
+        job.sample(ms(20), false).unwrap();
+        let r = report_of(&job.finish());
+        assert_eq!(r.max_total_rss_fork_copies_kib, Some(MIB));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 
     #[test]

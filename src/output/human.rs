@@ -160,7 +160,16 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
         for (p, peak) in rows.iter().zip(&peaks) {
             let cmd = short_command(&p.command, COMMAND_WIDTH);
-            writeln!(out, "  pid {:>pid_w$}  {:>peak_w$}  {cmd}", p.pid, peak)?;
+            let note = if p.peak_before_exec {
+                format!("  (before its exec, as a copy of pid {})", p.ppid)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
+                p.pid, peak
+            )?;
         }
         let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
         if more > 0 {

@@ -234,3 +234,78 @@ fn a_kernel_peak_inherited_before_exec_is_no_missed_spike() {
         assert!(checked, "-i {interval}: three runs missed the case");
     }
 }
+
+#[test]
+fn a_child_sampled_between_fork_and_exec_is_named_by_what_it_became_and_the_double_count_said() {
+    let _g = heavy();
+    // A 300 MiB process forks a child that stays a copy of it for 150 ms, then execs sleep:
+    // at -i 10 samples land in that window and count the parent's pages in both.
+    let job = workload(&[
+        "--mib",
+        "300",
+        "--fork-exec",
+        "sleep 0.5",
+        "--exec-delay-ms",
+        "150",
+        "--hold-ms",
+        "800",
+    ]);
+    let f = finish(&mut run_cmd(&["-i", "10", "--json"], &job));
+    f.assert_code(0);
+    let r = f.report();
+    let root = r.processes.iter().find(|p| p.root).expect("the command");
+    let child = r
+        .processes
+        .iter()
+        .find(|p| !p.root && p.ppid == root.pid)
+        .unwrap_or_else(|| panic!("the child was seen: {:#?}", r.processes));
+    assert_eq!(child.command, "sleep 0.5", "named by what it became");
+    assert!(child.peak_before_exec, "{child:?}");
+    assert!(child.max_rss_kib.unwrap() >= 250 * MIB, "{child:?}");
+    let copies = r.max_total_rss_fork_copies_kib.expect("a max total");
+    assert!(copies >= 250 * MIB, "{copies} KiB");
+    assert!(r.max_total_rss_kib.unwrap() >= 500 * MIB, "counted twice");
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("--metric pss"))
+        .unwrap_or_else(|| panic!("{:?}", r.warnings));
+    assert!(
+        w.starts_with("the max total RSS counts ")
+            && w.contains(&format!(
+                "pid {} (sleep 0.5) was still a copy of its parent pid {} (",
+                child.pid, root.pid
+            )),
+        "{w}"
+    );
+    assert!(f.stderr.contains(&format!("warning: {w}")), "{}", f.stderr);
+    assert!(
+        f.stderr.contains(&format!(
+            "sleep 0.5  (before its exec, as a copy of pid {})",
+            root.pid
+        )),
+        "{}",
+        f.stderr
+    );
+
+    // The advice holds: PSS counts the shared pages once (its rounds are spaced out, so the
+    // largest one may fall before the 300 MiB are all touched: only an upper bound is sure).
+    let f = finish(&mut run_cmd(
+        &["-i", "10", "--json", "--metric", "pss"],
+        &job,
+    ));
+    f.assert_code(0);
+    let r = f.report();
+    let pss = r.max_total_pss_kib.expect("max_total_pss_kib");
+    assert!(
+        pss < 400 * MIB,
+        "PSS {pss} KiB counts the parent's pages once"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.ends_with("; the max total PSS counts shared pages once")),
+        "{:?}",
+        r.warnings
+    );
+}
