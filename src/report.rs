@@ -172,15 +172,27 @@ pub struct Report {
     /// Processes whose memory could not be read (another user, setuid): their RSS is
     /// unknown and not in any total.
     pub processes_unreadable: u64,
+    /// True when `processes_unreadable` is not 0: their RSS is in no figure, so
+    /// `max_total_rss_kib` (and `max_process_rss_kib`) are lower bounds, "at least".
+    #[serde(default)]
+    pub max_total_rss_is_lower_bound: bool,
     /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
     #[serde(default = "rss")]
     pub metric: String,
     /// Largest sum of simultaneous PSS, KiB (`--metric pss`; shared pages counted once).
     #[serde(default)]
     pub max_total_pss_kib: Option<u64>,
+    /// True when `max_total_pss_kib` leaves processes out (their PSS could not be read,
+    /// `processes_metric_unreadable`, or not even their RSS, `processes_unreadable`): it is
+    /// a lower bound, "at least".
+    #[serde(default)]
+    pub max_total_pss_is_lower_bound: bool,
     /// Largest sum of simultaneous physical footprints, KiB (`--metric footprint`).
     #[serde(default)]
     pub max_total_footprint_kib: Option<u64>,
+    /// The same as `max_total_pss_is_lower_bound`, for `max_total_footprint_kib`.
+    #[serde(default)]
+    pub max_total_footprint_is_lower_bound: bool,
     /// How the extra metric was sampled (reads, spacing, scaling in between).
     #[serde(default)]
     pub metric_sampling: Option<String>,
@@ -286,6 +298,16 @@ impl Report {
         sort_processes(&mut processes);
         let top = processes.iter().find(|p| p.max_rss_kib.is_some());
         let seen_alive = stats.max_total_index.is_some() && stats.processes_at_peak > 0;
+        // Processes left out of the totals: RSS misses the unreadable ones, the extra metric
+        // those too and the ones whose metric alone was refused.
+        let rss_partial = stats.processes_unreadable > 0;
+        let extra_partial = rss_partial || stats.extra_unreadable > 0;
+        let max_total_pss_kib = stats
+            .max_total_extra_kib
+            .filter(|_| stats.extra == Some(Extra::Pss));
+        let max_total_footprint_kib = stats
+            .max_total_extra_kib
+            .filter(|_| stats.extra == Some(Extra::Footprint));
         let (exit_code, signal) = match info.exit {
             Some(Exit::Code(c)) => (Some(c), None),
             Some(Exit::Signal(s)) => (None, Some(s)),
@@ -315,13 +337,12 @@ impl Report {
             processes_total: stats.processes_total,
             processes_omitted: stats.processes_omitted,
             processes_unreadable: stats.processes_unreadable,
+            max_total_rss_is_lower_bound: rss_partial && seen_alive,
             metric: stats.extra.map_or("rss", Extra::name).to_string(),
-            max_total_pss_kib: stats
-                .max_total_extra_kib
-                .filter(|_| stats.extra == Some(Extra::Pss)),
-            max_total_footprint_kib: stats
-                .max_total_extra_kib
-                .filter(|_| stats.extra == Some(Extra::Footprint)),
+            max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
+            max_total_pss_kib,
+            max_total_footprint_is_lower_bound: extra_partial && max_total_footprint_kib.is_some(),
+            max_total_footprint_kib,
             metric_sampling: stats.extra.map(|e| metric_sampling(e, stats)),
             processes_metric_unreadable: stats.extra_unreadable,
             exit_code,
@@ -344,7 +365,7 @@ impl Report {
             };
             report.warnings.push(format!(
                 "the {what} of {n} process{} could not be read (another user's, or setuid): \
-                 {} not in the {what} totals",
+                 {} not in the {what} totals, which are lower bounds",
                 if n == 1 { "" } else { "es" },
                 if n == 1 { "it is" } else { "they are" },
             ));
@@ -898,6 +919,106 @@ mod tests {
         let r = report_of(&job.finish());
         assert_eq!(r.max_total_rss_fork_copies_kib, Some(MIB));
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    fn summary(r: &Report) -> String {
+        let mut out = Vec::new();
+        crate::output::human::write(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_pss_total_missing_a_process_is_headlined_as_at_least() {
+        // As nobody, with a setuid child: its RSS can be read, its PSS cannot.
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        job.measure_extra(Extra::Pss);
+        fake.spawn(
+            FakeProc::new(ROOT, ME, 10, "sh job.sh")
+                .rss(50 * MIB)
+                .pss(30 * MIB),
+        );
+        fake.spawn(FakeProc::new(102, ROOT, 12, "setuid-tool").rss(100 * MIB));
+        job.sample(ms(0), true).unwrap();
+        let r = report_of(&job.finish());
+        assert_eq!(r.max_total_pss_kib, Some(30 * MIB));
+        assert!(r.max_total_pss_is_lower_bound);
+        assert!(!r.max_total_rss_is_lower_bound, "every RSS was read");
+        let text = summary(&r);
+        assert!(
+            text.contains(
+                "Max total PSS:   at least 30.0 MiB (shared pages counted once; without 1 \
+                 process whose PSS could not be read)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Max total RSS:   150.0 MiB (across 2 processes)\n"),
+            "{text}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.ends_with("which are lower bounds"))
+        );
+    }
+
+    #[test]
+    fn an_rss_total_missing_an_unreadable_process_is_headlined_as_at_least() {
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        job.measure_extra(Extra::Pss);
+        fake.spawn(
+            FakeProc::new(ROOT, ME, 10, "sudo-wrapper")
+                .rss(5 * MIB)
+                .pss(3 * MIB),
+        );
+        fake.spawn(FakeProc::new(102, ROOT, 12, "hidden").denied());
+        job.sample(ms(0), true).unwrap();
+        let r = report_of(&job.finish());
+        assert_eq!(r.processes_unreadable, 1);
+        assert!(r.max_total_rss_is_lower_bound);
+        assert!(r.max_total_pss_is_lower_bound, "its PSS is missing too");
+        assert!(
+            !r.max_total_footprint_is_lower_bound,
+            "no footprint measured"
+        );
+        let text = summary(&r);
+        for line in [
+            "Max total RSS:   at least 5.0 MiB (across 2 processes; without 1 unreadable process)\n",
+            "Max per process: at least 5.0 MiB (pid 100; without 1 unreadable process)\n",
+            "Max total PSS:   at least 3.0 MiB (shared pages counted once; without 1 process whose PSS could not be read)\n",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn whole_totals_are_not_called_lower_bounds() {
+        use crate::sys::fake::FakeProc;
+        let (fake, mut job) = fake_job();
+        job.measure_extra(Extra::Pss);
+        fake.spawn(
+            FakeProc::new(ROOT, ME, 10, "prog")
+                .rss(5 * MIB)
+                .pss(3 * MIB),
+        );
+        job.sample(ms(0), true).unwrap();
+        let r = report_of(&job.finish());
+        assert!(!r.max_total_rss_is_lower_bound && !r.max_total_pss_is_lower_bound);
+        assert!(!summary(&r).contains("at least"));
+        // Reports of earlier versions, without the fields, read as not marked.
+        let mut v = serde_json::to_value(&r).unwrap();
+        let o = v.as_object_mut().unwrap();
+        for f in [
+            "max_total_rss_is_lower_bound",
+            "max_total_pss_is_lower_bound",
+            "max_total_footprint_is_lower_bound",
+        ] {
+            assert!(o.remove(f).is_some(), "{f}");
+        }
+        let old: Report = serde_json::from_value(v).unwrap();
+        assert!(!old.max_total_pss_is_lower_bound);
     }
 
     #[test]
