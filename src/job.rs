@@ -686,9 +686,16 @@ impl<I: Inspector> Job<I> {
     /// Send `signal` to every live job process that is still the process memwatch follows.
     /// Returns how many were signalled.
     pub fn signal_all(&mut self, signal: i32) -> usize {
+        self.signal_where(signal, |_| true)
+    }
+
+    /// Send `signal` to every live job process for whose pid `pick` is true and that is
+    /// still the process memwatch follows. Returns how many were signalled.
+    pub fn signal_where(&mut self, signal: i32, pick: impl Fn(Pid) -> bool) -> usize {
         let mut sent = 0;
         for live in &mut self.live {
-            if self.inspector.signal(live.rec.id, &mut live.handle, signal) {
+            if pick(live.rec.id.pid) && self.inspector.signal(live.rec.id, &mut live.handle, signal)
+            {
                 sent += 1;
             }
         }
@@ -725,6 +732,23 @@ impl<I: Inspector> Job<I> {
     pub fn finish(mut self) -> JobStats {
         let mut processes = std::mem::take(&mut self.dead);
         processes.extend(self.live.drain(..).map(|l| l.rec));
+        let timeline = std::mem::replace(&mut self.timeline, Timeline::new(2));
+        self.stats_of(processes, timeline)
+    }
+
+    /// The figures so far while the job goes on (for an interim report): every process as
+    /// last seen. Copies every record: not for the steady state.
+    pub fn stats(&self) -> JobStats {
+        let processes = self
+            .dead
+            .iter()
+            .cloned()
+            .chain(self.live.iter().map(|l| l.rec.clone()))
+            .collect();
+        self.stats_of(processes, self.timeline.clone())
+    }
+
+    fn stats_of(&self, processes: Vec<ProcRecord>, timeline: Timeline) -> JobStats {
         // A copy counts once it exec'd: a worker that never execs is not between the two.
         let fork_copies_at_peak = self
             .peak_copies
@@ -749,7 +773,7 @@ impl<I: Inspector> Job<I> {
             extra_rounds: self.extra_rounds,
             extra_unreadable: self.extra_unreadable,
             extra_period_max: self.extra_period_max,
-            timeline: self.timeline,
+            timeline,
             fork_copies_at_peak,
             processes,
         }

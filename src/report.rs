@@ -206,6 +206,11 @@ pub struct Report {
     pub signal: Option<i32>,
     /// True when memwatch received SIGINT, SIGTERM, SIGHUP or SIGQUIT during the job.
     pub interrupted: bool,
+    /// The first of those signals memwatch received; `null` when it was not interrupted
+    /// (or in reports of earlier versions). When the command itself then exits 0,
+    /// memwatch exits 128 + this signal, so a script sees that the run was cut short.
+    #[serde(default)]
+    pub interrupt_signal: Option<i32>,
     /// Pids of job processes still running when memwatch stopped (`--wait root`).
     pub left_running: Vec<i32>,
     /// Warnings about the figures (e.g. a kernel peak above the sampled one).
@@ -233,8 +238,8 @@ pub struct RunInfo {
     pub interval: Duration,
     /// How the command ended (`None` if memwatch never learned).
     pub exit: Option<Exit>,
-    /// memwatch was signalled.
-    pub interrupted: bool,
+    /// The first job signal memwatch received, if any.
+    pub interrupt_signal: Option<i32>,
     /// Live job pids memwatch stopped waiting for.
     pub left_running: Vec<i32>,
 }
@@ -347,7 +352,8 @@ impl Report {
             processes_metric_unreadable: stats.extra_unreadable,
             exit_code,
             signal,
-            interrupted: info.interrupted,
+            interrupted: info.interrupt_signal.is_some(),
+            interrupt_signal: info.interrupt_signal,
             left_running: info.left_running,
             warnings: Vec::new(),
             processes,
@@ -371,6 +377,17 @@ impl Report {
             ));
         }
         report
+    }
+
+    /// memwatch's own exit status for this report's run: the command's status (128 + N
+    /// for a signal), except that a run memwatch was interrupted in (by signal N) whose
+    /// command still exited 0 gives 128 + N. `None` when the command's end is unknown.
+    pub fn exit_status(&self) -> Option<i32> {
+        let status = self.exit()?.status();
+        Some(match self.interrupt_signal {
+            Some(s) if status == 0 && self.interrupted => 128 + s,
+            _ => status,
+        })
     }
 
     /// How the command ended, if known.
@@ -686,7 +703,7 @@ mod tests {
                 duration: Duration::from_millis(5),
                 interval: Duration::from_millis(500),
                 exit: Some(Exit::Code(0)),
-                interrupted: false,
+                interrupt_signal: None,
                 left_running: Vec::new(),
             },
         )

@@ -83,8 +83,35 @@ pub fn short_command(cmd: &str, max: usize) -> String {
     s
 }
 
-/// Write the summary.
+/// Where the whole list of processes can be read, for the summary's last table line
+/// ("… and 11 more"): it must never point to an output that was not written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullList<'a> {
+    /// The JSON report was written to this file.
+    File(&'a str),
+    /// The JSON report went to standard output.
+    Stdout,
+    /// No JSON report was written.
+    NotWritten,
+}
+
+impl std::fmt::Display for FullList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FullList::File(path) => write!(f, "all of them are in {path}"),
+            FullList::Stdout => f.write_str("all of them are in the JSON on standard output"),
+            FullList::NotWritten => f.write_str("--json or -o FILE.json lists them all"),
+        }
+    }
+}
+
+/// Write the summary, with no JSON report beside it.
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_with(r, out, FullList::NotWritten)
+}
+
+/// Write the summary; `full` says where the whole process list is.
+pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
     let job = short_command(&r.command.join(" "), 200);
     writeln!(out, "Job:             {job}")?;
     let dur = Duration::from_secs_f64(r.duration_seconds.max(0.0));
@@ -103,10 +130,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                     .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
             ),
         };
-        let note = if r.interrupted {
-            " (memwatch was interrupted)"
-        } else {
-            ""
+        let note = match (r.interrupt_signal, r.exit_status()) {
+            (Some(s), Some(status)) if status != exit.status() => format!(
+                " (memwatch was interrupted by {}: it exits {status})",
+                signal_text(s)
+            ),
+            (Some(s), _) => format!(" (memwatch was interrupted by {})", signal_text(s)),
+            (None, _) if r.interrupted => " (memwatch was interrupted)".to_string(),
+            (None, _) => String::new(),
         };
         writeln!(out, "Exit status:     {how}{note}")?;
     }
@@ -212,7 +243,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
         if more > 0 {
-            writeln!(out, "  … and {more} more (see --json)")?;
+            writeln!(out, "  … and {more} more ({full})")?;
         }
     }
     if !r.left_running.is_empty() {
@@ -237,6 +268,11 @@ fn left_out(n: u64, what: &str) -> String {
         1 => format!("; without 1 {what}"),
         n => format!("; without {n} {}", what.replacen("process", "processes", 1)),
     }
+}
+
+/// `SIGTERM`, or `signal 40` for a number without a name.
+fn signal_text(s: i32) -> String {
+    crate::report::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
 }
 
 /// `1, 2, 3` (at most 10, then `…`).

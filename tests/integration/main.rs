@@ -8,6 +8,7 @@
 mod churn;
 mod errors;
 mod honest;
+mod lost;
 #[path = "../support/nobody.rs"]
 mod nobody;
 mod outputs;
