@@ -142,11 +142,23 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         writeln!(out, "Exit status:     {how}{note}")?;
     }
     writeln!(out)?;
+    // Figures that leave processes out are lower bounds, and say so where they stand.
+    let at_least = |partial: bool| if partial { "at least " } else { "" };
+    let rss_left_out = if r.max_total_rss_is_lower_bound {
+        left_out(r.processes_unreadable, "unreadable process")
+    } else {
+        String::new()
+    };
     match r.max_total_rss_kib {
         Some(kib) => {
             let n = r.processes_at_peak;
             let plural = if n == 1 { "process" } else { "processes" };
-            writeln!(out, "Max total RSS:   {} (across {n} {plural})", iec(kib))?;
+            writeln!(
+                out,
+                "Max total RSS:   {}{} (across {n} {plural}{rss_left_out})",
+                at_least(r.max_total_rss_is_lower_bound),
+                iec(kib)
+            )?;
         }
         None => writeln!(
             out,
@@ -154,20 +166,47 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         )?,
     }
     match (r.max_process_rss_kib, r.max_process_pid) {
-        (Some(kib), Some(pid)) => writeln!(out, "Max per process: {} (pid {pid})", iec(kib))?,
+        (Some(kib), Some(pid)) => writeln!(
+            out,
+            "Max per process: {}{} (pid {pid}{rss_left_out})",
+            at_least(r.max_total_rss_is_lower_bound),
+            iec(kib)
+        )?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
+    let extra_left_out = |what: &str| {
+        left_out(
+            r.processes_metric_unreadable + r.processes_unreadable,
+            &format!("process whose {what} could not be read"),
+        )
+    };
     match (r.metric.as_str(), r.max_total_pss_kib) {
         (_, Some(kib)) => writeln!(
             out,
-            "Max total PSS:   {} (shared pages counted once)",
-            iec(kib)
+            "Max total PSS:   {}{} (shared pages counted once{})",
+            at_least(r.max_total_pss_is_lower_bound),
+            iec(kib),
+            if r.max_total_pss_is_lower_bound {
+                extra_left_out("PSS")
+            } else {
+                String::new()
+            }
         )?,
         ("pss", None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
         _ => {}
     }
     match (r.metric.as_str(), r.max_total_footprint_kib) {
-        (_, Some(kib)) => writeln!(out, "Max footprint:   {} (physical footprint)", iec(kib))?,
+        (_, Some(kib)) => writeln!(
+            out,
+            "Max footprint:   {}{} (physical footprint{})",
+            at_least(r.max_total_footprint_is_lower_bound),
+            iec(kib),
+            if r.max_total_footprint_is_lower_bound {
+                extra_left_out("footprint")
+            } else {
+                String::new()
+            }
+        )?,
         ("footprint", None) => writeln!(out, "Max footprint:   unknown (never read)")?,
         _ => {}
     }
@@ -191,7 +230,16 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
         for (p, peak) in rows.iter().zip(&peaks) {
             let cmd = short_command(&p.command, COMMAND_WIDTH);
-            writeln!(out, "  pid {:>pid_w$}  {:>peak_w$}  {cmd}", p.pid, peak)?;
+            let note = if p.peak_before_exec {
+                format!("  (before its exec, as a copy of pid {})", p.ppid)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
+                p.pid, peak
+            )?;
         }
         let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
         if more > 0 {
@@ -211,6 +259,15 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         writeln!(out, "warning: {w}")?;
     }
     out.flush()
+}
+
+/// `; without 2 unreadable processes`: the processes a lower bound leaves out, as the end
+/// of a parenthesis (`what` is singular).
+fn left_out(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("; without 1 {what}"),
+        n => format!("; without {n} {}", what.replacen("process", "processes", 1)),
+    }
 }
 
 /// `SIGTERM`, or `signal 40` for a number without a name.
