@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::sys::{
     Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
 };
-use crate::timeline::Timeline;
+use crate::model::timeline::Timeline;
 
 /// Dead processes kept in full detail; past twice this many, the ones with the smallest
 /// peaks are folded into a count so memory stays bounded on jobs that run millions of
@@ -294,7 +294,7 @@ impl<I: Inspector> Job<I> {
             copies_live: 0,
             copy_peaks_pending: 0,
             max_processes: 0,
-            timeline: Timeline::new(crate::timeline::DEFAULT_POINTS),
+            timeline: Timeline::new(crate::model::timeline::DEFAULT_POINTS),
             denied: Vec::new(),
             newly_denied: 0,
             extra: None,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{JobStats, ProcRecord};
 use crate::sys::{Access, Extra};
-use crate::timeline::Point;
+use crate::model::timeline::Point;
 
 /// The schema version this memwatch writes. Readers refuse other versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -477,7 +477,7 @@ fn fork_copy_warning(r: &Report, stats: &JobStats) -> Option<String> {
         "the max total RSS counts {} twice: at that sample {who}, forked and not yet exec'd, \
          and RSS counts the pages they share in each, so whether a sample falls in that \
          window changes the total from run to run; {pss}",
-        crate::output::human::iec(copies),
+        crate::output::units::iec(copies),
     ))
 }
 
@@ -486,7 +486,7 @@ fn named(p: &ProcessReport) -> String {
     format!(
         "pid {} ({})",
         p.pid,
-        crate::output::human::short_command(&p.command, 40)
+        crate::output::units::short_command(&p.command, 40)
     )
 }
 
@@ -512,7 +512,7 @@ pub fn kernel_peak_warnings(r: &Report, invisible: u64) -> Vec<String> {
         if !falls_short(kernel, explained) {
             continue;
         }
-        let kernel_text = crate::output::human::iec(kernel);
+        let kernel_text = crate::output::units::iec(kernel);
         let cause = if invisible > 0 {
             format!(
                 "memwatch could not see {invisible} process{} of the job (hidepid) and it may \
@@ -530,7 +530,7 @@ pub fn kernel_peak_warnings(r: &Report, invisible: u64) -> Vec<String> {
                 let k = &r.processes[k];
                 format!(
                     "{} in its descendants ({})",
-                    crate::output::human::iec_or_unknown(k.max_rss_kib),
+                    crate::output::units::iec_or_unknown(k.max_rss_kib),
                     named(k)
                 )
             })
@@ -561,7 +561,7 @@ pub fn kernel_peak_warnings(r: &Report, invisible: u64) -> Vec<String> {
                 "{}, {or_child}, reached {kernel_text} according to the kernel, but samples \
                  saw at most {} in it{}: {cause}",
                 named(p),
-                crate::output::human::iec(own),
+                crate::output::units::iec(own),
                 if in_kids.is_empty() {
                     String::new()
                 } else {

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::Deserializer;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +104,9 @@ pub struct Figure {
     pub better: Better,
     /// Its value in a report, in its unit; `None` when the report does not know it.
     pub read: fn(&Report) -> Option<f64>,
+    /// Whether a report's value leaves out processes it could not read (it is then a lower
+    /// bound, and no sum of such values bounds a job).
+    pub partial: fn(&Report) -> bool,
     /// How `merge` combines it.
     pub merge: Merge,
     /// Only some reports have it (`run --metric`): shown only when one of them does.
@@ -146,6 +149,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Kib,
         better: Better::Lower,
         read: |r| kib(r.max_total_rss_kib),
+        partial: |r| r.max_total_rss_is_lower_bound || r.processes_unreadable > 0,
         merge: Merge::Aligned {
             sum_key: "sum_of_report_peaks_kib",
         },
@@ -163,6 +167,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Kib,
         better: Better::Lower,
         read: |r| kib(r.max_process_rss_kib),
+        partial: |r| r.max_total_rss_is_lower_bound || r.processes_unreadable > 0,
         merge: Merge::PerReport,
         optional: false,
         ratio_column: true,
@@ -178,6 +183,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Kib,
         better: Better::Lower,
         read: |r| kib(r.max_total_pss_kib),
+        partial: |r| r.max_total_pss_is_lower_bound || r.processes_metric_unreadable > 0,
         merge: Merge::SumOfPeaks {
             key: "sum_of_report_pss_peaks_kib",
         },
@@ -195,6 +201,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Kib,
         better: Better::Lower,
         read: |r| kib(r.max_total_footprint_kib),
+        partial: |r| r.max_total_footprint_is_lower_bound || r.processes_metric_unreadable > 0,
         merge: Merge::PerReport,
         optional: true,
         ratio_column: true,
@@ -210,6 +217,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Seconds,
         better: Better::Lower,
         read: |r| Some(r.duration_seconds),
+        partial: |_| false,
         merge: Merge::Span,
         optional: false,
         ratio_column: true,
@@ -225,6 +233,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Count,
         better: Better::Lower,
         read: |r| Some(r.processes_total as f64),
+        partial: |_| false,
         merge: Merge::Sum,
         optional: false,
         ratio_column: false,
@@ -240,6 +249,7 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Count,
         better: Better::Neither,
         read: |r| Some(r.samples as f64),
+        partial: |_| false,
         merge: Merge::PerReport,
         optional: false,
         ratio_column: false,
@@ -335,29 +345,68 @@ impl Serialize for Values {
 
 impl<'de> Deserialize<'de> for Values {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Values, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Values;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("figures by key")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Values, A::Error> {
-                let mut values = Values::unknown();
-                while let Some(key) = map.next_key::<String>()? {
-                    let v: Option<f64> = map.next_value()?;
-                    if let Some(f) = by_key(&key) {
-                        values.set(f, v);
-                    }
-                }
-                Ok(values)
+        // Keys that are not figures (a larger object's, when flattened) are passed over.
+        let raw: BTreeMap<String, serde_json::Value> = BTreeMap::deserialize(d)?;
+        let mut values = Values::unknown();
+        for f in FIGURES {
+            if let Some(v) = raw.get(f.key) {
+                values.set(f, v.as_f64());
             }
         }
-        d.deserialize_map(V)
+        Ok(values)
     }
 }
 
-/// Values of some figures by key, for a merge's totals (only the figures it combines).
-pub type Totals = BTreeMap<&'static str, Option<f64>>;
+impl Figure {
+    /// The key of this figure's total in a merge, when merge adds it up: its own key for a
+    /// sum, the upper-bound key for a sum of peaks.
+    pub fn total_key(&self) -> Option<&'static str> {
+        match self.merge {
+            Merge::Aligned { sum_key } => Some(sum_key),
+            Merge::Sum => Some(self.key),
+            Merge::SumOfPeaks { key } => Some(key),
+            Merge::Span | Merge::PerReport => None,
+        }
+    }
+}
+
+/// A merge's totals: each figure merge adds up ([`Figure::total_key`]), under its total's
+/// key, `null` when it cannot be given. Serialised as an object, to be flattened into the
+/// merge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Totals(pub Values);
+
+impl Totals {
+    /// The total of `f`, if merge adds it up and could.
+    pub fn get(&self, f: &Figure) -> Option<f64> {
+        f.total_key().and(self.0.get(f))
+    }
+}
+
+impl Serialize for Totals {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (f, v) in self.0.iter() {
+            if let Some(key) = f.total_key() {
+                map.serialize_entry(key, &v.map(|v| f.unit.json(v)))?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Totals {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Totals, D::Error> {
+        let raw: BTreeMap<String, serde_json::Value> = BTreeMap::deserialize(d)?;
+        let mut values = Values::unknown();
+        for f in FIGURES {
+            if let Some(v) = f.total_key().and_then(|k| raw.get(k)) {
+                values.set(f, v.as_f64());
+            }
+        }
+        Ok(Totals(values))
+    }
+}
 
 #[cfg(test)]
 mod tests {

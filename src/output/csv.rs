@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::report::Report;
+use crate::model::Report;
 
 /// Header of both timeline files.
 pub const TIMELINE_HEADER: &str = "t_ms,total_rss_kib,processes\r\n";

@@ -5,83 +5,13 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::report::{Exit, Report};
+use super::units::{duration, iec, iec_or_unknown, pid_list, short_command};
+use crate::model::{Exit, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
 pub const MAX_ROWS: usize = 20;
 /// Commands are cut to this many characters in the table.
 pub const COMMAND_WIDTH: usize = 100;
-
-/// KiB as IEC text with one decimal: `512.0 KiB`, `1.5 MiB`, `6.4 GiB`.
-pub fn iec(kib: u64) -> String {
-    Iec(kib).to_string()
-}
-
-/// [`iec`] as a `Display` value, for writing into a reused buffer without allocating.
-#[derive(Clone, Copy, Debug)]
-pub struct Iec(pub u64);
-
-impl std::fmt::Display for Iec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (per_unit, unit) = iec_unit(self.0 as f64);
-        write!(f, "{:.1} {unit}", self.0 as f64 / per_unit)
-    }
-}
-
-/// The unit [`iec`] writes `kib` in, as (KiB per unit, name): `(1024.0, "MiB")` for 1.5
-/// MiB. Lets a chart's axis label every tick in the unit of its largest value.
-pub fn iec_unit(kib: f64) -> (f64, &'static str) {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut per_unit = 1.0;
-    let mut unit = 0;
-    // Switch units before rounding could print "1024.0".
-    while kib / per_unit >= 1023.95 && unit < UNITS.len() - 1 {
-        per_unit *= 1024.0;
-        unit += 1;
-    }
-    (per_unit, UNITS[unit])
-}
-
-/// Optional KiB: `unknown` when memwatch could not read it.
-pub fn iec_or_unknown(kib: Option<u64>) -> String {
-    kib.map_or_else(|| "unknown".to_string(), iec)
-}
-
-/// A duration for people: `87 ms` below a second, `12.3 s` below a minute, else `00:03:21`.
-pub fn duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else if d < Duration::from_secs(60) {
-        format!("{:.1} s", d.as_secs_f64())
-    } else {
-        let s = d.as_secs();
-        format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    }
-}
-
-/// Cut a command line to `max` characters, ending in `…` when cut. Control characters
-/// (a newline in an argument) are shown as spaces so a row stays one line.
-///
-/// When it must be cut and the program is given by a long path
-/// (`/root/.rustup/toolchains/…/bin/rustc --crate-name …`), the path is dropped first so
-/// the program's name and arguments stay visible.
-pub fn short_command(cmd: &str, max: usize) -> String {
-    let clean = |c: char| if c.is_control() { ' ' } else { c };
-    if cmd.chars().count() <= max {
-        return cmd.chars().map(clean).collect();
-    }
-    let program = cmd.split(' ').next().unwrap_or(cmd);
-    let cmd = match program.rsplit_once('/') {
-        Some((_, name)) if !name.is_empty() => &cmd[program.len() - name.len()..],
-        _ => cmd,
-    };
-    if cmd.chars().count() <= max {
-        return cmd.chars().map(clean).collect();
-    }
-    let mut s: String = cmd.chars().take(max.saturating_sub(1)).map(clean).collect();
-    s.push('…');
-    s
-}
 
 /// Where the whole list of processes can be read, for the summary's last table line
 /// ("… and 11 more"): it must never point to an output that was not written.
@@ -126,7 +56,7 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
             Exit::Code(c) => format!("{c}"),
             Exit::Signal(s) => format!(
                 "killed by {}",
-                crate::report::signal_name(s)
+                crate::model::signal_name(s)
                     .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
             ),
         };
@@ -272,74 +202,5 @@ fn left_out(n: u64, what: &str) -> String {
 
 /// `SIGTERM`, or `signal 40` for a number without a name.
 fn signal_text(s: i32) -> String {
-    crate::report::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
-}
-
-/// `1, 2, 3` (at most 10, then `…`).
-pub fn pid_list(pids: &[i32]) -> String {
-    let mut s = pids
-        .iter()
-        .take(10)
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if pids.len() > 10 {
-        s.push_str(", …");
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iec_units() {
-        assert_eq!(iec(0), "0.0 KiB");
-        assert_eq!(iec(512), "512.0 KiB");
-        assert_eq!(iec(1023), "1023.0 KiB");
-        assert_eq!(iec(1024), "1.0 MiB");
-        assert_eq!(iec(1536), "1.5 MiB");
-        assert_eq!(iec(65536), "64.0 MiB");
-        assert_eq!(iec(6_624_768), "6.3 GiB");
-        assert_eq!(iec(1024 * 1024 - 1), "1.0 GiB");
-        assert_eq!(iec(u64::MAX), "16777216.0 PiB");
-        assert_eq!(iec_or_unknown(None), "unknown");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(Duration::from_millis(87)), "87 ms");
-        assert_eq!(duration(Duration::from_millis(12_345)), "12.3 s");
-        assert_eq!(duration(Duration::from_secs(201)), "00:03:21");
-        assert_eq!(duration(Duration::from_secs(90_000)), "25:00:00");
-    }
-
-    #[test]
-    fn commands_are_cut_and_kept_on_one_line() {
-        assert_eq!(short_command("abc", 5), "abc");
-        assert_eq!(short_command("abcdefgh", 5), "abcd…");
-        assert_eq!(short_command("a\nb", 5), "a b");
-        assert_eq!(short_command("ééééééé", 3), "éé…");
-        // A long program path goes first, then the arguments are cut.
-        assert_eq!(
-            short_command("/very/long/toolchain/path/bin/rustc --crate-name hello", 30),
-            "rustc --crate-name hello"
-        );
-        assert_eq!(
-            short_command("/opt/bin/rustc --crate-name hello --edition 2021", 20),
-            "rustc --crate-name …"
-        );
-        // Short enough: the path stays.
-        assert_eq!(short_command("/bin/sleep 1", 20), "/bin/sleep 1");
-    }
-
-    #[test]
-    fn pid_lists() {
-        assert_eq!(pid_list(&[1, 2]), "1, 2");
-        assert_eq!(
-            pid_list(&(1..=12).collect::<Vec<_>>()),
-            "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …"
-        );
-    }
+    crate::model::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
 }

@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::human::Iec;
+use super::units::Iec;
 
 /// The shortest time between two updates.
 pub const PERIOD: Duration = Duration::from_millis(250);

@@ -63,7 +63,7 @@ mod tests {
         let t = render(&rows, &[Align::Left, Align::Right, Align::Left], 2);
         assert_eq!(
             t,
-            "      peak  file\n  a    1.0 MiB  x.json\n  bb  12.5 GiB  y\n"
+            "          peak  file\n  a    1.0 MiB  x.json\n  bb  12.5 GiB  y\n"
         );
     }
 }

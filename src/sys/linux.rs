@@ -474,7 +474,7 @@ impl Inspector for LinuxInspector {
                 ) == 0
             },
             // Kernels before 5.3: plain kill right after the liveness check.
-            None => super::unix::kill(id.pid, signal),
+            None => super::unix::signals::kill(id.pid, signal),
         }
     }
 }

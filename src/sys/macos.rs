@@ -643,6 +643,44 @@ impl Inspector for MacInspector {
 
     fn signal(&mut self, id: ProcId, _handle: &mut MacHandle, signal: i32) -> bool {
         // No pidfd on macOS: check the start time, then signal at once.
-        is_same(id.pid, id.start) && super::unix::kill(id.pid, signal)
+        is_same(id.pid, id.start) && super::unix::signals::kill(id.pid, signal)
     }
 }
+
+/// macOS fills `si_pid` of every caught signal with the pid of the process that was running
+/// when the signal was raised (xnu `psignal_internal`: `si_pid = current_proc()->p_pid`):
+/// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0. The
+/// job got that signal from the terminal already, so it must not be sent twice: see
+/// [`darwin::raised_by_terminal`] for the rule.
+pub fn raised_by_terminal(signal: i32, sender: i32) -> bool {
+    // SAFETY: getsid takes a pid (0: memwatch itself) and returns a session id, or -1 when
+    // the process is gone; xnu answers it for every process.
+    let (theirs, ours) = unsafe { (libc::getsid(sender), libc::getsid(0)) };
+    super::darwin::raised_by_terminal(
+        signal,
+        (theirs >= 0).then_some(theirs),
+        ours,
+        in_terminal_foreground,
+    )
+}
+
+/// Whether memwatch is in the foreground process group of its controlling terminal.
+fn in_terminal_foreground() -> bool {
+    // SAFETY: a NUL-terminated path and integer flags.
+    let fd = unsafe {
+        libc::open(
+            c"/dev/tty".as_ptr(),
+            libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        // No controlling terminal: nothing but a process can have sent it.
+        return false;
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    let tty = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: tcgetpgrp on a descriptor we own; getpgrp takes nothing.
+    let (foreground, ours) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
+    foreground > 0 && foreground == ours
+}
+

@@ -13,8 +13,6 @@ pub mod procargs;
 pub mod procfs;
 
 #[cfg(unix)]
-pub mod term;
-#[cfg(unix)]
 pub mod unix;
 pub mod workload;
 
@@ -127,27 +125,7 @@ pub enum ExtraReading {
     Unavailable,
 }
 
-/// A failure of the OS backend that stops sampling (not a process that vanished: that is
-/// normal and never an error).
-#[derive(Debug)]
-pub struct SampleError {
-    /// What was being done, e.g. "read /proc/loadavg".
-    pub what: String,
-    /// The OS error.
-    pub source: std::io::Error,
-}
-
-impl std::fmt::Display for SampleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot {}: {}", self.what, self.source)
-    }
-}
-
-impl std::error::Error for SampleError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
+pub use crate::error::SampleError;
 
 /// The operating system as the sampler sees it: find processes, follow them, read them.
 ///
@@ -231,6 +209,40 @@ pub fn truncate_at_char(s: &mut String, max: usize) {
         }
         s.truncate(end);
     }
+}
+
+/// Whether a caught signal came from the terminal rather than a process's `kill`. Linux
+/// sends a terminal's signals with `si_pid` 0, so a named sender is always a process.
+#[cfg(target_os = "linux")]
+fn raised_by_terminal(_signal: i32, _sender: i32) -> bool {
+    false
+}
+#[cfg(target_os = "macos")]
+use macos::raised_by_terminal;
+
+/// The exited child to reap first, with what must be read from it before (macOS: its
+/// lifetime peak footprint). On Linux any child will do.
+#[cfg(target_os = "linux")]
+fn exited_child() -> Option<(Pid, Option<u64>)> {
+    None
+}
+#[cfg(target_os = "macos")]
+use macos::peek_exited_child as exited_child;
+
+/// The self-pipe the sampling loop sleeps on, with the platform's rule for telling the
+/// terminal's signals from a process's.
+pub fn signal_pipe() -> std::io::Result<unix::signals::SignalPipe> {
+    unix::signals::SignalPipe::install(raised_by_terminal)
+}
+
+/// Reap one exited child without blocking (see [`unix::reap`]).
+pub fn reap_one() -> Option<unix::reap::Reaped> {
+    unix::reap::reap_one(exited_child)
+}
+
+/// Reap what is left once the job looks over, waiting at most `timeout` (see [`unix::reap`]).
+pub fn reap_remaining(timeout: std::time::Duration, f: impl FnMut(unix::reap::Reaped)) {
+    unix::reap::reap_remaining(exited_child, timeout, f)
 }
 
 #[cfg(test)]

@@ -1,56 +1,39 @@
-//! Where a run happened: the launcher's identity (Slurm, Open MPI, PMI) from the
-//! environment, and the `%h %r %j %p %%` placeholders of output paths, so one command line
+//! The `%h %r %j %p %%` placeholders of output paths, so one command line
 //! (`srun memwatch run -o mem-%h-%r.json -- ./app`) writes one report per node or rank.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Environment variables recorded in a report's `launcher` object when set.
-pub const IDENTITY_VARS: [&str; 7] = [
-    "SLURM_JOB_ID",
-    "SLURM_STEP_ID",
-    "SLURM_NODEID",
-    "SLURM_PROCID",
-    "OMPI_COMM_WORLD_RANK",
-    "OMPI_COMM_WORLD_LOCAL_RANK",
-    "PMI_RANK",
-];
+use crate::error::Error;
+use crate::model::launcher::{job_id, rank};
 
-/// The launcher variables present in `env` (name → value).
-pub fn identity(env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
-    IDENTITY_VARS
-        .iter()
-        // An empty variable is as good as unset: it names no rank or job.
-        .filter_map(|&k| env(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
-        .collect()
-}
-
-/// The launcher variables of this process's environment.
-pub fn identity_from_env() -> BTreeMap<String, String> {
-    identity(|k| std::env::var(k).ok())
-}
-
-/// The rank for `%r`: Slurm's task id, else Open MPI's world rank, else PMI's.
-pub fn rank(id: &BTreeMap<String, String>) -> Option<&str> {
-    ["SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"]
-        .iter()
-        .find_map(|k| id.get(*k))
-        .map(String::as_str)
-}
-
-/// The job id for `%j`: Slurm's (with the step when there is one).
-pub fn job_id(id: &BTreeMap<String, String>) -> Option<String> {
-    let job = id.get("SLURM_JOB_ID")?;
-    Some(match id.get("SLURM_STEP_ID") {
-        Some(step) => format!("{job}.{step}"),
-        None => job.clone(),
-    })
+/// Expand the placeholders of every output path of `cfg`; an unknown value is a usage
+/// error naming the path.
+pub(super) fn expand_all(
+    cfg: &mut super::Config,
+    hostname: &str,
+    id: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let pid = std::process::id();
+    for path in [
+        &mut cfg.output,
+        &mut cfg.timeline,
+        &mut cfg.csv,
+        &mut cfg.plot,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *path = expand_path(path, hostname, id, pid)
+            .map_err(|e| Error::run_usage(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 /// Expand `%h` (hostname), `%r` (rank), `%j` (job id), `%p` (memwatch's pid) and `%%` in an
 /// output path. A placeholder whose value is unknown is an error naming it, rather than a
 /// path that silently collides across nodes.
-pub fn expand(
+fn expand(
     template: &str,
     hostname: &str,
     id: &BTreeMap<String, String>,
@@ -89,7 +72,7 @@ pub fn expand(
 
 /// [`expand`] for a path given on the command line; paths that are not UTF-8 and contain no
 /// `%` pass through untouched.
-pub fn expand_path(
+fn expand_path(
     template: &std::path::Path,
     hostname: &str,
     id: &BTreeMap<String, String>,
@@ -108,6 +91,7 @@ pub fn expand_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::launcher::identity;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         identity(|k| {
@@ -140,26 +124,6 @@ mod tests {
         // An empty Slurm rank does not hide Open MPI's.
         let id = env(&[("SLURM_PROCID", ""), ("OMPI_COMM_WORLD_RANK", "5")]);
         assert_eq!(expand("m-%r.json", "n1", &id, 1).unwrap(), "m-5.json");
-    }
-
-    #[test]
-    fn identity_keeps_only_known_variables() {
-        let id = env(&[("SLURM_JOB_ID", "42"), ("HOME", "/root"), ("PMI_RANK", "3")]);
-        assert_eq!(id.len(), 2);
-        assert_eq!(id["SLURM_JOB_ID"], "42");
-        assert_eq!(rank(&id), Some("3"));
-    }
-
-    #[test]
-    fn rank_prefers_slurm_then_ompi_then_pmi() {
-        let id = env(&[
-            ("PMI_RANK", "1"),
-            ("OMPI_COMM_WORLD_RANK", "2"),
-            ("SLURM_PROCID", "3"),
-        ]);
-        assert_eq!(rank(&id), Some("3"));
-        let id = env(&[("PMI_RANK", "1"), ("OMPI_COMM_WORLD_RANK", "2")]);
-        assert_eq!(rank(&id), Some("2"));
     }
 
     #[test]

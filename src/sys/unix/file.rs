@@ -1,4 +1,4 @@
-//! Report files. A regular file (or a new one) is written atomically: a temporary file next
+//! Output files and standard output. Report files. A regular file (or a new one) is written atomically: a temporary file next
 //! to the target is created (and removed) before the job starts, so an unwritable path fails
 //! at once, not after an hour; at the end it is written and renamed over the target, so a
 //! report is never half-written and a killed memwatch leaves nothing behind. A symbolic link is followed and the file it names is replaced, the
@@ -8,8 +8,10 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use crate::sys::unix;
+use crate::error::Error;
 
 /// Symbolic links followed before giving up (as the kernel's ELOOP limit).
 const MAX_LINKS: usize = 40;
@@ -67,7 +69,7 @@ impl PendingFile {
                 // Replacing a file that cannot be written would succeed (the rename needs
                 // only the directory): refuse it now, as a shell's `>` would.
                 OpenOptions::new().write(true).open(&path)?;
-                if unix::rename_forbidden_by_sticky_dir(&path) {
+                if rename_forbidden_by_sticky_dir(&path) {
                     // Another user's file in a sticky directory (/tmp) may be written but
                     // not replaced: write it in place at the end, as `>` would.
                     through(path, Mode::Truncate)?
@@ -131,7 +133,7 @@ impl PendingFile {
             How::Through { path, file, mode } => {
                 let file = match file.take() {
                     Some(f) => f,
-                    None => unix::open_fifo_for_writing(path)?,
+                    None => open_fifo_for_writing(path)?,
                 };
                 if *mode == Mode::Truncate {
                     file.set_len(0)?;
@@ -255,7 +257,7 @@ fn names_open_file(path: &Path) -> bool {
 }
 
 fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
-    let file = if unix::is_fifo(&path) {
+    let file = if is_fifo(&path) {
         // Opening a FIFO for writing waits for a reader: open it when the report is ready.
         // Until then, check what can be checked.
         let m = fs::metadata(&path)?;
@@ -272,6 +274,125 @@ fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
         )
     };
     Ok(How::Through { path, file, mode })
+}
+
+
+/// Open a FIFO for writing, waiting for a reader as `>` would, but giving up when memwatch
+/// receives a signal (Ctrl+C, SIGTERM) while it waits: a blocking open(2) would restart
+/// after the handler and could only be ended by SIGKILL.
+pub fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let signals = super::signals::job_signals_received();
+    let mut waited = Duration::ZERO;
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(file) => {
+                // Writes block normally from here on (a slow reader is not an error).
+                use nix::fcntl::{FcntlArg, OFlag, fcntl};
+                let flags = OFlag::from_bits_retain(fcntl(&file, FcntlArg::F_GETFL)?);
+                fcntl(&file, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
+                return Ok(file);
+            }
+            // No reader yet.
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if super::signals::job_signals_received() != signals {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        "interrupted while waiting for a reader of the FIFO",
+                    ));
+                }
+                if waited == Duration::from_secs(1) {
+                    eprintln!(
+                        "memwatch: waiting for a reader of {} to write the report",
+                        path.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                waited += Duration::from_millis(50);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `path` is a FIFO (named pipe), following links.
+pub fn is_fifo(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+/// Whether a rename over `path` would be refused although the file may be written: it is
+/// another user's, in a sticky directory (such as /tmp) that is not ours either.
+pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let (Ok(file), Ok(dir)) = (std::fs::metadata(path), std::fs::metadata(dir)) else {
+        return false;
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    // 0o1000 is S_ISVTX, the sticky bit (its libc type differs between Linux and macOS).
+    me != 0 && dir.mode() & 0o1000 != 0 && file.uid() != me && dir.uid() != me
+}
+
+
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn check_stdout_at_start() {
+    // SAFETY: F_GETFD only queries descriptor 1.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs before `main` (an ELF `.init_array` / Mach-O `__mod_init_func` entry), before Rust's
+/// runtime reopens a closed standard descriptor on `/dev/null`.
+#[used]
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".init_array"))]
+#[cfg_attr(target_os = "macos", unsafe(link_section = "__DATA,__mod_init_func"))]
+static CHECK_STDOUT_AT_START: extern "C" fn() = check_stdout_at_start;
+
+/// Whether memwatch was started with standard output closed (`>&-`). Rust's runtime then
+/// points descriptor 1 at `/dev/null`, where a report would vanish without an error.
+pub fn stdout_closed_at_start() -> bool {
+    STDOUT_CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
+/// Write `text` (a comparison, a plot, a merge, the manual page…) to standard output.
+/// A reader that stopped early (`| head`) is not an error for text meant for reading; a
+/// standard output closed when memwatch started (`>&-`, which Rust's runtime quietly points
+/// at /dev/null) is, naming `what` was lost.
+pub fn print(what: &'static str, text: &[u8]) -> Result<(), Error> {
+    let failed = |source| Error::Output {
+        what,
+        target: "standard output".to_string(),
+        source,
+        job: None,
+    };
+    if stdout_closed_at_start() {
+        return Err(failed(closed_stdout()));
+    }
+    let mut out = io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.map_err(failed),
+    }
+}
+
+/// The error of writing to a standard output that was closed when memwatch started.
+pub fn closed_stdout() -> io::Error {
+    io::Error::from_raw_os_error(libc::EBADF)
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! The JSON report (schema in the README; fields documented on [`crate::report::Report`]).
+//! Reports as files: writing the JSON report, reading one back with its schema checked
+//! (schema in the README; fields documented on [`super::Report`]).
 
 use std::io::{self, Write};
+use std::path::Path;
 
-use crate::report::{Report, SCHEMA_VERSION};
+use super::{Report, SCHEMA_VERSION};
+use crate::error::{Error, os_message};
 
 /// Write `report` as pretty JSON with a final newline.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -51,6 +54,17 @@ pub fn read(bytes: &[u8]) -> Result<Report, ReadError> {
         None => return Err(ReadError::Invalid("no schema_version field".to_string())),
     }
     serde_json::from_value(value).map_err(|e| ReadError::Invalid(e.to_string()))
+}
+
+/// Read and check one report file; every failure is one line naming the file.
+pub fn read_report(path: &Path) -> Result<Report, Error> {
+    let input = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| input(format!("cannot read report: {}", os_message(&e))))?;
+    read(&bytes).map_err(|e| input(e.to_string()))
 }
 
 #[cfg(test)]
