@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobStats, ProcRecord};
-use crate::sys::{Access, Extra};
+use crate::sys::{Access, Extra, Gaps};
 use crate::timeline::Point;
 
 /// The schema version this memwatch writes. Readers refuse other versions.
@@ -159,6 +159,14 @@ pub struct Report {
     /// Processes whose memory could not be read (another user, setuid): their RSS is
     /// unknown and not in any total.
     pub processes_unreadable: u64,
+    /// Samples at which memwatch ran out of file descriptors (its open-files limit) and
+    /// could not look for, or read, every process: totals at those samples may be low.
+    #[serde(default)]
+    pub fd_shortage_samples: u64,
+    /// Processes memwatch could not read at one sample or more for lack of file
+    /// descriptors (unknown at those samples, never 0).
+    #[serde(default)]
+    pub fd_shortage_processes: u64,
     /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
     #[serde(default = "rss")]
     pub metric: String,
@@ -299,6 +307,8 @@ impl Report {
             processes_total: stats.processes_total,
             processes_omitted: stats.processes_omitted,
             processes_unreadable: stats.processes_unreadable,
+            fd_shortage_samples: stats.gaps.fd_samples,
+            fd_shortage_processes: stats.gaps.fd_processes,
             metric: stats.extra.map_or("rss", Extra::name).to_string(),
             max_total_pss_kib: stats
                 .max_total_extra_kib
@@ -331,6 +341,7 @@ impl Report {
                 if n == 1 { "it is" } else { "they are" },
             ));
         }
+        report.warnings.extend(gap_warnings(&stats.gaps));
         report
     }
 
@@ -342,6 +353,29 @@ impl Report {
             _ => None,
         }
     }
+}
+
+/// What memwatch could not read, and why (see [`Gaps`]).
+fn gap_warnings(gaps: &Gaps) -> Vec<String> {
+    let mut out = Vec::new();
+    if gaps.fd_samples > 0 {
+        let limit = gaps
+            .fd_limit
+            .map_or(String::new(), |l| format!(" (open-files limit {l})"));
+        let unread = match gaps.fd_processes {
+            0 => String::new(),
+            1 => "1 process could not be read then (unknown, not 0) and ".to_string(),
+            p => format!("{p} processes could not be read then (unknown, not 0) and "),
+        };
+        out.push(format!(
+            "memwatch ran out of file descriptors{limit} at {} sample{}: {unread}processes \
+             born then may have been missed, so the totals are lower bounds; raise the limit \
+             (ulimit -n)",
+            gaps.fd_samples,
+            if gaps.fd_samples == 1 { "" } else { "s" },
+        ));
+    }
+    out
 }
 
 fn rss() -> String {
@@ -469,6 +503,53 @@ mod tests {
                 left_running: Vec::new(),
             },
         )
+    }
+
+    #[test]
+    fn what_memwatch_could_not_read_is_counted_and_explained() {
+        use crate::sys::fake::{FakeInspector, FakeProc};
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(100, 1, 10, "prog").rss(5));
+        let mut job = crate::job::Job::new(fake, 1, 100, 8);
+        job.sample(Duration::from_millis(1), true).unwrap();
+        let mut stats = job.finish();
+        assert!(report_of(&stats).warnings.is_empty());
+
+        stats.gaps = Gaps {
+            fd_samples: 3,
+            fd_processes: 1,
+            fd_limit: Some(64),
+        };
+        let r = report_of(&stats);
+        assert_eq!((r.fd_shortage_samples, r.fd_shortage_processes), (3, 1));
+        assert_eq!(
+            r.warnings,
+            [
+                "memwatch ran out of file descriptors (open-files limit 64) at 3 samples: 1 \
+                 process could not be read then (unknown, not 0) and processes born then may \
+                 have been missed, so the totals are lower bounds; raise the limit (ulimit -n)",
+            ]
+        );
+
+        stats.gaps = Gaps {
+            fd_samples: 1,
+            fd_processes: 0,
+            fd_limit: Some(1024),
+        };
+        let r = report_of(&stats);
+        assert!(
+            r.warnings[0].starts_with("memwatch ran out of file descriptors (open-files limit 1024) at 1 sample: processes born then"),
+            "{}",
+            r.warnings[0]
+        );
+
+        // Reports written before these fields existed still read, as nothing missing.
+        let mut v = serde_json::to_value(&r).unwrap();
+        for k in ["fd_shortage_samples", "fd_shortage_processes"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        let old: Report = serde_json::from_value(v).unwrap();
+        assert_eq!((old.fd_shortage_samples, old.fd_shortage_processes), (0, 0));
     }
 
     #[test]

@@ -10,16 +10,22 @@
 //! - Safety net (first sample, periodically, after big pid jumps or wrap-around): a walk of
 //!   the `task/<tid>/children` files from memwatch down, which as child subreaper is the
 //!   ancestor of every live job process. Without `CONFIG_PROC_CHILDREN`, a full `/proc` scan.
+//! - Descriptors: statm stays open only while [`FD_RESERVE`] descriptors remain free under
+//!   the open-files limit; past that, processes are read by path (open, read, close), so
+//!   discovery and the report files never run short. Whatever still fails for lack of
+//!   descriptors is counted in [`Gaps`].
 
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::procfs::{self, Stat};
 use super::{
-    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, Extra, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+    Seen,
 };
 
 /// A pid jump larger than this is not probed pid by pid: the children walk is cheaper.
@@ -27,6 +33,36 @@ const MAX_PROBE_RANGE: i32 = 512;
 /// Pids at the top of a probed range that were not in `/proc` yet are probed once more at
 /// the next sample (a task is visible in `/proc` slightly after its pid is allocated).
 const RETRY_TOP: i32 = 8;
+/// Descriptors left free under the open-files limit for everything but kept-open reads:
+/// discovery (a directory and a file at once), following a new process (two at once),
+/// command lines, pidfds, and the report files written at the end.
+const FD_RESERVE: usize = 16;
+
+/// Descriptors kept open by handles, in the whole process (the limit is the process's).
+static KEPT_FDS: AtomicUsize = AtomicUsize::new(0);
+
+/// A descriptor a handle keeps open, counted in [`KEPT_FDS`] while it lives.
+struct Kept<T>(T);
+
+impl<T> Kept<T> {
+    fn new(fd: T) -> Self {
+        KEPT_FDS.fetch_add(1, Ordering::Relaxed);
+        Kept(fd)
+    }
+}
+
+impl<T> Drop for Kept<T> {
+    fn drop(&mut self) {
+        KEPT_FDS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<T> std::ops::Deref for Kept<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 /// Become the child subreaper, so descendants that daemonize (double fork) are reparented
 /// to memwatch and stay in the job.
@@ -43,15 +79,33 @@ pub fn prepare_parent() -> io::Result<()> {
 pub struct LinuxHandle {
     pid: Pid,
     start: u64,
-    /// Kept-open `/proc/<pid>/statm`, or `None` when descriptors ran out.
-    statm: Option<File>,
+    /// Kept-open `/proc/<pid>/statm`; `None` (with `dir`) when it is read by path because
+    /// the descriptor budget is spent.
+    statm: Option<Kept<File>>,
     /// Kept-open `/proc/<pid>` directory for a process whose `statm` is denied, to tell
     /// whether it is still alive.
-    dir: Option<OwnedFd>,
+    dir: Option<Kept<OwnedFd>>,
     /// Text pages at the previous reading (a change means `exec`).
     text: u64,
     /// Kept-open `/proc/<pid>/smaps_rollup`, opened at the first PSS reading.
-    smaps: Option<File>,
+    smaps: Option<Kept<File>>,
+    /// A reading failed for lack of descriptors (counted once in [`Gaps::fd_processes`]).
+    starved: bool,
+}
+
+impl LinuxHandle {
+    /// A handle that reads by path, checking the start time at each reading.
+    fn by_path(id: ProcId) -> Self {
+        LinuxHandle {
+            pid: id.pid,
+            start: id.start,
+            statm: None,
+            dir: None,
+            text: 0,
+            smaps: None,
+            starved: false,
+        }
+    }
 }
 
 /// The Linux [`Inspector`].
@@ -71,6 +125,14 @@ pub struct LinuxInspector {
     dents: Vec<u8>,
     queue: Vec<Pid>,
     tids: Vec<Pid>,
+    /// Descriptors open when the inspector was made (standard streams, output files, the
+    /// signal pipe, `/proc/loadavg`): not available to handles.
+    base_fds: usize,
+    /// Look for every process at the next sample: a search or probe ran out of descriptors.
+    rescan: bool,
+    /// The current sample already counted a descriptor shortage.
+    short_this_sample: bool,
+    gaps: Gaps,
 }
 
 fn err(what: &str, source: io::Error) -> SampleError {
@@ -109,6 +171,10 @@ impl LinuxInspector {
         let boot_us = boot_time_us();
         let children_files =
             std::path::Path::new(&format!("/proc/{self_pid}/task/{self_pid}/children")).exists();
+        let mut dents = vec![0; 32 * 1024];
+        let mut base_fds = 0usize;
+        // Its own descriptor on the directory is listed too: not counted.
+        let _ = list_dir(c"/proc/self/fd", &mut dents, |_| base_fds += 1);
         Ok(LinuxInspector {
             self_pid,
             page_kib,
@@ -120,10 +186,49 @@ impl LinuxInspector {
             retry_next: Vec::with_capacity(RETRY_TOP as usize),
             children_files,
             buf: vec![0; 4096],
-            dents: vec![0; 32 * 1024],
+            dents,
             queue: Vec::with_capacity(256),
             tids: Vec::with_capacity(64),
+            base_fds: base_fds.saturating_sub(1),
+            rescan: false,
+            short_this_sample: false,
+            gaps: Gaps::default(),
         })
+    }
+
+    /// Whether a handle may keep `fd` (just opened) open: [`FD_RESERVE`] descriptors must
+    /// stay free under the open-files limit, counting the ones open at the start, the
+    /// kept ones, and, for descriptors opened elsewhere since, `fd`'s own number (the
+    /// kernel gives the lowest free one).
+    fn may_keep(&self, fd: &impl AsRawFd) -> bool {
+        let limit = usize::try_from(nofile_limit()).unwrap_or(usize::MAX);
+        let kept = KEPT_FDS.load(Ordering::Relaxed);
+        let lowest_free = usize::try_from(fd.as_raw_fd()).unwrap_or(usize::MAX);
+        kept.saturating_add(self.base_fds)
+            .saturating_add(FD_RESERVE)
+            < limit
+            && lowest_free.saturating_add(FD_RESERVE) < limit
+    }
+
+    /// memwatch ran out of descriptors: count the sample (once), and look for every
+    /// process at the next one.
+    fn short_of_fds(&mut self) {
+        self.rescan = true;
+        if !self.short_this_sample {
+            self.short_this_sample = true;
+            self.gaps.fd_samples += 1;
+            self.gaps.fd_limit = Some(nofile_limit());
+        }
+    }
+
+    /// A followed process could not be read for lack of descriptors: unknown this time.
+    fn unread(&mut self, h: &mut LinuxHandle) -> Reading {
+        self.short_of_fds();
+        if !h.starved {
+            h.starved = true;
+            self.gaps.fd_processes += 1;
+        }
+        Reading::Unknown
     }
 
     /// Whether `/proc/<pid>/task/<tid>/children` exists on this kernel.
@@ -149,26 +254,26 @@ impl LinuxInspector {
         })
     }
 
-    /// Read `/proc/<pid>/stat` of a process that may have been born: `None` if it is gone
-    /// or is a thread. `Err(())` when it is not (yet) in `/proc`.
-    fn probe(&mut self, pid: Pid) -> Result<Option<Stat>, ()> {
+    /// Read `/proc/<pid>/stat` of a process that may have been born.
+    fn probe(&mut self, pid: Pid) -> Probe {
         let mut path = PathBuf::new();
         path.proc(pid).file(b"stat");
-        let n = match read_file(path.as_cstr(), &mut self.buf) {
-            Ok(n) => n,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Err(()),
-            Err(_) => return Ok(None),
-        };
-        Ok(procfs::parse_stat(&self.buf[..n]).filter(|s| !s.is_thread() && !s.is_dead()))
+        match read_file(path.as_cstr(), &mut self.buf) {
+            Ok(n) => procfs::parse_stat(&self.buf[..n])
+                .filter(|s| !s.is_thread() && !s.is_dead())
+                .map_or(Probe::Skip, Probe::Found),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Probe::Absent,
+            Err(e) if is_fd_exhaustion(&e) => {
+                self.short_of_fds();
+                Probe::Skip
+            }
+            Err(_) => Probe::Skip,
+        }
     }
 
-    fn push_seen(&mut self, pid: Pid, out: &mut Vec<Seen>) -> bool {
-        match self.probe(pid) {
-            Ok(Some(s)) => {
-                out.push(seen_of(&s));
-                true
-            }
-            _ => false,
+    fn push_seen(&mut self, pid: Pid, out: &mut Vec<Seen>) {
+        if let Probe::Found(s) = self.probe(pid) {
+            out.push(seen_of(&s));
         }
     }
 
@@ -181,7 +286,10 @@ impl LinuxInspector {
             let mut path = PathBuf::new();
             path.proc(pid).file(b"task");
             let tids = &mut self.tids;
-            if list_dir(path.as_cstr(), &mut self.dents, |n| tids.push(n)).is_err() {
+            if let Err(e) = list_dir(path.as_cstr(), &mut self.dents, |n| tids.push(n)) {
+                if is_fd_exhaustion(&e) {
+                    self.short_of_fds();
+                }
                 continue;
             }
             for t in 0..self.tids.len() {
@@ -189,8 +297,14 @@ impl LinuxInspector {
                 let mut path = PathBuf::new();
                 path.proc(pid).file(b"task/").int(tid).file(b"/children");
                 // Read it whole: 2000 children are ~12 KiB, more than one buffer.
-                let Ok(n) = read_file_whole(path.as_cstr(), &mut self.buf) else {
-                    continue;
+                let n = match read_file_whole(path.as_cstr(), &mut self.buf) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        if is_fd_exhaustion(&e) {
+                            self.short_of_fds();
+                        }
+                        continue;
+                    }
                 };
                 let start = self.queue.len();
                 self.queue.extend(procfs::children_pids(&self.buf[..n]));
@@ -209,8 +323,11 @@ impl LinuxInspector {
     fn scan_all(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
         self.queue.clear();
         let queue = &mut self.queue;
-        list_dir(c"/proc", &mut self.dents, |pid| queue.push(pid))
-            .map_err(|e| err("list /proc", e))?;
+        match list_dir(c"/proc", &mut self.dents, |pid| queue.push(pid)) {
+            Ok(()) => {}
+            Err(e) if is_fd_exhaustion(&e) => self.short_of_fds(),
+            Err(e) => return Err(err("list /proc", e)),
+        }
         for i in 0..self.queue.len() {
             let pid = self.queue[i];
             if !(d.is_live)(pid) {
@@ -221,6 +338,7 @@ impl LinuxInspector {
     }
 
     fn search(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
+        self.rescan = false;
         if self.children_files {
             self.walk_children(d, out);
             Ok(())
@@ -233,9 +351,9 @@ impl LinuxInspector {
     fn probe_range(&mut self, from: i32, to: i32, out: &mut Vec<Seen>) {
         for pid in from + 1..=to {
             match self.probe(pid) {
-                Ok(Some(s)) => out.push(seen_of(&s)),
-                Ok(None) => {}
-                Err(()) => {
+                Probe::Found(s) => out.push(seen_of(&s)),
+                Probe::Skip => {}
+                Probe::Absent => {
                     if to - pid < RETRY_TOP && self.retry_next.len() < RETRY_TOP as usize {
                         self.retry_next.push(pid);
                     }
@@ -243,6 +361,37 @@ impl LinuxInspector {
             }
         }
     }
+
+    /// Whether discovery should look for every process now although the core asked only
+    /// for births: a search or probe ran out of descriptors.
+    fn search_due(&self) -> bool {
+        self.rescan
+    }
+}
+
+/// What probing a pid found.
+enum Probe {
+    /// A process (not a thread, not a zombie).
+    Found(Stat),
+    /// Nothing to follow: a thread, a zombie, gone, denied, or no descriptor to look.
+    Skip,
+    /// No `/proc/<pid>` (yet).
+    Absent,
+}
+
+/// The soft open-files limit (`RLIMIT_NOFILE`) as it is now.
+fn nofile_limit() -> u64 {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the valid rlimit it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return u64::MAX;
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u32 on some 32-bit targets
+    let cur = rl.rlim_cur as u64;
+    cur
 }
 
 fn seen_of(s: &Stat) -> Seen {
@@ -260,8 +409,10 @@ impl Inspector for LinuxInspector {
     type Handle = LinuxHandle;
 
     fn discover(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
+        self.short_this_sample = false;
         let newest = self.last_allocated_pid()?;
-        let Some(last) = self.last_pid.filter(|_| !d.full) else {
+        let full = d.full || self.search_due();
+        let Some(last) = self.last_pid.filter(|_| !full) else {
             self.last_pid = Some(newest);
             self.retry.clear();
             return self.search(d, out);
@@ -291,15 +442,7 @@ impl Inspector for LinuxInspector {
             Ok(fd) => fd,
             // Out of descriptors: follow by path, checking the start time at each reading.
             Err(e) if is_fd_exhaustion(&e) => {
-                let h = LinuxHandle {
-                    pid: seen.id.pid,
-                    start: seen.id.start,
-                    statm: None,
-                    dir: None,
-                    text: 0,
-                    smaps: None,
-                };
-                return Some((h, Access::Readable));
+                return Some((LinuxHandle::by_path(seen.id), Access::Readable));
             }
             Err(_) => return None,
         };
@@ -309,16 +452,10 @@ impl Inspector for LinuxInspector {
         if stat.starttime != seen.id.start || stat.is_dead() {
             return None;
         }
-        let mut h = LinuxHandle {
-            pid: seen.id.pid,
-            start: seen.id.start,
-            statm: None,
-            dir: None,
-            text: 0,
-            smaps: None,
-        };
+        let mut h = LinuxHandle::by_path(seen.id);
         match openat(&dir, c"statm") {
             Ok(fd) => {
+                let keep = self.may_keep(&fd);
                 let file = File::from(fd);
                 if let Some(m) = file
                     .read_at(&mut self.buf, 0)
@@ -332,11 +469,16 @@ impl Inspector for LinuxInspector {
                     }
                     h.text = m.text;
                 }
-                h.statm = Some(file);
+                // Past the budget it is read by path (`file` closes here).
+                if keep {
+                    h.statm = Some(Kept::new(file));
+                }
                 Some((h, Access::Readable))
             }
             Err(e) if is_denied(&e) => {
-                h.dir = Some(dir);
+                if self.may_keep(&dir) {
+                    h.dir = Some(Kept::new(dir));
+                }
                 Some((h, Access::Denied))
             }
             Err(e) if is_fd_exhaustion(&e) => Some((h, Access::Readable)),
@@ -383,25 +525,33 @@ impl Inspector for LinuxInspector {
                     Reading::Gone
                 }
                 Ok(_) => Reading::Unknown,
-                Err(e) if is_denied(&e) => Reading::Unknown,
+                Err(e) if is_denied(&e) || is_fd_exhaustion(&e) => Reading::Unknown,
                 Err(_) => Reading::Gone,
             };
         }
-        // No descriptor to keep: open by path and check the start time every time.
+        // No descriptor kept: open by path and check the start time every time.
         let mut path = PathBuf::new();
         path.proc(h.pid).file(b"stat");
-        let alive = read_file(path.as_cstr(), &mut self.buf)
-            .ok()
-            .and_then(|n| procfs::parse_stat(&self.buf[..n]))
-            .is_some_and(|s| s.starttime == h.start && !s.is_dead());
-        if !alive {
-            return Reading::Gone;
+        match read_file(path.as_cstr(), &mut self.buf) {
+            Ok(n) => {
+                let alive = procfs::parse_stat(&self.buf[..n])
+                    .is_some_and(|s| s.starttime == h.start && !s.is_dead());
+                if !alive {
+                    return Reading::Gone;
+                }
+            }
+            // Never "gone" (nor 0) for want of a descriptor: unknown this time.
+            Err(e) if is_fd_exhaustion(&e) => return self.unread(h),
+            // `hidepid=noaccess`: alive as far as memwatch can tell.
+            Err(e) if is_denied(&e) => return Reading::Unknown,
+            Err(_) => return Reading::Gone,
         }
         let mut path = PathBuf::new();
         path.proc(h.pid).file(b"statm");
         match read_file(path.as_cstr(), &mut buf) {
             Ok(n) => self.statm_reading(h, &buf[..n]),
             Err(e) if is_denied(&e) => Reading::Unknown,
+            Err(e) if is_fd_exhaustion(&e) => self.unread(h),
             Err(_) => Reading::Gone,
         }
     }
@@ -417,16 +567,26 @@ impl Inspector for LinuxInspector {
         // A kept descriptor belongs to the program the process ran when it was opened: after
         // an exec its reads fail (ESRCH), so it is reopened once.
         for _ in 0..2 {
+            let opened;
             let smaps = match &h.smaps {
-                Some(f) => f,
+                Some(f) => &**f,
                 None => {
-                    // Opened right after a reading of the kept-open statm showed the process
-                    // alive, so the pid is still this process's.
+                    // Opened right after a reading showed the process alive (and the start
+                    // time matched), so the pid is still this process's.
                     let mut path = PathBuf::new();
                     path.proc(h.pid).file(b"smaps_rollup");
                     match open(path.as_cstr(), 0) {
-                        Ok(fd) => h.smaps.insert(File::from(fd)),
+                        // Past the descriptor budget: read once and closed.
+                        Ok(fd) if !self.may_keep(&fd) => {
+                            opened = File::from(fd);
+                            &opened
+                        }
+                        Ok(fd) => &**h.smaps.insert(Kept::new(File::from(fd))),
                         Err(e) if is_denied(&e) => return ExtraReading::Denied,
+                        Err(e) if is_fd_exhaustion(&e) => {
+                            self.short_of_fds();
+                            return ExtraReading::Unavailable;
+                        }
                         Err(_) => return ExtraReading::Unavailable,
                     }
                 }
@@ -441,6 +601,10 @@ impl Inspector for LinuxInspector {
             }
         }
         ExtraReading::Unavailable
+    }
+
+    fn gaps(&self) -> Gaps {
+        self.gaps
     }
 
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {

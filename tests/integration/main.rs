@@ -7,6 +7,7 @@
 
 mod churn;
 mod errors;
+mod gaps;
 mod honest;
 #[path = "../support/nobody.rs"]
 mod nobody;
