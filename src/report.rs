@@ -159,6 +159,11 @@ pub struct Report {
     /// Processes whose memory could not be read (another user, setuid): their RSS is
     /// unknown and not in any total.
     pub processes_unreadable: u64,
+    /// Processes of the job memwatch could not see at all: listed as children of job
+    /// processes, but `/proc` hides them from memwatch (`hidepid`, another user's process,
+    /// e.g. setuid). They are in no total, which are then lower bounds.
+    #[serde(default)]
+    pub processes_invisible: u64,
     /// Samples at which memwatch ran out of file descriptors (its open-files limit) and
     /// could not look for, or read, every process: totals at those samples may be low.
     #[serde(default)]
@@ -307,6 +312,7 @@ impl Report {
             processes_total: stats.processes_total,
             processes_omitted: stats.processes_omitted,
             processes_unreadable: stats.processes_unreadable,
+            processes_invisible: stats.gaps.invisible,
             fd_shortage_samples: stats.gaps.fd_samples,
             fd_shortage_processes: stats.gaps.fd_processes,
             metric: stats.extra.map_or("rss", Extra::name).to_string(),
@@ -355,9 +361,22 @@ impl Report {
     }
 }
 
-/// What memwatch could not read, and why (see [`Gaps`]).
+/// What memwatch could not see or read, and why (see [`Gaps`]).
 fn gap_warnings(gaps: &Gaps) -> Vec<String> {
     let mut out = Vec::new();
+    let n = gaps.invisible;
+    if n > 0 {
+        let (one, it, they, its) = if n == 1 {
+            ("process", "it", "it runs", "its")
+        } else {
+            ("processes", "them", "they run", "their")
+        };
+        out.push(format!(
+            "memwatch could not see {n} {one} of the job: /proc hides {it} from memwatch \
+             (hidepid, and {they} as another user, e.g. setuid), so {its} memory is in no \
+             total and the totals are lower bounds; run memwatch as root to see {it}"
+        ));
+    }
     if gaps.fd_samples > 0 {
         let limit = gaps
             .fd_limit
@@ -506,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn what_memwatch_could_not_read_is_counted_and_explained() {
+    fn what_memwatch_could_not_see_or_read_is_counted_and_explained() {
         use crate::sys::fake::{FakeInspector, FakeProc};
         let fake = FakeInspector::default();
         fake.spawn(FakeProc::new(100, 1, 10, "prog").rss(5));
@@ -516,15 +535,26 @@ mod tests {
         assert!(report_of(&stats).warnings.is_empty());
 
         stats.gaps = Gaps {
+            invisible: 1,
             fd_samples: 3,
             fd_processes: 1,
             fd_limit: Some(64),
         };
         let r = report_of(&stats);
-        assert_eq!((r.fd_shortage_samples, r.fd_shortage_processes), (3, 1));
+        assert_eq!(
+            (
+                r.processes_invisible,
+                r.fd_shortage_samples,
+                r.fd_shortage_processes
+            ),
+            (1, 3, 1)
+        );
         assert_eq!(
             r.warnings,
             [
+                "memwatch could not see 1 process of the job: /proc hides it from memwatch \
+                 (hidepid, and it runs as another user, e.g. setuid), so its memory is in no \
+                 total and the totals are lower bounds; run memwatch as root to see it",
                 "memwatch ran out of file descriptors (open-files limit 64) at 3 samples: 1 \
                  process could not be read then (unknown, not 0) and processes born then may \
                  have been missed, so the totals are lower bounds; raise the limit (ulimit -n)",
@@ -532,24 +562,41 @@ mod tests {
         );
 
         stats.gaps = Gaps {
+            invisible: 2,
             fd_samples: 1,
             fd_processes: 0,
             fd_limit: Some(1024),
         };
         let r = report_of(&stats);
         assert!(
-            r.warnings[0].starts_with("memwatch ran out of file descriptors (open-files limit 1024) at 1 sample: processes born then"),
+            r.warnings[0].starts_with("memwatch could not see 2 processes of the job: /proc hides them from memwatch (hidepid, and they run as"),
             "{}",
             r.warnings[0]
+        );
+        assert!(
+            r.warnings[1].starts_with("memwatch ran out of file descriptors (open-files limit 1024) at 1 sample: processes born then"),
+            "{}",
+            r.warnings[1]
         );
 
         // Reports written before these fields existed still read, as nothing missing.
         let mut v = serde_json::to_value(&r).unwrap();
-        for k in ["fd_shortage_samples", "fd_shortage_processes"] {
+        for k in [
+            "processes_invisible",
+            "fd_shortage_samples",
+            "fd_shortage_processes",
+        ] {
             v.as_object_mut().unwrap().remove(k);
         }
         let old: Report = serde_json::from_value(v).unwrap();
-        assert_eq!((old.fd_shortage_samples, old.fd_shortage_processes), (0, 0));
+        assert_eq!(
+            (
+                old.processes_invisible,
+                old.fd_shortage_samples,
+                old.fd_shortage_processes
+            ),
+            (0, 0, 0)
+        );
     }
 
     #[test]

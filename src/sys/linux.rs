@@ -13,7 +13,7 @@
 //! - Descriptors: statm stays open only while [`FD_RESERVE`] descriptors remain free under
 //!   the open-files limit; past that, processes are read by path (open, read, close), so
 //!   discovery and the report files never run short. Whatever still fails for lack of
-//!   descriptors is counted in [`Gaps`].
+//!   descriptors, or cannot be seen at all (`hidepid`), is counted in [`Gaps`].
 
 use std::ffi::CStr;
 use std::fs::File;
@@ -21,6 +21,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use super::procfs::{self, Stat};
 use super::{
@@ -37,6 +38,9 @@ const RETRY_TOP: i32 = 8;
 /// discovery (a directory and a file at once), following a new process (two at once),
 /// command lines, pidfds, and the report files written at the end.
 const FD_RESERVE: usize = 16;
+/// A birth memwatch may not see (another user's process under `hidepid`) triggers a
+/// children walk, to find it if it is the job's, at most this often.
+const HIDDEN_WALK_EVERY: Duration = Duration::from_millis(100);
 
 /// Descriptors kept open by handles, in the whole process (the limit is the process's).
 static KEPT_FDS: AtomicUsize = AtomicUsize::new(0);
@@ -130,6 +134,13 @@ pub struct LinuxInspector {
     base_fds: usize,
     /// Look for every process at the next sample: a search or probe ran out of descriptors.
     rescan: bool,
+    /// A probe met a pid memwatch may not see: walk the children soon, in case it is the job's.
+    hidden_birth: bool,
+    /// When the last complete search ran.
+    last_search: Option<Instant>,
+    /// Invisible job processes found by the last walk, sorted, and by the current one.
+    invisible: Vec<Pid>,
+    invisible_next: Vec<Pid>,
     /// The current sample already counted a descriptor shortage.
     short_this_sample: bool,
     gaps: Gaps,
@@ -191,6 +202,10 @@ impl LinuxInspector {
             tids: Vec::with_capacity(64),
             base_fds: base_fds.saturating_sub(1),
             rescan: false,
+            hidden_birth: false,
+            last_search: None,
+            invisible: Vec::with_capacity(16),
+            invisible_next: Vec::with_capacity(16),
             short_this_sample: false,
             gaps: Gaps::default(),
         })
@@ -263,6 +278,7 @@ impl LinuxInspector {
                 .filter(|s| !s.is_thread() && !s.is_dead())
                 .map_or(Probe::Skip, Probe::Found),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Probe::Absent,
+            Err(e) if is_denied(&e) => Probe::Hidden,
             Err(e) if is_fd_exhaustion(&e) => {
                 self.short_of_fds();
                 Probe::Skip
@@ -277,8 +293,21 @@ impl LinuxInspector {
         }
     }
 
-    /// Breadth-first walk of `task/*/children` from memwatch: every live descendant.
+    /// A child of a job process that memwatch may not see: count it once while it lives.
+    fn note_invisible(&mut self, pid: Pid) {
+        if self.invisible.binary_search(&pid).is_err() && !self.invisible_next.contains(&pid) {
+            self.gaps.invisible += 1;
+        }
+        if !self.invisible_next.contains(&pid) {
+            self.invisible_next.push(pid);
+        }
+    }
+
+    /// Breadth-first walk of `task/*/children` from memwatch: every live descendant. A
+    /// child listed there whose `/proc/<pid>` memwatch may not see or open is counted as
+    /// invisible.
     fn walk_children(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        self.invisible_next.clear();
         self.queue.clear();
         self.queue.push(self.self_pid);
         while let Some(pid) = self.queue.pop() {
@@ -311,12 +340,20 @@ impl LinuxInspector {
                 // Probe the ones not followed yet (the probe reuses `buf`, so after the copy).
                 for q in start..self.queue.len() {
                     let child = self.queue[q];
-                    if !(d.is_live)(child) {
-                        self.push_seen(child, out);
+                    if (d.is_live)(child) {
+                        continue;
+                    }
+                    match self.probe(child) {
+                        Probe::Found(s) => out.push(seen_of(&s)),
+                        Probe::Hidden => self.note_invisible(child),
+                        Probe::Absent if exists(child) => self.note_invisible(child),
+                        Probe::Absent | Probe::Skip => {}
                     }
                 }
             }
         }
+        std::mem::swap(&mut self.invisible, &mut self.invisible_next);
+        self.invisible.sort_unstable();
     }
 
     /// Every process in `/proc` not followed yet (kernels without children files).
@@ -339,6 +376,8 @@ impl LinuxInspector {
 
     fn search(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
         self.rescan = false;
+        self.hidden_birth = false;
+        self.last_search = Some(Instant::now());
         if self.children_files {
             self.walk_children(d, out);
             Ok(())
@@ -353,8 +392,13 @@ impl LinuxInspector {
             match self.probe(pid) {
                 Probe::Found(s) => out.push(seen_of(&s)),
                 Probe::Skip => {}
+                // Another user's process hidden by hidepid: the job's, if a walk finds it
+                // among the children of job processes.
+                Probe::Hidden => self.hidden_birth = true,
                 Probe::Absent => {
-                    if to - pid < RETRY_TOP && self.retry_next.len() < RETRY_TOP as usize {
+                    if exists(pid) {
+                        self.hidden_birth = true;
+                    } else if to - pid < RETRY_TOP && self.retry_next.len() < RETRY_TOP as usize {
                         self.retry_next.push(pid);
                     }
                 }
@@ -363,9 +407,15 @@ impl LinuxInspector {
     }
 
     /// Whether discovery should look for every process now although the core asked only
-    /// for births: a search or probe ran out of descriptors.
+    /// for births: a search or probe ran out of descriptors, or a hidden birth is waiting
+    /// for a walk (at most every [`HIDDEN_WALK_EVERY`]).
     fn search_due(&self) -> bool {
         self.rescan
+            || (self.hidden_birth
+                && self.children_files
+                && self
+                    .last_search
+                    .is_none_or(|t| t.elapsed() >= HIDDEN_WALK_EVERY))
     }
 }
 
@@ -373,10 +423,19 @@ impl LinuxInspector {
 enum Probe {
     /// A process (not a thread, not a zombie).
     Found(Stat),
-    /// Nothing to follow: a thread, a zombie, gone, denied, or no descriptor to look.
+    /// Nothing to follow: a thread, a zombie, gone, or no descriptor to look.
     Skip,
-    /// No `/proc/<pid>` (yet).
+    /// No `/proc/<pid>`: not there yet, gone, or hidden (`hidepid=invisible`).
     Absent,
+    /// `/proc/<pid>` may not be opened (`hidepid=noaccess`).
+    Hidden,
+}
+
+/// Whether a process with this pid exists (possibly another user's), whatever `/proc` shows.
+fn exists(pid: Pid) -> bool {
+    // SAFETY: kill(2) with signal 0 sends nothing; it only checks that the pid exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// The soft open-files limit (`RLIMIT_NOFILE`) as it is now.
@@ -432,6 +491,10 @@ impl Inspector for LinuxInspector {
             return self.search(d, out);
         }
         self.probe_range(last, newest, out);
+        // A birth /proc hides from memwatch: walk the job's children now, in case it is one.
+        if self.search_due() {
+            return self.search(d, out);
+        }
         Ok(())
     }
 

@@ -131,6 +131,9 @@ pub enum ExtraReading {
 /// so a total that misses something is never presented as whole.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Gaps {
+    /// Processes listed as children of job processes whose `/proc/<pid>` memwatch may not
+    /// see or open (`hidepid`, another user's process): never followed, in no total.
+    pub invisible: u64,
     /// Samples at which memwatch ran out of file descriptors and could not look for, or
     /// read, every process.
     pub fd_samples: u64,

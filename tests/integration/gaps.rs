@@ -1,12 +1,22 @@
-//! Nothing lost: a low open-files limit. Every process is counted, or the report says which
-//! are missing and why.
+//! Nothing lost, nothing hidden: a low open-files limit, processes `/proc` hides from
+//! memwatch. Every process is counted, or the report says which are missing and why.
 
+use std::ffi::CString;
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
+
+/// A test that cannot run here prints why and passes, unless `MEMWATCH_REQUIRE_ALL=1`.
+fn skip(reason: &str) {
+    if std::env::var_os("MEMWATCH_REQUIRE_ALL").is_some_and(|v| v == "1") {
+        panic!("MEMWATCH_REQUIRE_ALL=1 but this test cannot run: {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
 
 /// Make `cmd` run with an open-files limit of `n`, soft and hard (as `ulimit -n n`).
 fn with_nofile_limit(cmd: &mut Command, n: u64) -> &mut Command {
@@ -112,4 +122,137 @@ fn wait_root_lists_every_process_left_running_under_a_low_open_files_limit() {
     );
     kill_job(&tok);
     assert_all_gone(&tok, &left);
+}
+
+/// Why a hidepid run cannot be set up here, if it cannot.
+fn hidepid_unavailable(dir: &std::path::Path) -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root to mount a procfs with hidepid and a setuid binary".into());
+    }
+    let nosuid = nix::sys::statvfs::statvfs(dir)
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
+        .unwrap_or(true);
+    let no_new_privs = fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1'))
+        })
+        .unwrap_or(true);
+    (nosuid || no_new_privs).then(|| {
+        format!("setuid has no effect here (nosuid {nosuid}, no_new_privs {no_new_privs})")
+    })
+}
+
+/// `cmd` as `nobody`, in a private mount namespace whose `/proc` is mounted with
+/// `hidepid=<mode>`: memwatch there cannot see root's processes.
+fn under_hidepid<'c>(cmd: &'c mut Command, mode: &str) -> &'c mut Command {
+    let options = CString::new(format!("hidepid={mode}")).unwrap();
+    // SAFETY: unshare, mount, setgroups, setgid and setuid are async-signal-safe, as
+    // pre_exec requires; the strings were made before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return fail();
+            }
+            // Nothing mounted here may leak to the test's own namespace.
+            let none = std::ptr::null::<libc::c_char>();
+            if libc::mount(
+                none,
+                c"/".as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return fail();
+            }
+            if libc::mount(
+                c"proc".as_ptr(),
+                c"/proc".as_ptr(),
+                c"proc".as_ptr(),
+                0,
+                options.as_ptr().cast(),
+            ) != 0
+            {
+                return fail();
+            }
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return fail();
+            }
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn processes_hidden_by_hidepid_are_counted_and_named_as_unseen() {
+    let _g = heavy();
+    let dir = TempDir::new("hidepid");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    if let Some(reason) = hidepid_unavailable(dir.path()) {
+        return skip(&reason);
+    }
+    // memwatch runs as nobody, from a copy nobody may run; the job's child is a setuid-root
+    // copy that touches 100 MiB for 300 ms: shorter than the once-a-second safety net.
+    let mw = dir.join("memwatch");
+    let suid = dir.join("suid-workload");
+    fs::copy(BIN, &mw).unwrap();
+    fs::copy(BIN, &suid).unwrap();
+    fs::set_permissions(&suid, fs::Permissions::from_mode(0o4755)).unwrap();
+    let script = format!(
+        "{} __workload --mib 100 --hold-ms 300; sleep 0.2",
+        suid.display()
+    );
+    for mode in ["invisible", "noaccess"] {
+        // memwatch may catch the child between its fork and its exec and keep reading it
+        // (statm opened then stays readable): right, but not the case under test. Retry.
+        let mut unseen = false;
+        for _ in 0..6 {
+            let mut cmd = Command::new(&mw);
+            cmd.args(["run", "-q", "--json", "-i", "50", "--", "sh", "-c", &script]);
+            let out = match under_hidepid(&mut cmd, mode).output() {
+                Ok(o) => o,
+                Err(e) => {
+                    return skip(&format!("cannot mount /proc with hidepid={mode} here: {e}"));
+                }
+            };
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{out:?}");
+            let r = parse_report(&out.stdout, &stderr);
+            let big = r
+                .processes
+                .iter()
+                .any(|p| p.max_rss_kib.is_some_and(|k| k >= 100 * MIB));
+            if big {
+                // Seen before its exec, and measured: nothing hidden.
+                assert_eq!(r.processes_invisible, 0, "hidepid={mode}: {r:?}");
+                continue;
+            }
+            assert_eq!(
+                r.processes_invisible, 1,
+                "hidepid={mode}: the setuid child is neither measured nor counted as unseen: {r:?}"
+            );
+            let w = r
+                .warnings
+                .iter()
+                .find(|w| w.starts_with("memwatch could not see 1 process of the job"))
+                .unwrap_or_else(|| panic!("hidepid={mode}: no warning: {:?}", r.warnings));
+            assert!(w.contains("hidepid") && w.contains("lower bounds"), "{w}");
+            assert!(
+                stderr.contains(&format!("memwatch: warning: {w}")),
+                "{stderr}"
+            );
+            unseen = true;
+            break;
+        }
+        assert!(
+            unseen,
+            "hidepid={mode}: six runs all caught the child before its exec"
+        );
+    }
 }
