@@ -6,7 +6,11 @@
 //! - Births: `/proc/loadavg` ends with the most recently allocated pid. If it has not moved,
 //!   nobody was born; if it moved a little, only the pids in between are probed (their
 //!   `stat` says parent, start time, and whether it is a thread). Cost does not grow with
-//!   the number of unrelated processes on the machine.
+//!   the number of unrelated processes on the machine. The same read gives the number of
+//!   tasks: if it rose while the last pid stayed, a task took that very pid again (it was
+//!   freed, then reused: `ns_last_pid`, `clone3` with `set_tid`), and that pid is probed
+//!   (in the initial pid namespace only: elsewhere the count includes tasks the last pid
+//!   does not show); it is probed again too whenever the pids after it are.
 //! - Safety net (first sample, periodically, after big pid jumps or wrap-around): a walk of
 //!   the `task/<tid>/children` files from memwatch down, which as child subreaper is the
 //!   ancestor of every live job process. Without `CONFIG_PROC_CHILDREN`, a full `/proc` scan.
@@ -122,6 +126,12 @@ pub struct LinuxInspector {
     ticks_per_s: i64,
     loadavg: File,
     last_pid: Option<i32>,
+    /// Tasks on the machine at the previous sample (`/proc/loadavg`).
+    tasks: Option<u64>,
+    /// Whether memwatch runs in the initial pid namespace, where every new task moves the
+    /// last pid, so a task count that rises while it stays means a reused pid. In another
+    /// namespace the count includes the host's tasks and would trigger needless probes.
+    count_tasks: bool,
     retry: Vec<i32>,
     retry_next: Vec<i32>,
     children_files: bool,
@@ -193,6 +203,8 @@ impl LinuxInspector {
             ticks_per_s,
             loadavg,
             last_pid: None,
+            tasks: None,
+            count_tasks: in_initial_pid_namespace(),
             retry: Vec::with_capacity(RETRY_TOP as usize),
             retry_next: Vec::with_capacity(RETRY_TOP as usize),
             children_files,
@@ -256,12 +268,13 @@ impl LinuxInspector {
         self.children_files = on && self.children_files;
     }
 
-    fn last_allocated_pid(&mut self) -> Result<i32, SampleError> {
+    /// The most recently allocated pid and the number of tasks, from `/proc/loadavg`.
+    fn loadavg(&mut self) -> Result<(i32, Option<u64>), SampleError> {
         let n = self
             .loadavg
             .read_at(&mut self.buf, 0)
             .map_err(|e| err("read /proc/loadavg", e))?;
-        procfs::parse_loadavg_last_pid(&self.buf[..n]).ok_or_else(|| {
+        procfs::parse_loadavg(&self.buf[..n]).ok_or_else(|| {
             err(
                 "parse /proc/loadavg",
                 io::Error::new(io::ErrorKind::InvalidData, "no last pid field"),
@@ -386,9 +399,16 @@ impl LinuxInspector {
         }
     }
 
-    /// Probe the pids allocated after `from` up to `to` (`from < to`).
+    /// Probe the pids from `from` to `to`, both included. `from` is the last pid of the
+    /// previous sample, probed then: not retried.
     fn probe_range(&mut self, from: i32, to: i32, out: &mut Vec<Seen>) {
-        for pid in from + 1..=to {
+        // Already probed at this sample when it was left to retry.
+        let first = if self.retry.contains(&from) {
+            from + 1
+        } else {
+            from
+        };
+        for pid in first..=to {
             match self.probe(pid) {
                 Probe::Found(s) => out.push(seen_of(&s)),
                 Probe::Skip => {}
@@ -398,7 +418,10 @@ impl LinuxInspector {
                 Probe::Absent => {
                     if exists(pid) {
                         self.hidden_birth = true;
-                    } else if to - pid < RETRY_TOP && self.retry_next.len() < RETRY_TOP as usize {
+                    } else if pid > from
+                        && to - pid < RETRY_TOP
+                        && self.retry_next.len() < RETRY_TOP as usize
+                    {
                         self.retry_next.push(pid);
                     }
                 }
@@ -419,6 +442,38 @@ impl LinuxInspector {
     }
 }
 
+/// Which pids discovery probes for births.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Births {
+    /// Nobody was born.
+    None,
+    /// These pids, both included.
+    Probe(i32, i32),
+    /// Too many, or the pids wrapped around: look for every process.
+    Search,
+}
+
+/// What to probe, from the last pid and task count at the previous sample and now.
+///
+/// New pids are those after the previous last one. That pid itself may have been freed and
+/// taken again by a new task (`ns_last_pid`, `clone3` with `set_tid`): the last pid does not
+/// move then, but the task count rises (unless a task exited meanwhile), so that pid is
+/// probed; and it is probed again whenever the pids after it are, in case the new task
+/// took it before them.
+fn births(last: i32, tasks: Option<u64>, newest: i32, now: Option<u64>) -> Births {
+    if newest == last {
+        return match (tasks, now) {
+            (Some(before), Some(now)) if now > before => Births::Probe(last, last),
+            _ => Births::None,
+        };
+    }
+    // Wrapped around pid_max, or too many births to probe one by one.
+    if newest < last || newest - last > MAX_PROBE_RANGE {
+        return Births::Search;
+    }
+    Births::Probe(last, newest)
+}
+
 /// What probing a pid found.
 enum Probe {
     /// A process (not a thread, not a zombie).
@@ -436,6 +491,14 @@ fn exists(pid: Pid) -> bool {
     // SAFETY: kill(2) with signal 0 sends nothing; it only checks that the pid exists.
     let r = unsafe { libc::kill(pid, 0) };
     r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether memwatch runs in the initial pid namespace (its `/proc/self/ns/pid` has the
+/// kernel's fixed inode number for it, `PROC_PID_INIT_INO`).
+fn in_initial_pid_namespace() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+    std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == PROC_PID_INIT_INO)
 }
 
 /// The soft open-files limit (`RLIMIT_NOFILE`) as it is now.
@@ -469,7 +532,9 @@ impl Inspector for LinuxInspector {
 
     fn discover(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) -> Result<(), SampleError> {
         self.short_this_sample = false;
-        let newest = self.last_allocated_pid()?;
+        let (newest, tasks) = self.loadavg()?;
+        let tasks = tasks.filter(|_| self.count_tasks);
+        let tasks_before = std::mem::replace(&mut self.tasks, tasks);
         let full = d.full || self.search_due();
         let Some(last) = self.last_pid.filter(|_| !full) else {
             self.last_pid = Some(newest);
@@ -483,14 +548,11 @@ impl Inspector for LinuxInspector {
             let pid = self.retry[i];
             self.push_seen(pid, out);
         }
-        if newest == last {
-            return Ok(());
+        match births(last, tasks_before, newest, tasks) {
+            Births::None => return Ok(()),
+            Births::Search => return self.search(d, out),
+            Births::Probe(from, to) => self.probe_range(from, to, out),
         }
-        // Wrapped around pid_max, or too many births to probe one by one.
-        if newest < last || newest - last > MAX_PROBE_RANGE {
-            return self.search(d, out);
-        }
-        self.probe_range(last, newest, out);
         // A birth /proc hides from memwatch: walk the job's children now, in case it is one.
         if self.search_due() {
             return self.search(d, out);
@@ -934,6 +996,26 @@ mod tests {
         let n = read_file_whole(&c, &mut buf).unwrap();
         assert_eq!(&buf[..n], &data[..]);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn births_to_probe() {
+        let t = Some;
+        assert_eq!(births(100, t(50), 100, t(50)), Births::None, "nothing new");
+        assert_eq!(births(100, t(50), 100, t(49)), Births::None, "a task ended");
+        // The last pid was freed and taken again: only the task count tells.
+        assert_eq!(births(100, t(50), 100, t(51)), Births::Probe(100, 100));
+        assert_eq!(
+            births(100, None, 100, t(51)),
+            Births::None,
+            "no count before"
+        );
+        assert_eq!(births(100, t(50), 100, None), Births::None, "no count now");
+        // New pids, and the last one again (it may have been taken before them).
+        assert_eq!(births(100, t(50), 103, t(50)), Births::Probe(100, 103));
+        assert_eq!(births(100, t(50), 612, t(50)), Births::Probe(100, 612));
+        assert_eq!(births(100, t(50), 613, t(50)), Births::Search, "too many");
+        assert_eq!(births(30000, t(50), 300, t(51)), Births::Search, "wrapped");
     }
 
     #[test]

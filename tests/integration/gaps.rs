@@ -256,3 +256,53 @@ fn processes_hidden_by_hidepid_are_counted_and_named_as_unseen() {
         );
     }
 }
+
+/// Whether this process runs in the initial pid namespace (memwatch uses the machine's task
+/// count there only).
+fn in_initial_pid_namespace() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == 0xEFFF_FFFC)
+}
+
+#[test]
+fn a_pid_reused_as_the_very_next_pid_is_found_at_once() {
+    let _g = heavy();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return skip("needs root to write /proc/sys/kernel/ns_last_pid");
+    }
+    if !in_initial_pid_namespace() {
+        return skip("runs in a nested pid namespace, where memwatch does not use the task count");
+    }
+    // The job frees the last allocated pid and runs an 8 MiB worker under it again, so the
+    // last pid does not move. Without a look beyond the last pid, only the once-a-second
+    // safety net finds the worker; three runs make a lucky one unlikely.
+    for _ in 0..3 {
+        let job = workload(&["--reuse-last-pid", "--mib", "8", "--hold-ms", "1200"]);
+        let f = finish(&mut run_cmd(&["-i", "20", "--json"], &job));
+        match f.code {
+            Some(77) => return skip(&format!("cannot reuse a pid here: {}", f.stderr)),
+            Some(75) => return skip("the machine never stayed quiet long enough to reuse a pid"),
+            _ => {}
+        }
+        f.assert_code(0);
+        let pid: i32 = f
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("reused pid "))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the workload says which pid: {}", f.stderr));
+        let r = f.report();
+        let worker = r
+            .processes
+            .iter()
+            .find(|p| p.pid == pid && p.max_rss_kib.is_some_and(|k| k >= 8 * MIB))
+            .unwrap_or_else(|| panic!("the worker under reused pid {pid} is missing: {r:#?}"));
+        let started = worker.start_time.expect("start time");
+        let late = worker.first_seen.duration_since(started);
+        assert!(
+            late < jiff::SignedDuration::from_millis(200),
+            "pid {pid} reused: found {late:?} after it started, at -i 20 ({worker:?})"
+        );
+    }
+}
