@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use crate::error::{EXIT_BAD_INPUT, Error, os_message};
 use crate::output::human::{self, iec, iec_or_unknown};
-use crate::report::Report;
+use crate::report::{Exit, Report};
 
-/// Exit code: the limit was exceeded.
+/// Exit code: the gate failed: the limit was exceeded, or (unless `--allow-failed`) a
+/// report is of a failed run.
 pub const EXIT_EXCEEDED: i32 = 1;
 
 /// Version of the `compare --json` format.
@@ -37,8 +38,20 @@ side and pass the reports with --base and --new: each figure is then the median 
 side's reports (the mean of the two middle ones for an even count; unknown figures are
 left out), so one unlucky run neither fails nor hides a regression.
 
-Exit status: 0 within the limit (or no limit given), 1 over it, 2 if a report cannot be
-read or the arguments do not fit together.";
+Failed runs: a report whose command exited non-zero or was killed by a signal, whose
+memwatch was interrupted, or that does not say how the command ended, is of a failed run.
+Base or new alike (a gate against a crashed baseline proves nothing either), each is
+noted by file and how it ended, and marked in a scaling table. With --max-increase a
+failed run fails the gate (exit 1) whatever the figures, unless --allow-failed is given;
+without a limit it is only noted (exit 0). --allow-failed keeps failed runs in the
+--base/--new medians like the others; to leave one out, leave its report out.
+
+Differences: reports that differ in command line (two sides only: a scaling table's
+commands differ by design), host, memwatch version or OS are noted; the verdict stays
+about the figures.
+
+Exit status: 0 within the limit (or no limit given), 1 over it or a failed run (see
+above), 2 if a report cannot be read or the arguments do not fit together.";
 
 /// `memwatch compare`.
 #[derive(Debug, Args)]
@@ -83,6 +96,13 @@ pub struct CompareArgs {
     /// that differs (falling back to the file names).
     #[arg(long = "label", value_name = "LABEL")]
     pub labels: Vec<String>,
+
+    /// Let the figures decide --max-increase even when reports are of failed runs (the
+    /// command exited non-zero or was killed, or memwatch was interrupted), for jobs
+    /// expected to fail. They are still noted, and count in the --base/--new medians like
+    /// the others.
+    #[arg(long)]
+    pub allow_failed: bool,
 
     /// Write the comparison as JSON (fields in the README) instead of tables.
     #[arg(long)]
@@ -438,6 +458,74 @@ fn with_option(prefix: &[String], parts: &[&[String]]) -> Vec<String> {
         .collect()
 }
 
+/// Where one report came from and how its run ended.
+#[derive(Clone, Debug)]
+struct Run {
+    path: PathBuf,
+    command: Vec<String>,
+    hostname: String,
+    os: String,
+    memwatch_version: String,
+    /// How the command ended; `None` when the report does not say.
+    exit: Option<Exit>,
+    /// memwatch was sent a signal during the job.
+    interrupted: bool,
+}
+
+impl Run {
+    fn of(path: &Path, r: &Report) -> Run {
+        Run {
+            path: path.to_path_buf(),
+            command: r.command.clone(),
+            hostname: r.hostname.clone(),
+            os: r.os.clone(),
+            memwatch_version: r.memwatch_version.clone(),
+            exit: r.exit(),
+            interrupted: r.interrupted,
+        }
+    }
+
+    /// True unless the command exited with status 0 and memwatch was not interrupted.
+    fn failed(&self) -> bool {
+        self.interrupted || self.exit != Some(Exit::Code(0))
+    }
+
+    /// How a failed run ended, in words: "the command exited with status 3"; `None` for
+    /// a successful one.
+    fn failure(&self) -> Option<String> {
+        if !self.failed() {
+            return None;
+        }
+        let ended = self.exit.map(|e| format!("the command {}", e.describe()));
+        Some(match (self.interrupted, ended) {
+            (false, Some(ended)) => ended,
+            (false, None) => "the report does not say how the command ended".to_string(),
+            (true, Some(ended)) => format!("memwatch was interrupted by a signal, and {ended}"),
+            (true, None) => {
+                "memwatch was interrupted by a signal before the command ended".to_string()
+            }
+        })
+    }
+
+    /// The same, short, for the verdict and the scaling table: "exited with status 3",
+    /// "killed by signal 9 (SIGKILL)", "interrupted, killed by signal 15 (SIGTERM)".
+    fn failure_short(&self) -> Option<String> {
+        if !self.failed() {
+            return None;
+        }
+        let ended = self.exit.map(|e| {
+            let d = e.describe();
+            d.strip_prefix("was ").map(str::to_string).unwrap_or(d)
+        });
+        Some(match (self.interrupted, ended) {
+            (false, Some(ended)) => ended,
+            (false, None) => "end unknown".to_string(),
+            (true, Some(ended)) => format!("interrupted, {ended}"),
+            (true, None) => "interrupted".to_string(),
+        })
+    }
+}
+
 /// One column of a comparison: a report, or a side's several reports.
 #[derive(Clone, Debug)]
 struct Entry {
@@ -448,6 +536,8 @@ struct Entry {
     figures: Figures,
     /// Reports whose extra metric missed processes it could not read, and how many.
     partial_metric: Vec<(PathBuf, u64)>,
+    /// Each report's origin and end, in the order of `paths`.
+    runs: Vec<Run>,
 }
 
 impl Entry {
@@ -462,10 +552,16 @@ impl Entry {
             .filter(|(_, r)| r.processes_metric_unreadable > 0)
             .map(|(p, r)| (p.clone(), r.processes_metric_unreadable))
             .collect();
+        let runs = paths
+            .iter()
+            .zip(reports)
+            .map(|(p, r)| Run::of(p, r))
+            .collect();
         Entry {
             label,
             paths,
             partial_metric,
+            runs,
             command: reports
                 .first()
                 .map(|r| r.command.clone())
@@ -615,10 +711,13 @@ pub struct Check {
     pub allowed: f64,
     /// True when `new` is above `allowed`: the exit code is then 1.
     pub exceeded: bool,
+    /// True when a report (of either side) is of a failed run and `--allow-failed` was not
+    /// given: the exit code is then 1 whatever the figures (the reports are in `failures`).
+    pub failed_runs: bool,
 }
 
 impl Check {
-    fn new(metric: Metric, limit: &Limit, base: f64, new: f64) -> Check {
+    fn new(metric: Metric, limit: &Limit, base: f64, new: f64, failed_runs: bool) -> Check {
         let (limit_percent, limit_amount, allowance) = match limit.amount {
             LimitAmount::Percent(p) => (Some(p), None, base * p / 100.0),
             LimitAmount::Kib(v) | LimitAmount::Seconds(v) => (None, Some(v), v),
@@ -635,6 +734,7 @@ impl Check {
             new,
             allowed,
             exceeded: new > allowed,
+            failed_runs,
         }
     }
 }
@@ -666,6 +766,45 @@ pub struct EntryJson {
     pub max_total_footprint_kib: Option<u64>,
     /// Scaling only (null for two sides): each figure divided by the first entry's.
     pub ratio_to_first: Option<Ratios>,
+    /// How many of `reports` are of failed runs (listed in `failures`).
+    pub failed: usize,
+}
+
+/// A report of a failed run, in `compare --json`'s `failures`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailedRun {
+    /// The report file.
+    pub report: String,
+    /// The label of its entry (`base`, `new`, or its row of a scaling table).
+    pub label: String,
+    /// The command's exit code, if it exited (the report's `exit_code`).
+    pub exit_code: Option<i32>,
+    /// The signal that killed the command, if one did (the report's `signal`).
+    pub signal: Option<i32>,
+    /// memwatch was sent a signal during the job (the report's `interrupted`).
+    pub interrupted: bool,
+    /// How it ended, as the note says: "the command exited with status 3".
+    pub reason: String,
+}
+
+impl FailedRun {
+    fn of(label: &str, run: &Run) -> Option<FailedRun> {
+        let reason = run.failure()?;
+        Some(FailedRun {
+            report: run.path.display().to_string(),
+            label: label.to_string(),
+            exit_code: match run.exit {
+                Some(Exit::Code(c)) => Some(c),
+                _ => None,
+            },
+            signal: match run.exit {
+                Some(Exit::Signal(s)) => Some(s),
+                _ => None,
+            },
+            interrupted: run.interrupted,
+            reason,
+        })
+    }
 }
 
 /// `memwatch compare --json`: the comparison, machine-readable.
@@ -684,9 +823,18 @@ pub struct CompareJson {
     pub check: Option<Check>,
     /// The verdict (pair) or summary (scaling) line, as printed.
     pub verdict: String,
-    /// Notes printed before the verdict (sampling intervals that differ).
+    /// Notes printed before the verdict: reports of failed runs, reports that differ
+    /// (command line, host, memwatch version, OS, sampling interval), partial metrics.
     pub notes: Vec<String>,
-    /// The exit code: 0, or 1 when the limit was exceeded.
+    /// The reports of failed runs (the command exited non-zero or was killed, memwatch
+    /// was interrupted, or the report does not say how the command ended), in order.
+    pub failures: Vec<FailedRun>,
+    /// The report fields whose values differ between the reports, each with a note:
+    /// `command` (two sides only: a scaling table's commands differ by design),
+    /// `hostname`, `memwatch_version`, `os`, `interval_ms`.
+    pub differs: Vec<&'static str>,
+    /// The exit code: 0, or 1 when the gate failed (`check.exceeded` or
+    /// `check.failed_runs`).
     pub exit_code: i32,
 }
 
@@ -823,7 +971,13 @@ fn compare(args: &CompareArgs) -> Result<Comparison, Failure> {
                 _ => ("base".to_string(), "new".to_string()),
             };
             let entries = vec![Entry::new(lb, base, &b), Entry::new(ln, new, &n)];
-            pair(entries, args.metric, args.max_increase.as_ref()).map_err(Failure::Input)
+            pair(
+                entries,
+                args.metric,
+                args.max_increase.as_ref(),
+                args.allow_failed,
+            )
+            .map_err(Failure::Input)
         }
         Plan::Scaling(paths) => {
             let reports = load_all(&paths).map_err(Failure::Input)?;
@@ -858,12 +1012,40 @@ fn entry_json(e: &Entry, ratio_to_first: Option<Ratios>) -> EntryJson {
         max_total_pss_kib: e.figures.max_total_pss_kib,
         max_total_footprint_kib: e.figures.max_total_footprint_kib,
         ratio_to_first,
+        failed: e.runs.iter().filter(|r| r.failed()).count(),
     }
 }
 
-/// The notes printed before the verdict.
-fn notes(entries: &[Entry]) -> Vec<String> {
-    let mut notes: Vec<String> = interval_note(entries).into_iter().collect();
+/// The reports of failed runs, in order.
+fn failures(entries: &[Entry]) -> Vec<FailedRun> {
+    entries
+        .iter()
+        .flat_map(|e| e.runs.iter().filter_map(|r| FailedRun::of(&e.label, r)))
+        .collect()
+}
+
+/// The notes printed before the verdict, and the report fields that differ (`differs`).
+/// `commands`: whether differing command lines are noted (not in a scaling table, whose
+/// commands differ by design).
+fn notes(entries: &[Entry], commands: bool) -> (Vec<String>, Vec<&'static str>) {
+    let mut notes: Vec<String> = failures(entries)
+        .iter()
+        .map(|f| {
+            format!(
+                "note: {} ({}) is of a failed run: {}",
+                f.report, f.label, f.reason
+            )
+        })
+        .collect();
+    let mut differs = Vec::new();
+    for (field, note) in differences(entries, commands) {
+        differs.push(field);
+        notes.push(note);
+    }
+    if let Some(note) = interval_note(entries) {
+        differs.push("interval_ms");
+        notes.push(note);
+    }
     for (path, n) in entries.iter().flat_map(|e| &e.partial_metric) {
         let metric = if measured(Metric::Pss, entries) {
             "PSS"
@@ -877,7 +1059,71 @@ fn notes(entries: &[Entry]) -> Vec<String> {
             if *n == 1 { "" } else { "es" },
         ));
     }
-    notes
+    (notes, differs)
+}
+
+/// The reports' files grouped by a value, in order of first appearance:
+/// `a.json, b.json: x; c.json: y`; `None` when all have the same value.
+fn grouped<K: PartialEq>(
+    runs: &[&Run],
+    key: impl Fn(&Run) -> K,
+    show: fn(&Run) -> String,
+) -> Option<String> {
+    let mut groups: Vec<(K, String, Vec<String>)> = Vec::new();
+    for run in runs {
+        let k = key(run);
+        let file = run.path.display().to_string();
+        match groups.iter_mut().find(|(g, _, _)| *g == k) {
+            Some((_, _, files)) if files.contains(&file) => {}
+            Some((_, _, files)) => files.push(file),
+            None => groups.push((k, show(run), vec![file])),
+        }
+    }
+    (groups.len() > 1).then(|| {
+        groups
+            .iter()
+            .map(|(_, value, files)| format!("{}: {value}", files.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Command lines (when `commands`), hosts, memwatch versions and OSes that differ between
+/// the reports: each field's name and note.
+fn differences(entries: &[Entry], commands: bool) -> Vec<(&'static str, String)> {
+    let runs: Vec<&Run> = entries.iter().flat_map(|e| &e.runs).collect();
+    let mut out = Vec::new();
+    let mut note = |field: &'static str, groups: Option<String>, what: &str, hint: &str| {
+        if let Some(g) = groups {
+            out.push((field, format!("note: the reports {what} ({g}){hint}")));
+        }
+    };
+    if commands {
+        let show = |r: &Run| human::short_command(&r.command.join(" "), 200);
+        let groups = grouped(&runs, |r| r.command.clone(), show);
+        note("command", groups, "ran different commands", "");
+    }
+    let groups = grouped(&runs, |r| r.hostname.clone(), |r| r.hostname.clone());
+    note("hostname", groups, "were made on different hosts", "");
+    let groups = grouped(
+        &runs,
+        |r| r.memwatch_version.clone(),
+        |r| r.memwatch_version.clone(),
+    );
+    note(
+        "memwatch_version",
+        groups,
+        "were written by different memwatch versions",
+        "",
+    );
+    let groups = grouped(&runs, |r| r.os.clone(), |r| r.os.clone());
+    note(
+        "os",
+        groups,
+        "were made on different operating systems",
+        ": RSS does not count the same memory on each",
+    );
+    out
 }
 
 fn interval_note(entries: &[Entry]) -> Option<String> {
@@ -893,8 +1139,17 @@ fn interval_note(entries: &[Entry]) -> Option<String> {
     })
 }
 
-fn pair(entries: Vec<Entry>, metric: Metric, limit: Option<&Limit>) -> Result<Comparison, Error> {
+/// Base and new. With a limit, a report of a failed run fails the gate unless
+/// `allow_failed`; its figure may then be unknown (no check is made, `check` is null).
+fn pair(
+    entries: Vec<Entry>,
+    metric: Metric,
+    limit: Option<&Limit>,
+    allow_failed: bool,
+) -> Result<Comparison, Error> {
     let (b, n) = (&entries[0], &entries[1]);
+    let failures = failures(&entries);
+    let failed_runs = limit.is_some() && !allow_failed && !failures.is_empty();
     let check = match limit {
         None => None,
         Some(limit) => {
@@ -913,15 +1168,34 @@ fn pair(entries: Vec<Entry>, metric: Metric, limit: Option<&Limit>) -> Result<Co
                     ),
                 })
             };
-            Some(Check::new(metric, limit, value(b)?, value(n)?))
+            match (value(b), value(n)) {
+                (Ok(bv), Ok(nv)) => Some(Check::new(metric, limit, bv, nv, failed_runs)),
+                // A failed run's unknown figure: the failure is the verdict.
+                _ if failed_runs => None,
+                (Err(e), _) | (_, Err(e)) => return Err(e),
+            }
         }
     };
-    let verdict = verdict(metric, &b.figures, &n.figures, check.as_ref());
-    let exit_code = if check.as_ref().is_some_and(|c| c.exceeded) {
+    let verdict = if failed_runs {
+        failed_verdict(&entries)
+    } else {
+        let mut v = verdict(metric, &b.figures, &n.figures, check.as_ref());
+        if limit.is_some() && !failures.is_empty() {
+            let k = failures.len();
+            let _ = write!(
+                v,
+                " ({k} report{} of a failed run compared anyway: --allow-failed)",
+                if k == 1 { "" } else { "s" }
+            );
+        }
+        v
+    };
+    let exit_code = if failed_runs || check.as_ref().is_some_and(|c| c.exceeded) {
         EXIT_EXCEEDED
     } else {
         0
     };
+    let (notes, differs) = notes(&entries, true);
     let json = CompareJson {
         compare_version: COMPARE_VERSION,
         kind: "pair",
@@ -929,7 +1203,9 @@ fn pair(entries: Vec<Entry>, metric: Metric, limit: Option<&Limit>) -> Result<Co
         changes: Some(Changes::new(&b.figures, &n.figures)),
         check,
         verdict,
-        notes: notes(&entries),
+        notes,
+        failures,
+        differs,
         exit_code,
     };
     Ok(Comparison { json, entries })
@@ -971,6 +1247,7 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
             );
         }
     }
+    let (notes, differs) = notes(&entries, false);
     let json = CompareJson {
         compare_version: COMPARE_VERSION,
         kind: "scaling",
@@ -982,7 +1259,9 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
         changes: None,
         check: None,
         verdict,
-        notes: notes(&entries),
+        notes,
+        failures: failures(&entries),
+        differs,
         exit_code: 0,
     };
     Comparison { json, entries }
@@ -1066,6 +1345,32 @@ fn verdict(metric: Metric, b: &Figures, n: &Figures, check: Option<&Check>) -> S
         ),
         Some(c) => format!("OK: {movement}, within the limit of {}", fmt_limit(kind, c)),
     }
+}
+
+/// The verdict when reports of failed runs fail the gate: which, and how each ended.
+fn failed_verdict(entries: &[Entry]) -> String {
+    let failed: Vec<String> = entries
+        .iter()
+        .flat_map(|e| {
+            e.runs.iter().filter_map(move |r| {
+                let how = r.failure_short()?;
+                Some(format!("{} ({}: {how})", r.path.display(), e.label))
+            })
+        })
+        .collect();
+    let k = failed.len();
+    format!(
+        "FAIL: {k} report{} of {}: {}; a comparison with a failed run proves nothing \
+         (--allow-failed compares {} anyway)",
+        if k == 1 { " is" } else { "s are" },
+        if k == 1 {
+            "a failed run"
+        } else {
+            "failed runs"
+        },
+        failed.join(", "),
+        if k == 1 { "it" } else { "them" },
+    )
 }
 
 /// Lay out rows of cells: the first column left-aligned, the others right-aligned, except
@@ -1234,9 +1539,12 @@ fn human_scaling(c: &Comparison) -> String {
             f.samples.to_string(),
             e.paths[0].display().to_string(),
         ]);
+        if let Some(how) = e.runs.first().and_then(Run::failure_short) {
+            row.push(format!("failed: {how}"));
+        }
         rows.push(row);
     }
-    let mut out = table(&rows, &[report_column]);
+    let mut out = table(&rows, &[report_column, report_column + 1]);
     out.push('\n');
     for note in &c.json.notes {
         out.push_str(note);
@@ -1311,7 +1619,7 @@ mod tests {
             "new",
             with_pss(figures(Some(4000), Some(1000), 1.0, 4), Some(1200)),
         );
-        let c = pair(vec![b.clone(), n], Metric::Pss, Some(&limit)).unwrap();
+        let c = pair(vec![b.clone(), n], Metric::Pss, Some(&limit), false).unwrap();
         let check = c.json.check.as_ref().unwrap();
         assert_eq!(check.figure, "max_total_pss_kib");
         assert_eq!(
@@ -1332,15 +1640,18 @@ mod tests {
 
         // Without PSS on one side: no figure to check, and the message says why.
         let old = entry("old", figures(Some(4000), Some(1000), 1.0, 4));
-        let Err(Error::Input { message, .. }) =
-            pair(vec![old.clone(), b.clone()], Metric::Pss, Some(&limit))
-        else {
+        let Err(Error::Input { message, .. }) = pair(
+            vec![old.clone(), b.clone()],
+            Metric::Pss,
+            Some(&limit),
+            false,
+        ) else {
             panic!("a report without PSS was checked");
         };
         assert!(message.contains("max total PSS is unknown"), "{message}");
         assert!(message.contains("--metric pss"), "{message}");
         // RSS-only reports: no PSS row at all.
-        let c = pair(vec![old.clone(), old], Metric::Total, None).unwrap();
+        let c = pair(vec![old.clone(), old], Metric::Total, None, false).unwrap();
         assert!(!human_pair(&c).contains("PSS"));
     }
 
@@ -1355,7 +1666,13 @@ mod tests {
             with_pss(figures(Some(4000), Some(1000), 1.0, 4), Some(900)),
         );
         n.partial_metric = vec![(PathBuf::from("new.json"), 2)];
-        let c = pair(vec![b, n], Metric::Pss, Some(&parse_limit("10%").unwrap())).unwrap();
+        let c = pair(
+            vec![b, n],
+            Metric::Pss,
+            Some(&parse_limit("10%").unwrap()),
+            false,
+        )
+        .unwrap();
         assert_eq!(
             c.json.notes,
             [
@@ -1397,14 +1714,132 @@ mod tests {
     }
 
     fn entry(label: &str, f: Figures) -> Entry {
+        let path = PathBuf::from(format!("{label}.json"));
         Entry {
             label: label.to_string(),
-            paths: vec![PathBuf::from(format!("{label}.json"))],
+            paths: vec![path.clone()],
             command: vec!["app".to_string()],
             intervals: vec![500],
             figures: f,
             partial_metric: Vec::new(),
+            runs: vec![Run {
+                path,
+                command: vec!["app".to_string()],
+                hostname: "ci-1".to_string(),
+                os: "linux".to_string(),
+                memwatch_version: "0.1.0".to_string(),
+                exit: Some(Exit::Code(0)),
+                interrupted: false,
+            }],
         }
+    }
+
+    fn ended(exit: Option<Exit>, interrupted: bool) -> Entry {
+        let mut e = entry("new", figures(Some(1024), None, 1.0, 1));
+        e.runs[0].exit = exit;
+        e.runs[0].interrupted = interrupted;
+        e
+    }
+
+    #[test]
+    fn failed_runs_say_how_they_ended() {
+        let how = |exit, interrupted| {
+            let r = &ended(exit, interrupted).runs[0];
+            (r.failure(), r.failure_short())
+        };
+        assert_eq!(how(Some(Exit::Code(0)), false), (None, None));
+        let s = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+        assert_eq!(
+            how(Some(Exit::Code(3)), false),
+            s("the command exited with status 3", "exited with status 3")
+        );
+        assert_eq!(
+            how(Some(Exit::Signal(9)), false),
+            s(
+                "the command was killed by signal 9 (SIGKILL)",
+                "killed by signal 9 (SIGKILL)"
+            )
+        );
+        assert_eq!(
+            how(Some(Exit::Signal(40)), false),
+            s("the command was killed by signal 40", "killed by signal 40")
+        );
+        assert_eq!(
+            how(Some(Exit::Code(0)), true),
+            s(
+                "memwatch was interrupted by a signal, and the command exited with status 0",
+                "interrupted, exited with status 0"
+            )
+        );
+        assert_eq!(
+            how(None, true),
+            s(
+                "memwatch was interrupted by a signal before the command ended",
+                "interrupted"
+            )
+        );
+        assert_eq!(
+            how(None, false),
+            s(
+                "the report does not say how the command ended",
+                "end unknown"
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_run_fails_the_gate_unless_allowed() {
+        let b = entry("base", figures(Some(1024), None, 1.0, 1));
+        let n = ended(Some(Exit::Code(3)), false);
+        let gate = |allow| {
+            pair(
+                vec![b.clone(), n.clone()],
+                Metric::Total,
+                Some(&limit("10%")),
+                allow,
+            )
+            .unwrap()
+        };
+        let c = gate(false);
+        assert_eq!(c.json.exit_code, EXIT_EXCEEDED);
+        let check = c.json.check.as_ref().unwrap();
+        assert!(check.failed_runs && !check.exceeded);
+        assert_eq!(
+            c.json.verdict,
+            "FAIL: 1 report is of a failed run: new.json (new: exited with status 3); a \
+             comparison with a failed run proves nothing (--allow-failed compares it anyway)"
+        );
+        let c = gate(true);
+        assert_eq!(c.json.exit_code, 0);
+        assert!(!c.json.check.as_ref().unwrap().failed_runs);
+        assert_eq!(c.json.failures.len(), 1);
+        // No limit, no gate: noted, exit 0.
+        let c = pair(vec![b.clone(), n.clone()], Metric::Total, None, false).unwrap();
+        assert_eq!(c.json.exit_code, 0);
+        assert_eq!(
+            c.json.notes,
+            ["note: new.json (new) is of a failed run: the command exited with status 3"]
+        );
+    }
+
+    #[test]
+    fn a_scaling_table_notes_hosts_but_not_commands() {
+        let mut es: Vec<Entry> = ["1", "2", "4"]
+            .iter()
+            .map(|n| entry(n, figures(Some(1024), None, 1.0, 1)))
+            .collect();
+        for (i, e) in es.iter_mut().enumerate() {
+            e.runs[0].command = vec!["app".into(), "-n".into(), e.label.clone()];
+            e.runs[0].hostname = format!("node{}", i.min(1));
+        }
+        let c = scaling(es);
+        assert_eq!(c.json.differs, ["hostname"]);
+        assert_eq!(
+            c.json.notes,
+            [
+                "note: the reports were made on different hosts (1.json: node0; 2.json, 4.json: node1)"
+            ]
+        );
     }
 
     fn limit(s: &str) -> Limit {
@@ -1595,6 +2030,7 @@ mod tests {
             vec![entry("base", b), entry("new", n)],
             metric,
             Some(&limit(l)),
+            false,
         )
         .unwrap()
     }
@@ -1659,7 +2095,13 @@ mod tests {
     fn neutral_verdict_without_limit() {
         let b = figures(Some(1024), None, 1.0, 1);
         let n = figures(Some(2048), None, 1.0, 1);
-        let c = pair(vec![entry("base", b), entry("new", n)], Metric::Total, None).unwrap();
+        let c = pair(
+            vec![entry("base", b), entry("new", n)],
+            Metric::Total,
+            None,
+            false,
+        )
+        .unwrap();
         assert_eq!(c.json.exit_code, 0);
         assert_eq!(
             c.json.verdict,
@@ -1667,7 +2109,13 @@ mod tests {
         );
         assert!(c.json.check.is_none());
         let u = figures(None, None, 1.0, 1);
-        let c = pair(vec![entry("base", u), entry("new", n)], Metric::Total, None).unwrap();
+        let c = pair(
+            vec![entry("base", u), entry("new", n)],
+            Metric::Total,
+            None,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             c.json.verdict,
             "max total RSS went from unknown to 2.0 MiB; no limit checked (--max-increase)"
@@ -1684,6 +2132,7 @@ mod tests {
             vec![entry("base", b), entry("new", n)],
             Metric::Total,
             Some(&limit("20%")),
+            false,
         )
         .unwrap_err();
         assert_eq!(e.exit_code(), 2);
@@ -1697,7 +2146,13 @@ mod tests {
     fn pair_table() {
         let b = figures(Some(1024 * 1024), Some(512 * 1024), 10.0, 4);
         let n = figures(Some(2 * 1024 * 1024), Some(512 * 1024), 12.5, 6);
-        let c = pair(vec![entry("base", b), entry("new", n)], Metric::Total, None).unwrap();
+        let c = pair(
+            vec![entry("base", b), entry("new", n)],
+            Metric::Total,
+            None,
+            false,
+        )
+        .unwrap();
         let text = human_pair(&c);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "base: base.json (app)");

@@ -33,6 +33,13 @@ pub enum Error {
         /// How the job ended, when it had run ("the command exited with status 0").
         job: Option<String>,
     },
+    /// The report could not be written where it was asked; it was saved elsewhere, or not.
+    Rescued {
+        /// Why it could not be written where asked.
+        failed: Box<Error>,
+        /// The file the report was saved to instead, or why that failed too.
+        saved: Result<PathBuf, io::Error>,
+    },
     /// Something memwatch needs from the system failed.
     Setup {
         /// What was being done.
@@ -102,6 +109,15 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::Rescued { failed, saved } => match saved {
+                Ok(path) => write!(f, "{failed}; saved it to {} instead", path.display()),
+                Err(e) => write!(
+                    f,
+                    "{failed}; saving it to {} failed too ({}): only the summary above is left",
+                    std::env::temp_dir().display(),
+                    os_message(e)
+                ),
+            },
             Error::Setup { what, source } => write!(f, "cannot {what}: {}", os_message(source)),
             Error::Sample(e) => write!(
                 f,
@@ -114,7 +130,18 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Spawn { source, .. }
+            | Error::Output { source, .. }
+            | Error::Setup { source, .. } => Some(source),
+            Error::Rescued { failed, .. } => Some(failed.as_ref()),
+            Error::Sample(e) => Some(e),
+            Error::Usage(_) | Error::Input { .. } => None,
+        }
+    }
+}
 
 impl From<SampleError> for Error {
     fn from(e: SampleError) -> Self {

@@ -69,6 +69,21 @@ pub struct ProcRecord {
     /// next reading. Exec detection alone (statm's text size) misses an exec between two
     /// programs whose text has the same size.
     pub recheck_command: bool,
+    /// Its RSS at the latest sample, KiB, when that sample counted it (0 otherwise).
+    pub last_kib: u64,
+    /// Since it was first seen it has run its parent's command line (its parent a job
+    /// process) and no exec: it may be a fresh copy of its parent between fork and exec,
+    /// whose RSS counts the pages it shares with the parent.
+    pub copy_of_parent: bool,
+    /// It was such a copy, then exec'd.
+    pub exec_after_copy: bool,
+    /// Its `max_rss_kib` was read while it was such a copy, no larger than about its
+    /// parent's RSS: the parent's pages, not memory of its own. Once it execs, its
+    /// `peak_command` is the command it exec'd.
+    pub peak_as_copy: bool,
+    /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
+    /// is the parent's pages is decided once the whole sample is read.
+    copy_peak_pending: bool,
 }
 
 impl ProcRecord {
@@ -93,18 +108,43 @@ impl ProcRecord {
             access: Access::Readable,
             is_root,
             recheck_command: false,
+            last_kib: 0,
+            copy_of_parent: false,
+            exec_after_copy: false,
+            peak_as_copy: false,
+            copy_peak_pending: false,
         }
     }
 
-    fn observe(&mut self, kib: u64, t: Duration) {
+    /// A reading of `kib` at `t`. Returns whether it is a new peak.
+    fn observe(&mut self, kib: u64, t: Duration) -> bool {
         self.samples += 1;
         self.last_seen = t;
+        self.last_kib = kib;
         if self.max_rss_kib.is_none_or(|m| kib > m) {
             self.max_rss_kib = Some(kib);
             if !Rc::ptr_eq(&self.peak_command, &self.command) {
                 self.peak_command = Rc::clone(&self.command);
             }
+            return true;
         }
+        false
+    }
+
+    /// It exec'd (or its command line changed since it was first seen).
+    fn exec_seen(&mut self) {
+        if std::mem::replace(&mut self.copy_of_parent, false) {
+            self.exec_after_copy = true;
+            if self.peak_as_copy {
+                // The peak was its parent's pages: name it by what it became.
+                self.peak_command = Rc::clone(&self.command);
+            }
+        }
+    }
+
+    /// Whether its peak was read while it was a copy of its parent, before an exec.
+    pub fn peak_before_exec(&self) -> bool {
+        self.peak_as_copy && self.exec_after_copy
     }
 
     fn seen(&self) -> Seen {
@@ -137,6 +177,29 @@ fn shown_command(read: &str, is_root: bool, started: &Rc<str>, program: &str) ->
         .then(|| started_command(started, program, read))
         .flatten()
         .unwrap_or_else(|| Rc::from(read))
+}
+
+/// Whether a child of `kib` whose parent has `parent_kib` can be a fresh copy of it (after
+/// fork, before exec): no larger than the parent, give or take a tenth.
+fn copy_sized(kib: u64, parent_kib: u64) -> bool {
+    kib > 0 && kib <= parent_kib.saturating_add(parent_kib / 10)
+}
+
+/// How many fresh fork copies the sample with the max total remembers.
+pub const MAX_FORK_COPIES: usize = 4;
+
+/// A process counted at the sample with the max total while it was still a fresh copy of
+/// its parent (forked, not yet exec'd).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForkCopy {
+    /// The copy.
+    pub id: ProcId,
+    /// Its parent.
+    pub ppid: Pid,
+    /// Its RSS at that sample, KiB: pages it shared with its parent, counted in both.
+    pub kib: u64,
+    /// When it was first seen (the freshest copies are kept).
+    pub first_seen: Duration,
 }
 
 /// What one sample found.
@@ -185,6 +248,13 @@ pub struct Job<I: Inspector> {
     max_total_index: Option<u64>,
     max_total_at: Duration,
     processes_at_peak: u32,
+    /// Fresh fork copies counted at the sample with the max total (at most
+    /// [`MAX_FORK_COPIES`], the most recently found; confirmed at the end by their exec).
+    peak_copies: [Option<ForkCopy>; MAX_FORK_COPIES],
+    /// Live processes with `copy_of_parent` set.
+    copies_live: usize,
+    /// Live processes with `copy_peak_pending` set.
+    copy_peaks_pending: usize,
     max_processes: u32,
     timeline: Timeline,
     denied: Vec<ProcId>,
@@ -221,6 +291,9 @@ impl<I: Inspector> Job<I> {
             max_total_index: None,
             max_total_at: Duration::ZERO,
             processes_at_peak: 0,
+            peak_copies: [None; MAX_FORK_COPIES],
+            copies_live: 0,
+            copy_peaks_pending: 0,
             max_processes: 0,
             timeline: Timeline::new(crate::timeline::DEFAULT_POINTS),
             denied: Vec::new(),
@@ -273,6 +346,7 @@ impl<I: Inspector> Job<I> {
             self.max_total_index = Some(index);
             self.max_total_at = t;
             self.processes_at_peak = summary.processes;
+            self.record_fork_copies();
         }
         self.max_processes = self.max_processes.max(summary.processes);
         if summary.has_total() {
@@ -366,7 +440,15 @@ impl<I: Inspector> Job<I> {
             self.denied.push(s.id);
             self.newly_denied += 1;
         }
+        // Found running its parent's command line: maybe between its fork and its exec.
+        let copy_of_parent = self
+            .live_index
+            .get(&s.ppid)
+            .map(|&i| &self.live[i].rec)
+            .is_some_and(|parent| parent.id.start <= s.id.start && *parent.command == *command);
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
+        rec.copy_of_parent = copy_of_parent;
+        self.copies_live += usize::from(copy_of_parent);
         rec.pgid = s.pgid;
         rec.started_unix_us = self.inspector.start_unix_us(s.id);
         rec.access = access;
@@ -394,7 +476,8 @@ impl<I: Inspector> Job<I> {
                         live.rec.recheck_command = false;
                         let seen = live.rec.seen();
                         let command = self.inspector.command(&seen, &mut live.handle);
-                        if *live.rec.command != *command {
+                        let changed = *live.rec.command != *command;
+                        if changed {
                             live.rec.command = shown_command(
                                 &command,
                                 live.rec.is_root,
@@ -402,8 +485,20 @@ impl<I: Inspector> Job<I> {
                                 &self.root_program,
                             );
                         }
+                        if (exec || changed) && live.rec.copy_of_parent {
+                            live.rec.exec_seen();
+                            self.copies_live -= 1;
+                        }
                     }
-                    live.rec.observe(kib, t);
+                    if live.rec.observe(kib, t) {
+                        // A new peak: is it its own, or its parent's pages (decided below,
+                        // once the parent's reading of this sample is in)?
+                        live.rec.peak_as_copy = false;
+                        if live.rec.copy_of_parent {
+                            live.rec.copy_peak_pending = true;
+                            self.copy_peaks_pending += 1;
+                        }
+                    }
                     sum.total_rss_kib += kib;
                     if let Some(extra) = round {
                         self.extra_reads += 1;
@@ -427,6 +522,7 @@ impl<I: Inspector> Job<I> {
                 Reading::Loading => {
                     // Alive, between exec and the new program: no figure this time.
                     live.rec.last_seen = t;
+                    live.rec.last_kib = 0;
                     sum.processes += 1;
                     sum.loading += 1;
                     i += 1;
@@ -434,12 +530,16 @@ impl<I: Inspector> Job<I> {
                 Reading::Unknown => {
                     live.rec.samples += 1;
                     live.rec.last_seen = t;
+                    live.rec.last_kib = 0;
                     sum.processes += 1;
                     sum.unknown += 1;
                     i += 1;
                 }
                 Reading::Gone => self.retire(i),
             }
+        }
+        if self.copy_peaks_pending > 0 {
+            self.settle_copy_peaks();
         }
         sum.total_extra_kib = extra_sum;
         if round.is_some() {
@@ -451,9 +551,81 @@ impl<I: Inspector> Job<I> {
         sum
     }
 
+    /// The RSS at this sample of the job process `ppid` that is the parent of a process
+    /// started at `start`, if it is followed.
+    fn parent_kib(&self, ppid: Pid, start: u64) -> Option<u64> {
+        self.live_index
+            .get(&ppid)
+            .map(|&i| &self.live[i].rec)
+            .filter(|p| p.id.start <= start)
+            .map(|p| p.last_kib)
+    }
+
+    /// For every copy that reached a new peak at this sample: whether that peak was no more
+    /// than its parent's RSS at the same sample (the parent's pages, shared).
+    fn settle_copy_peaks(&mut self) {
+        for i in 0..self.live.len() {
+            let rec = &self.live[i].rec;
+            if !rec.copy_peak_pending {
+                continue;
+            }
+            let parent = self.parent_kib(rec.ppid, rec.id.start);
+            let rec = &mut self.live[i].rec;
+            rec.copy_peak_pending = false;
+            rec.peak_as_copy = parent.is_some_and(|p| copy_sized(rec.last_kib, p));
+        }
+        self.copy_peaks_pending = 0;
+    }
+
+    /// At a new max total: remember the fresh copies of their parents it counted, the most
+    /// recently found first (a worker forked long ago that never execs is no fresh copy).
+    fn record_fork_copies(&mut self) {
+        self.peak_copies = [None; MAX_FORK_COPIES];
+        if self.copies_live == 0 {
+            return;
+        }
+        for live in &self.live {
+            let rec = &live.rec;
+            if !rec.copy_of_parent {
+                continue;
+            }
+            let Some(parent) = self.parent_kib(rec.ppid, rec.id.start) else {
+                continue;
+            };
+            if !copy_sized(rec.last_kib, parent) {
+                continue;
+            }
+            let copy = ForkCopy {
+                id: rec.id,
+                ppid: rec.ppid,
+                kib: rec.last_kib,
+                first_seen: rec.first_seen,
+            };
+            let key = |c: &ForkCopy| (c.first_seen, c.kib);
+            // Fill an empty slot, else replace the stalest copy if this one is fresher.
+            let slot = self
+                .peak_copies
+                .iter()
+                .position(Option::is_none)
+                .or_else(|| {
+                    let (i, stalest) = self
+                        .peak_copies
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, c)| c.map(|c| (i, c)))
+                        .min_by_key(|(_, c)| key(c))?;
+                    (key(&copy) > key(&stalest)).then_some(i)
+                });
+            if let Some(i) = slot {
+                self.peak_copies[i] = Some(copy);
+            }
+        }
+    }
+
     /// Move live process `i` to the dead records.
     fn retire(&mut self, i: usize) {
         let gone = self.live.swap_remove(i);
+        self.copies_live -= usize::from(gone.rec.copy_of_parent);
         self.live_pids.swap_remove(i);
         self.live_index.remove(&gone.rec.id.pid);
         if let Some(moved) = self.live.get(i) {
@@ -515,9 +687,16 @@ impl<I: Inspector> Job<I> {
     /// Send `signal` to every live job process that is still the process memwatch follows.
     /// Returns how many were signalled.
     pub fn signal_all(&mut self, signal: i32) -> usize {
+        self.signal_where(signal, |_| true)
+    }
+
+    /// Send `signal` to every live job process for whose pid `pick` is true and that is
+    /// still the process memwatch follows. Returns how many were signalled.
+    pub fn signal_where(&mut self, signal: i32, pick: impl Fn(Pid) -> bool) -> usize {
         let mut sent = 0;
         for live in &mut self.live {
-            if self.inspector.signal(live.rec.id, &mut live.handle, signal) {
+            if pick(live.rec.id.pid) && self.inspector.signal(live.rec.id, &mut live.handle, signal)
+            {
                 sent += 1;
             }
         }
@@ -554,6 +733,31 @@ impl<I: Inspector> Job<I> {
     pub fn finish(mut self) -> JobStats {
         let mut processes = std::mem::take(&mut self.dead);
         processes.extend(self.live.drain(..).map(|l| l.rec));
+        let timeline = std::mem::replace(&mut self.timeline, Timeline::new(2));
+        self.stats_of(processes, timeline)
+    }
+
+    /// The figures so far while the job goes on (for an interim report): every process as
+    /// last seen. Copies every record: not for the steady state.
+    pub fn stats(&self) -> JobStats {
+        let processes = self
+            .dead
+            .iter()
+            .cloned()
+            .chain(self.live.iter().map(|l| l.rec.clone()))
+            .collect();
+        self.stats_of(processes, self.timeline.clone())
+    }
+
+    fn stats_of(&self, processes: Vec<ProcRecord>, timeline: Timeline) -> JobStats {
+        // A copy counts once it exec'd: a worker that never execs is not between the two.
+        let fork_copies_at_peak = self
+            .peak_copies
+            .iter()
+            .flatten()
+            .filter(|c| processes.iter().any(|p| p.id == c.id && p.exec_after_copy))
+            .copied()
+            .collect();
         JobStats {
             samples: self.samples,
             max_total_rss_kib: self.max_total_rss_kib,
@@ -571,7 +775,8 @@ impl<I: Inspector> Job<I> {
             extra_unreadable: self.extra_unreadable,
             extra_period_max: self.extra_period_max,
             gaps: self.inspector.gaps(),
-            timeline: self.timeline,
+            timeline,
+            fork_copies_at_peak,
             processes,
         }
     }
@@ -615,6 +820,10 @@ pub struct JobStats {
     pub gaps: Gaps,
     /// Total RSS over time, bounded.
     pub timeline: Timeline,
+    /// Processes the sample with the max total counted while they were still fresh copies
+    /// of their parents (after fork, before the exec they made later), at most
+    /// [`MAX_FORK_COPIES`]: RSS counted their parents' pages twice there.
+    pub fork_copies_at_peak: Vec<ForkCopy>,
     /// Every process kept, in no particular order.
     pub processes: Vec<ProcRecord>,
 }
@@ -902,6 +1111,117 @@ mod tests {
         let rank = stats.processes.iter().find(|p| p.id.pid == 501).unwrap();
         assert_eq!(&*rank.peak_command, "rank 64");
         assert_eq!(rank.max_rss_kib, Some(65_536));
+    }
+
+    #[test]
+    fn a_fresh_fork_copy_is_named_by_what_it_became() {
+        // A 300 MiB program forks a child that stays a copy of it for a while, then execs
+        // sleep: a sample in that window reads the parent's pages in the child too.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(300_000));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(501, ROOT, 11, "python3 big.py").rss(299_000));
+        let s = j.sample(ms(10), false).unwrap();
+        assert_eq!(s.total_rss_kib, 599_000);
+        fake.exec(501, "sleep 0.5", 1_700);
+        j.sample(ms(20), false).unwrap();
+        let stats = j.finish();
+        let child = stats.processes.iter().find(|p| p.id.pid == 501).unwrap();
+        assert_eq!(child.max_rss_kib, Some(299_000));
+        assert_eq!(&*child.peak_command, "sleep 0.5");
+        assert!(child.peak_before_exec());
+        let root = stats.processes.iter().find(|p| p.is_root).unwrap();
+        assert!(!root.peak_before_exec());
+        assert_eq!(stats.max_total_rss_kib, 599_000);
+        assert_eq!(
+            stats.fork_copies_at_peak,
+            [ForkCopy {
+                id: ProcId {
+                    pid: 501,
+                    start: 11
+                },
+                ppid: ROOT,
+                kib: 299_000,
+                first_seen: ms(10),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_copy_found_by_its_changed_command_line_is_named_by_it_too() {
+        // An exec the backend cannot see (same text size): the command line read once more
+        // at the next reading tells.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(100_000));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(501, ROOT, 11, "prog").rss(100_000));
+        j.sample(ms(10), false).unwrap();
+        fake.exec_unnoticed(501, "other", 1_000);
+        j.sample(ms(20), false).unwrap();
+        let stats = j.finish();
+        let child = stats.processes.iter().find(|p| p.id.pid == 501).unwrap();
+        assert_eq!(&*child.peak_command, "other");
+        assert!(child.peak_before_exec());
+        assert_eq!(stats.fork_copies_at_peak.len(), 1);
+    }
+
+    #[test]
+    fn a_worker_that_never_execs_is_no_fork_copy() {
+        // A pre-forked worker shares its parent's pages for good: RSS counts them in both,
+        // as documented, but it is not caught between fork and exec.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "server").rss(100_000));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(501, ROOT, 11, "server").rss(100_000));
+        j.sample(ms(10), false).unwrap();
+        j.sample(ms(20), false).unwrap();
+        let stats = j.finish();
+        assert!(stats.fork_copies_at_peak.is_empty());
+        let child = stats.processes.iter().find(|p| p.id.pid == 501).unwrap();
+        assert!(!child.peak_before_exec());
+        assert_eq!(&*child.peak_command, "server");
+    }
+
+    #[test]
+    fn memory_a_child_used_before_its_exec_is_its_own() {
+        // Larger than its parent before the exec: its own work under its parent's program,
+        // named so, and no fork copy.
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 pool.py").rss(100_000));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(501, ROOT, 11, "python3 pool.py").rss(500_000));
+        j.sample(ms(10), false).unwrap();
+        fake.exec(501, "sleep 1", 1_000);
+        j.sample(ms(20), false).unwrap();
+        let stats = j.finish();
+        let child = stats.processes.iter().find(|p| p.id.pid == 501).unwrap();
+        assert_eq!(&*child.peak_command, "python3 pool.py");
+        assert!(!child.peak_before_exec());
+        assert!(stats.fork_copies_at_peak.is_empty());
+    }
+
+    #[test]
+    fn fork_copies_at_the_peak_are_bounded_and_the_freshest_kept() {
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "make -j8").rss(10_000));
+        let mut j = job(fake.clone());
+        j.sample(ms(0), true).unwrap();
+        for k in 0..6 {
+            fake.spawn(FakeProc::new(600 + k, ROOT, 20 + k as u64, "make -j8").rss(10_000));
+            j.sample(ms(10 * (k as u64 + 1)), false).unwrap();
+        }
+        for k in 0..6 {
+            fake.exec(600 + k, "cc -c x.c", 5_000);
+        }
+        j.sample(ms(100), false).unwrap();
+        let stats = j.finish();
+        let mut kept: Vec<Pid> = stats.fork_copies_at_peak.iter().map(|c| c.id.pid).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [602, 603, 604, 605]);
     }
 
     #[test]

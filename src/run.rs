@@ -199,22 +199,52 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
     if let Some(extra) = cfg.extra {
         job.measure_extra(extra);
     }
+    let ctx = RunContext {
+        command: cfg
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        host,
+        launcher: identity,
+        start_time,
+        interval: cfg.interval,
+    };
     let mut state = LoopState::default();
     let mut live = LiveOutputs {
         timeline,
         status: cfg.status.then(StatusLine::default),
+        interim: pending.as_ref().map(|file| Interim {
+            file,
+            json: cfg.json,
+            ctx: &ctx,
+        }),
     };
+    if live.status.is_some() {
+        // Ctrl+Z puts the terminal back in order before memwatch stops; `fg` redraws.
+        for sig in [
+            nix::sys::signal::Signal::SIGTSTP,
+            nix::sys::signal::Signal::SIGCONT,
+        ] {
+            pipe.also_handle(sig).map_err(|source| Error::Setup {
+                what: "install signal handlers",
+                source,
+            })?;
+        }
+    }
     let outcome = sample_loop(&cfg, &pipe, &mut job, root, start, &mut state, &mut live);
     if let Some(line) = &mut live.status {
-        let _ = io::stderr().write_all(line.clear());
+        if line.shown() {
+            let _ = io::stderr().write_all(line.clear());
+        }
     }
-    if let Some((stream, path)) = live.timeline {
-        if let Err(e) = stream.finish() {
-            eprintln!(
-                "memwatch: cannot write the timeline to {}: {}",
-                path.display(),
-                crate::error::os_message(&e)
-            );
+    let mut timeline_failure = state.timeline_failure.take();
+    if let Some((stream, path)) = live.timeline.take() {
+        if let Err(source) = stream.finish() {
+            state
+                .warnings
+                .push(timeline_warning(&path, start.elapsed(), &source));
+            timeline_failure = Some((path, source));
         }
     }
     let duration = start.elapsed();
@@ -224,23 +254,8 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
         Vec::new()
     };
     let stats = job.finish();
-    let info = RunInfo {
-        command: cfg
-            .command
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
-        start_time,
-        duration,
-        interval: cfg.interval,
-        exit: state.exit,
-        interrupted: state.interrupted,
-        left_running,
-    };
-    let mut report = Report::new(&stats, info);
-    report.hostname = host;
-    report.launcher = identity;
-    let status = state.exit.map_or(crate::error::EXIT_FAILURE, Exit::status);
+    let report = ctx.report(&stats, duration, &state, left_running);
+    let status = report.exit_status().unwrap_or(crate::error::EXIT_FAILURE);
     let job_desc = state.exit.map(|e| format!("the command {}", e.describe()));
 
     let csv_result = match csv {
@@ -266,26 +281,99 @@ pub fn run(mut cfg: RunConfig) -> Result<i32, Error> {
         let _ = emit(&cfg, pending, &report, job_desc.clone());
         return Err(e);
     }
-    let emitted = emit(&cfg, pending, &report, job_desc);
+    let emitted = emit(&cfg, pending, &report, job_desc.clone());
+    emitted?;
     csv_result?;
     plot_result?;
-    emitted?;
+    if let Some((path, source)) = timeline_failure {
+        return Err(Error::Output {
+            what: "timeline",
+            target: path.display().to_string(),
+            source,
+            job: job_desc,
+        });
+    }
     Ok(status)
 }
 
+/// What every report of this run shares: what ran, where and when.
+struct RunContext {
+    command: Vec<String>,
+    host: String,
+    launcher: std::collections::BTreeMap<String, String>,
+    start_time: Timestamp,
+    interval: Duration,
+}
+
+impl RunContext {
+    /// The report of the job as it stands (`stats`), `duration` after its start.
+    fn report(
+        &self,
+        stats: &crate::job::JobStats,
+        duration: Duration,
+        st: &LoopState,
+        left_running: Vec<i32>,
+    ) -> Report {
+        let info = RunInfo {
+            command: self.command.clone(),
+            start_time: self.start_time,
+            duration,
+            interval: self.interval,
+            exit: st.exit,
+            interrupt_signal: st.interrupt,
+            left_running,
+        };
+        let mut report = Report::new(stats, info);
+        report.hostname = self.host.clone();
+        report.launcher = self.launcher.clone();
+        report.warnings.extend(st.warnings.iter().cloned());
+        report
+    }
+}
+
+/// The report file rewritten while an interrupted job goes on.
+struct Interim<'a> {
+    file: &'a PendingFile,
+    json: bool,
+    ctx: &'a RunContext,
+}
+
+/// How often an interim report is rewritten while an interrupted job goes on.
+const INTERIM_EVERY: Duration = Duration::from_secs(1);
+
 /// What the loop writes while the job runs.
-struct LiveOutputs {
+struct LiveOutputs<'a> {
     /// The `--timeline` stream and its path.
     timeline: Option<(TimelineStream<std::fs::File>, PathBuf)>,
     /// The status line, when shown.
     status: Option<StatusLine>,
+    /// The report file, for interim reports once memwatch is interrupted.
+    interim: Option<Interim<'a>>,
 }
 
 #[derive(Default)]
 struct LoopState {
     exit: Option<Exit>,
-    interrupted: bool,
+    /// The first job signal memwatch received.
+    interrupt: Option<i32>,
     escalated: bool,
+    /// Warnings about the run itself (a timeline stream that stopped), for the report.
+    warnings: Vec<String>,
+    /// The `--timeline` file that could not be written, and why.
+    timeline_failure: Option<(PathBuf, io::Error)>,
+    /// When to write the interim report next (set at the first job signal).
+    interim_next: Option<Instant>,
+}
+
+/// The warning a report carries when its `--timeline` stream stopped.
+fn timeline_warning(path: &std::path::Path, at: Duration, e: &io::Error) -> String {
+    format!(
+        "the --timeline stream to {} stopped {} into the job ({}): the file holds whole rows up \
+         to then; the report's own timeline covers the whole run",
+        path.display(),
+        human::duration(at),
+        crate::error::os_message(e)
+    )
 }
 
 fn sample_loop(
@@ -295,7 +383,7 @@ fn sample_loop(
     root: Pid,
     start: Instant,
     st: &mut LoopState,
-    live: &mut LiveOutputs,
+    live: &mut LiveOutputs<'_>,
 ) -> Result<(), Error> {
     let mut events = [Received {
         signal: 0,
@@ -322,10 +410,26 @@ fn sample_loop(
         };
         let mut child_exited = false;
         for ev in &events[..n] {
-            if ev.signal == libc::SIGCHLD {
-                child_exited = true;
-            } else {
-                handle_signal(job, root, st, *ev);
+            match ev.signal {
+                libc::SIGCHLD => child_exited = true,
+                libc::SIGTSTP => suspend(live)?,
+                libc::SIGCONT => resumed(live),
+                _ => {
+                    let first = st.interrupt.is_none();
+                    handle_signal(job, root, st, *ev);
+                    if first {
+                        // Whatever ends memwatch next (a second signal, Slurm's SIGKILL),
+                        // what was measured is on disk: the report now, and again while
+                        // the job goes on.
+                        st.interim_next = Some(Instant::now());
+                        if let Some((stream, path)) = live.timeline.as_mut() {
+                            if let Err(e) = stream.flush() {
+                                timeline_failed(st, path.clone(), start, e);
+                                live.timeline = None;
+                            }
+                        }
+                    }
+                }
             }
         }
         let now = Instant::now();
@@ -350,7 +454,10 @@ fn sample_loop(
         let now = Instant::now();
         // Sample at each deadline, and at once when a child exited after the command did
         // (that may have been the job's last process) or when the command exits.
-        let due = now >= next || root_exited_now || (st.exit.is_some() && reaped_any);
+        // And for the interim report, so it holds what the job uses now.
+        let interim_due = live.interim.is_some() && st.interim_next.is_some_and(|at| now >= at);
+        let due =
+            now >= next || root_exited_now || (st.exit.is_some() && reaped_any) || interim_due;
         if !due {
             continue;
         }
@@ -363,16 +470,18 @@ fn sample_loop(
         if let Some((stream, path)) = live.timeline.as_mut().filter(|_| s.has_total()) {
             if let Err(e) = stream.push(t, s.total_rss_kib, s.processes) {
                 // The job goes on; the report will still have the bounded timeline.
-                eprintln!(
-                    "memwatch: cannot write the timeline to {}: {}; no longer streaming it",
-                    path.display(),
-                    crate::error::os_message(&e)
-                );
+                timeline_failed(st, path.clone(), start, e);
                 live.timeline = None;
             }
         }
         if let Some(line) = &mut live.status {
-            if line.due(t) {
+            if line.due(t) && !crate::sys::term::stderr_in_foreground() {
+                // Started with `&`, or put in the background: the terminal is the shell's.
+                if line.shown() {
+                    let _ = io::stderr().write_all(line.clear());
+                }
+                line.defer(t);
+            } else if line.due(t) {
                 if let Some((rows, cols)) = crate::sys::term::stderr_size() {
                     let figures = Figures {
                         elapsed: t,
@@ -385,6 +494,9 @@ fn sample_loop(
             }
         }
         warn_denied(job);
+        if let Some(interim) = live.interim.as_ref().filter(|_| interim_due) {
+            st.interim_next = write_interim(interim, job, st, start);
+        }
         // Next deadline on the fixed grid start + k * interval (no drift); skip the ones
         // already missed.
         let elapsed = now - start;
@@ -421,17 +533,104 @@ fn sample_loop(
     }
 }
 
+/// The `--timeline` stream failed: say so now, and in the report, and remember it for the
+/// exit status.
+fn timeline_failed(st: &mut LoopState, path: PathBuf, start: Instant, e: io::Error) {
+    eprintln!(
+        "memwatch: cannot write the timeline to {}: {}; no longer streaming it",
+        path.display(),
+        crate::error::os_message(&e)
+    );
+    st.warnings
+        .push(timeline_warning(&path, start.elapsed(), &e));
+    st.timeline_failure = Some((path, e));
+}
+
+/// Ctrl+Z (SIGTSTP): give the terminal back its whole height and stop, as the job (in the
+/// terminal's foreground group with memwatch) already did.
+fn suspend(live: &mut LiveOutputs<'_>) -> Result<(), Error> {
+    if let Some(line) = &mut live.status {
+        if line.shown() {
+            let _ = io::stderr().write_all(line.clear());
+        }
+    }
+    unix::suspend_self().map_err(|source| Error::Setup {
+        what: "stop on SIGTSTP",
+        source,
+    })
+}
+
+/// Continued (`fg`, `bg`, SIGCONT): whatever the shell did to the terminal meanwhile, the
+/// status line is set up afresh at its next update (only in the foreground).
+fn resumed(live: &mut LiveOutputs<'_>) {
+    if let Some(line) = &mut live.status {
+        if line.shown() && crate::sys::term::stderr_in_foreground() {
+            let _ = io::stderr().write_all(line.clear());
+        }
+    }
+}
+
+/// Write the interim report (the job still running, memwatch interrupted); returns when to
+/// write it next, or `None` when it cannot be rewritten.
+fn write_interim(
+    interim: &Interim<'_>,
+    job: &Job<NativeInspector>,
+    st: &LoopState,
+    start: Instant,
+) -> Option<Instant> {
+    let elapsed = start.elapsed();
+    let mut report = interim
+        .ctx
+        .report(&job.stats(), elapsed, st, job.live_pids().to_vec());
+    let signal = st.interrupt.map_or_else(String::new, |s| {
+        crate::report::signal_name(s).map_or_else(|| format!(" signal {s}"), |n| format!(" {n}"))
+    });
+    report.warnings.push(format!(
+        "interim report: written {} into the job, after memwatch received{signal}, while the job \
+         was still running; it is rewritten every second, and replaced by the final report when \
+         the job ends",
+        human::duration(elapsed)
+    ));
+    let written = interim.file.write_interim(|w| {
+        if interim.json {
+            json::write(&report, w)
+        } else {
+            human::write(&report, w)
+        }
+    });
+    match written {
+        Ok(true) => Some(Instant::now() + INTERIM_EVERY),
+        // A device, a FIFO or a descriptor gets the report once, at the end.
+        Ok(false) => None,
+        Err(e) => {
+            eprintln!(
+                "memwatch: cannot write the interim report to {}: {}",
+                interim.file.target().display(),
+                crate::error::os_message(&e)
+            );
+            None
+        }
+    }
+}
+
 /// SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to memwatch: the first is passed on to the job, the
-/// second kills it. A terminal's Ctrl+C already reached the whole foreground group (the
-/// job included), so it is not sent twice.
+/// second kills it. A terminal's Ctrl+C already reached the terminal's foreground group
+/// (memwatch and, unless they moved, the job's processes), so it is passed on only to the
+/// job processes outside that group: a daemon in a session of its own, a process group a
+/// job's shell made.
 fn handle_signal(job: &mut Job<NativeInspector>, root: Pid, st: &mut LoopState, ev: Received) {
-    if !st.interrupted {
-        st.interrupted = true;
+    if st.interrupt.is_none() {
+        st.interrupt = Some(ev.signal);
         if ev.from_process {
             if st.exit.is_none() {
                 unix::kill(root, ev.signal);
             }
             job.signal_all(ev.signal);
+        } else {
+            let own = unix::own_process_group();
+            job.signal_where(ev.signal, |pid| {
+                unix::process_group(pid).is_some_and(|g| g != own)
+            });
         }
     } else if !st.escalated {
         st.escalated = true;
@@ -456,27 +655,20 @@ fn warn_denied(job: &mut Job<NativeInspector>) {
     }
 }
 
-/// Write the report where it goes: the file (JSON or human), or JSON on stdout; and the
-/// human summary on stderr unless it went to the file or --quiet.
+/// Write the report where it goes: the file (JSON or human), or JSON on stdout; then the
+/// human summary on stderr unless it went to the file or --quiet. A report that cannot be
+/// written where asked is never lost: its summary goes to stderr and its JSON to a file in
+/// the temporary directory, which the error names.
 fn emit(
     cfg: &RunConfig,
     pending: Option<PendingFile>,
     report: &Report,
     job: Option<String>,
 ) -> Result<(), Error> {
-    let human_to_stderr = !cfg.quiet && (cfg.output.is_none() || cfg.json);
-    if human_to_stderr {
-        let mut err = io::stderr().lock();
-        let _ = human::write(report, &mut err);
-    }
-    for w in &report.warnings {
-        if !human_to_stderr {
-            eprintln!("memwatch: warning: {w}");
-        }
-    }
-    match pending {
+    let mut target = String::new();
+    let written = match pending {
         Some(file) => {
-            let target = file.target().display().to_string();
+            target = file.target().display().to_string();
             file.commit(|w| {
                 if cfg.json {
                     json::write(report, w)
@@ -484,29 +676,52 @@ fn emit(
                     human::write(report, w)
                 }
             })
-            .map_err(|source| Error::Output {
-                what: "report",
-                target,
-                source,
-                job,
-            })
         }
         None if cfg.json => {
-            let failed = |source| Error::Output {
-                what: "report",
-                target: "standard output".to_string(),
-                source,
-                job,
-            };
+            target = "standard output".to_string();
             if unix::stdout_closed_at_start() {
-                return Err(failed(io::Error::from_raw_os_error(libc::EBADF)));
+                Err(io::Error::from_raw_os_error(libc::EBADF))
+            } else {
+                let mut out = io::stdout().lock();
+                json::write(report, &mut out).and_then(|()| out.flush())
             }
-            let mut out = io::stdout().lock();
-            json::write(report, &mut out)
-                .and_then(|()| out.flush())
-                .map_err(failed)
         }
         None => Ok(()),
+    };
+    let failed = written.err().map(|source| Error::Output {
+        what: "report",
+        target: target.clone(),
+        source,
+        job,
+    });
+    let saved = failed
+        .as_ref()
+        .map(|_| crate::output::file::save_fallback("json", |w| json::write(report, w)));
+    let full = match (&saved, cfg.json) {
+        (Some(Ok(path)), _) => Some(path.display().to_string()),
+        (None, true) if cfg.output.is_some() => Some(target.clone()),
+        _ => None,
+    };
+    let full = match (&full, cfg.json && cfg.output.is_none() && saved.is_none()) {
+        (Some(path), _) => human::FullList::File(path),
+        (None, true) => human::FullList::Stdout,
+        (None, false) => human::FullList::NotWritten,
+    };
+    let human_to_stderr = failed.is_some() || (!cfg.quiet && (cfg.output.is_none() || cfg.json));
+    if human_to_stderr {
+        let mut err = io::stderr().lock();
+        let _ = human::write_with(report, &mut err, full);
+    } else {
+        for w in &report.warnings {
+            eprintln!("memwatch: warning: {w}");
+        }
+    }
+    match (failed, saved) {
+        (Some(failed), Some(saved)) => Err(Error::Rescued {
+            failed: Box::new(failed),
+            saved,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -487,3 +487,455 @@ fn help_explains_medians() {
         assert!(help.contains(needle), "{needle} not in {help}");
     }
 }
+
+// Failed runs (issue 20, item 5): a report of a run that failed, was killed or was
+// interrupted fails the gate unless --allow-failed; differing commands, hosts, memwatch
+// versions and OSes are noted.
+
+/// A real report of `memwatch __workload` touching `mib` MiB, with `extra` arguments
+/// (`--exit 3`, `--kill-self 9`): memwatch's own exit status is the job's.
+fn workload_report(dir: &TempDir, name: &str, mib: u64, extra: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let out = Command::new(BIN)
+        .args(["run", "-q", "-i", "10", "-o"])
+        .arg(&path)
+        .args(["--", BIN, "__workload", "--hold-ms", "200", "--mib"])
+        .arg(mib.to_string())
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(path.exists(), "no report: {out:?}");
+    path
+}
+
+/// A synthetic report (see [`report`]) that ended this way.
+fn ended(f: &Fig, exit_code: Option<i32>, signal: Option<i32>, interrupted: bool) -> Value {
+    let mut v = report(f);
+    v["exit_code"] = json!(exit_code);
+    v["signal"] = json!(signal);
+    v["interrupted"] = json!(interrupted);
+    v
+}
+
+fn last_line(o: &Output) -> String {
+    stdout(o).lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_crashed_or_killed_new_run_fails_the_gate() {
+    // The issue's case: the new run exited 3 (or was killed) and used a quarter of the
+    // memory. It printed "OK: … fell" and exited 0.
+    let d = TempDir::new("failed-new");
+    let ok = workload_report(&d, "ok.json", 40, &[]);
+    let crashed = workload_report(&d, "crashed.json", 10, &["--exit", "3"]);
+    let killed = workload_report(&d, "killed.json", 10, &["--kill-self", "9"]);
+    for (bad, how) in [
+        (&crashed, "exited with status 3"),
+        (&killed, "killed by signal 9 (SIGKILL)"),
+    ] {
+        let name = bad.display().to_string();
+        let o = compare(&[&ok, bad, &"--max-increase", &"10%"]);
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        let out = stdout(&o);
+        assert!(!out.contains("OK:"), "{out}");
+        assert_eq!(
+            last_line(&o),
+            format!(
+                "FAIL: 1 report is of a failed run: {name} (new: {how}); a comparison with a \
+                 failed run proves nothing (--allow-failed compares it anyway)"
+            )
+        );
+        assert!(
+            out.contains(&format!(
+                "note: {name} (new) is of a failed run: the command {}{how}\n",
+                if how.starts_with("killed") {
+                    "was "
+                } else {
+                    ""
+                }
+            )),
+            "{out}"
+        );
+        // The table still shows the figures.
+        assert!(out.contains("Max total RSS"), "{out}");
+    }
+}
+
+#[test]
+fn an_interrupted_run_fails_the_gate_even_if_the_command_exited_0() {
+    let d = TempDir::new("failed-interrupted");
+    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    // SIGTERM to memwatch: passed on to the command, which died of it.
+    let term = write(&d, "term.json", &ended(&fig(GIB / 4), None, Some(15), true));
+    // The command caught the signal and exited 0: still cut short.
+    let caught = write(
+        &d,
+        "caught.json",
+        &ended(&fig(GIB / 4), Some(0), None, true),
+    );
+    for (bad, how, reason) in [
+        (
+            &term,
+            "interrupted, killed by signal 15 (SIGTERM)",
+            "memwatch was interrupted by a signal, and the command was killed by signal 15 (SIGTERM)",
+        ),
+        (
+            &caught,
+            "interrupted, exited with status 0",
+            "memwatch was interrupted by a signal, and the command exited with status 0",
+        ),
+    ] {
+        let name = bad.display().to_string();
+        let o = compare(&[&ok, bad, &"--max-increase", &"10%"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        assert!(
+            last_line(&o).starts_with(&format!(
+                "FAIL: 1 report is of a failed run: {name} (new: {how}); "
+            )),
+            "{}",
+            stdout(&o)
+        );
+        assert!(
+            stdout(&o).contains(&format!(
+                "note: {name} (new) is of a failed run: {reason}\n"
+            )),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn a_failed_base_run_fails_the_gate_too() {
+    // A gate against a crashed baseline proves nothing: here the new run doubled, and a
+    // crashed base would hide it as well as it would fail it.
+    let d = TempDir::new("failed-base");
+    let crashed = write(&d, "main.json", &ended(&fig(GIB), Some(101), None, false));
+    let new = write(&d, "pr.json", &report(&fig(GIB)));
+    let o = compare(&[&crashed, &new, &"--max-increase", &"20%"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let name = crashed.display().to_string();
+    assert!(
+        last_line(&o).starts_with(&format!(
+            "FAIL: 1 report is of a failed run: {name} (base: exited with status 101); "
+        )),
+        "{}",
+        stdout(&o)
+    );
+    // A report that does not say how the command ended vouches for nothing either.
+    let unknown = write(&d, "unknown.json", &ended(&fig(GIB), None, None, false));
+    let o = compare(&[&unknown, &new, &"--max-increase", &"20%"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("is of a failed run: the report does not say how the command ended"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        last_line(&o).contains("(base: end unknown)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn allow_failed_lets_the_figures_decide() {
+    let d = TempDir::new("allow-failed");
+    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let crashed = write(
+        &d,
+        "crashed.json",
+        &ended(&fig(GIB / 4), Some(3), None, false),
+    );
+    let o = compare(&[&ok, &crashed, &"--max-increase", &"10%", &"--allow-failed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(
+        last_line(&o),
+        "OK: max total RSS fell from 1.0 GiB to 256.0 MiB (-768.0 MiB, -75.0%), within the \
+         limit of +10% (1 report of a failed run compared anyway: --allow-failed)"
+    );
+    // Still noted.
+    assert!(
+        stdout(&o).contains("is of a failed run: the command exited with status 3"),
+        "{}",
+        stdout(&o)
+    );
+    // Over the limit still fails.
+    let o = compare(&[&crashed, &ok, &"--max-increase", &"10%", &"--allow-failed"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        last_line(&o).starts_with("FAIL: max total RSS rose from 256.0 MiB to 1.0 GiB"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn without_a_limit_failed_runs_are_noted_and_exit_0() {
+    // No --max-increase: no gate, as before; the notes and the JSON say what failed.
+    let d = TempDir::new("failed-nolimit");
+    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let killed = write(
+        &d,
+        "killed.json",
+        &ended(&fig(GIB / 4), None, Some(9), false),
+    );
+    let o = compare(&[&ok, &killed]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let name = killed.display().to_string();
+    assert!(
+        stdout(&o).contains(&format!(
+            "note: {name} (new) is of a failed run: the command was killed by signal 9 (SIGKILL)\n"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert!(last_line(&o).ends_with("no limit checked (--max-increase)"));
+    let o = compare(&[&ok, &killed, &"--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["failures"][0]["signal"], 9);
+}
+
+#[test]
+fn medians_flag_failed_runs_and_differing_commands() {
+    // --base ok ok ok --new ok crashed killed: nothing flagged the failed runs or the
+    // commands that differ.
+    let d = TempDir::new("failed-medians");
+    let ok: Vec<PathBuf> = (0..4)
+        .map(|i| write(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
+        .collect();
+    let mut crashed_fig = fig(GIB / 4);
+    crashed_fig.command = vec!["./app", "--fast", "--crash"];
+    let crashed = write(
+        &d,
+        "crashed.json",
+        &ended(&crashed_fig, Some(3), None, false),
+    );
+    let killed = write(
+        &d,
+        "killed.json",
+        &ended(&fig(GIB / 2), None, Some(9), false),
+    );
+    let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--base", &ok[0], &ok[1], &ok[2]];
+    a.extend([
+        &"--new" as &dyn AsRef<std::ffi::OsStr>,
+        &ok[3],
+        &crashed,
+        &killed,
+    ]);
+    a.extend([&"--max-increase" as &dyn AsRef<std::ffi::OsStr>, &"10%"]);
+    let o = compare(&a);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    let (c, k) = (crashed.display(), killed.display());
+    assert_eq!(
+        out.lines().last().unwrap(),
+        format!(
+            "FAIL: 2 reports are of failed runs: {c} (new: exited with status 3), {k} (new: \
+             killed by signal 9 (SIGKILL)); a comparison with a failed run proves nothing \
+             (--allow-failed compares them anyway)"
+        )
+    );
+    assert!(
+        out.contains(&format!("note: {c} (new) is of a failed run: ")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("note: {k} (new) is of a failed run: ")),
+        "{out}"
+    );
+    let commands = out
+        .lines()
+        .find(|l| l.starts_with("note: the reports ran different commands ("))
+        .unwrap_or_else(|| panic!("no note on the commands: {out}"));
+    assert!(
+        commands.contains(&format!("{c}: ./app --fast --crash"))
+            && commands.contains(&format!("{k}: ./app --fast")),
+        "{commands}"
+    );
+    // --allow-failed: the failed runs count in the medians like the others (the median of
+    // 1 GiB, 256 MiB and 512 MiB is 512 MiB).
+    a.extend([&"--allow-failed" as &dyn AsRef<std::ffi::OsStr>, &"--json"]);
+    let o = compare(&a);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["entries"][1]["max_total_rss_kib"], GIB / 2);
+    assert_eq!(v["entries"][1]["failed"], 2);
+    assert_eq!(v["entries"][0]["failed"], 0);
+    assert_eq!(v["check"]["failed_runs"], false);
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn json_says_which_runs_failed_and_why() {
+    let d = TempDir::new("failed-json");
+    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let crashed = write(
+        &d,
+        "crashed.json",
+        &ended(&fig(GIB / 4), Some(3), None, false),
+    );
+    let o = compare(&[&ok, &crashed, &"--max-increase", &"10%", &"--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["compare_version"], 1);
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(v["check"]["exceeded"], false);
+    assert_eq!(v["check"]["failed_runs"], true);
+    assert_eq!(v["entries"][0]["failed"], 0);
+    assert_eq!(v["entries"][1]["failed"], 1);
+    assert_eq!(
+        v["failures"],
+        json!([{
+            "report": crashed.display().to_string(),
+            "label": "new",
+            "exit_code": 3,
+            "signal": null,
+            "interrupted": false,
+            "reason": "the command exited with status 3",
+        }])
+    );
+    assert!(
+        v["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("FAIL: 1 report is of a failed run")
+    );
+    assert_eq!(v["notes"].as_array().unwrap().len(), 1, "{}", v["notes"]);
+    // Successful runs: empty lists, no failure.
+    let o = compare(&[&ok, &ok, &"--max-increase", &"10%", &"--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["failures"], json!([]));
+    assert_eq!(v["differs"], json!([]));
+    assert_eq!(v["check"]["failed_runs"], false);
+    assert_eq!(v["exit_code"], 0);
+}
+
+#[test]
+fn a_failed_run_with_an_unknown_figure_fails_as_a_failed_run() {
+    // Crashed before the first sample: the failure is the reason, not a bad input (exit 2).
+    let d = TempDir::new("failed-unknown");
+    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let mut f = fig(GIB);
+    f.total = None;
+    let early = write(&d, "early.json", &ended(&f, None, Some(11), false));
+    let o = compare(&[&ok, &early, &"--max-increase", &"10%"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        last_line(&o).contains("(new: killed by signal 11 (SIGSEGV))"),
+        "{}",
+        stdout(&o)
+    );
+    let o = compare(&[&ok, &early, &"--max-increase", &"10%", &"--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["check"], Value::Null);
+    assert_eq!(v["exit_code"], 1);
+    // With --allow-failed the figure is needed: as before, exit 2 naming the file.
+    let o = compare(&[&ok, &early, &"--max-increase", &"10%", &"--allow-failed"]);
+    assert_bad_input(&o, "early.json: max total RSS is unknown");
+}
+
+#[test]
+fn a_scaling_table_marks_failed_runs() {
+    let d = TempDir::new("failed-scaling");
+    let mut paths = Vec::new();
+    for (n, end) in [("1", None), ("2", Some(3)), ("4", None)] {
+        let mut f = fig(100 * MIB);
+        f.command = vec!["./app", "-n", n];
+        let v = match end {
+            Some(code) => ended(&f, Some(code), None, false),
+            None => report(&f),
+        };
+        paths.push(write(&d, &format!("n{n}.json"), &v));
+    }
+    let o = compare(&[&paths[0], &paths[1], &paths[2]]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[1].ends_with("n1.json"), "{out}");
+    assert!(
+        lines[2].starts_with("-n 2 ")
+            && lines[2].ends_with("n2.json  failed: exited with status 3"),
+        "{out}"
+    );
+    assert!(lines[3].ends_with("n4.json"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "note: {} (-n 2) is of a failed run: the command exited with status 3\n",
+            paths[1].display()
+        )),
+        "{out}"
+    );
+    // The commands of a scaling table differ by design: no note on them.
+    assert!(!out.contains("different commands"), "{out}");
+    let o = compare(&[&paths[0], &paths[1], &paths[2], &"--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["entries"][1]["failed"], 1);
+    assert_eq!(v["failures"][0]["label"], "-n 2");
+    assert_eq!(v["differs"], json!([]));
+}
+
+#[test]
+fn differing_hosts_versions_and_os_are_noted() {
+    let d = TempDir::new("differs");
+    let mut a = report(&fig(GIB));
+    a["hostname"] = json!("ci-runner-1");
+    a["memwatch_version"] = json!("0.1.0");
+    a["os"] = json!("linux");
+    let mut b = a.clone();
+    b["hostname"] = json!("laptop");
+    b["memwatch_version"] = json!("0.2.0");
+    b["os"] = json!("macos");
+    b["command"] = json!(["./app", "--slow"]);
+    let (pa, pb) = (write(&d, "a.json", &a), write(&d, "b.json", &b));
+    let (na, nb) = (pa.display(), pb.display());
+    let o = compare(&[&pa, &pb, &"--max-increase", &"10%"]);
+    // Notes only: the gate is about the figures.
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    for note in [
+        format!(
+            "note: the reports ran different commands ({na}: ./app --fast; {nb}: ./app --slow)"
+        ),
+        format!("note: the reports were made on different hosts ({na}: ci-runner-1; {nb}: laptop)"),
+        format!(
+            "note: the reports were written by different memwatch versions ({na}: 0.1.0; {nb}: 0.2.0)"
+        ),
+        format!(
+            "note: the reports were made on different operating systems ({na}: linux; {nb}: macos): \
+             RSS does not count the same memory on each"
+        ),
+    ] {
+        assert!(out.lines().any(|l| l == note), "{note:?} not in {out}");
+    }
+    assert!(last_line(&o).starts_with("OK: "), "{out}");
+    let o = compare(&[&pa, &pb, &"--max-increase", &"10%", &"--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["differs"],
+        json!(["command", "hostname", "memwatch_version", "os"])
+    );
+    assert_eq!(v["notes"].as_array().unwrap().len(), 4);
+    // The same file twice on a side is listed once.
+    let o = compare(&[&"--base", &pa, &pa, &"--new", &pb]);
+    assert!(
+        stdout(&o).contains(&format!("hosts ({na}: ci-runner-1; {nb}: laptop)")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn help_explains_failed_runs() {
+    let o = Command::new(BIN)
+        .args(["compare", "--help"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for needle in ["--allow-failed", "Failed runs", "failed run", "interrupted"] {
+        assert!(help.contains(needle), "{needle} not in {help}");
+    }
+}

@@ -101,7 +101,7 @@ fn processes_unread_for_want_of_descriptors_are_unknown_and_counted() {
             duration: Duration::from_millis(20),
             interval: Duration::from_millis(10),
             exit: None,
-            interrupted: false,
+            interrupt_signal: None,
             left_running: Vec::new(),
         },
     );

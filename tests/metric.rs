@@ -192,53 +192,88 @@ fn compare_gates_on_pss() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Print why a test cannot run here and return, or fail when `MEMWATCH_REQUIRE_ALL=1`.
+fn skip(reason: &str) {
+    if std::env::var_os("MEMWATCH_REQUIRE_ALL").is_some_and(|v| v == "1") {
+        panic!("MEMWATCH_REQUIRE_ALL=1, but: {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
+/// A setuid-root copy of memwatch in a fresh directory (removed when dropped), or `None`
+/// (after [`skip`]) where setuid cannot work.
+struct SetuidCopy {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+}
+
+impl SetuidCopy {
+    fn new(tag: &str) -> Option<SetuidCopy> {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            skip("needs root to make a setuid-root copy of memwatch");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("memwatch-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // setuid needs a filesystem without nosuid and a runner without no_new_privs.
+        let nosuid = nix::sys::statvfs::statvfs(&dir)
+            .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
+            .unwrap_or(true);
+        let no_new_privs = std::fs::read_to_string("/proc/self/status")
+            .map(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1'))
+            })
+            .unwrap_or(true);
+        let bin = dir.join("suid-workload");
+        let copy = SetuidCopy { dir, bin };
+        if nosuid || no_new_privs {
+            skip(&format!(
+                "setuid has no effect here (nosuid {nosuid}, no_new_privs {no_new_privs})"
+            ));
+            return None;
+        }
+        std::fs::copy(env!("CARGO_BIN_EXE_memwatch"), &copy.bin).unwrap();
+        std::fs::set_permissions(&copy.bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        Some(copy)
+    }
+}
+
+impl Drop for SetuidCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Run memwatch as `nobody`; `None` (after [`skip`]) when it cannot run as nobody here.
+fn output_as_nobody(cmd: &mut Command) -> Option<std::process::Output> {
+    nobody::drop_to_nobody(cmd);
+    match cmd.output() {
+        Ok(o) if o.status.code() != Some(126) => Some(o),
+        other => {
+            skip(&format!("memwatch cannot be run as nobody here: {other:?}"));
+            None
+        }
+    }
+}
+
 #[test]
 fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
     // A setuid-root job under a memwatch run by nobody: its RSS can be read (statm is
     // world-readable) but not its PSS (smaps_rollup needs ptrace access).
-    use std::os::unix::fs::PermissionsExt;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to make a setuid-root copy of memwatch");
+    let Some(suid) = SetuidCopy::new("metric-suid") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("memwatch-metric-suid-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // setuid needs a filesystem without nosuid and a runner without no_new_privs.
-    let nosuid = nix::sys::statvfs::statvfs(&dir)
-        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
-        .unwrap_or(true);
-    let no_new_privs = std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1'))
-        })
-        .unwrap_or(true);
-    if nosuid || no_new_privs {
-        eprintln!(
-            "skipped: setuid has no effect here (nosuid {nosuid}, no_new_privs {no_new_privs})"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-        return;
-    }
-    let suid = dir.join("suid-workload");
-    std::fs::copy(env!("CARGO_BIN_EXE_memwatch"), &suid).unwrap();
-    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_memwatch"));
     cmd.args(["run", "-q", "--json", "--metric", "pss", "-i", "20", "--"])
-        .arg(&suid)
+        .arg(&suid.bin)
         .args(["__workload", "--mib", "20", "--hold-ms", "400"]);
-    nobody::drop_to_nobody(&mut cmd);
-    let out = match cmd.output() {
-        Ok(o) if o.status.code() != Some(126) => o,
-        other => {
-            eprintln!("skipped: memwatch cannot be run as nobody here: {other:?}");
-            std::fs::remove_dir_all(&dir).unwrap();
-            return;
-        }
+    let Some(out) = output_as_nobody(&mut cmd) else {
+        return;
     };
-    std::fs::remove_dir_all(&dir).unwrap();
     assert!(out.status.success(), "{out:?}");
     let r: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert!(
@@ -262,6 +297,48 @@ fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
         err.contains("memwatch: warning: the PSS of 1 process"),
         "{err}"
     );
+}
+
+#[test]
+fn a_pss_total_without_a_setuid_process_says_at_least() {
+    // As nobody, a shell whose setuid child holds 100 MiB: the PSS total has the shell's
+    // PSS only, and its headline, in text and JSON, must say it is a lower bound.
+    let Some(suid) = SetuidCopy::new("metric-partial") else {
+        return;
+    };
+    let script = format!("{} __workload --mib 100 --hold-ms 600", suid.bin.display());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memwatch"));
+    cmd.args([
+        "run", "--json", "--metric", "pss", "-i", "20", "--", "sh", "-c",
+    ])
+    .arg(&script);
+    let Some(out) = output_as_nobody(&mut cmd) else {
+        return;
+    };
+    assert!(out.status.success(), "{out:?}");
+    let r: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let rss = r.max_total_rss_kib.unwrap();
+    let pss = r.max_total_pss_kib.expect("the shell's PSS was read");
+    assert!(rss >= 100 * MIB, "RSS {rss} KiB has the setuid process");
+    assert!(pss < 50 * MIB, "PSS {pss} KiB lacks it");
+    assert_eq!(r.processes_metric_unreadable, 1);
+    assert!(r.max_total_pss_is_lower_bound, "JSON says at least");
+    assert!(!r.max_total_rss_is_lower_bound, "every RSS was read");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("Max total PSS:"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.starts_with("Max total PSS:   at least ")
+            && line.ends_with("without 1 process whose PSS could not be read)"),
+        "{line}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("Max total RSS:"))
+        .unwrap();
+    assert!(!line.contains("at least"), "{line}");
 }
 
 #[test]

@@ -49,6 +49,20 @@ impl Tmux {
             .expect("run tmux")
     }
 
+    /// An interactive bash (job control, `$ ` prompt) in the pane.
+    fn shell(name: &str) -> Option<Tmux> {
+        let t = Tmux::start(name, "env PS1='$ ' bash --norc --noprofile -i")?;
+        t.wait_for(Duration::from_secs(10), |s| s.contains('$'));
+        Some(t)
+    }
+
+    /// Type `keys` (tmux key names: `Enter`, `C-c`, `C-z`, or literal text).
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success(), "tmux send-keys {keys:?}");
+    }
+
     fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
@@ -141,4 +155,157 @@ fn never_written_when_stderr_is_not_a_terminal() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!err.contains(MARK) && !err.contains('\x1b'), "{err:?}");
     assert!(err.contains("Max total RSS"));
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
+
+/// The screen's last row.
+fn last_row(screen: &str) -> &str {
+    screen.lines().last().unwrap_or("")
+}
+
+/// After memwatch was stopped or killed: the terminal has its whole height back (output
+/// scrolls down to the last row, where the prompt ends up) and no status line is left.
+#[track_caller]
+fn assert_terminal_restored(t: &Tmux, first: u32) {
+    let last = first + 30;
+    t.send(&[&format!("seq {first} {last}"), "Enter"]);
+    let s = t.wait_for(Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.trim() == last.to_string()) && last_row(s).starts_with('$')
+    });
+    assert!(!s.contains(MARK), "status line left behind:\n{s}");
+    assert!(
+        last_row(&s).starts_with('$'),
+        "the prompt is not on the last row (scroll region left shrunk?):\n{s}"
+    );
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_fg_brings_the_line_back() {
+    let Some(t) = Tmux::shell("ctrlz") else {
+        return;
+    };
+    // No `; echo` after it: bash goes on with the rest of a list when a job stops.
+    t.send(&[&format!("{BIN} run -i 20 -- sleep 30"), "Enter"]);
+    let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
+    assert!(last_row(&s).contains(MARK), "no status line:\n{s}");
+    t.send(&["C-z"]);
+    let s = t.wait_for(Duration::from_secs(10), |s| s.contains("Stopped"));
+    assert!(s.contains("Stopped"), "not stopped:\n{s}");
+    assert_terminal_restored(&t, 1);
+    // Continued in the foreground: the line is back, and gone at the end.
+    t.send(&["fg", "Enter"]);
+    let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
+    assert!(last_row(&s).contains(MARK), "no status line after fg:\n{s}");
+    t.send(&["C-c"]);
+    let s = t.wait_for(Duration::from_secs(20), |s| s.contains("Max total RSS"));
+    assert!(s.contains("Max total RSS"), "{s}");
+    assert!(!s.contains(MARK), "status line left behind:\n{s}");
+}
+
+/// The pid of the `memwatch run` whose arguments include `token`.
+fn memwatch_with(token: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+        (args.get(1) == Some(&&b"run"[..]) && args.contains(&token.as_bytes())).then_some(pid)
+    })
+}
+
+#[test]
+fn killed_while_stopped_leaves_the_terminal_clean() {
+    let Some(t) = Tmux::shell("ctrlzkill") else {
+        return;
+    };
+    let tok = format!("ctrlzkill-{}", std::process::id());
+    t.send(&[
+        &format!("{BIN} run -i 20 -- sh -c 'sleep 30' {tok}"),
+        "Enter",
+    ]);
+    let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
+    assert!(last_row(&s).contains(MARK), "no status line:\n{s}");
+    t.send(&["C-z"]);
+    t.wait_for(Duration::from_secs(10), |s| s.contains("Stopped"));
+    // As `kill -9 %1` does: SIGKILL to the stopped job's process group.
+    let pid = memwatch_with(&tok).expect("memwatch is running");
+    // SAFETY: killpg(2) with integer arguments, on the group of the memwatch this test
+    // started (found by its unique argument).
+    assert_eq!(unsafe { libc::killpg(pid, libc::SIGKILL) }, 0);
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_terminal_restored(&t, 100);
+}
+
+#[test]
+fn started_in_the_background_it_draws_nothing() {
+    let Some(t) = Tmux::shell("bg") else {
+        return;
+    };
+    t.send(&[&format!("{BIN} run -i 20 -- sleep 3 &"), "Enter"]);
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut seen = false;
+    loop {
+        let s = t.screen();
+        seen |= s.contains(MARK);
+        if s.contains("Max total RSS") || Instant::now() > until {
+            assert!(s.contains("Max total RSS"), "no summary:\n{s}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!seen, "a status line was drawn over the shell");
+}
+
+#[test]
+fn ctrl_c_reaches_job_processes_in_a_session_of_their_own() {
+    let Some(t) = Tmux::shell("ctrlc") else {
+        return;
+    };
+    let tok = format!("ctrlc-daemon-{}", std::process::id());
+    // The command starts a daemon (double fork, setsid) that holds for 8 s: the terminal's
+    // SIGINT reaches memwatch's group, not the daemon's session.
+    t.send(&[
+        &format!(
+            "{BIN} run -i 20 -- {BIN} __workload --daemon --mib 4 --hold-ms 8000 --print {tok}; echo EXIT=$?"
+        ),
+        "Enter",
+    ]);
+    let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
+    assert!(last_row(&s).contains(MARK), "no status line:\n{s}");
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    t.send(&["C-c"]);
+    // The typed command line holds "EXIT=$?"; its output, "EXIT=" and a number.
+    let exited = |s: &str| {
+        s.lines().any(|l| {
+            l.strip_prefix("EXIT=")
+                .is_some_and(|c| c.starts_with(|c: char| c.is_ascii_digit()))
+        })
+    };
+    let s = t.wait_for(Duration::from_secs(15), exited);
+    let took = sent.elapsed();
+    if !exited(&s) {
+        let ps = Command::new("ps")
+            .args(["-eo", "pid,ppid,pgid,sid,stat,wchan:20,args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let mine: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains(&tok) || l.contains("memwatch run"))
+            .collect();
+        panic!(
+            "memwatch did not end:\n{s}\nprocesses:\n{}",
+            mine.join("\n")
+        );
+    }
+    assert!(s.lines().any(|l| l == "EXIT=130"), "{s}");
+    assert!(
+        took < Duration::from_secs(5),
+        "memwatch waited {took:?}: the daemon did not get the interrupt"
+    );
+    assert!(s.contains("memwatch was interrupted by SIGINT"), "{s}");
 }

@@ -89,6 +89,32 @@ impl PendingFile {
         &self.target
     }
 
+    /// Write an interim version now, keeping the file pending for the final
+    /// [`commit`](PendingFile::commit): the report at memwatch's first terminating signal,
+    /// rewritten while the job goes on, so whatever kills memwatch next, the data is on disk.
+    /// Only a file written atomically can be rewritten (a device, a FIFO or a descriptor
+    /// would get the report twice): for those it writes nothing and returns `Ok(false)`.
+    /// Not synced to disk (the page cache outlives a killed memwatch); the final commit is.
+    pub fn write_interim(
+        &self,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<bool> {
+        let How::Atomic { path, temp } = &self.how else {
+            return Ok(false);
+        };
+        let written = (|| {
+            let file = create_temp(temp)?;
+            let mut w = io::BufWriter::new(file);
+            f(&mut w)?;
+            w.into_inner().map_err(io::IntoInnerError::into_error)?;
+            fs::rename(temp, path)
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(temp);
+        }
+        written.map(|()| true)
+    }
+
     /// Write the content with `f`, flush it to disk and rename it into place (or write it
     /// through).
     pub fn commit(mut self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
@@ -123,6 +149,44 @@ impl Drop for PendingFile {
         // Not committed (or the rename failed): leave no temporary file behind.
         if let How::Atomic { temp, .. } = &self.how {
             let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+/// Save a report that could not be written where it was asked (a removed directory, a full
+/// disk) in the temporary directory (`$TMPDIR`, else `/tmp`), as a new file named after
+/// memwatch's pid. Returns its path.
+pub fn save_fallback(
+    extension: &str,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<PathBuf> {
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let mut n = 0u32;
+    let (path, file) = loop {
+        let name = match n {
+            0 => format!("memwatch-report-{pid}.{extension}"),
+            _ => format!("memwatch-report-{pid}-{n}.{extension}"),
+        };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => break (path, file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = (|| {
+        let mut w = io::BufWriter::new(file);
+        f(&mut w)?;
+        w.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()
+    })();
+    match written {
+        Ok(()) => Ok(path),
+        Err(e) => {
+            let _ = fs::remove_file(&path);
+            Err(e)
         }
     }
 }

@@ -83,8 +83,35 @@ pub fn short_command(cmd: &str, max: usize) -> String {
     s
 }
 
-/// Write the summary.
+/// Where the whole list of processes can be read, for the summary's last table line
+/// ("… and 11 more"): it must never point to an output that was not written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullList<'a> {
+    /// The JSON report was written to this file.
+    File(&'a str),
+    /// The JSON report went to standard output.
+    Stdout,
+    /// No JSON report was written.
+    NotWritten,
+}
+
+impl std::fmt::Display for FullList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FullList::File(path) => write!(f, "all of them are in {path}"),
+            FullList::Stdout => f.write_str("all of them are in the JSON on standard output"),
+            FullList::NotWritten => f.write_str("--json or -o FILE.json lists them all"),
+        }
+    }
+}
+
+/// Write the summary, with no JSON report beside it.
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_with(r, out, FullList::NotWritten)
+}
+
+/// Write the summary; `full` says where the whole process list is.
+pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
     let job = short_command(&r.command.join(" "), 200);
     writeln!(out, "Job:             {job}")?;
     let dur = Duration::from_secs_f64(r.duration_seconds.max(0.0));
@@ -103,19 +130,35 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                     .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
             ),
         };
-        let note = if r.interrupted {
-            " (memwatch was interrupted)"
-        } else {
-            ""
+        let note = match (r.interrupt_signal, r.exit_status()) {
+            (Some(s), Some(status)) if status != exit.status() => format!(
+                " (memwatch was interrupted by {}: it exits {status})",
+                signal_text(s)
+            ),
+            (Some(s), _) => format!(" (memwatch was interrupted by {})", signal_text(s)),
+            (None, _) if r.interrupted => " (memwatch was interrupted)".to_string(),
+            (None, _) => String::new(),
         };
         writeln!(out, "Exit status:     {how}{note}")?;
     }
     writeln!(out)?;
+    // Figures that leave processes out are lower bounds, and say so where they stand.
+    let at_least = |partial: bool| if partial { "at least " } else { "" };
+    let rss_left_out = if r.max_total_rss_is_lower_bound {
+        rss_left_out(r)
+    } else {
+        String::new()
+    };
     match r.max_total_rss_kib {
         Some(kib) => {
             let n = r.processes_at_peak;
             let plural = if n == 1 { "process" } else { "processes" };
-            writeln!(out, "Max total RSS:   {} (across {n} {plural})", iec(kib))?;
+            writeln!(
+                out,
+                "Max total RSS:   {}{} (across {n} {plural}{rss_left_out})",
+                at_least(r.max_total_rss_is_lower_bound),
+                iec(kib)
+            )?;
         }
         None => writeln!(
             out,
@@ -123,20 +166,50 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?,
     }
     match (r.max_process_rss_kib, r.max_process_pid) {
-        (Some(kib), Some(pid)) => writeln!(out, "Max per process: {} (pid {pid})", iec(kib))?,
+        (Some(kib), Some(pid)) => writeln!(
+            out,
+            "Max per process: {}{} (pid {pid}{rss_left_out})",
+            at_least(r.max_total_rss_is_lower_bound),
+            iec(kib)
+        )?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
+    let extra_left_out = |what: &str| {
+        left_out(
+            r.processes_metric_unreadable
+                + r.processes_unreadable
+                + r.processes_invisible
+                + r.fd_shortage_processes,
+            &format!("process whose {what} could not be read"),
+        )
+    };
     match (r.metric.as_str(), r.max_total_pss_kib) {
         (_, Some(kib)) => writeln!(
             out,
-            "Max total PSS:   {} (shared pages counted once)",
-            iec(kib)
+            "Max total PSS:   {}{} (shared pages counted once{})",
+            at_least(r.max_total_pss_is_lower_bound),
+            iec(kib),
+            if r.max_total_pss_is_lower_bound {
+                extra_left_out("PSS")
+            } else {
+                String::new()
+            }
         )?,
         ("pss", None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
         _ => {}
     }
     match (r.metric.as_str(), r.max_total_footprint_kib) {
-        (_, Some(kib)) => writeln!(out, "Max footprint:   {} (physical footprint)", iec(kib))?,
+        (_, Some(kib)) => writeln!(
+            out,
+            "Max footprint:   {}{} (physical footprint{})",
+            at_least(r.max_total_footprint_is_lower_bound),
+            iec(kib),
+            if r.max_total_footprint_is_lower_bound {
+                extra_left_out("footprint")
+            } else {
+                String::new()
+            }
+        )?,
         ("footprint", None) => writeln!(out, "Max footprint:   unknown (never read)")?,
         _ => {}
     }
@@ -160,11 +233,20 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
         for (p, peak) in rows.iter().zip(&peaks) {
             let cmd = short_command(&p.command, COMMAND_WIDTH);
-            writeln!(out, "  pid {:>pid_w$}  {:>peak_w$}  {cmd}", p.pid, peak)?;
+            let note = if p.peak_before_exec {
+                format!("  (before its exec, as a copy of pid {})", p.ppid)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
+                p.pid, peak
+            )?;
         }
         let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
         if more > 0 {
-            writeln!(out, "  … and {more} more (see --json)")?;
+            writeln!(out, "  … and {more} more ({full})")?;
         }
     }
     if !r.left_running.is_empty() {
@@ -180,6 +262,42 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "warning: {w}")?;
     }
     out.flush()
+}
+
+/// `; without 2 unreadable processes`: the processes a lower bound leaves out, as the end
+/// of a parenthesis (`what` is singular).
+fn left_out(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("; without 1 {what}"),
+        n => format!("; without {n} {}", what.replacen("process", "processes", 1)),
+    }
+}
+
+/// What the RSS figures leave out, as the end of a parenthesis: `; without 1 unreadable
+/// process and 2 processes memwatch could not see`.
+fn rss_left_out(r: &Report) -> String {
+    let parts: Vec<String> = [
+        (r.processes_unreadable, "unreadable process"),
+        (r.processes_invisible, "process memwatch could not see"),
+        (
+            r.fd_shortage_processes,
+            "process unread for want of file descriptors",
+        ),
+    ]
+    .into_iter()
+    .filter(|&(n, _)| n > 0)
+    .map(|(n, what)| left_out(n, what)["; without ".len()..].to_string())
+    .collect();
+    if parts.is_empty() {
+        // Only births memwatch may have missed when it ran out of descriptors.
+        return "; memwatch ran out of file descriptors".to_string();
+    }
+    format!("; without {}", parts.join(" and "))
+}
+
+/// `SIGTERM`, or `signal 40` for a number without a name.
+fn signal_text(s: i32) -> String {
+    crate::report::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
 }
 
 /// `1, 2, 3` (at most 10, then `…`).

@@ -130,6 +130,12 @@ impl StatusLine {
         self.buf.as_bytes()
     }
 
+    /// Skip the update due at `elapsed` (the terminal is not memwatch's now): the next one
+    /// is due a [`PERIOD`] later.
+    pub fn defer(&mut self, elapsed: Duration) {
+        self.last = Some(elapsed);
+    }
+
     /// Whether the line is on the terminal now.
     pub fn shown(&self) -> bool {
         self.rows.is_some()

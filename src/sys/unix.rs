@@ -36,7 +36,7 @@ pub struct Received {
 }
 
 extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
-    if signal != libc::SIGCHLD {
+    if JOB_SIGNALS.iter().any(|s| *s as libc::c_int == signal) {
         JOB_SIGNALS_RECEIVED.fetch_add(1, Ordering::Relaxed);
     }
     let fd = PIPE_WRITE.load(Ordering::Relaxed);
@@ -103,23 +103,25 @@ impl SignalPipe {
             set_flags(fd.as_raw_fd())?;
         }
         PIPE_WRITE.store(write.as_raw_fd(), Ordering::Relaxed);
-        let action = SigAction::new(
-            SigHandler::SigAction(on_signal),
-            SaFlags::SA_SIGINFO | SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP,
-            SigSet::empty(),
-        );
         for sig in JOB_SIGNALS.iter().chain([&Signal::SIGCHLD]) {
             if *sig != Signal::SIGCHLD && ignored(*sig)? {
                 continue;
             }
-            // SAFETY: the handler only calls async-signal-safe functions (write) and reads
-            // an atomic.
-            unsafe { sigaction(*sig, &action) }.map_err(io::Error::from)?;
+            install_handler(*sig)?;
         }
         Ok(SignalPipe {
             read,
             _write: write,
         })
+    }
+
+    /// Also route `sig` through the pipe (the status line's SIGTSTP and SIGCONT), unless it
+    /// was ignored when memwatch started.
+    pub fn also_handle(&self, sig: Signal) -> io::Result<()> {
+        if ignored(sig)? {
+            return Ok(());
+        }
+        install_handler(sig)
     }
 
     /// Sleep until a signal arrives or `timeout` passes (rounded up to whole milliseconds).
@@ -163,6 +165,43 @@ impl SignalPipe {
         }
         count
     }
+}
+
+fn install_handler(sig: Signal) -> io::Result<()> {
+    let action = SigAction::new(
+        SigHandler::SigAction(on_signal),
+        SaFlags::SA_SIGINFO | SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only calls async-signal-safe functions (write) and reads and
+    // updates atomics.
+    unsafe { sigaction(sig, &action) }
+        .map(drop)
+        .map_err(io::Error::from)
+}
+
+/// Stop memwatch as a terminal's Ctrl+Z would (SIGTSTP with its default action), once the
+/// caller has put the terminal back in order; returns when memwatch is continued (`fg`,
+/// `bg`, SIGCONT), with the SIGTSTP handler back in place.
+pub fn suspend_self() -> io::Result<()> {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: restoring the default disposition installs no code.
+    unsafe { sigaction(Signal::SIGTSTP, &default) }.map_err(io::Error::from)?;
+    // The default action stops the whole process here, until SIGCONT.
+    nix::sys::signal::raise(Signal::SIGTSTP).map_err(io::Error::from)?;
+    install_handler(Signal::SIGTSTP)
+}
+
+/// The process group of `pid`, if it is alive.
+pub fn process_group(pid: i32) -> Option<i32> {
+    nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
+        .ok()
+        .map(nix::unistd::Pid::as_raw)
+}
+
+/// memwatch's own process group.
+pub fn own_process_group() -> i32 {
+    nix::unistd::getpgrp().as_raw()
 }
 
 /// Open a FIFO for writing, waiting for a reader as `>` would, but giving up when memwatch

@@ -48,6 +48,17 @@ pub struct WorkloadArgs {
     /// when `ns_last_pid` cannot be written, 75 when the machine never stayed quiet.
     #[arg(long)]
     pub reuse_last_pid: bool,
+    /// Touch --mib, then fork one child that waits --exec-delay-ms and then runs this
+    /// command (split at spaces, found on PATH), while the parent holds --hold-ms and waits
+    /// for it (see --orphan).
+    #[arg(long, value_name = "COMMAND")]
+    pub fork_exec: Option<String>,
+    /// With --fork-exec: how long the child stays a copy of the parent before its exec, ms.
+    #[arg(long, default_value = "0")]
+    pub exec_delay_ms: u64,
+    /// With --fork-exec: do not wait for the child; it is orphaned when the parent exits.
+    #[arg(long)]
+    pub orphan: bool,
     /// Print this line on standard output first.
     #[arg(long)]
     pub print: Option<String>,
@@ -134,6 +145,9 @@ pub fn run(a: &WorkloadArgs) -> i32 {
         })
         .map(|p| waitpid(p, None));
         return finish(a);
+    }
+    if let Some(command) = &a.fork_exec {
+        return fork_exec(a, command);
     }
     if a.chain > 0 {
         let mut next = a.clone();
@@ -226,6 +240,36 @@ fn reuse_last_pid(a: &WorkloadArgs) -> i32 {
 fn reuse_last_pid(_: &WorkloadArgs) -> i32 {
     eprintln!("workload: --reuse-last-pid needs Linux");
     77
+}
+
+/// `--fork-exec`: touch --mib, fork a child that stays a copy of this process for
+/// --exec-delay-ms and then execs `command`; hold --hold-ms, then wait for it unless
+/// --orphan.
+#[cfg(unix)]
+fn fork_exec(a: &WorkloadArgs, command: &str) -> i32 {
+    use std::ffi::CString;
+    let argv: Vec<CString> = command
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| CString::new(s).expect("workload: a NUL in --fork-exec"))
+        .collect();
+    assert!(!argv.is_empty(), "workload: --fork-exec needs a command");
+    let v = touch(a.mib);
+    let delay = a.exec_delay_ms;
+    let child = fork_child(move || {
+        sleep_ms(delay);
+        let _ = nix::unistd::execvp(&argv[0], &argv);
+        eprintln!("workload: cannot run {:?}", argv[0]);
+        std::process::exit(127);
+    });
+    sleep_ms(a.hold_ms);
+    drop(v);
+    if !a.orphan {
+        if let Some(p) = child {
+            let _ = nix::sys::wait::waitpid(p, None);
+        }
+    }
+    finish(a)
 }
 
 /// A shared anonymous mapping, written by its creator so every page exists.

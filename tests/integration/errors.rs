@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::util::*;
+use memwatch::report::Report;
 
 /// A job that would leave `marker` behind if it ever ran.
 fn marker_job(marker: &Path) -> Vec<String> {
@@ -271,38 +272,65 @@ fn non_utf8_arguments_pass_through_untouched() {
     assert!(f.stderr.contains(&lossy), "human summary: {}", f.stderr);
 }
 
+/// The JSON report saved in `tmp` when it could not be written where asked: the path the
+/// last line of stderr names, which must be memwatch's fallback file, holding the report.
+#[track_caller]
+fn rescued(f: &Finished, tmp: &TempDir, failure: &str) -> Report {
+    let last = f.stderr.lines().last().unwrap_or_default();
+    let path = tmp.join(format!("memwatch-report-{}.json", f.pid));
+    assert_eq!(
+        last,
+        format!("{failure}; saved it to {} instead", path.display()),
+        "{}",
+        f.stderr
+    );
+    read_report(&path)
+}
+
 #[test]
-fn broken_pipe_on_stdout_exits_125_with_the_job_status() {
+fn broken_pipe_on_stdout_exits_125_with_the_job_status_and_saves_the_report() {
+    let tmp = TempDir::new("rescue-pipe");
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(read);
     let mut cmd = run_cmd(&["--json", "--quiet"], &["sh", "-c", "exit 3"]);
-    cmd.stdout(Stdio::from(write));
+    cmd.stdout(Stdio::from(write)).env("TMPDIR", tmp.path());
     let f = finish_own_stdout(&mut cmd);
     f.assert_code(125);
-    assert_eq!(
-        f.stderr,
-        "memwatch: cannot write report to standard output: Broken pipe (the command exited with status 3)\n"
+    // Not written where asked: even with --quiet, the summary is not lost.
+    assert!(f.stderr.contains("Max total RSS:"), "{}", f.stderr);
+    let r = rescued(
+        &f,
+        &tmp,
+        "memwatch: cannot write report to standard output: Broken pipe (the command exited with status 3)",
     );
+    assert_eq!(r.exit_code, Some(3));
 
-    // Without --quiet the summary is still there, and the failure is the last line.
+    // Without --quiet the summary is there once, and the failure is the last line.
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(read);
     let mut cmd = run_cmd(&["--json"], &["sh", "-c", "kill -TERM $$"]);
-    cmd.stdout(Stdio::from(write));
+    cmd.stdout(Stdio::from(write)).env("TMPDIR", tmp.path());
     let f = finish_own_stdout(&mut cmd);
     f.assert_code(125);
-    assert!(f.stderr.contains("Max total RSS:"), "{}", f.stderr);
     assert_eq!(
-        f.stderr.lines().last(),
-        Some(
-            "memwatch: cannot write report to standard output: Broken pipe (the command was killed by signal 15 (SIGTERM))"
-        )
+        f.stderr.matches("Max total RSS:").count(),
+        1,
+        "{}",
+        f.stderr
     );
+    let r = rescued(
+        &f,
+        &tmp,
+        "memwatch: cannot write report to standard output: Broken pipe (the command was killed by signal 15 (SIGTERM))",
+    );
+    assert_eq!(r.signal, Some(15));
 }
 
 #[test]
 fn closed_stdout_exits_125_with_the_job_status() {
+    let tmp = TempDir::new("rescue-closed");
     let mut cmd = run_cmd(&["--json", "--quiet"], &["sh", "-c", "exit 3"]);
+    cmd.env("TMPDIR", tmp.path());
     // SAFETY: close(2) is async-signal-safe; the closure touches nothing else.
     unsafe {
         cmd.pre_exec(|| {
@@ -312,9 +340,10 @@ fn closed_stdout_exits_125_with_the_job_status() {
     }
     let f = finish_own_stdout(&mut cmd);
     f.assert_code(125);
-    assert_eq!(
-        f.stderr,
-        "memwatch: cannot write report to standard output: Bad file descriptor (the command exited with status 3)\n"
+    rescued(
+        &f,
+        &tmp,
+        "memwatch: cannot write report to standard output: Bad file descriptor (the command exited with status 3)",
     );
 
     // Without --json nothing goes to stdout: the job's status is memwatch's.

@@ -247,6 +247,13 @@ fn processes_hidden_by_hidepid_are_counted_and_named_as_unseen() {
                 stderr.contains(&format!("memwatch: warning: {w}")),
                 "{stderr}"
             );
+            // The totals say "at least", and no warning blames the interval.
+            assert!(r.max_total_rss_is_lower_bound, "hidepid={mode}");
+            assert!(
+                r.warnings.iter().all(|w| !w.contains("try -i")),
+                "hidepid={mode}: {:?}",
+                r.warnings
+            );
             unseen = true;
             break;
         }

@@ -9,6 +9,7 @@ mod churn;
 mod errors;
 mod gaps;
 mod honest;
+mod lost;
 #[path = "../support/nobody.rs"]
 mod nobody;
 mod outputs;

@@ -81,7 +81,7 @@ fn signal_ends_the_job(sig: i32, name: &str, to_file: bool) {
     );
     assert!(
         f.stderr.contains(&format!(
-            "Exit status:     killed by signal {sig} ({name}) (memwatch was interrupted)"
+            "Exit status:     killed by signal {sig} ({name}) (memwatch was interrupted by {name})"
         )),
         "{}",
         f.stderr
