@@ -12,7 +12,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::sys::{
-    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, Extra, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+    Seen,
 };
 use crate::model::timeline::Timeline;
 
@@ -773,6 +774,7 @@ impl<I: Inspector> Job<I> {
             extra_rounds: self.extra_rounds,
             extra_unreadable: self.extra_unreadable,
             extra_period_max: self.extra_period_max,
+            gaps: self.inspector.gaps(),
             timeline,
             fork_copies_at_peak,
             processes,
@@ -814,6 +816,8 @@ pub struct JobStats {
     pub extra_unreadable: u64,
     /// The longest wait the budget imposed between two rounds.
     pub extra_period_max: Duration,
+    /// What the backend could not see or read (hidden processes, descriptor shortages).
+    pub gaps: Gaps,
     /// Total RSS over time, bounded.
     pub timeline: Timeline,
     /// Processes the sample with the max total counted while they were still fresh copies

@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobStats, ProcRecord};
-use crate::sys::{Access, Extra};
 use crate::model::timeline::Point;
+use crate::sys::{Access, Extra, Gaps};
 
 /// The schema version this memwatch writes. Readers refuse other versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -172,7 +172,21 @@ pub struct Report {
     /// Processes whose memory could not be read (another user, setuid): their RSS is
     /// unknown and not in any total.
     pub processes_unreadable: u64,
-    /// True when `processes_unreadable` is not 0: their RSS is in no figure, so
+    /// Processes of the job memwatch could not see at all: listed as children of job
+    /// processes, but `/proc` hides them from memwatch (`hidepid`, another user's process,
+    /// e.g. setuid). They are in no total, which are then lower bounds.
+    #[serde(default)]
+    pub processes_invisible: u64,
+    /// Samples at which memwatch ran out of file descriptors (its open-files limit) and
+    /// could not look for, or read, every process: totals at those samples may be low.
+    #[serde(default)]
+    pub fd_shortage_samples: u64,
+    /// Processes memwatch could not read at one sample or more for lack of file
+    /// descriptors (unknown at those samples, never 0).
+    #[serde(default)]
+    pub fd_shortage_processes: u64,
+    /// True when processes are left out of the figures (`processes_unreadable`,
+    /// `processes_invisible`, `fd_shortage_processes` or `fd_shortage_samples` is not 0), so
     /// `max_total_rss_kib` (and `max_process_rss_kib`) are lower bounds, "at least".
     #[serde(default)]
     pub max_total_rss_is_lower_bound: bool,
@@ -303,9 +317,14 @@ impl Report {
         sort_processes(&mut processes);
         let top = processes.iter().find(|p| p.max_rss_kib.is_some());
         let seen_alive = stats.max_total_index.is_some() && stats.processes_at_peak > 0;
-        // Processes left out of the totals: RSS misses the unreadable ones, the extra metric
-        // those too and the ones whose metric alone was refused.
-        let rss_partial = stats.processes_unreadable > 0;
+        // Processes left out of the totals: RSS misses the unreadable ones, the ones memwatch
+        // could not see, and any it could not read or find for want of file descriptors; the
+        // extra metric those too and the ones whose metric alone was refused.
+        let gaps = &stats.gaps;
+        let rss_partial = stats.processes_unreadable > 0
+            || gaps.invisible > 0
+            || gaps.fd_processes > 0
+            || gaps.fd_samples > 0;
         let extra_partial = rss_partial || stats.extra_unreadable > 0;
         let max_total_pss_kib = stats
             .max_total_extra_kib
@@ -342,6 +361,9 @@ impl Report {
             processes_total: stats.processes_total,
             processes_omitted: stats.processes_omitted,
             processes_unreadable: stats.processes_unreadable,
+            processes_invisible: stats.gaps.invisible,
+            fd_shortage_samples: stats.gaps.fd_samples,
+            fd_shortage_processes: stats.gaps.fd_processes,
             max_total_rss_is_lower_bound: rss_partial && seen_alive,
             metric: stats.extra.map_or("rss", Extra::name).to_string(),
             max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
@@ -360,8 +382,7 @@ impl Report {
             timeline: stats.timeline.points().to_vec(),
             timeline_thinned: Some(stats.timeline.thinned()),
         };
-        // No count of invisible processes yet (hidepid): 0.
-        report.warnings = kernel_peak_warnings(&report, 0);
+        report.warnings = kernel_peak_warnings(&report, stats.gaps.invisible);
         report.warnings.extend(fork_copy_warning(&report, stats));
         if let Some(extra) = stats.extra.filter(|_| stats.extra_unreadable > 0) {
             let n = stats.extra_unreadable;
@@ -376,6 +397,7 @@ impl Report {
                 if n == 1 { "it is" } else { "they are" },
             ));
         }
+        report.warnings.extend(gap_warnings(&stats.gaps));
         report
     }
 
@@ -398,6 +420,42 @@ impl Report {
             _ => None,
         }
     }
+}
+
+/// What memwatch could not see or read, and why (see [`Gaps`]).
+fn gap_warnings(gaps: &Gaps) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = gaps.invisible;
+    if n > 0 {
+        let (one, it, they, its) = if n == 1 {
+            ("process", "it", "it runs", "its")
+        } else {
+            ("processes", "them", "they run", "their")
+        };
+        out.push(format!(
+            "memwatch could not see {n} {one} of the job: /proc hides {it} from memwatch \
+             (hidepid, and {they} as another user, e.g. setuid), so {its} memory is in no \
+             total and the totals are lower bounds; run memwatch as root to see {it}"
+        ));
+    }
+    if gaps.fd_samples > 0 {
+        let limit = gaps
+            .fd_limit
+            .map_or(String::new(), |l| format!(" (open-files limit {l})"));
+        let unread = match gaps.fd_processes {
+            0 => String::new(),
+            1 => "1 process could not be read then (unknown, not 0) and ".to_string(),
+            p => format!("{p} processes could not be read then (unknown, not 0) and "),
+        };
+        out.push(format!(
+            "memwatch ran out of file descriptors{limit} at {} sample{}: {unread}processes \
+             born then may have been missed, so the totals are lower bounds; raise the limit \
+             (ulimit -n)",
+            gaps.fd_samples,
+            if gaps.fd_samples == 1 { "" } else { "s" },
+        ));
+    }
+    out
 }
 
 fn rss() -> String {
@@ -1036,6 +1094,96 @@ mod tests {
         }
         let old: Report = serde_json::from_value(v).unwrap();
         assert!(!old.max_total_pss_is_lower_bound);
+    }
+
+    #[test]
+    fn what_memwatch_could_not_see_or_read_is_counted_and_explained() {
+        use crate::sys::fake::{FakeInspector, FakeProc};
+        let fake = FakeInspector::default();
+        fake.spawn(FakeProc::new(100, 1, 10, "prog").rss(5));
+        let mut job = crate::job::Job::new(fake, 1, 100, 8);
+        job.sample(Duration::from_millis(1), true).unwrap();
+        let mut stats = job.finish();
+        assert!(report_of(&stats).warnings.is_empty());
+
+        stats.gaps = Gaps {
+            invisible: 1,
+            fd_samples: 3,
+            fd_processes: 1,
+            fd_limit: Some(64),
+        };
+        let r = report_of(&stats);
+        assert_eq!(
+            (
+                r.processes_invisible,
+                r.fd_shortage_samples,
+                r.fd_shortage_processes
+            ),
+            (1, 3, 1)
+        );
+        assert!(r.max_total_rss_is_lower_bound);
+        let mut text = Vec::new();
+        crate::output::human::write(&r, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(
+                "Max total RSS:   at least 5.0 KiB (across 1 process; without 1 process memwatch \
+                 could not see and 1 process unread for want of file descriptors)"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            r.warnings,
+            [
+                "memwatch could not see 1 process of the job: /proc hides it from memwatch \
+                 (hidepid, and it runs as another user, e.g. setuid), so its memory is in no \
+                 total and the totals are lower bounds; run memwatch as root to see it",
+                "memwatch ran out of file descriptors (open-files limit 64) at 3 samples: 1 \
+                 process could not be read then (unknown, not 0) and processes born then may \
+                 have been missed, so the totals are lower bounds; raise the limit (ulimit -n)",
+            ]
+        );
+
+        stats.gaps = Gaps {
+            invisible: 2,
+            fd_samples: 1,
+            fd_processes: 0,
+            fd_limit: Some(1024),
+        };
+        let r = report_of(&stats);
+        assert!(
+            r.max_total_rss_is_lower_bound,
+            "births may have been missed"
+        );
+        assert!(
+            r.warnings[0].starts_with("memwatch could not see 2 processes of the job: /proc hides them from memwatch (hidepid, and they run as"),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(
+            r.warnings[1].starts_with("memwatch ran out of file descriptors (open-files limit 1024) at 1 sample: processes born then"),
+            "{}",
+            r.warnings[1]
+        );
+
+        // Reports written before these fields existed still read, as nothing missing.
+        let mut v = serde_json::to_value(&r).unwrap();
+        for k in [
+            "processes_invisible",
+            "fd_shortage_samples",
+            "fd_shortage_processes",
+        ] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        let old: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            (
+                old.processes_invisible,
+                old.fd_shortage_samples,
+                old.fd_shortage_processes
+            ),
+            (0, 0, 0)
+        );
     }
 
     #[test]

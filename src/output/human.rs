@@ -75,7 +75,7 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
     // Figures that leave processes out are lower bounds, and say so where they stand.
     let at_least = |partial: bool| if partial { "at least " } else { "" };
     let rss_left_out = if r.max_total_rss_is_lower_bound {
-        left_out(r.processes_unreadable, "unreadable process")
+        rss_left_out(r)
     } else {
         String::new()
     };
@@ -106,7 +106,10 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
     }
     let extra_left_out = |what: &str| {
         left_out(
-            r.processes_metric_unreadable + r.processes_unreadable,
+            r.processes_metric_unreadable
+                + r.processes_unreadable
+                + r.processes_invisible
+                + r.fd_shortage_processes,
             &format!("process whose {what} could not be read"),
         )
     };
@@ -198,6 +201,28 @@ fn left_out(n: u64, what: &str) -> String {
         1 => format!("; without 1 {what}"),
         n => format!("; without {n} {}", what.replacen("process", "processes", 1)),
     }
+}
+
+/// What the RSS figures leave out, as the end of a parenthesis: `; without 1 unreadable
+/// process and 2 processes memwatch could not see`.
+fn rss_left_out(r: &Report) -> String {
+    let parts: Vec<String> = [
+        (r.processes_unreadable, "unreadable process"),
+        (r.processes_invisible, "process memwatch could not see"),
+        (
+            r.fd_shortage_processes,
+            "process unread for want of file descriptors",
+        ),
+    ]
+    .into_iter()
+    .filter(|&(n, _)| n > 0)
+    .map(|(n, what)| left_out(n, what)["; without ".len()..].to_string())
+    .collect();
+    if parts.is_empty() {
+        // Only births memwatch may have missed when it ran out of descriptors.
+        return "; memwatch ran out of file descriptors".to_string();
+    }
+    format!("; without {}", parts.join(" and "))
 }
 
 /// `SIGTERM`, or `signal 40` for a number without a name.

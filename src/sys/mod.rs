@@ -127,6 +127,23 @@ pub enum ExtraReading {
 
 pub use crate::error::SampleError;
 
+/// What a backend could not see or read during the job: the report counts it and says why,
+/// so a total that misses something is never presented as whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gaps {
+    /// Processes listed as children of job processes whose `/proc/<pid>` memwatch may not
+    /// see or open (`hidepid`, another user's process): never followed, in no total.
+    pub invisible: u64,
+    /// Samples at which memwatch ran out of file descriptors and could not look for, or
+    /// read, every process.
+    pub fd_samples: u64,
+    /// Processes memwatch could not read at one sample or more for lack of descriptors.
+    pub fd_processes: u64,
+    /// memwatch's open-files limit (soft) when it ran out.
+    pub fd_limit: Option<u64>,
+}
+
+
 /// The operating system as the sampler sees it: find processes, follow them, read them.
 ///
 /// The core calls, for every sample: [`discover`](Inspector::discover) once, then
@@ -173,6 +190,11 @@ pub trait Inspector {
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {
         let _ = id;
         None
+    }
+
+    /// What could not be seen or read so far (see [`Gaps`]).
+    fn gaps(&self) -> Gaps {
+        Gaps::default()
     }
 
     /// Send `signal` to a followed process if, and only if, it is still the process the

@@ -130,10 +130,26 @@ pub fn parse_smaps_rollup_pss(buf: &[u8]) -> Option<u64> {
 /// The most recently allocated pid in the caller's pid namespace: the last field of
 /// `/proc/loadavg` (`0.00 0.01 0.05 1/123 4567`).
 pub fn parse_loadavg_last_pid(buf: &[u8]) -> Option<i32> {
-    let last = buf
-        .split(|&b| b == b' ' || b == b'\n')
-        .rfind(|t| !t.is_empty())?;
-    parse_int(last)
+    parse_loadavg(buf).map(|(last, _)| last)
+}
+
+/// What memwatch reads in `/proc/loadavg` (`0.00 0.01 0.05 1/123 4567`) at every sample, in
+/// one pass from the end (a few bytes): the most recently allocated pid in the caller's pid
+/// namespace (the last field), and the number of tasks on the machine (threads; after the
+/// `/` of the field before), which rises with every task created, also one that takes the
+/// last allocated pid again. `None` for the tasks when that field is not `<n>/<tasks>`.
+pub fn parse_loadavg(buf: &[u8]) -> Option<(i32, Option<u64>)> {
+    let sep = |b: &u8| *b == b' ' || *b == b'\n';
+    let end = buf.iter().rposition(|b| !sep(b))? + 1;
+    let start = buf[..end].iter().rposition(sep).map_or(0, |i| i + 1);
+    let last = parse_int(&buf[start..end])?;
+    let before = &buf[..start.saturating_sub(1)];
+    let tasks = before
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .filter(|&i| before[i] == b'/')
+        .and_then(|i| parse_u64(&before[i + 1..]));
+    Some((last, tasks))
 }
 
 /// The pids in a `/proc/<pid>/task/<tid>/children` file (space-separated).
@@ -296,6 +312,32 @@ mod tests {
         );
         assert_eq!(parse_loadavg_last_pid(b"garbage"), None);
         assert_eq!(parse_loadavg_last_pid(b""), None);
+    }
+
+    #[test]
+    fn loadavg_last_pid_and_tasks() {
+        assert_eq!(
+            parse_loadavg(b"0.08 0.02 0.01 3/81 2146\n"),
+            Some((2146, Some(81)))
+        );
+        assert_eq!(
+            parse_loadavg(b"0.08 0.02 0.01 3/81 2146"),
+            Some((2146, Some(81)))
+        );
+        assert_eq!(
+            parse_loadavg(b"0.08 0.02 0.01 3/ 2146\n"),
+            Some((2146, None))
+        );
+        assert_eq!(
+            parse_loadavg(b"0.08 0.02 0.01 381 2146\n"),
+            Some((2146, None))
+        );
+        assert_eq!(parse_loadavg(b"3/81  2146\n"), Some((2146, None)));
+        assert_eq!(parse_loadavg(b"2146\n"), Some((2146, None)));
+        assert_eq!(parse_loadavg(b"0.08 3/81 x2146\n"), None);
+        assert_eq!(parse_loadavg(b"garbage"), None);
+        assert_eq!(parse_loadavg(b" \n"), None);
+        assert_eq!(parse_loadavg(b""), None);
     }
 
     #[test]

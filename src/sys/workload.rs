@@ -41,6 +41,13 @@ pub struct WorkloadArgs {
     /// forked child reads, so each maps the same pages (for PSS tests).
     #[arg(long, default_value = "0")]
     pub shared_mib: u64,
+    /// Linux, root: fork a child that exits at once, wait until no other pid has been
+    /// allocated on the machine since (retrying otherwise), then set `ns_last_pid` so that
+    /// the worker, forked next, takes that very pid again: a pid reused as the very next
+    /// pid. The worker touches --mib and holds --hold-ms; prints `reused pid <N>`. Exits 77
+    /// when `ns_last_pid` cannot be written, 75 when the machine never stayed quiet.
+    #[arg(long)]
+    pub reuse_last_pid: bool,
     /// Touch --mib, then fork one child that waits --exec-delay-ms and then runs this
     /// command (split at spaces, found on PATH), while the parent holds --hold-ms and waits
     /// for it (see --orphan).
@@ -127,6 +134,9 @@ pub fn run(a: &WorkloadArgs) -> i32 {
             let _ = unsafe { signal(s, SigHandler::SigIgn) };
         }
     }
+    if a.reuse_last_pid {
+        return reuse_last_pid(a);
+    }
     if a.daemon {
         let args = a.clone();
         fork_child(move || {
@@ -181,6 +191,55 @@ pub fn run(a: &WorkloadArgs) -> i32 {
         let _ = waitpid(p, None);
     }
     finish(a)
+}
+
+/// `--reuse-last-pid`: run the worker under the pid allocated last, freed just before.
+#[cfg(target_os = "linux")]
+fn reuse_last_pid(a: &WorkloadArgs) -> i32 {
+    use nix::sys::wait::waitpid;
+    let last_pid = || {
+        std::fs::read("/proc/loadavg")
+            .ok()
+            .and_then(|b| crate::sys::procfs::parse_loadavg_last_pid(&b))
+    };
+    for _ in 0..200 {
+        let Some(first) = fork_child(|| {}) else {
+            return 1;
+        };
+        let _ = waitpid(first, None);
+        let pid = first.as_raw();
+        // Let a sampler see `pid` as the last allocated pid for a while.
+        sleep_ms(60);
+        if last_pid() != Some(pid) {
+            continue;
+        }
+        if let Err(e) = std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()) {
+            eprintln!("workload: cannot write /proc/sys/kernel/ns_last_pid: {e}");
+            return 77;
+        }
+        let args = a.clone();
+        let Some(second) = fork_child(move || {
+            // Another process may have taken the pid first: then this one only exits.
+            if nix::unistd::getpid().as_raw() == pid {
+                work(&args, args.mib);
+            }
+        }) else {
+            return 1;
+        };
+        let _ = waitpid(second, None);
+        if second.as_raw() == pid {
+            println!("reused pid {pid}");
+            return finish(a);
+        }
+    }
+    eprintln!("workload: no pid was reused (other processes kept being born)");
+    75
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn reuse_last_pid(_: &WorkloadArgs) -> i32 {
+    eprintln!("workload: --reuse-last-pid needs Linux");
+    77
 }
 
 /// `--fork-exec`: touch --mib, fork a child that stays a copy of this process for

@@ -7,6 +7,7 @@
 
 mod churn;
 mod errors;
+mod gaps;
 mod honest;
 mod lost;
 #[path = "../support/nobody.rs"]

@@ -1,0 +1,124 @@
+//! memwatch out of file descriptors: a process it cannot read for want of one is unknown at
+//! that sample (never gone, never 0), and the report counts it and says why.
+//!
+//! Its own test binary: it lowers the open-files limit and uses up every descriptor of the
+//! process, which would break tests running beside it.
+
+#![cfg(target_os = "linux")]
+
+use std::fs::File;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use memwatch::job::Job;
+use memwatch::report::{Report, RunInfo};
+use memwatch::sys::NativeInspector;
+
+/// Children killed when the test ends, pass or fail.
+struct Sleepers(Vec<Child>);
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn nofile() -> (u64, u64) {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap()
+}
+
+fn set_soft_nofile(soft: u64) {
+    let (_, hard) = nofile();
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard).unwrap();
+}
+
+fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd").unwrap().count() as u64 - 1
+}
+
+#[test]
+fn processes_unread_for_want_of_descriptors_are_unknown_and_counted() {
+    const JOB: usize = 40;
+    const KEPT: u64 = 8;
+    let sleepers = Sleepers(
+        (0..JOB)
+            .map(|_| {
+                Command::new("sleep")
+                    .arg("600")
+                    .stdin(Stdio::null())
+                    .spawn()
+                    .expect("spawn sleep")
+            })
+            .collect(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let self_pid = std::process::id() as i32;
+    let root = sleepers.0[0].id() as i32;
+    let (soft, _) = nofile();
+    let mut job = Job::new(
+        NativeInspector::new(self_pid).expect("inspector"),
+        self_pid,
+        root,
+        JOB,
+    );
+    // Room for 8 kept descriptors above memwatch's reserve of 16: the other 32 processes
+    // are read by path.
+    let limit = open_fds() + 16 + KEPT;
+    set_soft_nofile(limit);
+    let s = job.sample(Duration::ZERO, true).unwrap();
+    assert_eq!((s.processes, s.unknown), (JOB as u32, 0));
+
+    // Every descriptor used up: the 32 read by path cannot be read.
+    let mut hog = Vec::new();
+    while let Ok(f) = File::open("/dev/null") {
+        hog.push(f);
+    }
+    let starved = job.sample(Duration::from_millis(10), true);
+    drop(hog);
+    let s = starved.unwrap();
+    assert_eq!(
+        (s.processes, s.unknown),
+        (JOB as u32, JOB as u32 - KEPT as u32),
+        "unknown, never gone"
+    );
+    assert!(s.total_rss_kib > 0);
+
+    let s = job.sample(Duration::from_millis(20), true).unwrap();
+    assert_eq!((s.processes, s.unknown), (JOB as u32, 0), "read again");
+    set_soft_nofile(soft);
+
+    let stats = job.finish();
+    assert_eq!(stats.gaps.fd_samples, 1);
+    assert_eq!(stats.gaps.fd_processes, JOB as u64 - KEPT);
+    let report = Report::new(
+        &stats,
+        RunInfo {
+            command: vec!["sleep".into(), "600".into()],
+            start_time: jiff::Timestamp::now(),
+            duration: Duration::from_millis(20),
+            interval: Duration::from_millis(10),
+            exit: None,
+            interrupt_signal: None,
+            left_running: Vec::new(),
+        },
+    );
+    assert_eq!(report.fd_shortage_samples, 1);
+    assert_eq!(report.fd_shortage_processes, JOB as u64 - KEPT);
+    assert_eq!(report.processes_total, JOB as u64);
+    let w = report
+        .warnings
+        .iter()
+        .find(|w| w.contains("file descriptors"))
+        .unwrap_or_else(|| panic!("no warning: {:?}", report.warnings));
+    assert!(
+        w.starts_with(&format!(
+            "memwatch ran out of file descriptors (open-files limit {limit}) at 1 sample: 32 processes could not be read then (unknown, not 0)"
+        )),
+        "{w}"
+    );
+    assert!(w.contains("ulimit -n"), "{w}");
+    drop(sleepers);
+}
