@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::sys::{
-    Access, Discovery, Extra, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+    Access, Discovery, Metric, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
     Seen,
 };
 use crate::model::timeline::Timeline;
@@ -259,7 +259,7 @@ pub struct Job<I: Inspector> {
     timeline: Timeline,
     denied: Vec<ProcId>,
     newly_denied: usize,
-    extra: Option<Extra>,
+    extra: Option<Metric>,
     max_total_extra_kib: Option<u64>,
     extra_reads: u64,
     extra_rounds: u64,
@@ -320,7 +320,7 @@ impl<I: Inspector> Job<I> {
     /// read every live process at one sample, spaced so they take at most [`EXTRA_BUDGET`]
     /// of the time. The max total is the largest round: a true simultaneous sum, never an
     /// estimate, which may miss a peak between rounds.
-    pub fn measure_extra(&mut self, extra: Extra) {
+    pub fn measure_extra(&mut self, extra: Metric) {
         self.extra = Some(extra);
     }
 
@@ -804,7 +804,7 @@ pub struct JobStats {
     /// Processes whose memory could not be read.
     pub processes_unreadable: u64,
     /// The extra metric measured, if any.
-    pub extra: Option<Extra>,
+    pub extra: Option<Metric>,
     /// Largest sum of the extra metric at one sample, KiB.
     pub max_total_extra_kib: Option<u64>,
     /// Reads of the extra metric, all processes together.
@@ -1040,7 +1040,7 @@ mod tests {
         let fake = FakeInspector::default();
         fake.spawn(FakeProc::new(ROOT, ME, 10, "setuid").rss(5));
         let mut j = job(fake.clone());
-        j.measure_extra(Extra::Pss);
+        j.measure_extra(Metric::Pss);
         let s = j.sample(ms(0), true).unwrap();
         assert_eq!(s.total_extra_kib, None);
         let stats = j.finish();
@@ -1052,7 +1052,7 @@ mod tests {
         fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(50).pss(30));
         fake.spawn(FakeProc::new(600, ROOT, 11, "setuid").rss(40));
         let mut j = job(fake.clone());
-        j.measure_extra(Extra::Pss);
+        j.measure_extra(Metric::Pss);
         let s = j.sample(ms(0), true).unwrap();
         assert_eq!(s.total_extra_kib, Some(30));
         j.sample(ms(500), false).unwrap();

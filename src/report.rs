@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{JobStats, ProcRecord};
 use crate::model::timeline::Point;
-use crate::sys::{Access, Extra, Gaps};
+use crate::sys::{Access, Metric, Gaps};
 
 /// The schema version this memwatch writes. Readers refuse other versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -191,8 +191,8 @@ pub struct Report {
     #[serde(default)]
     pub max_total_rss_is_lower_bound: bool,
     /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
-    #[serde(default = "rss")]
-    pub metric: String,
+    #[serde(default)]
+    pub metric: Metric,
     /// Largest sum of simultaneous PSS, KiB (`--metric pss`; shared pages counted once).
     #[serde(default)]
     pub max_total_pss_kib: Option<u64>,
@@ -267,7 +267,7 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Extra>) -> ProcessReport {
+fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> ProcessReport {
     ProcessReport {
         pid: p.id.pid,
         ppid: p.ppid,
@@ -288,8 +288,8 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Extra>) -> Pro
         samples: p.samples,
         root: p.is_root,
         peak_before_exec: p.peak_before_exec(),
-        max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Pss)),
-        max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Extra::Footprint)),
+        max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Pss)),
+        max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
     }
 }
@@ -328,10 +328,10 @@ impl Report {
         let extra_partial = rss_partial || stats.extra_unreadable > 0;
         let max_total_pss_kib = stats
             .max_total_extra_kib
-            .filter(|_| stats.extra == Some(Extra::Pss));
+            .filter(|_| stats.extra == Some(Metric::Pss));
         let max_total_footprint_kib = stats
             .max_total_extra_kib
-            .filter(|_| stats.extra == Some(Extra::Footprint));
+            .filter(|_| stats.extra == Some(Metric::Footprint));
         let (exit_code, signal) = match info.exit {
             Some(Exit::Code(c)) => (Some(c), None),
             Some(Exit::Signal(s)) => (None, Some(s)),
@@ -365,7 +365,7 @@ impl Report {
             fd_shortage_samples: stats.gaps.fd_samples,
             fd_shortage_processes: stats.gaps.fd_processes,
             max_total_rss_is_lower_bound: rss_partial && seen_alive,
-            metric: stats.extra.map_or("rss", Extra::name).to_string(),
+            metric: stats.extra.unwrap_or(Metric::Rss),
             max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
             max_total_pss_kib,
             max_total_footprint_is_lower_bound: extra_partial && max_total_footprint_kib.is_some(),
@@ -386,10 +386,7 @@ impl Report {
         report.warnings.extend(fork_copy_warning(&report, stats));
         if let Some(extra) = stats.extra.filter(|_| stats.extra_unreadable > 0) {
             let n = stats.extra_unreadable;
-            let what = match extra {
-                Extra::Pss => "PSS",
-                Extra::Footprint => "physical footprint",
-            };
+            let what = extra.noun();
             report.warnings.push(format!(
                 "the {what} of {n} process{} could not be read (another user's, or setuid): \
                  {} not in the {what} totals, which are lower bounds",
@@ -458,21 +455,18 @@ fn gap_warnings(gaps: &Gaps) -> Vec<String> {
     out
 }
 
-fn rss() -> String {
-    "rss".to_string()
-}
 
 /// How the extra metric was sampled, in words for the report.
-fn metric_sampling(extra: Extra, stats: &JobStats) -> String {
+fn metric_sampling(extra: Metric, stats: &JobStats) -> String {
     match extra {
-        Extra::Pss => format!(
+        Metric::Pss => format!(
             "PSS read from /proc/<pid>/smaps_rollup for every live process together, in {} round(s) ({} reads); a round starts once the previous one's cost fits in {:.0}% of the time since (rounds at most {} ms apart here); the max total PSS is the largest round, so a peak between rounds can be missed",
             stats.extra_rounds,
             stats.extra_reads,
             crate::job::EXTRA_BUDGET * 100.0,
             stats.extra_period_max.as_millis()
         ),
-        Extra::Footprint => format!(
+        Metric::Footprint | Metric::Rss => format!(
             "physical footprint (ri_phys_footprint) read {} time(s) in all, with RSS",
             stats.extra_reads
         ),
@@ -526,7 +520,7 @@ fn fork_copy_warning(r: &Report, stats: &JobStats) -> Option<String> {
             if n == 1 { "" } else { "es" }
         ),
     };
-    let pss = if r.metric == "pss" {
+    let pss = if r.metric == Metric::Pss {
         "the max total PSS counts shared pages once"
     } else {
         "--metric pss counts shared pages once"
@@ -1007,7 +1001,7 @@ mod tests {
         // As nobody, with a setuid child: its RSS can be read, its PSS cannot.
         use crate::sys::fake::FakeProc;
         let (fake, mut job) = fake_job();
-        job.measure_extra(Extra::Pss);
+        job.measure_extra(Metric::Pss);
         fake.spawn(
             FakeProc::new(ROOT, ME, 10, "sh job.sh")
                 .rss(50 * MIB)
@@ -1042,7 +1036,7 @@ mod tests {
     fn an_rss_total_missing_an_unreadable_process_is_headlined_as_at_least() {
         use crate::sys::fake::FakeProc;
         let (fake, mut job) = fake_job();
-        job.measure_extra(Extra::Pss);
+        job.measure_extra(Metric::Pss);
         fake.spawn(
             FakeProc::new(ROOT, ME, 10, "sudo-wrapper")
                 .rss(5 * MIB)
@@ -1072,7 +1066,7 @@ mod tests {
     fn whole_totals_are_not_called_lower_bounds() {
         use crate::sys::fake::FakeProc;
         let (fake, mut job) = fake_job();
-        job.measure_extra(Extra::Pss);
+        job.measure_extra(Metric::Pss);
         fake.spawn(
             FakeProc::new(ROOT, ME, 10, "prog")
                 .rss(5 * MIB)

@@ -113,7 +113,7 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
             &format!("process whose {what} could not be read"),
         )
     };
-    match (r.metric.as_str(), r.max_total_pss_kib) {
+    match (r.metric, r.max_total_pss_kib) {
         (_, Some(kib)) => writeln!(
             out,
             "Max total PSS:   {}{} (shared pages counted once{})",
@@ -125,10 +125,10 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
                 String::new()
             }
         )?,
-        ("pss", None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
+        (crate::model::Metric::Pss, None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
         _ => {}
     }
-    match (r.metric.as_str(), r.max_total_footprint_kib) {
+    match (r.metric, r.max_total_footprint_kib) {
         (_, Some(kib)) => writeln!(
             out,
             "Max footprint:   {}{} (physical footprint{})",
@@ -140,7 +140,7 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
                 String::new()
             }
         )?,
-        ("footprint", None) => writeln!(out, "Max footprint:   unknown (never read)")?,
+        (crate::model::Metric::Footprint, None) => writeln!(out, "Max footprint:   unknown (never read)")?,
         _ => {}
     }
     if r.processes_unreadable > 0 {

@@ -65,15 +65,14 @@ pub struct Config {
     pub command: Vec<OsString>,
 }
 
-/// The extra metric to read, or the usage error when this platform cannot measure it.
-fn extra_metric(metric: Metric, inspector: &NativeInspector) -> Result<Option<sys::Extra>, Error> {
-    let extra = match metric {
-        Metric::Rss => return Ok(None),
-        Metric::Pss => sys::Extra::Pss,
-        Metric::Footprint => sys::Extra::Footprint,
-    };
-    if inspector.supports(extra) {
-        return Ok(Some(extra));
+/// The metric to read besides RSS, or the usage error when this platform cannot measure
+/// it.
+fn extra_metric(metric: Metric, inspector: &NativeInspector) -> Result<Option<Metric>, Error> {
+    if metric == Metric::Rss {
+        return Ok(None);
+    }
+    if inspector.supports(metric) {
+        return Ok(Some(metric));
     }
     Err(Error::run_usage(match metric {
         Metric::Pss => "--metric pss needs Linux's /proc/<pid>/smaps_rollup (kernel 4.14 or later); on macOS use --metric footprint",

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, Metric, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
 };
 
 /// One fake process.
@@ -172,11 +172,11 @@ impl Inspector for FakeInspector {
         }
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut FakeHandle) -> ExtraReading {
+    fn read_extra(&mut self, extra: Metric, h: &mut FakeHandle) -> ExtraReading {
         let procs = self.procs.borrow();
         match procs.get(&h.id.pid).filter(|p| p.id == h.id) {
             None => ExtraReading::Unavailable,
-            Some(_) if extra != Extra::Pss => ExtraReading::Unavailable,
+            Some(_) if extra != Metric::Pss => ExtraReading::Unavailable,
             // A fake process without a PSS stands for a setuid one.
             Some(p) => p.pss_kib.map_or(ExtraReading::Denied, ExtraReading::Kib),
         }

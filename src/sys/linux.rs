@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use super::procfs::{self, Stat};
 use super::{
-    Access, Discovery, Extra, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+    Access, Discovery, Metric, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
     Seen,
 };
 
@@ -681,12 +681,12 @@ impl Inspector for LinuxInspector {
         }
     }
 
-    fn supports(&self, extra: Extra) -> bool {
-        extra == Extra::Pss && std::path::Path::new("/proc/self/smaps_rollup").exists()
+    fn supports(&self, extra: Metric) -> bool {
+        extra == Metric::Pss && std::path::Path::new("/proc/self/smaps_rollup").exists()
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut LinuxHandle) -> ExtraReading {
-        if extra != Extra::Pss {
+    fn read_extra(&mut self, extra: Metric, h: &mut LinuxHandle) -> ExtraReading {
+        if extra != Metric::Pss {
             return ExtraReading::Unavailable;
         }
         // A kept descriptor belongs to the program the process ran when it was opened: after

@@ -99,7 +99,7 @@ use libc::{c_int, c_void};
 
 use super::darwin::{self, Row};
 use super::{
-    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, Metric, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
 };
 
 // The layouts the kernel writes into, checked against the xnu headers (`platforms.md` A.1):
@@ -623,14 +623,14 @@ impl Inspector for MacInspector {
         }
     }
 
-    fn supports(&self, extra: Extra) -> bool {
-        extra == Extra::Footprint
+    fn supports(&self, extra: Metric) -> bool {
+        extra == Metric::Footprint
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut MacHandle) -> ExtraReading {
+    fn read_extra(&mut self, extra: Metric, h: &mut MacHandle) -> ExtraReading {
         // The footprint of the reading just taken (the core reads extras right after RSS,
         // from the same proc_pid_rusage call, so a denied process never gets here).
-        match h.footprint.filter(|_| extra == Extra::Footprint) {
+        match h.footprint.filter(|_| extra == Metric::Footprint) {
             Some(bytes) => ExtraReading::Kib(darwin::bytes_to_kib(bytes)),
             None => ExtraReading::Unavailable,
         }

@@ -93,26 +93,7 @@ pub struct Discovery<'a> {
     pub full: bool,
 }
 
-/// A memory figure measured on top of RSS (`--metric`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Extra {
-    /// Linux proportional set size (`/proc/<pid>/smaps_rollup`): each shared page divided
-    /// among the processes that map it, so a job's sum counts shared memory once.
-    Pss,
-    /// macOS physical footprint (`ri_phys_footprint`): private, dirty and compressed
-    /// memory, what Activity Monitor shows.
-    Footprint,
-}
-
-impl Extra {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Extra::Pss => "pss",
-            Extra::Footprint => "footprint",
-        }
-    }
-}
+pub use crate::model::Metric;
 
 /// What reading an extra metric (`--metric`) gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +153,7 @@ pub trait Inspector {
     fn read(&mut self, handle: &mut Self::Handle) -> Reading;
 
     /// Whether this platform can measure `extra` at all.
-    fn supports(&self, extra: Extra) -> bool {
+    fn supports(&self, extra: Metric) -> bool {
         let _ = extra;
         false
     }
@@ -180,7 +161,7 @@ pub trait Inspector {
     /// Read `extra` for a followed process, right after a [`read`](Inspector::read) found
     /// it alive. May cost far more than `read` (PSS walks the page tables); the core
     /// decides how often to call it.
-    fn read_extra(&mut self, extra: Extra, handle: &mut Self::Handle) -> ExtraReading {
+    fn read_extra(&mut self, extra: Metric, handle: &mut Self::Handle) -> ExtraReading {
         let _ = (extra, handle);
         ExtraReading::Unavailable
     }
