@@ -24,6 +24,5 @@ pub mod merge;
 pub mod model;
 pub mod output;
 pub mod plot;
-pub mod report;
 pub mod run;
 pub mod sys;

@@ -14,8 +14,6 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Outcome, Status};
 use crate::model::figures::{FIGURES, Figure, Scaling};
-#[cfg(test)]
-use crate::model::figures::Values;
 use crate::model::quantity::{Amount, Quantity};
 use crate::output::{Format, labels, units};
 use entries::{Entry, failures, notes};
@@ -279,16 +277,6 @@ fn shown(entries: &[Entry]) -> impl Iterator<Item = &'static Figure> + '_ {
     FIGURES
         .iter()
         .filter(move |f| !f.optional || measured(f, entries))
-}
-
-/// Values for tests: every figure unknown but those given.
-#[cfg(test)]
-fn values(pairs: &[(&str, f64)]) -> Values {
-    let mut v = Values::unknown();
-    for (name, x) in pairs {
-        v.set(crate::model::figures::by_name(name).unwrap(), Some(*x));
-    }
-    v
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::entries::{Entry, Run};
 use super::*;
 use crate::model::Exit;
-use crate::model::figures::by_name;
+use crate::model::figures::{Values, by_name};
 use crate::model::quantity;
 
 fn fig(name: &str) -> &'static Figure {

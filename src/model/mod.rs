@@ -1,16 +1,19 @@
-//! The model: the report and everything that reads or writes it. The report's fields, its
-//! headline figures ([`figures`]), the timeline, reports as files ([`io`]), quantities as
-//! people write them ([`quantity`]). It depends on nothing above it: the job, the outputs
-//! and the commands all speak its types.
+//! The model: the report and everything that reads or writes it. The report's fields
+//! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
+//! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
+//! ([`io`]), quantities as people write them ([`quantity`]). It depends on nothing above
+//! it: the job, the outputs and the commands all speak its types.
 
+pub mod exit;
 pub mod figures;
+pub mod findings;
 pub mod io;
 pub mod launcher;
 pub mod metric;
 pub mod quantity;
+pub mod report;
 pub mod timeline;
 
+pub use exit::{Exit, signal_name};
 pub use metric::Metric;
-pub use crate::report::{
-    Exit, ProcessReport, Report, RunInfo, SCHEMA_VERSION, signal_name, sort_processes,
-};
+pub use report::{ProcessReport, Report, SCHEMA_VERSION, sort_processes};

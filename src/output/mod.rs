@@ -12,6 +12,7 @@ pub mod status;
 pub mod svg;
 pub mod table;
 pub mod units;
+pub mod warnings;
 
 use std::path::Path;
 

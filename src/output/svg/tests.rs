@@ -148,7 +148,7 @@ fn single_report_is_well_formed_with_peak_and_processes() {
         .iter()
         .enumerate()
     {
-        let mut p: crate::report::ProcessReport = serde_json::from_value(serde_json::json!({
+        let mut p: crate::model::ProcessReport = serde_json::from_value(serde_json::json!({
             "pid": 100 + i, "ppid": 1, "command": format!("worker <{i}> & \"co\""),
             "max_rss_kib": kib, "kernel_max_rss_kib": null,
             "first_seen": "2025-01-01T00:00:00Z", "last_seen": "2025-01-01T00:00:01Z",
