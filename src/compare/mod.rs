@@ -79,7 +79,10 @@ pub fn run(cfg: &Config) -> Result<Outcome, Error> {
 
 fn compare(cfg: &Config) -> Result<Comparison, Error> {
     let load = |paths: &[PathBuf]| -> Result<Vec<_>, Error> {
-        paths.iter().map(|p| crate::model::io::read_report(p)).collect()
+        paths
+            .iter()
+            .map(|p| crate::model::io::read_report(p))
+            .collect()
     };
     match &cfg.plan {
         Plan::Pair { base, new } => {
@@ -236,7 +239,12 @@ fn scaling_verdict(entries: &[Entry], ratios: &Ratios) -> String {
     let core = FIGURES.iter().filter(|f| !f.optional).filter_map(part);
     let optional = FIGURES.iter().filter(|f| f.optional).filter_map(part);
     let parts: Vec<String> = core.chain(optional).collect();
-    format!("from {} to {}: {}", first.label, last.label, parts.join(", "))
+    format!(
+        "from {} to {}: {}",
+        first.label,
+        last.label,
+        parts.join(", ")
+    )
 }
 
 fn scaling(entries: Vec<Entry>) -> Comparison {

@@ -172,8 +172,7 @@ struct Tree<'a> {
 
 impl<'a> Tree<'a> {
     fn new(r: &'a Report) -> Self {
-        let mut children: HashMap<i32, Vec<usize>> =
-            HashMap::new();
+        let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
         for (i, p) in r.processes.iter().enumerate() {
             children.entry(p.ppid).or_default().push(i);
         }

@@ -182,8 +182,8 @@ pub fn metric_sampling(
             budget * 100.0,
             period_max.as_millis()
         ),
-        Metric::Footprint | Metric::Rss => format!(
-            "physical footprint (ri_phys_footprint) read {reads} time(s) in all, with RSS"
-        ),
+        Metric::Footprint | Metric::Rss => {
+            format!("physical footprint (ri_phys_footprint) read {reads} time(s) in all, with RSS")
+        }
     }
 }

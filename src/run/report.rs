@@ -78,7 +78,6 @@ pub(super) struct RunInfo {
     pub(super) left_running: Vec<i32>,
 }
 
-
 fn at(start: Timestamp, offset: Duration) -> Timestamp {
     let offset = jiff::SignedDuration::try_from(offset).unwrap_or(jiff::SignedDuration::MAX);
     start.checked_add(offset).unwrap_or(start)
@@ -154,88 +153,88 @@ pub(super) fn build(stats: &JobStats, info: RunInfo) -> Report {
 
 /// The report's fields from the job's figures and the run's facts; no warnings yet.
 fn fields(stats: &JobStats, info: RunInfo) -> Report {
-        let start = info.start_time;
-        let mut processes: Vec<ProcessReport> = stats
-            .processes
-            .iter()
-            .map(|p| process_report(start, p, stats.extra))
-            .collect();
-        sort_processes(&mut processes);
-        let top = processes.iter().find(|p| p.max_rss_kib.is_some());
-        let seen_alive = stats.max_total_index.is_some() && stats.processes_at_peak > 0;
-        // Processes left out of the totals: RSS misses the unreadable ones, the ones memwatch
-        // could not see, and any it could not read or find for want of file descriptors; the
-        // extra metric those too and the ones whose metric alone was refused.
-        let gaps = &stats.gaps;
-        let rss_partial = stats.processes_unreadable > 0
-            || gaps.invisible > 0
-            || gaps.fd_processes > 0
-            || gaps.fd_samples > 0;
-        let extra_partial = rss_partial || stats.extra_unreadable > 0;
-        let max_total_pss_kib = stats
-            .max_total_extra_kib
-            .filter(|_| stats.extra == Some(Metric::Pss));
-        let max_total_footprint_kib = stats
-            .max_total_extra_kib
-            .filter(|_| stats.extra == Some(Metric::Footprint));
-        let (exit_code, signal) = match info.exit {
-            Some(Exit::Code(c)) => (Some(c), None),
-            Some(Exit::Signal(s)) => (None, Some(s)),
-            None => (None, None),
-        };
-        Report {
-            schema_version: SCHEMA_VERSION,
-            memwatch_version: env!("CARGO_PKG_VERSION").to_string(),
-            hostname: String::new(),
-            launcher: std::collections::BTreeMap::new(),
-            os: std::env::consts::OS.to_string(),
-            command: info.command,
-            start_time: start,
-            end_time: at(start, info.duration),
-            duration_seconds: info.duration.as_secs_f64(),
-            interval_ms: millis(info.interval),
-            samples: stats.samples,
-            max_total_rss_kib: seen_alive.then_some(stats.max_total_rss_kib),
-            max_total_rss_sample_index: stats.max_total_index.filter(|_| seen_alive),
-            max_total_rss_ms: seen_alive.then(|| millis(stats.max_total_at)),
-            processes_at_peak: stats.processes_at_peak,
-            max_total_rss_fork_copies_kib: seen_alive
-                .then(|| stats.fork_copies_at_peak.iter().map(|c| c.kib).sum()),
-            max_processes: stats.max_processes,
-            max_process_rss_kib: top.and_then(|p| p.max_rss_kib),
-            max_process_pid: top.map(|p| p.pid),
-            processes_total: stats.processes_total,
-            processes_omitted: stats.processes_omitted,
-            processes_unreadable: stats.processes_unreadable,
-            processes_invisible: stats.gaps.invisible,
-            fd_shortage_samples: stats.gaps.fd_samples,
-            fd_shortage_processes: stats.gaps.fd_processes,
-            max_total_rss_is_lower_bound: rss_partial && seen_alive,
-            metric: stats.extra.unwrap_or(Metric::Rss),
-            max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
-            max_total_pss_kib,
-            max_total_footprint_is_lower_bound: extra_partial && max_total_footprint_kib.is_some(),
-            max_total_footprint_kib,
-            metric_sampling: stats.extra.map(|e| {
-                warnings::metric_sampling(
-                    e,
-                    stats.extra_rounds,
-                    stats.extra_reads,
-                    EXTRA_BUDGET,
-                    stats.extra_period_max,
-                )
-            }),
-            processes_metric_unreadable: stats.extra_unreadable,
-            exit_code,
-            signal,
-            interrupted: info.interrupt_signal.is_some(),
-            interrupt_signal: info.interrupt_signal,
-            left_running: info.left_running,
-            warnings: Vec::new(),
-            processes,
-            timeline: stats.timeline.points().to_vec(),
-            timeline_thinned: Some(stats.timeline.thinned()),
-        }
+    let start = info.start_time;
+    let mut processes: Vec<ProcessReport> = stats
+        .processes
+        .iter()
+        .map(|p| process_report(start, p, stats.extra))
+        .collect();
+    sort_processes(&mut processes);
+    let top = processes.iter().find(|p| p.max_rss_kib.is_some());
+    let seen_alive = stats.max_total_index.is_some() && stats.processes_at_peak > 0;
+    // Processes left out of the totals: RSS misses the unreadable ones, the ones memwatch
+    // could not see, and any it could not read or find for want of file descriptors; the
+    // extra metric those too and the ones whose metric alone was refused.
+    let gaps = &stats.gaps;
+    let rss_partial = stats.processes_unreadable > 0
+        || gaps.invisible > 0
+        || gaps.fd_processes > 0
+        || gaps.fd_samples > 0;
+    let extra_partial = rss_partial || stats.extra_unreadable > 0;
+    let max_total_pss_kib = stats
+        .max_total_extra_kib
+        .filter(|_| stats.extra == Some(Metric::Pss));
+    let max_total_footprint_kib = stats
+        .max_total_extra_kib
+        .filter(|_| stats.extra == Some(Metric::Footprint));
+    let (exit_code, signal) = match info.exit {
+        Some(Exit::Code(c)) => (Some(c), None),
+        Some(Exit::Signal(s)) => (None, Some(s)),
+        None => (None, None),
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        memwatch_version: env!("CARGO_PKG_VERSION").to_string(),
+        hostname: String::new(),
+        launcher: std::collections::BTreeMap::new(),
+        os: std::env::consts::OS.to_string(),
+        command: info.command,
+        start_time: start,
+        end_time: at(start, info.duration),
+        duration_seconds: info.duration.as_secs_f64(),
+        interval_ms: millis(info.interval),
+        samples: stats.samples,
+        max_total_rss_kib: seen_alive.then_some(stats.max_total_rss_kib),
+        max_total_rss_sample_index: stats.max_total_index.filter(|_| seen_alive),
+        max_total_rss_ms: seen_alive.then(|| millis(stats.max_total_at)),
+        processes_at_peak: stats.processes_at_peak,
+        max_total_rss_fork_copies_kib: seen_alive
+            .then(|| stats.fork_copies_at_peak.iter().map(|c| c.kib).sum()),
+        max_processes: stats.max_processes,
+        max_process_rss_kib: top.and_then(|p| p.max_rss_kib),
+        max_process_pid: top.map(|p| p.pid),
+        processes_total: stats.processes_total,
+        processes_omitted: stats.processes_omitted,
+        processes_unreadable: stats.processes_unreadable,
+        processes_invisible: stats.gaps.invisible,
+        fd_shortage_samples: stats.gaps.fd_samples,
+        fd_shortage_processes: stats.gaps.fd_processes,
+        max_total_rss_is_lower_bound: rss_partial && seen_alive,
+        metric: stats.extra.unwrap_or(Metric::Rss),
+        max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
+        max_total_pss_kib,
+        max_total_footprint_is_lower_bound: extra_partial && max_total_footprint_kib.is_some(),
+        max_total_footprint_kib,
+        metric_sampling: stats.extra.map(|e| {
+            warnings::metric_sampling(
+                e,
+                stats.extra_rounds,
+                stats.extra_reads,
+                EXTRA_BUDGET,
+                stats.extra_period_max,
+            )
+        }),
+        processes_metric_unreadable: stats.extra_unreadable,
+        exit_code,
+        signal,
+        interrupted: info.interrupt_signal.is_some(),
+        interrupt_signal: info.interrupt_signal,
+        left_running: info.left_running,
+        warnings: Vec::new(),
+        processes,
+        timeline: stats.timeline.points().to_vec(),
+        timeline_thinned: Some(stats.timeline.thinned()),
+    }
 }
 
 #[cfg(test)]

@@ -110,9 +110,9 @@ fn the_hidepid_hook_blames_visibility_not_the_interval() {
     job.reaped(ROOT, Some(101 * MIB));
     let r = report_of(&job.finish());
     let w: Vec<String> = findings::missed_peaks(&r, 1)
-    .iter()
-    .map(|f| warnings::word(&r, f))
-    .collect();
+        .iter()
+        .map(|f| warnings::word(&r, f))
+        .collect();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
         w[0].ends_with(
