@@ -1,4 +1,4 @@
-//! The human summary (spec §6.4.1): job, duration, samples, peaks, then the per-process
+//! The human summary: job, duration, samples, peaks, then the per-process
 //! table sorted by peak. IEC units (1 KiB = 1024 bytes) with one decimal; the only place
 //! where KiB become text.
 
@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::units::{duration, iec, iec_or_unknown, pid_list, short_command};
-use crate::model::{Exit, Report};
+use crate::model::{Exit, Metric, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
 pub const MAX_ROWS: usize = 20;
@@ -42,6 +42,27 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// Write the summary; `full` says where the whole process list is.
 pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
+    write_job(r, out)?;
+    writeln!(out)?;
+    write_memory(r, out)?;
+    write_processes(r, out, full)?;
+    if !r.left_running.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Left running:    {} process(es) of the job (pids {})",
+            r.left_running.len(),
+            pid_list(&r.left_running)
+        )?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    out.flush()
+}
+
+/// The job, its duration, the samples and how it ended.
+fn write_job(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let job = short_command(&r.command.join(" "), 200);
     writeln!(out, "Job:             {job}")?;
     let dur = Duration::from_secs_f64(r.duration_seconds.max(0.0));
@@ -51,29 +72,37 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         "Samples:         {} (every {} ms)",
         r.samples, r.interval_ms
     )?;
-    if let Some(exit) = r.exit() {
-        let how = match exit {
-            Exit::Code(c) => format!("{c}"),
-            Exit::Signal(s) => format!(
-                "killed by {}",
-                crate::model::signal_name(s)
-                    .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
-            ),
-        };
-        let note = match (r.interrupt_signal, r.exit_status()) {
-            (Some(s), Some(status)) if status != exit.status() => format!(
-                " (memwatch was interrupted by {}: it exits {status})",
-                signal_text(s)
-            ),
-            (Some(s), _) => format!(" (memwatch was interrupted by {})", signal_text(s)),
-            (None, _) if r.interrupted => " (memwatch was interrupted)".to_string(),
-            (None, _) => String::new(),
-        };
-        writeln!(out, "Exit status:     {how}{note}")?;
-    }
-    writeln!(out)?;
-    // Figures that leave processes out are lower bounds, and say so where they stand.
-    let at_least = |partial: bool| if partial { "at least " } else { "" };
+    let Some(exit) = r.exit() else {
+        return Ok(());
+    };
+    let how = match exit {
+        Exit::Code(c) => format!("{c}"),
+        Exit::Signal(s) => format!(
+            "killed by {}",
+            crate::model::signal_name(s)
+                .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
+        ),
+    };
+    let note = match (r.interrupt_signal, r.exit_status()) {
+        (Some(s), Some(status)) if status != exit.status() => format!(
+            " (memwatch was interrupted by {}: it exits {status})",
+            signal_text(s)
+        ),
+        (Some(s), _) => format!(" (memwatch was interrupted by {})", signal_text(s)),
+        (None, _) if r.interrupted => " (memwatch was interrupted)".to_string(),
+        (None, _) => String::new(),
+    };
+    writeln!(out, "Exit status:     {how}{note}")
+}
+
+/// `at least ` for a figure that leaves processes out.
+fn at_least(partial: bool) -> &'static str {
+    if partial { "at least " } else { "" }
+}
+
+/// The memory figures: the max total RSS, the largest process, PSS or footprint; a figure
+/// that leaves processes out says "at least" and which.
+fn write_memory(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let rss_left_out = if r.max_total_rss_is_lower_bound {
         rss_left_out(r)
     } else {
@@ -104,49 +133,7 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         )?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
-    let extra_left_out = |what: &str| {
-        left_out(
-            r.processes_metric_unreadable
-                + r.processes_unreadable
-                + r.processes_invisible
-                + r.fd_shortage_processes,
-            &format!("process whose {what} could not be read"),
-        )
-    };
-    match (r.metric, r.max_total_pss_kib) {
-        (_, Some(kib)) => writeln!(
-            out,
-            "Max total PSS:   {}{} (shared pages counted once{})",
-            at_least(r.max_total_pss_is_lower_bound),
-            iec(kib),
-            if r.max_total_pss_is_lower_bound {
-                extra_left_out("PSS")
-            } else {
-                String::new()
-            }
-        )?,
-        (crate::model::Metric::Pss, None) => {
-            writeln!(out, "Max total PSS:   unknown (never read)")?
-        }
-        _ => {}
-    }
-    match (r.metric, r.max_total_footprint_kib) {
-        (_, Some(kib)) => writeln!(
-            out,
-            "Max footprint:   {}{} (physical footprint{})",
-            at_least(r.max_total_footprint_is_lower_bound),
-            iec(kib),
-            if r.max_total_footprint_is_lower_bound {
-                extra_left_out("footprint")
-            } else {
-                String::new()
-            }
-        )?,
-        (crate::model::Metric::Footprint, None) => {
-            writeln!(out, "Max footprint:   unknown (never read)")?
-        }
-        _ => {}
-    }
+    write_extra_metric(r, out)?;
     if r.processes_unreadable > 0 {
         writeln!(
             out,
@@ -154,48 +141,83 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
             r.processes_unreadable
         )?;
     }
-    if !r.processes.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "Per-process peak RSS:")?;
-        let rows = &r.processes[..r.processes.len().min(MAX_ROWS)];
-        let pid_w = rows
-            .iter()
-            .map(|p| p.pid.to_string().len())
-            .max()
-            .unwrap_or(1);
-        let peaks: Vec<String> = rows.iter().map(|p| iec_or_unknown(p.max_rss_kib)).collect();
-        let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
-        for (p, peak) in rows.iter().zip(&peaks) {
-            let cmd = short_command(&p.command, COMMAND_WIDTH);
-            let note = if p.peak_before_exec {
-                format!("  (before its exec, as a copy of pid {})", p.ppid)
-            } else {
-                String::new()
-            };
-            writeln!(
-                out,
-                "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
-                p.pid, peak
-            )?;
-        }
-        let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
-        if more > 0 {
-            writeln!(out, "  … and {more} more ({full})")?;
-        }
+    Ok(())
+}
+
+/// The max total PSS or footprint (`--metric`), when measured.
+fn write_extra_metric(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let (heading, kib, partial, what, noun) = match r.metric {
+        Metric::Pss => (
+            "Max total PSS:   ",
+            r.max_total_pss_kib,
+            r.max_total_pss_is_lower_bound,
+            "shared pages counted once",
+            "PSS",
+        ),
+        Metric::Footprint => (
+            "Max footprint:   ",
+            r.max_total_footprint_kib,
+            r.max_total_footprint_is_lower_bound,
+            "physical footprint",
+            "footprint",
+        ),
+        Metric::Rss => return Ok(()),
+    };
+    let Some(kib) = kib else {
+        return writeln!(out, "{heading}unknown (never read)");
+    };
+    let left = if partial {
+        left_out(
+            r.processes_metric_unreadable
+                + r.processes_unreadable
+                + r.processes_invisible
+                + r.fd_shortage_processes,
+            &format!("process whose {noun} could not be read"),
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{heading}{}{} ({what}{left})",
+        at_least(partial),
+        iec(kib)
+    )
+}
+
+/// The per-process table, largest peak first, and where the rest are.
+fn write_processes(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
+    if r.processes.is_empty() {
+        return Ok(());
     }
-    if !r.left_running.is_empty() {
-        writeln!(out)?;
+    writeln!(out)?;
+    writeln!(out, "Per-process peak RSS:")?;
+    let rows = &r.processes[..r.processes.len().min(MAX_ROWS)];
+    let pid_w = rows
+        .iter()
+        .map(|p| p.pid.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let peaks: Vec<String> = rows.iter().map(|p| iec_or_unknown(p.max_rss_kib)).collect();
+    let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
+    for (p, peak) in rows.iter().zip(&peaks) {
+        let cmd = short_command(&p.command, COMMAND_WIDTH);
+        let note = if p.peak_before_exec {
+            format!("  (before its exec, as a copy of pid {})", p.ppid)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "Left running:    {} process(es) of the job (pids {})",
-            r.left_running.len(),
-            pid_list(&r.left_running)
+            "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
+            p.pid, peak
         )?;
     }
-    for w in &r.warnings {
-        writeln!(out, "warning: {w}")?;
+    let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
+    if more > 0 {
+        writeln!(out, "  … and {more} more ({full})")?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// `; without 2 unreadable processes`: the processes a lower bound leaves out, as the end

@@ -92,6 +92,13 @@ pub fn run(mut cfg: Config) -> Result<Outcome, Error> {
         what: "install signal handlers",
         source,
     })?;
+    if cfg.status {
+        // Ctrl+Z puts the terminal in order before memwatch stops; `fg` redraws.
+        pipe.handle_stops().map_err(|source| Error::Setup {
+            what: "install signal handlers",
+            source,
+        })?;
+    }
     sys::prepare_parent().map_err(|source| Error::Setup {
         what: "become the child subreaper",
         source,
@@ -106,19 +113,12 @@ pub fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let root = spawn::spawn(&cfg.command, json_on_stdout)?;
     unix::raise_nofile_limit();
 
-    let mut job = Job::new(inspector, self_pid, root, 64);
-    job.set_root_command(
-        &sys::join_args(cfg.command.iter().map(|a| a.as_encoded_bytes())),
-        &cfg.command[0].to_string_lossy(),
-    );
-    if let Some(extra) = extra {
-        job.measure_extra(extra);
-    }
+    let job = job(&cfg, inspector, self_pid, root, extra);
     let ctx = Context {
         command: cfg
             .command
             .iter()
-            .map(|a| a.to_string_lossy().into_owned())
+            .map(|a| a.to_string_lossy().into())
             .collect(),
         host,
         launcher: identity,
@@ -139,13 +139,6 @@ pub fn run(mut cfg: Config) -> Result<Outcome, Error> {
         format: cfg.format,
         ctx: &ctx,
     });
-    if cfg.status {
-        // Ctrl+Z puts the terminal in order before memwatch stops; `fg` redraws.
-        pipe.handle_stops().map_err(|source| Error::Setup {
-            what: "install signal handlers",
-            source,
-        })?;
-    }
     let outcome = sampler.run();
     let (report, failure) = finish(sampler, &ctx);
     let job_desc = report
@@ -168,6 +161,25 @@ pub fn run(mut cfg: Config) -> Result<Outcome, Error> {
     Ok(Outcome::Job(report.exit_status().unwrap_or(i32::from(
         crate::error::Status::Failure.code(),
     ))))
+}
+
+/// The job of the command memwatch started (`root`), measuring `extra` besides RSS.
+fn job(
+    cfg: &Config,
+    inspector: NativeInspector,
+    self_pid: i32,
+    root: i32,
+    extra: Option<Metric>,
+) -> Job<NativeInspector> {
+    let mut job = Job::new(inspector, self_pid, root, 64);
+    job.set_root_command(
+        &sys::join_args(cfg.command.iter().map(|a| a.as_encoded_bytes())),
+        &cfg.command[0].to_string_lossy(),
+    );
+    if let Some(extra) = extra {
+        job.measure_extra(extra);
+    }
+    job
 }
 
 /// After the loop: clear the status line, finish the timeline stream, and build the final

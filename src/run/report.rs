@@ -151,26 +151,37 @@ pub(super) fn build(stats: &JobStats, info: RunInfo) -> Report {
     report
 }
 
-/// The report's fields from the job's figures and the run's facts; no warnings yet.
-fn fields(stats: &JobStats, info: RunInfo) -> Report {
-    let start = info.start_time;
+/// Whether the RSS totals and the extra metric's leave processes out: RSS misses the
+/// unreadable ones, the ones memwatch could not see, and any it could not read or find for
+/// want of file descriptors; the extra metric those too and the ones whose metric alone was
+/// refused.
+fn partial(stats: &JobStats) -> (bool, bool) {
+    let gaps = &stats.gaps;
+    let rss = stats.processes_unreadable > 0
+        || gaps.invisible > 0
+        || gaps.fd_processes > 0
+        || gaps.fd_samples > 0;
+    (rss, rss || stats.extra_unreadable > 0)
+}
+
+/// The processes of the report, largest peak first.
+fn processes(start: Timestamp, stats: &JobStats) -> Vec<ProcessReport> {
     let mut processes: Vec<ProcessReport> = stats
         .processes
         .iter()
         .map(|p| process_report(start, p, stats.extra))
         .collect();
     sort_processes(&mut processes);
+    processes
+}
+
+/// The report's fields from the job's figures and the run's facts; no warnings yet.
+fn fields(stats: &JobStats, info: RunInfo) -> Report {
+    let start = info.start_time;
+    let processes = processes(start, stats);
     let top = processes.iter().find(|p| p.max_rss_kib.is_some());
     let seen_alive = stats.max_total_index.is_some() && stats.processes_at_peak > 0;
-    // Processes left out of the totals: RSS misses the unreadable ones, the ones memwatch
-    // could not see, and any it could not read or find for want of file descriptors; the
-    // extra metric those too and the ones whose metric alone was refused.
-    let gaps = &stats.gaps;
-    let rss_partial = stats.processes_unreadable > 0
-        || gaps.invisible > 0
-        || gaps.fd_processes > 0
-        || gaps.fd_samples > 0;
-    let extra_partial = rss_partial || stats.extra_unreadable > 0;
+    let (rss_partial, extra_partial) = partial(stats);
     let max_total_pss_kib = stats
         .max_total_extra_kib
         .filter(|_| stats.extra == Some(Metric::Pss));
