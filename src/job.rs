@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::model::timeline::Timeline;
 use crate::sys::{
-    Access, Discovery, Metric, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+    Access, Discovery, ExtraReading, Gaps, Inspector, Metric, Pid, ProcId, Reading, SampleError,
     Seen,
 };
-use crate::model::timeline::Timeline;
 
 /// Dead processes kept in full detail; past twice this many, the ones with the smallest
 /// peaks are folded into a count so memory stays bounded on jobs that run millions of

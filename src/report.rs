@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{JobStats, ProcRecord};
 use crate::model::timeline::Point;
-use crate::sys::{Access, Metric, Gaps};
+use crate::sys::{Access, Gaps, Metric};
 
 /// The schema version this memwatch writes. Readers refuse other versions.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -454,7 +454,6 @@ fn gap_warnings(gaps: &Gaps) -> Vec<String> {
     }
     out
 }
-
 
 /// How the extra metric was sampled, in words for the report.
 fn metric_sampling(extra: Metric, stats: &JobStats) -> String {

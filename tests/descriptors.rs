@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use memwatch::job::Job;
-use memwatch::report::{Report, RunInfo};
+use memwatch::model::{Report, RunInfo};
 use memwatch::sys::NativeInspector;
 
 /// Children killed when the test ends, pass or fail.

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use memwatch::merge::Merged;
-use memwatch::report::Report;
+use memwatch::model::Report;
+use memwatch::model::figures::by_name;
 
 const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -97,7 +98,7 @@ fn run_ok(child: Child) {
 }
 
 fn read_report(p: &Path) -> Report {
-    memwatch::output::json::read(&fs::read(p).unwrap()).unwrap()
+    memwatch::model::io::read(&fs::read(p).unwrap()).unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -142,14 +143,14 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     let m: Merged = serde_json::from_slice(&out.stdout).unwrap();
     let peak = m.max_total_rss_kib.unwrap();
+    let sum_of_peaks = m.totals.get(by_name("total").unwrap());
     eprintln!(
-        "merged peak {peak} KiB (sum of report peaks {:?}) in {:?}",
-        m.sum_of_report_peaks_kib,
+        "merged peak {peak} KiB (sum of report peaks {sum_of_peaks:?}) in {:?}",
         t0.elapsed()
     );
     // Both held 64 MiB for 1.5 s at the same time.
     assert!(peak >= 120 * MIB, "merged peak {peak} KiB");
-    assert!(peak <= m.sum_of_report_peaks_kib.unwrap());
+    assert!(peak as f64 <= sum_of_peaks.unwrap());
     // The reference: the largest sum of the two step functions at any report's point.
     let instants = [&ra, &rb].into_iter().flat_map(|r| {
         let s = r.start_time.as_microsecond();
@@ -235,7 +236,13 @@ fn runs_one_after_the_other_are_not_added_and_are_warned_about() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let m: Merged = serde_json::from_slice(&out.stdout).unwrap();
     let peak = m.max_total_rss_kib.unwrap();
-    let largest = m.reports.iter().filter_map(|r| r.max_total_rss_kib).max();
+    let total = by_name("total").unwrap();
+    let largest = m
+        .reports
+        .iter()
+        .filter_map(|r| r.figures.get(total))
+        .map(|kib| kib as u64)
+        .max();
     assert_eq!(Some(peak), largest, "not added: they never ran together");
     assert!(peak < 60 * MIB, "{peak}");
     assert!(

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use memwatch::report::Report;
+use memwatch::model::Report;
 
 #[path = "support/nobody.rs"]
 mod nobody;
@@ -42,7 +42,7 @@ fn pss_counts_shared_pages_once() {
     ]);
     assert!(out.status.success(), "{out:?}");
     let r = report.expect("JSON report");
-    assert_eq!(r.metric, "pss");
+    assert_eq!(serde_json::to_value(r.metric).unwrap(), "pss");
     let rss = r.max_total_rss_kib.unwrap();
     let pss = r.max_total_pss_kib.expect("max_total_pss_kib");
     assert!(
@@ -90,7 +90,7 @@ fn without_metric_the_extra_fields_are_null() {
     let (out, report) = run_json(&["run", "--json", "-q", "-i", "20", "--", "sleep", "0.2"]);
     assert!(out.status.success());
     let r = report.unwrap();
-    assert_eq!(r.metric, "rss");
+    assert_eq!(serde_json::to_value(r.metric).unwrap(), "rss");
     assert!(r.max_total_pss_kib.is_none() && r.max_total_footprint_kib.is_none());
     assert!(r.metric_sampling.is_none());
     assert!(r.processes.iter().all(|p| p.max_pss_kib.is_none()));

@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use memwatch::merge::Merged;
-use memwatch::report::{ProcessReport, Report};
+use memwatch::model::{ProcessReport, Report};
 
 const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -168,7 +168,7 @@ fn memwatch_run(mpi: &Mpi, interval: &str, n: u32, mib: &str, hold_ms: &str) -> 
         .arg(&mpi.mpirun)
         .args(mpi.mpirun_args(n, &[mpi.prog(), mib.as_ref(), hold_ms.as_ref()]));
     let out = run_with_deadline(&mut cmd, "memwatch run -- mpirun");
-    let report = memwatch::output::json::read(&out.stdout).unwrap_or_else(|e| {
+    let report = memwatch::model::io::read(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no report ({}): {e}; stderr: {}",
             out.status,
@@ -327,7 +327,7 @@ fn a_short_lived_mpi_job_still_reports() {
         .arg(&mpi.mpirun)
         .args(mpi.mpirun_args(4, &["true".as_ref()]));
     let out = run_with_deadline(&mut cmd, "memwatch run -- mpirun -n 4 true");
-    let r = memwatch::output::json::read(&out.stdout).unwrap();
+    let r = memwatch::model::io::read(&out.stdout).unwrap();
     eprintln!(
         "mpirun -n 4 true: {:.3} s, {} samples, {} processes, max total {:?} KiB",
         r.duration_seconds, r.samples, r.processes_total, r.max_total_rss_kib
@@ -374,7 +374,7 @@ fn one_memwatch_per_rank_then_merge() {
     let mut files = Vec::new();
     for rank in ["0", "1"] {
         let path = dir.join(format!("mem-{rank}.json"));
-        let r = memwatch::output::json::read(
+        let r = memwatch::model::io::read(
             &fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         )
         .unwrap();

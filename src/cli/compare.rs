@@ -275,7 +275,10 @@ mod tests {
         assert!(parse(&["--new", "a"]).is_err());
         assert!(parse(&[]).is_err());
         assert!(parse(&["a", "b", "--max-increase", "lots"]).is_err());
-        assert!(parse(&["a", "b", "--metric", "samples"]).is_err(), "not gateable");
+        assert!(
+            parse(&["a", "b", "--metric", "samples"]).is_err(),
+            "not gateable"
+        );
         assert!(parse(&["a", "b", "--metric", "bogus"]).is_err());
         assert_eq!(
             parse(&["a", "b", "--metric", "pss"]).unwrap().a.metric.key,

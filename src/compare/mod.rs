@@ -13,9 +13,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::error::{Error, Outcome, Status};
-use crate::model::figures::{FIGURES, Figure, Scaling};
 #[cfg(test)]
 use crate::model::figures::Values;
+use crate::model::figures::{FIGURES, Figure, Scaling};
 use crate::model::quantity::{Amount, Quantity};
 use crate::output::{Format, labels, units};
 use entries::{Entry, failures, notes};
@@ -81,7 +81,10 @@ pub fn run(cfg: &Config) -> Result<Outcome, Error> {
 
 fn compare(cfg: &Config) -> Result<Comparison, Error> {
     let load = |paths: &[PathBuf]| -> Result<Vec<_>, Error> {
-        paths.iter().map(|p| crate::model::io::read_report(p)).collect()
+        paths
+            .iter()
+            .map(|p| crate::model::io::read_report(p))
+            .collect()
     };
     match &cfg.plan {
         Plan::Pair { base, new } => {
@@ -238,7 +241,12 @@ fn scaling_verdict(entries: &[Entry], ratios: &Ratios) -> String {
     let core = FIGURES.iter().filter(|f| !f.optional).filter_map(part);
     let optional = FIGURES.iter().filter(|f| f.optional).filter_map(part);
     let parts: Vec<String> = core.chain(optional).collect();
-    format!("from {} to {}: {}", first.label, last.label, parts.join(", "))
+    format!(
+        "from {} to {}: {}",
+        first.label,
+        last.label,
+        parts.join(", ")
+    )
 }
 
 fn scaling(entries: Vec<Entry>) -> Comparison {

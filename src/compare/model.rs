@@ -1,8 +1,8 @@
 //! `compare --json`: the comparison, machine-readable. Every figure column comes from the
 //! figure table ([`crate::model::figures`]), in its order.
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::model::figures::{FIGURES, Figure, Values};
 

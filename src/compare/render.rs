@@ -138,10 +138,7 @@ fn pair(c: &Comparison) -> String {
     for f in shown(&c.entries) {
         let (bv, nv) = (b.values.get(f), n.values.get(f));
         let (change, pct) = match (bv, nv) {
-            (Some(x), Some(y)) => (
-                units::change(f.unit, y - x),
-                units::percent(percent(x, y)),
-            ),
+            (Some(x), Some(y)) => (units::change(f.unit, y - x), units::percent(percent(x, y))),
             _ => (String::new(), String::new()),
         };
         rows.push(vec![
@@ -152,7 +149,13 @@ fn pair(c: &Comparison) -> String {
             pct,
         ]);
     }
-    let align = [Align::Left, Align::Right, Align::Right, Align::Right, Align::Right];
+    let align = [
+        Align::Left,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+    ];
     out.push_str(&table::render(&rows, &align, 0));
     out.push('\n');
     notes_and_verdict(c, &mut out);

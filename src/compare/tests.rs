@@ -1,4 +1,3 @@
-
 //! `compare`'s unit tests: verdicts, tables, medians, notes and JSON, on entries built by
 //! hand.
 
@@ -272,9 +271,7 @@ fn a_scaling_table_notes_hosts_but_not_commands() {
     assert_eq!(c.json.differs, ["hostname"]);
     assert_eq!(
         c.json.notes,
-        [
-            "note: the reports were made on different hosts (1.json: node0; 2.json, 4.json: node1)"
-        ]
+        ["note: the reports were made on different hosts (1.json: node0; 2.json, 4.json: node1)"]
     );
 }
 
@@ -298,7 +295,10 @@ fn medians() {
         None
     );
     // The mean of the two middle ones, rounded half up for whole units.
-    let m = Values::median(&[figures(Some(1), None, 1.0, 1), figures(Some(2), None, 2.0, 2)]);
+    let m = Values::median(&[
+        figures(Some(1), None, 1.0, 1),
+        figures(Some(2), None, 2.0, 2),
+    ]);
     assert_eq!(m.get(fig("total")), Some(2.0));
     assert_eq!(m.get(fig("duration")), Some(1.5));
 }
@@ -353,7 +353,12 @@ fn verdicts() {
         "{}",
         c.json.verdict
     );
-    let c = check("processes", "2", b.clone(), figures(Some(gib), None, 9.0, 5));
+    let c = check(
+        "processes",
+        "2",
+        b.clone(),
+        figures(Some(gib), None, 9.0, 5),
+    );
     assert_eq!(c.json.exit_code, 0);
     assert!(
         c.json
@@ -364,7 +369,12 @@ fn verdicts() {
     assert!(c.json.verdict.starts_with("OK: max total RSS fell"));
     // Base 0: any increase exceeds a percentage.
     let zero = figures(Some(0), None, 1.0, 1);
-    let c = check("total", "50%", zero.clone(), figures(Some(10), None, 1.0, 1));
+    let c = check(
+        "total",
+        "50%",
+        zero.clone(),
+        figures(Some(10), None, 1.0, 1),
+    );
     assert_eq!(c.json.exit_code, 1);
     assert!(c.json.verdict.contains("n/a"), "{}", c.json.verdict);
 }

@@ -134,9 +134,17 @@ fn write_reports(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
     let total = by_name("total");
     let duration = by_name("duration");
     let mut rows = vec![
-        ["rank", "host", "peak", "at", "at job peak", "duration", "file"]
-            .map(str::to_string)
-            .to_vec(),
+        [
+            "rank",
+            "host",
+            "peak",
+            "at",
+            "at job peak",
+            "duration",
+            "file",
+        ]
+        .map(str::to_string)
+        .to_vec(),
     ];
     rows.extend(m.reports.iter().map(|r| {
         let peak = total.and_then(|f| r.figures.get(f)).map(|v| v as u64);

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::model::SCHEMA_VERSION;
-use crate::model::timeline::Point;
 use crate::model::figures::by_name;
+use crate::model::timeline::Point;
 
 /// A merge's total of the figure named `name`, as whole KiB or a count.
 fn total(m: &Merged, name: &str) -> Option<u64> {
@@ -286,10 +286,7 @@ fn reports_sorted_by_rank_and_processes_by_peak_with_their_host() {
         ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]
     );
     assert_eq!(m.max_total_rss_kib, Some(78 * MIB));
-    assert_eq!(
-        total(&m, "total"), m.max_total_rss_kib,
-        "all peak together"
-    );
+    assert_eq!(total(&m, "total"), m.max_total_rss_kib, "all peak together");
     assert_eq!(m.hosts, ["n0", "n1", "n2"]);
     assert_eq!(m.processes.len(), 5);
     assert_eq!(total(&m, "processes"), Some(12));

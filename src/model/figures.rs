@@ -430,7 +430,10 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0], Unit::Kib), Some(2.0));
         assert_eq!(median(vec![1.0, 2.0], Unit::Kib), Some(2.0), "half up");
         assert_eq!(median(vec![1.0, 2.0], Unit::Seconds), Some(1.5));
-        assert_eq!(median(vec![10.0, 20.0, 30.0, 40.0], Unit::Count), Some(25.0));
+        assert_eq!(
+            median(vec![10.0, 20.0, 30.0, 40.0], Unit::Count),
+            Some(25.0)
+        );
     }
 
     #[test]

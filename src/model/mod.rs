@@ -10,7 +10,7 @@ pub mod metric;
 pub mod quantity;
 pub mod timeline;
 
-pub use metric::Metric;
 pub use crate::report::{
     Exit, ProcessReport, Report, RunInfo, SCHEMA_VERSION, signal_name, sort_processes,
 };
+pub use metric::Metric;

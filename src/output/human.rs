@@ -125,7 +125,9 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
                 String::new()
             }
         )?,
-        (crate::model::Metric::Pss, None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
+        (crate::model::Metric::Pss, None) => {
+            writeln!(out, "Max total PSS:   unknown (never read)")?
+        }
         _ => {}
     }
     match (r.metric, r.max_total_footprint_kib) {
@@ -140,7 +142,9 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
                 String::new()
             }
         )?,
-        (crate::model::Metric::Footprint, None) => writeln!(out, "Max footprint:   unknown (never read)")?,
+        (crate::model::Metric::Footprint, None) => {
+            writeln!(out, "Max footprint:   unknown (never read)")?
+        }
         _ => {}
     }
     if r.processes_unreadable > 0 {

@@ -49,7 +49,13 @@ mod tests {
     fn format_from_flag_and_name() {
         assert_eq!(Format::choose(false, None), Format::Human);
         assert_eq!(Format::choose(true, None), Format::Json);
-        assert_eq!(Format::choose(false, Some(Path::new("a.JSON"))), Format::Json);
-        assert_eq!(Format::choose(false, Some(Path::new("a.txt"))), Format::Human);
+        assert_eq!(
+            Format::choose(false, Some(Path::new("a.JSON"))),
+            Format::Json
+        );
+        assert_eq!(
+            Format::choose(false, Some(Path::new("a.txt"))),
+            Format::Human
+        );
     }
 }

@@ -75,7 +75,9 @@ fn extra_metric(metric: Metric, inspector: &NativeInspector) -> Result<Option<Me
         return Ok(Some(metric));
     }
     Err(Error::run_usage(match metric {
-        Metric::Pss => "--metric pss needs Linux's /proc/<pid>/smaps_rollup (kernel 4.14 or later); on macOS use --metric footprint",
+        Metric::Pss => {
+            "--metric pss needs Linux's /proc/<pid>/smaps_rollup (kernel 4.14 or later); on macOS use --metric footprint"
+        }
         _ => "--metric footprint is macOS's physical footprint; on Linux use --metric pss",
     }))
 }
@@ -163,16 +165,17 @@ pub fn run(mut cfg: Config) -> Result<Outcome, Error> {
             job: job_desc,
         });
     }
-    Ok(Outcome::Job(
-        report
-            .exit_status()
-            .unwrap_or(i32::from(crate::error::Status::Failure.code())),
-    ))
+    Ok(Outcome::Job(report.exit_status().unwrap_or(i32::from(
+        crate::error::Status::Failure.code(),
+    ))))
 }
 
 /// After the loop: clear the status line, finish the timeline stream, and build the final
 /// report. Returns it with the `--timeline` failure, if any.
-fn finish(mut s: Sampler<'_>, ctx: &Context) -> (crate::model::Report, Option<(PathBuf, io::Error)>) {
+fn finish(
+    mut s: Sampler<'_>,
+    ctx: &Context,
+) -> (crate::model::Report, Option<(PathBuf, io::Error)>) {
     if let Some(line) = &mut s.status {
         if line.shown() {
             let _ = io::stderr().write_all(line.clear());
@@ -195,5 +198,8 @@ fn finish(mut s: Sampler<'_>, ctx: &Context) -> (crate::model::Report, Option<(P
     };
     let standing = std::mem::take(&mut s.standing);
     let stats = s.job.finish();
-    (ctx.report(&stats, duration, &standing, left_running), failure)
+    (
+        ctx.report(&stats, duration, &standing, left_running),
+        failure,
+    )
 }

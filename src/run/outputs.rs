@@ -38,7 +38,11 @@ fn create(what: &'static str, path: &Path) -> Result<PendingFile, Error> {
 impl Prepared {
     pub(super) fn create(cfg: &Config) -> Result<Prepared, Error> {
         Ok(Prepared {
-            report: cfg.output.as_deref().map(|p| create("report", p)).transpose()?,
+            report: cfg
+                .output
+                .as_deref()
+                .map(|p| create("report", p))
+                .transpose()?,
             plot: cfg.plot.as_deref().map(|p| create("plot", p)).transpose()?,
             csv: cfg.csv.as_deref().map(CsvFiles::create).transpose()?,
             timeline: cfg.timeline.as_deref().map(open_timeline).transpose()?,
@@ -151,8 +155,7 @@ impl Interim<'_> {
     ) -> Option<Duration> {
         let mut report = self.ctx.report(stats, elapsed, standing, live);
         let signal = standing.interrupt.map_or_else(String::new, |s| {
-            crate::model::signal_name(s)
-                .map_or_else(|| format!(" signal {s}"), |n| format!(" {n}"))
+            crate::model::signal_name(s).map_or_else(|| format!(" signal {s}"), |n| format!(" {n}"))
         });
         report.warnings.push(format!(
             "interim report: written {} into the job, after memwatch received{signal}, while the \

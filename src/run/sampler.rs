@@ -122,7 +122,11 @@ impl<'a> Sampler<'a> {
         } else {
             true
         };
-        let n = if signalled { self.pipe.drain(events) } else { 0 };
+        let n = if signalled {
+            self.pipe.drain(events)
+        } else {
+            0
+        };
         let mut child_exited = false;
         for ev in &events[..n] {
             match *ev {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    Access, Discovery, Metric, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, SampleError, Seen,
 };
 
 /// One fake process.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use super::procfs::{self, Stat};
 use super::{
-    Access, Discovery, Metric, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+    Access, Discovery, ExtraReading, Gaps, Inspector, Metric, Pid, ProcId, Reading, SampleError,
     Seen,
 };
 

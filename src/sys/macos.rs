@@ -99,7 +99,7 @@ use libc::{c_int, c_void};
 
 use super::darwin::{self, Row};
 use super::{
-    Access, Discovery, Metric, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, SampleError, Seen,
 };
 
 // The layouts the kernel writes into, checked against the xnu headers (`platforms.md` A.1):
@@ -683,4 +683,3 @@ fn in_terminal_foreground() -> bool {
     let (foreground, ours) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
     foreground > 0 && foreground == ours
 }
-

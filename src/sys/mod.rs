@@ -124,7 +124,6 @@ pub struct Gaps {
     pub fd_limit: Option<u64>,
 }
 
-
 /// The operating system as the sampler sees it: find processes, follow them, read them.
 ///
 /// The core calls, for every sample: [`discover`](Inspector::discover) once, then

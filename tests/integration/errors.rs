@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::util::*;
-use memwatch::report::Report;
+use memwatch::model::Report;
 
 /// A job that would leave `marker` behind if it ever ran.
 fn marker_job(marker: &Path) -> Vec<String> {

@@ -140,7 +140,7 @@ fn the_summary_never_points_to_a_json_report_that_was_not_written() {
 }
 
 /// Wait until `path` holds a report, for at most `within`.
-fn wait_for_report(path: &std::path::Path, within: Duration) -> memwatch::report::Report {
+fn wait_for_report(path: &std::path::Path, within: Duration) -> memwatch::model::Report {
     let t = Instant::now();
     loop {
         if let Ok(bytes) = std::fs::read(path) {

@@ -3,11 +3,11 @@
 use std::fs;
 use std::time::Duration;
 
-use memwatch::report::Report;
+use memwatch::model::Report;
 
 use crate::util::*;
 
-fn root_of(r: &Report) -> &memwatch::report::ProcessReport {
+fn root_of(r: &Report) -> &memwatch::model::ProcessReport {
     let roots: Vec<_> = r.processes.iter().filter(|p| p.root).collect();
     assert_eq!(roots.len(), 1, "one root in {:#?}", r.processes);
     roots[0]
@@ -80,7 +80,7 @@ fn json_stdout_stays_pure_when_the_command_prints() {
     f.assert_code(0);
     let r = f.report();
     assert_eq!(r.command, ["sh", "-c", "echo hi"]);
-    assert_eq!(r.schema_version, memwatch::report::SCHEMA_VERSION);
+    assert_eq!(r.schema_version, memwatch::model::SCHEMA_VERSION);
     assert_eq!(r.os, "linux");
     assert!(f.stdout_str().ends_with("}\n"));
     assert!(

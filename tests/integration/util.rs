@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use memwatch::report::Report;
+use memwatch::model::Report;
 
 /// The memwatch binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_memwatch");

@@ -130,7 +130,11 @@ fn header(s: &mut String, title: &str, subtitle: &str, height: f64) {
         w = n(WIDTH),
         h = n(height),
     );
-    let _ = writeln!(s, "<title>{}</title>", escape(&format!("memwatch: {title}")));
+    let _ = writeln!(
+        s,
+        "<title>{}</title>",
+        escape(&format!("memwatch: {title}"))
+    );
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
     text(
         s,
@@ -196,7 +200,13 @@ fn grid(s: &mut String, chart: &Chart) {
         r#"text-anchor="middle""#,
         &format!("time since start ({unit_name})"),
     );
-    text(s, LEFT - 8.0, TOP - 16.0, r#"text-anchor="end""#, "total RSS");
+    text(
+        s,
+        LEFT - 8.0,
+        TOP - 16.0,
+        r#"text-anchor="end""#,
+        "total RSS",
+    );
     let _ = writeln!(s, "</g>");
     let _ = writeln!(
         s,
@@ -455,10 +465,7 @@ fn subtitle(reports: &[(String, &Report)]) -> String {
         }
         None => parts.push("peak unknown: the job ended before the first sample".to_string()),
     }
-    parts.push(format!(
-        "{} in all",
-        units::seconds(r.duration_seconds)
-    ));
+    parts.push(format!("{} in all", units::seconds(r.duration_seconds)));
     parts.push(format!("{} samples every {} ms", r.samples, r.interval_ms));
     parts.join(" · ")
 }

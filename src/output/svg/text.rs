@@ -47,7 +47,12 @@ impl Box2 {
 
 /// Where to put a label next to the point (x, y): (x, baseline y, anchor), the first
 /// candidate inside the plot that overlaps no label placed before.
-pub(super) fn place_label(x: f64, y: f64, text: &str, placed: &mut Vec<Box2>) -> (f64, f64, &'static str) {
+pub(super) fn place_label(
+    x: f64,
+    y: f64,
+    text: &str,
+    placed: &mut Vec<Box2>,
+) -> (f64, f64, &'static str) {
     let w = text.chars().count() as f64 * CHAR_W;
     let right_first = x < LEFT + PLOT_W * 0.6;
     let sides: [(f64, &'static str); 2] = if right_first {

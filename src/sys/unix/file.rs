@@ -276,7 +276,6 @@ fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
     Ok(How::Through { path, file, mode })
 }
 
-
 /// Open a FIFO for writing, waiting for a reader as `>` would, but giving up when memwatch
 /// receives a signal (Ctrl+C, SIGTERM) while it waits: a blocking open(2) would restart
 /// after the handler and could only be ended by SIGKILL.
@@ -345,7 +344,6 @@ pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
     // 0o1000 is S_ISVTX, the sticky bit (its libc type differs between Linux and macOS).
     me != 0 && dir.mode() & 0o1000 != 0 && file.uid() != me && dir.uid() != me
 }
-
 
 static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 

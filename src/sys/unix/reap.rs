@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::model::Exit;
 
-
 /// A child reaped by [`reap_one`].
 #[derive(Clone, Copy, Debug)]
 pub struct Reaped {
@@ -100,4 +99,3 @@ fn maxrss_to_kib(v: u64) -> u64 {
         v
     }
 }
-
