@@ -1,8 +1,11 @@
 //! memwatch out of file descriptors: a process it cannot read for want of one is unknown at
 //! that sample (never gone, never 0), and the report counts it and says why.
 //!
-//! Its own test binary: it lowers the open-files limit and uses up every descriptor of the
-//! process, which would break tests running beside it.
+//! Its own test binary, apart from tests/integration: it lowers the open-files limit of its
+//! process and then opens /dev/null until no descriptor is left. Any test running beside
+//! it in the same process (the test harness runs tests on parallel threads) would fail to
+//! open a file, a pipe or a `/proc` entry meanwhile, and the descriptors those threads hold
+//! would change how many this test can use up.
 
 #![cfg(target_os = "linux")]
 

@@ -1,8 +1,9 @@
 //! The invariants of memwatch's byte parsers and of its JSON report, checked on any input.
 //!
 //! One function per fuzz target, named like it: `fuzz_targets/<name>.rs` calls it on what
-//! libFuzzer generates, and the stable test `tests/fuzz_corpus.rs` (which includes this file
-//! by path) calls it on every file of `fuzz/corpus/<name>/`. A broken invariant panics.
+//! libFuzzer generates, and the stable test `tests/integration/fuzz_corpus.rs` (which
+//! includes this file by path) calls it on every file of `fuzz/corpus/<name>/`. A broken
+//! invariant panics.
 //!
 //! Only `std`, `memwatch` and memwatch's own dependencies may be used here, so the main
 //! crate's test compiles this file as it is.

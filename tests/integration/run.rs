@@ -3,11 +3,11 @@
 use std::fs;
 use std::time::Duration;
 
-use memwatch::model::Report;
+use memwatch::model::{ProcessReport, Report};
 
 use crate::util::*;
 
-fn root_of(r: &Report) -> &memwatch::model::ProcessReport {
+fn root_of(r: &Report) -> &ProcessReport {
     let roots: Vec<_> = r.processes.iter().filter(|p| p.root).collect();
     assert_eq!(roots.len(), 1, "one root in {:#?}", r.processes);
     roots[0]
@@ -364,7 +364,7 @@ fn helper_threads() {
 
 #[test]
 fn threads_are_not_counted_as_processes() {
-    let dir = TempDir::new("threads");
+    let dir = tempdir("threads");
     let out = dir.join("r.json");
     let me = std::env::current_exe().unwrap();
     let job = [
@@ -396,7 +396,7 @@ fn threads_are_not_counted_as_processes() {
 
 #[test]
 fn output_file_is_written_atomically() {
-    let dir = TempDir::new("atomic");
+    let dir = tempdir("atomic");
     let target = dir.join("r.json");
     // While the job runs, nothing is there: not the report, not a temporary file (it is
     // made only once the report is ready, so a killed memwatch leaves no litter).
@@ -430,7 +430,7 @@ fn output_file_is_written_atomically() {
 
 #[test]
 fn output_file_human_or_json() {
-    let dir = TempDir::new("human");
+    let dir = tempdir("human");
     let txt = dir.join("r.txt");
     let f = finish(&mut run_cmd(
         &["-o", txt.to_str().unwrap()],

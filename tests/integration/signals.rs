@@ -51,7 +51,7 @@ fn start_job(children: u32, extra: &[&str], dir: &TempDir, to_file: bool) -> Sta
 }
 
 fn signal_ends_the_job(sig: i32, name: &str, to_file: bool) {
-    let dir = TempDir::new(name);
+    let dir = tempdir(name);
     let Started {
         mw,
         pids,
@@ -106,7 +106,7 @@ fn sighup_to_memwatch_ends_the_job_and_keeps_the_report() {
 
 #[test]
 fn second_signal_kills_a_job_that_ignores_the_first() {
-    let dir = TempDir::new("escalate");
+    let dir = tempdir("escalate");
     let Started {
         mut mw,
         pids,
@@ -141,7 +141,7 @@ fn second_signal_kills_a_job_that_ignores_the_first() {
 
 #[test]
 fn sigkill_to_memwatch_leaves_the_job_running() {
-    let dir = TempDir::new("sigkill");
+    let dir = tempdir("sigkill");
     let Started { mw, pids, job, .. } = start_job(1, &[], &dir, true);
     send(mw.pid(), libc::SIGKILL);
     let f = mw.wait();
@@ -164,7 +164,7 @@ fn a_signal_ignored_when_memwatch_starts_stays_ignored_for_the_job() {
     // `nohup memwatch run …`: SIGHUP is ignored on entry. The job must inherit that, as it
     // would without memwatch, and a SIGHUP must neither end memwatch nor reach the job.
     use std::os::unix::process::CommandExt;
-    let dir = TempDir::new("nohup");
+    let dir = tempdir("nohup");
     let out = dir.join("r.json");
     let mut cmd = run_cmd(
         &["-q", "-i", "10", "-o", out.to_str().unwrap()],

@@ -2,63 +2,13 @@
 //! directory. The reports are a real `memwatch run --json` report with its figures edited,
 //! so they follow the current schema.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
-const MIB: u64 = 1024;
-const GIB: u64 = 1024 * 1024;
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p =
-            std::env::temp_dir().join(format!("memwatch-compare-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A real report of a short job, made once.
-fn real_report() -> &'static Value {
-    static REPORT: OnceLock<Value> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("memwatch-compare-real-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("real.json");
-        let out = Command::new(BIN)
-            .args(["run", "-q", "-i", "10", "--json", "-o"])
-            .arg(&path)
-            .args(["--", "sleep", "0.1"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(
-            v["processes"].as_array().is_some_and(|p| !p.is_empty()),
-            "the real report has no process: {v}"
-        );
-        v
-    })
-}
+use crate::util::*;
 
 /// The figures of a synthetic report.
 #[derive(Clone)]
@@ -100,21 +50,20 @@ fn write(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
     p
 }
 
-fn compare(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut c = Command::new(BIN);
-    c.arg("compare");
+fn compare(args: &[&dyn AsRef<OsStr>]) -> Output {
+    let mut c = memwatch(["compare"]);
     for a in args {
         c.arg(a);
     }
-    c.output().unwrap()
+    output(&mut c)
 }
 
 fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    text(&o.stdout)
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    text(&o.stderr)
 }
 
 /// Exit 2 with exactly one `memwatch: …` line on stderr containing `needle`, nothing on
@@ -130,7 +79,7 @@ fn assert_bad_input(o: &Output, needle: &str) {
 
 #[test]
 fn identical_reports_exit_0() {
-    let d = TempDir::new("identical");
+    let d = tempdir("identical");
     let p = write(&d, "a.json", real_report());
     let o = compare(&[&p, &p]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -153,25 +102,24 @@ fn identical_reports_exit_0() {
 #[test]
 fn the_verdict_survives_a_reader_that_stops_early() {
     // `memwatch compare … | head -3` in CI must still fail the job on a regression.
-    let d = TempDir::new("pipe");
+    let d = tempdir("pipe");
     let base = write(&d, "main.json", &report(&fig(GIB)));
     let new = write(&d, "branch.json", &report(&fig(2 * GIB)));
     let (read, write) = nix::unistd::pipe().unwrap();
     drop(read);
-    let o = Command::new(BIN)
-        .arg("compare")
-        .args([&base, &new])
-        .args(["--max-increase", "20%"])
-        .stdout(std::process::Stdio::from(write))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let f = finish_own_stdout(
+        memwatch(["compare"])
+            .args([&base, &new])
+            .args(["--max-increase", "20%"])
+            .stdout(Stdio::from(write)),
+    );
+    assert_eq!(f.code, Some(1), "{}", f.stderr);
+    assert!(f.stderr.is_empty(), "{}", f.stderr);
 }
 
 #[test]
 fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
-    let d = TempDir::new("doubled");
+    let d = tempdir("doubled");
     let base = write(&d, "main.json", &report(&fig(GIB)));
     let mut doubled = fig(2 * GIB);
     doubled.process = Some(GIB / 2);
@@ -222,7 +170,7 @@ fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
 
 #[test]
 fn other_metrics() {
-    let d = TempDir::new("metrics");
+    let d = tempdir("metrics");
     let base = write(&d, "a.json", &report(&fig(GIB)));
     let mut slow = fig(GIB);
     slow.seconds = 45.0;
@@ -252,7 +200,7 @@ fn other_metrics() {
 
 #[test]
 fn three_or_more_reports_give_a_scaling_table() {
-    let d = TempDir::new("scaling");
+    let d = tempdir("scaling");
     let mut paths = Vec::new();
     for n in [1u64, 2, 4, 8] {
         let mut f = fig(n * 100 * MIB);
@@ -266,7 +214,7 @@ fn three_or_more_reports_give_a_scaling_table() {
         f.processes = n + 1;
         paths.push(write(&d, &format!("n{n}.json"), &report(&f)));
     }
-    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = paths.iter().map(|p| p as _).collect();
+    let args: Vec<&dyn AsRef<OsStr>> = paths.iter().map(|p| p as _).collect();
     let o = compare(&args[..3]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -311,7 +259,7 @@ fn three_or_more_reports_give_a_scaling_table() {
 
 #[test]
 fn base_and_new_sides_compare_medians() {
-    let d = TempDir::new("medians");
+    let d = tempdir("medians");
     let side = |name: &str, totals: [u64; 3]| -> Vec<PathBuf> {
         totals
             .iter()
@@ -322,11 +270,11 @@ fn base_and_new_sides_compare_medians() {
     // One noisy run on each side; the medians are 110 and 125 MiB: +13.6%.
     let base = side("main", [100, 110, 300]);
     let new = side("pr", [500, 120, 125]);
-    let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--base"];
-    a.extend(base.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
+    let mut a: Vec<&dyn AsRef<OsStr>> = vec![&"--base"];
+    a.extend(base.iter().map(|p| p as &dyn AsRef<OsStr>));
     a.push(&"--new");
-    a.extend(new.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
-    a.extend([&"--max-increase" as &dyn AsRef<std::ffi::OsStr>, &"20%"]);
+    a.extend(new.iter().map(|p| p as &dyn AsRef<OsStr>));
+    a.extend([&"--max-increase" as &dyn AsRef<OsStr>, &"20%"]);
     let o = compare(&a);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
@@ -348,7 +296,7 @@ fn base_and_new_sides_compare_medians() {
 
 #[test]
 fn json_output_parses_and_has_the_documented_fields() {
-    let d = TempDir::new("json");
+    let d = tempdir("json");
     let base = write(&d, "a.json", &report(&fig(GIB)));
     let new = write(&d, "b.json", &report(&fig(2 * GIB)));
     let o = compare(&[&base, &new, &"--max-increase", &"20%", &"--json"]);
@@ -391,7 +339,7 @@ fn json_output_parses_and_has_the_documented_fields() {
 
 #[test]
 fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
-    let d = TempDir::new("inputs");
+    let d = tempdir("inputs");
     let good = write(&d, "good.json", &report(&fig(GIB)));
     let empty = d.join("empty.json");
     std::fs::write(&empty, "").unwrap();
@@ -409,7 +357,7 @@ fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
         (&corrupt, "not a memwatch JSON report"),
         (&future, "schema_version 2"),
         (&not_report, "not a memwatch JSON report"),
-        (d.0.as_path(), "cannot read report"),
+        (d.path(), "cannot read report"),
     ];
     for (bad, why) in cases {
         let name = bad.display().to_string();
@@ -424,7 +372,7 @@ fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
 
 #[test]
 fn unknown_figure_with_a_limit_exits_2() {
-    let d = TempDir::new("unknown");
+    let d = tempdir("unknown");
     let mut f = fig(GIB);
     f.total = None;
     let base = write(&d, "early.json", &report(&f));
@@ -439,11 +387,11 @@ fn unknown_figure_with_a_limit_exits_2() {
 
 #[test]
 fn arguments_that_do_not_fit_exit_2_with_one_line() {
-    let d = TempDir::new("usage");
+    let d = tempdir("usage");
     let a = write(&d, "a.json", &report(&fig(GIB)));
     let b = write(&d, "b.json", &report(&fig(GIB)));
     let c = write(&d, "c.json", &report(&fig(GIB)));
-    let cases: Vec<(Vec<&dyn AsRef<std::ffi::OsStr>>, &str)> = vec![
+    let cases: Vec<(Vec<&dyn AsRef<OsStr>>, &str)> = vec![
         (vec![&a], "at least two reports"),
         (vec![], "REPORT"),
         (vec![&a, &b, &"--label", &"x"], "two labels"),
@@ -469,10 +417,7 @@ fn arguments_that_do_not_fit_exit_2_with_one_line() {
 
 #[test]
 fn help_explains_medians() {
-    let o = Command::new(BIN)
-        .args(["compare", "--help"])
-        .output()
-        .unwrap();
+    let o = output(&mut memwatch(["compare", "--help"]));
     assert!(o.status.success());
     let help = stdout(&o);
     for needle in [
@@ -496,15 +441,14 @@ fn help_explains_medians() {
 /// (`--exit 3`, `--kill-self 9`): memwatch's own exit status is the job's.
 fn workload_report(dir: &TempDir, name: &str, mib: u64, extra: &[&str]) -> PathBuf {
     let path = dir.join(name);
-    let out = Command::new(BIN)
-        .args(["run", "-q", "-i", "10", "-o"])
-        .arg(&path)
-        .args(["--", BIN, "__workload", "--hold-ms", "200", "--mib"])
-        .arg(mib.to_string())
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(path.exists(), "no report: {out:?}");
+    let f = finish(
+        memwatch(["run", "-q", "-i", "10", "-o"])
+            .arg(&path)
+            .args(["--", BIN, "__workload", "--hold-ms", "200", "--mib"])
+            .arg(mib.to_string())
+            .args(extra),
+    );
+    assert!(path.exists(), "no report: {f:?}");
     path
 }
 
@@ -525,7 +469,7 @@ fn last_line(o: &Output) -> String {
 fn a_crashed_or_killed_new_run_fails_the_gate() {
     // The case: the new run exited 3 (or was killed) and used a quarter of the
     // memory. It printed "OK: … fell" and exited 0.
-    let d = TempDir::new("failed-new");
+    let d = tempdir("failed-new");
     let ok = workload_report(&d, "ok.json", 40, &[]);
     let crashed = workload_report(&d, "crashed.json", 10, &["--exit", "3"]);
     let killed = workload_report(&d, "killed.json", 10, &["--kill-self", "9"]);
@@ -563,7 +507,7 @@ fn a_crashed_or_killed_new_run_fails_the_gate() {
 
 #[test]
 fn an_interrupted_run_fails_the_gate_even_if_the_command_exited_0() {
-    let d = TempDir::new("failed-interrupted");
+    let d = tempdir("failed-interrupted");
     let ok = write(&d, "ok.json", &report(&fig(GIB)));
     // SIGTERM to memwatch: passed on to the command, which died of it.
     let term = write(&d, "term.json", &ended(&fig(GIB / 4), None, Some(15), true));
@@ -609,7 +553,7 @@ fn an_interrupted_run_fails_the_gate_even_if_the_command_exited_0() {
 fn a_failed_base_run_fails_the_gate_too() {
     // A gate against a crashed baseline proves nothing: here the new run doubled, and a
     // crashed base would hide it as well as it would fail it.
-    let d = TempDir::new("failed-base");
+    let d = tempdir("failed-base");
     let crashed = write(&d, "main.json", &ended(&fig(GIB), Some(101), None, false));
     let new = write(&d, "pr.json", &report(&fig(GIB)));
     let o = compare(&[&crashed, &new, &"--max-increase", &"20%"]);
@@ -640,7 +584,7 @@ fn a_failed_base_run_fails_the_gate_too() {
 
 #[test]
 fn allow_failed_lets_the_figures_decide() {
-    let d = TempDir::new("allow-failed");
+    let d = tempdir("allow-failed");
     let ok = write(&d, "ok.json", &report(&fig(GIB)));
     let crashed = write(
         &d,
@@ -673,7 +617,7 @@ fn allow_failed_lets_the_figures_decide() {
 #[test]
 fn without_a_limit_failed_runs_are_noted_and_exit_0() {
     // No --max-increase: no gate, as before; the notes and the JSON say what failed.
-    let d = TempDir::new("failed-nolimit");
+    let d = tempdir("failed-nolimit");
     let ok = write(&d, "ok.json", &report(&fig(GIB)));
     let killed = write(
         &d,
@@ -702,7 +646,7 @@ fn without_a_limit_failed_runs_are_noted_and_exit_0() {
 fn medians_flag_failed_runs_and_differing_commands() {
     // --base ok ok ok --new ok crashed killed: nothing flagged the failed runs or the
     // commands that differ.
-    let d = TempDir::new("failed-medians");
+    let d = tempdir("failed-medians");
     let ok: Vec<PathBuf> = (0..4)
         .map(|i| write(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
         .collect();
@@ -718,14 +662,9 @@ fn medians_flag_failed_runs_and_differing_commands() {
         "killed.json",
         &ended(&fig(GIB / 2), None, Some(9), false),
     );
-    let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--base", &ok[0], &ok[1], &ok[2]];
-    a.extend([
-        &"--new" as &dyn AsRef<std::ffi::OsStr>,
-        &ok[3],
-        &crashed,
-        &killed,
-    ]);
-    a.extend([&"--max-increase" as &dyn AsRef<std::ffi::OsStr>, &"10%"]);
+    let mut a: Vec<&dyn AsRef<OsStr>> = vec![&"--base", &ok[0], &ok[1], &ok[2]];
+    a.extend([&"--new" as &dyn AsRef<OsStr>, &ok[3], &crashed, &killed]);
+    a.extend([&"--max-increase" as &dyn AsRef<OsStr>, &"10%"]);
     let o = compare(&a);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let out = stdout(&o);
@@ -757,7 +696,7 @@ fn medians_flag_failed_runs_and_differing_commands() {
     );
     // --allow-failed: the failed runs count in the medians like the others (the median of
     // 1 GiB, 256 MiB and 512 MiB is 512 MiB).
-    a.extend([&"--allow-failed" as &dyn AsRef<std::ffi::OsStr>, &"--json"]);
+    a.extend([&"--allow-failed" as &dyn AsRef<OsStr>, &"--json"]);
     let o = compare(&a);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["entries"][1]["max_total_rss_kib"], GIB / 2);
@@ -770,7 +709,7 @@ fn medians_flag_failed_runs_and_differing_commands() {
 
 #[test]
 fn json_says_which_runs_failed_and_why() {
-    let d = TempDir::new("failed-json");
+    let d = tempdir("failed-json");
     let ok = write(&d, "ok.json", &report(&fig(GIB)));
     let crashed = write(
         &d,
@@ -816,7 +755,7 @@ fn json_says_which_runs_failed_and_why() {
 #[test]
 fn a_failed_run_with_an_unknown_figure_fails_as_a_failed_run() {
     // Crashed before the first sample: the failure is the reason, not a bad input (exit 2).
-    let d = TempDir::new("failed-unknown");
+    let d = tempdir("failed-unknown");
     let ok = write(&d, "ok.json", &report(&fig(GIB)));
     let mut f = fig(GIB);
     f.total = None;
@@ -839,7 +778,7 @@ fn a_failed_run_with_an_unknown_figure_fails_as_a_failed_run() {
 
 #[test]
 fn a_scaling_table_marks_failed_runs() {
-    let d = TempDir::new("failed-scaling");
+    let d = tempdir("failed-scaling");
     let mut paths = Vec::new();
     for (n, end) in [("1", None), ("2", Some(3)), ("4", None)] {
         let mut f = fig(100 * MIB);
@@ -879,7 +818,7 @@ fn a_scaling_table_marks_failed_runs() {
 
 #[test]
 fn differing_hosts_versions_and_os_are_noted() {
-    let d = TempDir::new("differs");
+    let d = tempdir("differs");
     let mut a = report(&fig(GIB));
     a["hostname"] = json!("ci-runner-1");
     a["memwatch_version"] = json!("0.1.0");
@@ -929,10 +868,7 @@ fn differing_hosts_versions_and_os_are_noted() {
 
 #[test]
 fn help_explains_failed_runs() {
-    let o = Command::new(BIN)
-        .args(["compare", "--help"])
-        .output()
-        .unwrap();
+    let o = output(&mut memwatch(["compare", "--help"]));
     assert!(o.status.success());
     let help = stdout(&o);
     for needle in ["--allow-failed", "Failed runs", "failed run", "interrupted"] {
