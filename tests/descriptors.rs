@@ -10,24 +10,15 @@
 #![cfg(target_os = "linux")]
 
 use std::fs::File;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use memwatch::job::Job;
 use memwatch::model::{Report, RunInfo};
 use memwatch::sys::NativeInspector;
 
-/// Children killed when the test ends, pass or fail.
-struct Sleepers(Vec<Child>);
-
-impl Drop for Sleepers {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+#[path = "support/sleepers.rs"]
+mod sleepers;
+use sleepers::Sleepers;
 
 fn nofile() -> (u64, u64) {
     nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap()
@@ -46,20 +37,9 @@ fn open_fds() -> u64 {
 fn processes_unread_for_want_of_descriptors_are_unknown_and_counted() {
     const JOB: usize = 40;
     const KEPT: u64 = 8;
-    let sleepers = Sleepers(
-        (0..JOB)
-            .map(|_| {
-                Command::new("sleep")
-                    .arg("600")
-                    .stdin(Stdio::null())
-                    .spawn()
-                    .expect("spawn sleep")
-            })
-            .collect(),
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let sleepers = Sleepers::start(JOB);
     let self_pid = std::process::id() as i32;
-    let root = sleepers.0[0].id() as i32;
+    let root = sleepers.root();
     let (soft, _) = nofile();
     let mut job = Job::new(
         NativeInspector::new(self_pid).expect("inspector"),

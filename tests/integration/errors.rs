@@ -480,7 +480,17 @@ fn descriptor_paths_append_and_fifos_wait_for_a_reader_but_not_past_a_signal() {
         &["-q", "-o", fifo.to_str().unwrap()],
         &["true"],
     ));
-    std::thread::sleep(Duration::from_millis(1500));
+    // Signalled once it says it waits (the job is over by then), not after a guessed time.
+    poll(Duration::from_secs(30), || {
+        let err = mw.stderr_now();
+        if err.contains("waiting for a reader of") {
+            Ok(())
+        } else {
+            Err(format!(
+                "memwatch does not say it waits for a reader: {err:?}"
+            ))
+        }
+    });
     send(mw.pid(), libc::SIGTERM);
     let f = mw.wait();
     f.assert_code(125);

@@ -50,7 +50,21 @@ fn timeline_survives_memwatch_killed() {
         &workload(&["--print", &tok, "--mib", "8", "--hold-ms", "30000"]),
     );
     let running = spawn(&mut cmd);
-    std::thread::sleep(Duration::from_millis(2500));
+    // The samples of the first seconds reach the file while memwatch runs (one flush a
+    // second), long before its 16 KiB buffer could fill: more than 50 rows in less than
+    // 8 KiB. Then memwatch is killed.
+    let flushed = poll(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&tl).unwrap_or_default();
+        if csv_rows(&text).len() > 50 {
+            Ok(text.len())
+        } else {
+            Err(format!("{} rows flushed:\n{text}", csv_rows(&text).len()))
+        }
+    });
+    assert!(
+        flushed < 8192,
+        "{flushed} bytes before 50 rows were seen: not flushed every second"
+    );
     send(running.pid(), libc::SIGKILL);
     let _ = running.wait();
     let text = std::fs::read_to_string(&tl).unwrap();

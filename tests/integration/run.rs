@@ -354,7 +354,8 @@ fn helper_threads() {
     let threads: Vec<_> = (0..8)
         .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_millis(700))))
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
+    // Each thread is in /proc/self/task once spawn returns (no sleep needed to count them);
+    // their 700 ms are the job memwatch samples.
     let n = fs::read_dir("/proc/self/task").unwrap().count();
     println!("threads={n}");
     for t in threads {

@@ -173,7 +173,25 @@ fn ctrl_c_reaches_job_processes_in_a_session_of_their_own() {
     ]);
     let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
     assert!(last_row(&s).contains(MARK), "no status line:\n{s}");
-    std::thread::sleep(Duration::from_millis(500));
+    // The interrupt goes in once the daemon runs in a session of its own (the grandchild,
+    // not the session leader that forked it) and memwatch follows it.
+    let _daemon_cleanup = KillOnDrop(tok.clone());
+    let mw = poll(Duration::from_secs(10), || {
+        memwatch_with(&tok).ok_or_else(|| "memwatch is not running".to_string())
+    });
+    let session = |pid: i32| {
+        nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .ok()
+            .map(nix::unistd::Pid::as_raw)
+    };
+    let daemon = poll(Duration::from_secs(10), || {
+        let pids = job_pids(&tok);
+        pids.iter()
+            .copied()
+            .find(|&p| session(p).is_some_and(|s| Some(s) != session(mw) && s != p))
+            .ok_or_else(|| format!("no daemon in a session of its own among {pids:?}"))
+    });
+    wait_followed(mw, &[daemon]);
     let sent = Instant::now();
     t.send(&["C-c"]);
     // The typed command line holds "EXIT=$?"; its output, "EXIT=" and a number.

@@ -182,6 +182,11 @@ impl Running {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Its standard output so far (empty when the caller chose its stdout).
+    pub fn stdout_now(&self) -> String {
+        text(&fs::read(&self.out).unwrap_or_default())
+    }
+
     /// Its standard error so far.
     pub fn stderr_now(&self) -> String {
         text(&fs::read(&self.err).unwrap_or_default())
