@@ -2,11 +2,12 @@
 //! setuid, tmux, Chromium, Open MPI, ...) and what they use to get it.
 //!
 //! Such a test calls [`skip_or_fail`] and returns when it cannot run: `cargo test` on a bare
-//! machine passes and says `skipped: <reason>` (shown with `--nocapture`, and in the
-//! output of a failing run), while `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets) turns
-//! every skip into a failure, so CI proves that every test really ran.
+//! machine passes and says `skipped: <test>: <reason>` among its results, while
+//! `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets) turns every skip into a failure, so CI
+//! proves that every test really ran.
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -23,14 +24,21 @@ pub fn require_all() -> bool {
     std::env::var_os(REQUIRE_ALL).is_some_and(|v| v == "1")
 }
 
-/// This test cannot run here because of `reason`: print `skipped: <reason>` and return (the
-/// caller returns too), or, under `MEMWATCH_REQUIRE_ALL=1`, fail with the reason.
+/// This test cannot run here because of `reason`: say `skipped: <test>: <reason>` and
+/// return (the caller returns too), or, under `MEMWATCH_REQUIRE_ALL=1`, fail with the
+/// reason.
 #[track_caller]
 pub fn skip_or_fail(reason: &str) {
     if require_all() {
         panic!("{REQUIRE_ALL}=1, but this test cannot run here: {reason}");
     }
-    eprintln!("skipped: {reason}");
+    // Straight to standard error: the test harness keeps what `eprintln!` prints in a test
+    // that passes, and a skip must be seen. The harness names each test's thread.
+    let test = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map_or_else(String::new, |n| format!("{n}: "));
+    let _ = writeln!(std::io::stderr(), "skipped: {test}{reason}");
 }
 
 /// Whether the tests run as root.
