@@ -240,6 +240,8 @@ fn output_into_an_unwritable_place_is_refused_before_the_start() {
             &format!("cannot write report to {p}: Permission denied"),
         );
         fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+        // Removed like `sub` above (fails if memwatch left anything in it).
+        fs::remove_dir(&ro).unwrap();
     }
     assert_eq!(dir.list(), ["file"], "nothing left behind");
 }
