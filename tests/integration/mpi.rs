@@ -150,8 +150,7 @@ fn memwatch_run(mpi: &Mpi, interval: &str, n: u32, mib: &str, hold_ms: &str) -> 
     (report, out)
 }
 
-/// The job's processes sorted out: ranks (running the program), ranks whose `exec` the
-/// sampler missed (still shown with mpirun's command line), and the launcher's own.
+/// The job's processes sorted out: ranks (running the program) and the launcher's own.
 struct Roles<'a> {
     ranks: Vec<&'a ProcessReport>,
     launcher: Vec<&'a ProcessReport>,
@@ -183,8 +182,8 @@ fn describe(ps: &[&ProcessReport]) -> String {
         .join("; ")
 }
 
-/// Report (without failing: the sampler's, not the launcher's, defect) ranks that memwatch
-/// showed under mpirun's command line.
+/// Four ranks of 64 MiB under one memwatch: each found under its own command line and
+/// measured, the total at least their sum, and nothing else in the job but the launcher.
 #[test]
 fn four_ranks_and_the_launcher_under_one_memwatch() {
     let Some((mpi, _serial)) = mpi() else { return };
