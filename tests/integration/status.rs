@@ -132,13 +132,16 @@ fn killed_while_stopped_leaves_the_terminal_clean() {
     t.wait_for(Duration::from_secs(10), |s| s.contains("Stopped"));
     // As `kill -9 %1` does: SIGKILL to the stopped job's process group.
     let pid = memwatch_with(&tok).expect("memwatch is running");
-    // SAFETY: killpg(2) with integer arguments, on the group of the memwatch this test
-    // started (found by its unique argument).
-    assert_eq!(unsafe { libc::killpg(pid, libc::SIGKILL) }, 0);
-    let until = Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let group = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).expect("killpg");
+    // Gone once the shell has reaped it.
+    poll(Duration::from_secs(10), || {
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            Err(format!("memwatch {pid} is still there"))
+        } else {
+            Ok(())
+        }
+    });
     assert_terminal_restored(&t, 100);
 }
 
