@@ -44,12 +44,6 @@ fn report(f: &Fig) -> Value {
     v
 }
 
-fn write(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
-    p
-}
-
 fn compare(args: &[&dyn AsRef<OsStr>]) -> Output {
     let mut c = memwatch(["compare"]);
     for a in args {
@@ -80,7 +74,7 @@ fn assert_bad_input(o: &Output, needle: &str) {
 #[test]
 fn identical_reports_exit_0() {
     let d = tempdir("identical");
-    let p = write(&d, "a.json", real_report());
+    let p = write_json(&d, "a.json", real_report());
     let o = compare(&[&p, &p]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -103,8 +97,8 @@ fn identical_reports_exit_0() {
 fn the_verdict_survives_a_reader_that_stops_early() {
     // `memwatch compare … | head -3` in CI must still fail the job on a regression.
     let d = tempdir("pipe");
-    let base = write(&d, "main.json", &report(&fig(GIB)));
-    let new = write(&d, "branch.json", &report(&fig(2 * GIB)));
+    let base = write_json(&d, "main.json", &report(&fig(GIB)));
+    let new = write_json(&d, "branch.json", &report(&fig(2 * GIB)));
     let (read, write) = nix::unistd::pipe().unwrap();
     drop(read);
     let f = finish_own_stdout(
@@ -120,10 +114,10 @@ fn the_verdict_survives_a_reader_that_stops_early() {
 #[test]
 fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
     let d = tempdir("doubled");
-    let base = write(&d, "main.json", &report(&fig(GIB)));
+    let base = write_json(&d, "main.json", &report(&fig(GIB)));
     let mut doubled = fig(2 * GIB);
     doubled.process = Some(GIB / 2);
-    let new = write(&d, "branch.json", &report(&doubled));
+    let new = write_json(&d, "branch.json", &report(&doubled));
     let o = compare(&[&base, &new, &"--max-increase", &"20%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
@@ -171,11 +165,11 @@ fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
 #[test]
 fn other_metrics() {
     let d = tempdir("metrics");
-    let base = write(&d, "a.json", &report(&fig(GIB)));
+    let base = write_json(&d, "a.json", &report(&fig(GIB)));
     let mut slow = fig(GIB);
     slow.seconds = 45.0;
     slow.processes = 12;
-    let new = write(&d, "b.json", &report(&slow));
+    let new = write_json(&d, "b.json", &report(&slow));
     let o = compare(&[
         &base,
         &new,
@@ -212,7 +206,7 @@ fn three_or_more_reports_give_a_scaling_table() {
         ];
         f.process = Some(100 * MIB);
         f.processes = n + 1;
-        paths.push(write(&d, &format!("n{n}.json"), &report(&f)));
+        paths.push(write_json(&d, &format!("n{n}.json"), &report(&f)));
     }
     let args: Vec<&dyn AsRef<OsStr>> = paths.iter().map(|p| p as _).collect();
     let o = compare(&args[..3]);
@@ -264,7 +258,7 @@ fn base_and_new_sides_compare_medians() {
         totals
             .iter()
             .enumerate()
-            .map(|(i, &t)| write(&d, &format!("{name}{i}.json"), &report(&fig(t * MIB))))
+            .map(|(i, &t)| write_json(&d, &format!("{name}{i}.json"), &report(&fig(t * MIB))))
             .collect()
     };
     // One noisy run on each side; the medians are 110 and 125 MiB: +13.6%.
@@ -297,8 +291,8 @@ fn base_and_new_sides_compare_medians() {
 #[test]
 fn json_output_parses_and_has_the_documented_fields() {
     let d = tempdir("json");
-    let base = write(&d, "a.json", &report(&fig(GIB)));
-    let new = write(&d, "b.json", &report(&fig(2 * GIB)));
+    let base = write_json(&d, "a.json", &report(&fig(GIB)));
+    let new = write_json(&d, "b.json", &report(&fig(2 * GIB)));
     let o = compare(&[&base, &new, &"--max-increase", &"20%", &"--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -327,7 +321,7 @@ fn json_output_parses_and_has_the_documented_fields() {
         assert!(v.get(key).is_some(), "{key}");
     }
     // Scaling.
-    let third = write(&d, "c.json", &report(&fig(4 * GIB)));
+    let third = write_json(&d, "c.json", &report(&fig(4 * GIB)));
     let o = compare(&[&base, &new, &third, &"--json"]);
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -340,14 +334,14 @@ fn json_output_parses_and_has_the_documented_fields() {
 #[test]
 fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
     let d = tempdir("inputs");
-    let good = write(&d, "good.json", &report(&fig(GIB)));
+    let good = write_json(&d, "good.json", &report(&fig(GIB)));
     let empty = d.join("empty.json");
     std::fs::write(&empty, "").unwrap();
     let corrupt = d.join("corrupt.json");
     std::fs::write(&corrupt, "{\"schema_version\": 1, \"command\": [").unwrap();
     let mut future = report(&fig(GIB));
     future["schema_version"] = json!(2);
-    let future = write(&d, "future.json", &future);
+    let future = write_json(&d, "future.json", &future);
     let not_report = d.join("other.json");
     std::fs::write(&not_report, r#"{"schema_version": 1, "name": "x"}"#).unwrap();
     let missing = d.join("missing.json");
@@ -375,8 +369,8 @@ fn unknown_figure_with_a_limit_exits_2() {
     let d = tempdir("unknown");
     let mut f = fig(GIB);
     f.total = None;
-    let base = write(&d, "early.json", &report(&f));
-    let new = write(&d, "b.json", &report(&fig(GIB)));
+    let base = write_json(&d, "early.json", &report(&f));
+    let new = write_json(&d, "b.json", &report(&fig(GIB)));
     let o = compare(&[&base, &new, &"--max-increase", &"20%"]);
     assert_bad_input(&o, "early.json: max total RSS is unknown");
     // Without a limit the table says unknown.
@@ -388,9 +382,9 @@ fn unknown_figure_with_a_limit_exits_2() {
 #[test]
 fn arguments_that_do_not_fit_exit_2_with_one_line() {
     let d = tempdir("usage");
-    let a = write(&d, "a.json", &report(&fig(GIB)));
-    let b = write(&d, "b.json", &report(&fig(GIB)));
-    let c = write(&d, "c.json", &report(&fig(GIB)));
+    let a = write_json(&d, "a.json", &report(&fig(GIB)));
+    let b = write_json(&d, "b.json", &report(&fig(GIB)));
+    let c = write_json(&d, "c.json", &report(&fig(GIB)));
     let cases: Vec<(Vec<&dyn AsRef<OsStr>>, &str)> = vec![
         (vec![&a], "at least two reports"),
         (vec![], "REPORT"),
@@ -508,11 +502,11 @@ fn a_crashed_or_killed_new_run_fails_the_gate() {
 #[test]
 fn an_interrupted_run_fails_the_gate_even_if_the_command_exited_0() {
     let d = tempdir("failed-interrupted");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
     // SIGTERM to memwatch: passed on to the command, which died of it.
-    let term = write(&d, "term.json", &ended(&fig(GIB / 4), None, Some(15), true));
+    let term = write_json(&d, "term.json", &ended(&fig(GIB / 4), None, Some(15), true));
     // The command caught the signal and exited 0: still cut short.
-    let caught = write(
+    let caught = write_json(
         &d,
         "caught.json",
         &ended(&fig(GIB / 4), Some(0), None, true),
@@ -554,8 +548,8 @@ fn a_failed_base_run_fails_the_gate_too() {
     // A gate against a crashed baseline proves nothing: here the new run doubled, and a
     // crashed base would hide it as well as it would fail it.
     let d = tempdir("failed-base");
-    let crashed = write(&d, "main.json", &ended(&fig(GIB), Some(101), None, false));
-    let new = write(&d, "pr.json", &report(&fig(GIB)));
+    let crashed = write_json(&d, "main.json", &ended(&fig(GIB), Some(101), None, false));
+    let new = write_json(&d, "pr.json", &report(&fig(GIB)));
     let o = compare(&[&crashed, &new, &"--max-increase", &"20%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let name = crashed.display().to_string();
@@ -567,7 +561,7 @@ fn a_failed_base_run_fails_the_gate_too() {
         stdout(&o)
     );
     // A report that does not say how the command ended vouches for nothing either.
-    let unknown = write(&d, "unknown.json", &ended(&fig(GIB), None, None, false));
+    let unknown = write_json(&d, "unknown.json", &ended(&fig(GIB), None, None, false));
     let o = compare(&[&unknown, &new, &"--max-increase", &"20%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
@@ -585,8 +579,8 @@ fn a_failed_base_run_fails_the_gate_too() {
 #[test]
 fn allow_failed_lets_the_figures_decide() {
     let d = tempdir("allow-failed");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
-    let crashed = write(
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
+    let crashed = write_json(
         &d,
         "crashed.json",
         &ended(&fig(GIB / 4), Some(3), None, false),
@@ -618,8 +612,8 @@ fn allow_failed_lets_the_figures_decide() {
 fn without_a_limit_failed_runs_are_noted_and_exit_0() {
     // No --max-increase: no gate, as before; the notes and the JSON say what failed.
     let d = tempdir("failed-nolimit");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
-    let killed = write(
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
+    let killed = write_json(
         &d,
         "killed.json",
         &ended(&fig(GIB / 4), None, Some(9), false),
@@ -648,16 +642,16 @@ fn medians_flag_failed_runs_and_differing_commands() {
     // commands that differ.
     let d = tempdir("failed-medians");
     let ok: Vec<PathBuf> = (0..4)
-        .map(|i| write(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
+        .map(|i| write_json(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
         .collect();
     let mut crashed_fig = fig(GIB / 4);
     crashed_fig.command = vec!["./app", "--fast", "--crash"];
-    let crashed = write(
+    let crashed = write_json(
         &d,
         "crashed.json",
         &ended(&crashed_fig, Some(3), None, false),
     );
-    let killed = write(
+    let killed = write_json(
         &d,
         "killed.json",
         &ended(&fig(GIB / 2), None, Some(9), false),
@@ -710,8 +704,8 @@ fn medians_flag_failed_runs_and_differing_commands() {
 #[test]
 fn json_says_which_runs_failed_and_why() {
     let d = tempdir("failed-json");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
-    let crashed = write(
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
+    let crashed = write_json(
         &d,
         "crashed.json",
         &ended(&fig(GIB / 4), Some(3), None, false),
@@ -756,10 +750,10 @@ fn json_says_which_runs_failed_and_why() {
 fn a_failed_run_with_an_unknown_figure_fails_as_a_failed_run() {
     // Crashed before the first sample: the failure is the reason, not a bad input (exit 2).
     let d = tempdir("failed-unknown");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
     let mut f = fig(GIB);
     f.total = None;
-    let early = write(&d, "early.json", &ended(&f, None, Some(11), false));
+    let early = write_json(&d, "early.json", &ended(&f, None, Some(11), false));
     let o = compare(&[&ok, &early, &"--max-increase", &"10%"]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(
@@ -787,7 +781,7 @@ fn a_scaling_table_marks_failed_runs() {
             Some(code) => ended(&f, Some(code), None, false),
             None => report(&f),
         };
-        paths.push(write(&d, &format!("n{n}.json"), &v));
+        paths.push(write_json(&d, &format!("n{n}.json"), &v));
     }
     let o = compare(&[&paths[0], &paths[1], &paths[2]]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -828,7 +822,7 @@ fn differing_hosts_versions_and_os_are_noted() {
     b["memwatch_version"] = json!("0.2.0");
     b["os"] = json!("macos");
     b["command"] = json!(["./app", "--slow"]);
-    let (pa, pb) = (write(&d, "a.json", &a), write(&d, "b.json", &b));
+    let (pa, pb) = (write_json(&d, "a.json", &a), write_json(&d, "b.json", &b));
     let (na, nb) = (pa.display(), pb.display());
     let o = compare(&[&pa, &pb, &"--max-increase", &"10%"]);
     // Notes only: the gate is about the figures.

@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 use std::time::Instant;
 
 use memwatch::merge::Merged;
@@ -11,10 +10,6 @@ use memwatch::model::Report;
 use memwatch::model::figures::by_name;
 
 use crate::util::*;
-
-fn mw(args: &[&str]) -> Output {
-    output(&mut memwatch(args))
-}
 
 /// Start `memwatch run --json -o <out> -i 20 -- memwatch __workload --mib M --hold-ms H`.
 fn start_run(out: &Path, mib: u64, hold_ms: u64) -> Running {
@@ -71,7 +66,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
         );
     }
 
-    let out = mw(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = memwatch_output(["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     let m: Merged = serde_json::from_slice(&out.stdout).unwrap();
@@ -117,7 +112,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
     assert_ne!(workloads[0].file, workloads[1].file);
 
     // Human output on stdout.
-    let out = mw(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = memwatch_output(["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success());
     let human = text(&out.stdout);
     print!("{human}");
@@ -130,7 +125,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
     assert!(human.contains("clocks are synchronised (NTP"), "{human}");
 
     // -o writes atomically: the human summary, or JSON for a .json name; nothing on stdout.
-    let out = mw(&[
+    let out = memwatch_output([
         "merge",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
@@ -143,7 +138,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
             .unwrap()
             .starts_with("Merged:")
     );
-    let out = mw(&[
+    let out = memwatch_output([
         "merge",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
@@ -165,7 +160,7 @@ fn runs_one_after_the_other_are_not_added_and_are_warned_about() {
     let (a, b) = (d.join("a.json"), d.join("b.json"));
     run_ok(start_run(&a, 32, 300));
     run_ok(start_run(&b, 32, 300));
-    let out = mw(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = memwatch_output(["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let m: Merged = serde_json::from_slice(&out.stdout).unwrap();
     let peak = m.max_total_rss_kib.unwrap();
@@ -212,7 +207,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     ];
     for (name, why) in cases {
         let bad = d.join(name);
-        let out = mw(&["merge", good.to_str().unwrap(), bad.to_str().unwrap()]);
+        let out = memwatch_output(["merge", good.to_str().unwrap(), bad.to_str().unwrap()]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}");
@@ -226,7 +221,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     // The same report twice would be counted twice.
     let twice = d.join("twice.json");
     fs::copy(&good, &twice).unwrap();
-    let out = mw(&["merge", good.to_str().unwrap(), twice.to_str().unwrap()]);
+    let out = memwatch_output(["merge", good.to_str().unwrap(), twice.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -234,10 +229,10 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
         "{err}"
     );
     // No report at all is a usage error (2 for merge).
-    let out = mw(&["merge"]);
+    let out = memwatch_output(["merge"]);
     assert_eq!(out.status.code(), Some(2));
     // An output in a missing directory: memwatch's own failure, 125, nothing left behind.
-    let out = mw(&[
+    let out = memwatch_output([
         "merge",
         good.to_str().unwrap(),
         "-o",
@@ -253,7 +248,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
 
 #[test]
 fn help_states_the_clock_assumption() {
-    let out = mw(&["merge", "--help"]);
+    let out = memwatch_output(["merge", "--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
     assert!(help.contains("synchronised (NTP"), "{help}");

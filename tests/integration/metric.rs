@@ -8,7 +8,7 @@ use memwatch::model::Report;
 use crate::util::*;
 
 fn run_json(args: &[&str]) -> (Output, Option<Report>) {
-    let out = output(&mut memwatch(args));
+    let out = memwatch_output(args);
     let report = serde_json::from_slice(&out.stdout).ok();
     (out, report)
 }

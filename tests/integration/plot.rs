@@ -51,12 +51,6 @@ fn report(command: &[&str], timeline: &[(u64, u64)]) -> Value {
     v
 }
 
-fn write(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
-    p
-}
-
 /// A ramp, a plateau, a spike and a fall over `secs` seconds, peaking at `peak_mib`.
 fn shape(secs: u64, peak_mib: u64) -> Vec<(u64, u64)> {
     let n = 200;
@@ -109,7 +103,7 @@ fn plot_writes_well_formed_svg_to_a_file_or_stdout() {
         "-c",
         r#"./app < in.txt && echo "done" 'ok' > /dev/null"#,
     ];
-    let r = write(&d, "r.json", &report(&cmd, &shape(30, 700)));
+    let r = write_json(&d, "r.json", &report(&cmd, &shape(30, 700)));
     let out = d.join("mem.svg");
     let o = mw(&[&"plot", &r, &"-o", &out], None);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
@@ -137,7 +131,7 @@ fn plot_writes_well_formed_svg_to_a_file_or_stdout() {
 #[test]
 fn long_jobs_are_in_minutes_and_hours() {
     let d = tempdir("long");
-    let r = write(&d, "r.json", &report(&["make"], &shape(1800, 2048)));
+    let r = write_json(&d, "r.json", &report(&["make"], &shape(1800, 2048)));
     let o = mw(&[&"plot", &r], None);
     let texts = svg_texts(&String::from_utf8(o.stdout).unwrap());
     assert!(
@@ -145,7 +139,7 @@ fn long_jobs_are_in_minutes_and_hours() {
         "{texts:?}"
     );
     assert!(texts.iter().any(|t| t.ends_with(" GiB")), "{texts:?}");
-    let r = write(&d, "h.json", &report(&["make"], &shape(5 * 3600, 10)));
+    let r = write_json(&d, "h.json", &report(&["make"], &shape(5 * 3600, 10)));
     let o = mw(&[&"plot", &r], None);
     let texts = svg_texts(&String::from_utf8(o.stdout).unwrap());
     assert!(
@@ -162,7 +156,7 @@ fn several_reports_overlay_with_a_legend() {
         .map(|&n| {
             let cmd = ["./app", "-n", &n.to_string()].map(str::to_string);
             let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            write(
+            write_json(
                 &d,
                 &format!("n{n}.json"),
                 &report(&cmd, &shape(10 + n, 100 * n)),
@@ -224,7 +218,7 @@ fn edge_cases_give_well_formed_svg() {
         ("zeros", report(&["z"], &[(0, 0), (100, 0)])),
         ("null", null_peak),
     ] {
-        let p = write(&d, &format!("{name}.json"), &v);
+        let p = write_json(&d, &format!("{name}.json"), &v);
         let o = mw(&[&"plot", &p], None);
         assert_eq!(o.status.code(), Some(0), "{name}: {o:?}");
         let svg = String::from_utf8(o.stdout).unwrap();
@@ -239,7 +233,7 @@ fn edge_cases_give_well_formed_svg() {
 #[test]
 fn bad_input_and_output() {
     let d = tempdir("bad");
-    let good = write(&d, "good.json", &report(&["x"], &shape(1, 1)));
+    let good = write_json(&d, "good.json", &report(&["x"], &shape(1, 1)));
     let corrupt = d.join("corrupt.json");
     std::fs::write(&corrupt, "{").unwrap();
     let missing = d.join("missing.json");
@@ -453,7 +447,7 @@ fn headless_chromium_renders_an_overlay() {
         .map(|&n| {
             let cmd = ["./app", "-n", &n.to_string()].map(str::to_string);
             let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            write(
+            write_json(
                 &d,
                 &format!("n{n}.json"),
                 &report(&cmd, &shape(10, 100 * n)),

@@ -32,6 +32,16 @@ where
     c
 }
 
+/// `memwatch <args>` run to the end with the deadline, as [`Command::output`] gives it.
+#[track_caller]
+pub fn memwatch_output<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    output(&mut memwatch(args))
+}
+
 /// The arguments of a `memwatch __workload` job (to put after `--`).
 pub fn workload(args: &[&str]) -> Vec<String> {
     let mut v = vec![BIN.to_string(), "__workload".to_string()];
@@ -136,6 +146,13 @@ pub fn wait_for_report(path: &Path, within: Duration) -> Report {
 /// write it where asked.
 pub fn fallback(tmp: &TempDir, pid: u32) -> PathBuf {
     tmp.join(format!("memwatch-report-{pid}.json"))
+}
+
+/// Write `v` (a report, edited) as JSON to `name` in `dir`; its path.
+pub fn write_json(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    p
 }
 
 /// A real report of a short job (`sleep 0.1`), made once, as JSON to edit into synthetic
