@@ -27,6 +27,7 @@ use crate::sys::unix::{self, spawn};
 use crate::sys::{self, Inspector, NativeInspector};
 use outputs::{Interim, Prepared};
 use report::Context;
+pub use report::{RunInfo, build as report};
 use sampler::Sampler;
 
 /// When the job is over.

@@ -61,21 +61,21 @@ impl Context {
 }
 
 /// What the run knew besides the job's figures.
-pub(super) struct RunInfo {
+pub struct RunInfo {
     /// The command's arguments.
-    pub(super) command: Vec<String>,
+    pub command: Vec<String>,
     /// Wall-clock start.
-    pub(super) start_time: Timestamp,
+    pub start_time: Timestamp,
     /// Monotonic duration of the job.
-    pub(super) duration: Duration,
+    pub duration: Duration,
     /// Sampling interval.
-    pub(super) interval: Duration,
+    pub interval: Duration,
     /// How the command ended (`None` if memwatch never learned).
-    pub(super) exit: Option<Exit>,
+    pub exit: Option<Exit>,
     /// The first job signal memwatch received, if any.
-    pub(super) interrupt_signal: Option<i32>,
+    pub interrupt_signal: Option<i32>,
     /// Live job pids memwatch stopped waiting for.
-    pub(super) left_running: Vec<i32>,
+    pub left_running: Vec<i32>,
 }
 
 fn at(start: Timestamp, offset: Duration) -> Timestamp {
@@ -115,7 +115,7 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
 }
 
 /// The report of the job's figures and the run's facts, with its warnings.
-pub(super) fn build(stats: &JobStats, info: RunInfo) -> Report {
+pub fn build(stats: &JobStats, info: RunInfo) -> Report {
     let mut report = fields(stats, info);
     let mut found = findings::missed_peaks(&report, stats.gaps.invisible);
     let copies: Vec<Copy> = stats

@@ -97,7 +97,8 @@ impl<'a> Sampler<'a> {
             let interim_due =
                 self.interim.is_some() && self.interim_next.is_some_and(|at| now >= at);
             let exited = self.standing.exit.is_some();
-            if now < self.next && !root_exited_now && !(exited && reaped_any) && !interim_due {
+            let due = now >= self.next || root_exited_now || (exited && reaped_any) || interim_due;
+            if !due {
                 continue;
             }
             self.sample(now, exited || safety_due, interim_due)?;

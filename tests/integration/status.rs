@@ -2,94 +2,17 @@
 //! from the final screen, never written when standard error is not a terminal or plain
 //! output is asked for.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::util::*;
+
 const MARK: &str = "memwatch \u{25b8}";
-
-/// A tmux server of its own (own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("skipped: tmux is not installed (Debian package tmux; .ci/run installs it)");
-            return None;
-        }
-        let t = Tmux {
-            socket: format!("memwatch-{name}-{}", std::process::id()),
-        };
-        let ok = t
-            .tmux(&[
-                "new-session",
-                "-d",
-                "-x",
-                "100",
-                "-y",
-                "20",
-                "-s",
-                "t",
-                command,
-            ])
-            .status
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Some(t)
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tmux")
-    }
-
-    /// An interactive bash (job control, `$ ` prompt) in the pane.
-    fn shell(name: &str) -> Option<Tmux> {
-        let t = Tmux::start(name, "env PS1='$ ' bash --norc --noprofile -i")?;
-        t.wait_for(Duration::from_secs(10), |s| s.contains('$'));
-        Some(t)
-    }
-
-    /// Type `keys` (tmux key names: `Enter`, `C-c`, `C-z`, or literal text).
-    fn send(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!(self.tmux(&args).status.success(), "tmux send-keys {keys:?}");
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    /// Poll the screen until `pred` holds or `timeout` passes; the last screen either way.
-    fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let until = Instant::now() + timeout;
-        loop {
-            let s = self.screen();
-            if pred(&s) || Instant::now() > until {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
 
 fn job_command(env: &str, secs: f64) -> String {
     format!(
         "{env} {} run -i 20 -- sh -c 'echo started; sleep {secs}; echo finished'; echo EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_memwatch")
+        BIN
     )
 }
 
@@ -129,35 +52,25 @@ fn plain_output_requests_turn_it_off() {
         let Some(t) = Tmux::start(name, &job_command(&format!("env {env}"), 2.0)) else {
             return;
         };
-        let mut seen = false;
-        let until = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = t.screen();
-            seen |= s.contains(MARK);
-            if s.contains("EXIT=") || Instant::now() > until {
-                assert!(s.contains("EXIT=0"), "{s}");
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (s, seen) = t.watch(
+            Duration::from_secs(15),
+            |s| s.contains("EXIT="),
+            |s| s.contains(MARK),
+        );
+        assert!(s.contains("EXIT=0"), "{s}");
         assert!(!seen, "{env}: a status line was drawn");
     }
 }
 
 #[test]
 fn never_written_when_stderr_is_not_a_terminal() {
-    let out = Command::new(env!("CARGO_BIN_EXE_memwatch"))
-        .args(["run", "-i", "20", "--", "sleep", "1.5"])
-        .env("TERM", "xterm-256color")
-        .output()
-        .expect("run memwatch");
+    let out =
+        output(memwatch(["run", "-i", "20", "--", "sleep", "1.5"]).env("TERM", "xterm-256color"));
     assert!(out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!err.contains(MARK) && !err.contains('\x1b'), "{err:?}");
     assert!(err.contains("Max total RSS"));
 }
-
-const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
 
 /// The screen's last row.
 fn last_row(screen: &str) -> &str {
@@ -203,22 +116,12 @@ fn ctrl_z_gives_the_terminal_back_and_fg_brings_the_line_back() {
     assert!(!s.contains(MARK), "status line left behind:\n{s}");
 }
 
-/// The pid of the `memwatch run` whose arguments include `token`.
-fn memwatch_with(token: &str) -> Option<i32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
-        (args.get(1) == Some(&&b"run"[..]) && args.contains(&token.as_bytes())).then_some(pid)
-    })
-}
-
 #[test]
 fn killed_while_stopped_leaves_the_terminal_clean() {
     let Some(t) = Tmux::shell("ctrlzkill") else {
         return;
     };
-    let tok = format!("ctrlzkill-{}", std::process::id());
+    let tok = token("ctrlzkill");
     t.send(&[
         &format!("{BIN} run -i 20 -- sh -c 'sleep 30' {tok}"),
         "Enter",
@@ -229,13 +132,16 @@ fn killed_while_stopped_leaves_the_terminal_clean() {
     t.wait_for(Duration::from_secs(10), |s| s.contains("Stopped"));
     // As `kill -9 %1` does: SIGKILL to the stopped job's process group.
     let pid = memwatch_with(&tok).expect("memwatch is running");
-    // SAFETY: killpg(2) with integer arguments, on the group of the memwatch this test
-    // started (found by its unique argument).
-    assert_eq!(unsafe { libc::killpg(pid, libc::SIGKILL) }, 0);
-    let until = Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let group = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).expect("killpg");
+    // Gone once the shell has reaped it.
+    poll(Duration::from_secs(10), || {
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            Err(format!("memwatch {pid} is still there"))
+        } else {
+            Ok(())
+        }
+    });
     assert_terminal_restored(&t, 100);
 }
 
@@ -245,17 +151,12 @@ fn started_in_the_background_it_draws_nothing() {
         return;
     };
     t.send(&[&format!("{BIN} run -i 20 -- sleep 3 &"), "Enter"]);
-    let until = Instant::now() + Duration::from_secs(20);
-    let mut seen = false;
-    loop {
-        let s = t.screen();
-        seen |= s.contains(MARK);
-        if s.contains("Max total RSS") || Instant::now() > until {
-            assert!(s.contains("Max total RSS"), "no summary:\n{s}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (s, seen) = t.watch(
+        Duration::from_secs(20),
+        |s| s.contains("Max total RSS"),
+        |s| s.contains(MARK),
+    );
+    assert!(s.contains("Max total RSS"), "no summary:\n{s}");
     assert!(!seen, "a status line was drawn over the shell");
 }
 
@@ -264,7 +165,7 @@ fn ctrl_c_reaches_job_processes_in_a_session_of_their_own() {
     let Some(t) = Tmux::shell("ctrlc") else {
         return;
     };
-    let tok = format!("ctrlc-daemon-{}", std::process::id());
+    let tok = token("ctrlc-daemon");
     // The command starts a daemon (double fork, setsid) that holds for 8 s: the terminal's
     // SIGINT reaches memwatch's group, not the daemon's session.
     t.send(&[
@@ -275,7 +176,25 @@ fn ctrl_c_reaches_job_processes_in_a_session_of_their_own() {
     ]);
     let s = t.wait_for(Duration::from_secs(10), |s| last_row(s).contains(MARK));
     assert!(last_row(&s).contains(MARK), "no status line:\n{s}");
-    std::thread::sleep(Duration::from_millis(500));
+    // The interrupt goes in once the daemon runs in a session of its own (the grandchild,
+    // not the session leader that forked it) and memwatch follows it.
+    let _daemon_cleanup = KillOnDrop(tok.clone());
+    let mw = poll(Duration::from_secs(10), || {
+        memwatch_with(&tok).ok_or_else(|| "memwatch is not running".to_string())
+    });
+    let session = |pid: i32| {
+        nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .ok()
+            .map(nix::unistd::Pid::as_raw)
+    };
+    let daemon = poll(Duration::from_secs(10), || {
+        let pids = job_pids(&tok);
+        pids.iter()
+            .copied()
+            .find(|&p| session(p).is_some_and(|s| Some(s) != session(mw) && s != p))
+            .ok_or_else(|| format!("no daemon in a session of its own among {pids:?}"))
+    });
+    wait_followed(mw, &[daemon]);
     let sent = Instant::now();
     t.send(&["C-c"]);
     // The typed command line holds "EXIT=$?"; its output, "EXIT=" and a number.
@@ -288,11 +207,10 @@ fn ctrl_c_reaches_job_processes_in_a_session_of_their_own() {
     let s = t.wait_for(Duration::from_secs(15), exited);
     let took = sent.elapsed();
     if !exited(&s) {
-        let ps = Command::new("ps")
-            .args(["-eo", "pid,ppid,pgid,sid,stat,wchan:20,args"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
+        let ps =
+            try_output(Command::new("ps").args(["-eo", "pid,ppid,pgid,sid,stat,wchan:20,args"]))
+                .map(|o| text(&o.stdout))
+                .unwrap_or_default();
         let mine: Vec<&str> = ps
             .lines()
             .filter(|l| l.contains(&tok) || l.contains("memwatch run"))

@@ -2,63 +2,13 @@
 //! directory. The reports are a real `memwatch run --json` report with its figures edited,
 //! so they follow the current schema.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
-const MIB: u64 = 1024;
-const GIB: u64 = 1024 * 1024;
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p =
-            std::env::temp_dir().join(format!("memwatch-compare-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A real report of a short job, made once.
-fn real_report() -> &'static Value {
-    static REPORT: OnceLock<Value> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("memwatch-compare-real-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("real.json");
-        let out = Command::new(BIN)
-            .args(["run", "-q", "-i", "10", "--json", "-o"])
-            .arg(&path)
-            .args(["--", "sleep", "0.1"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(
-            v["processes"].as_array().is_some_and(|p| !p.is_empty()),
-            "the real report has no process: {v}"
-        );
-        v
-    })
-}
+use crate::util::*;
 
 /// The figures of a synthetic report.
 #[derive(Clone)]
@@ -94,27 +44,20 @@ fn report(f: &Fig) -> Value {
     v
 }
 
-fn write(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
-    p
-}
-
-fn compare(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut c = Command::new(BIN);
-    c.arg("compare");
+fn compare(args: &[&dyn AsRef<OsStr>]) -> Output {
+    let mut c = memwatch(["compare"]);
     for a in args {
         c.arg(a);
     }
-    c.output().unwrap()
+    output(&mut c)
 }
 
 fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    text(&o.stdout)
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    text(&o.stderr)
 }
 
 /// Exit 2 with exactly one `memwatch: …` line on stderr containing `needle`, nothing on
@@ -130,8 +73,8 @@ fn assert_bad_input(o: &Output, needle: &str) {
 
 #[test]
 fn identical_reports_exit_0() {
-    let d = TempDir::new("identical");
-    let p = write(&d, "a.json", real_report());
+    let d = tempdir("identical");
+    let p = write_json(&d, "a.json", real_report());
     let o = compare(&[&p, &p]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -153,29 +96,28 @@ fn identical_reports_exit_0() {
 #[test]
 fn the_verdict_survives_a_reader_that_stops_early() {
     // `memwatch compare … | head -3` in CI must still fail the job on a regression.
-    let d = TempDir::new("pipe");
-    let base = write(&d, "main.json", &report(&fig(GIB)));
-    let new = write(&d, "branch.json", &report(&fig(2 * GIB)));
+    let d = tempdir("pipe");
+    let base = write_json(&d, "main.json", &report(&fig(GIB)));
+    let new = write_json(&d, "branch.json", &report(&fig(2 * GIB)));
     let (read, write) = nix::unistd::pipe().unwrap();
     drop(read);
-    let o = Command::new(BIN)
-        .arg("compare")
-        .args([&base, &new])
-        .args(["--max-increase", "20%"])
-        .stdout(std::process::Stdio::from(write))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let f = finish_own_stdout(
+        memwatch(["compare"])
+            .args([&base, &new])
+            .args(["--max-increase", "20%"])
+            .stdout(Stdio::from(write)),
+    );
+    assert_eq!(f.code, Some(1), "{}", f.stderr);
+    assert!(f.stderr.is_empty(), "{}", f.stderr);
 }
 
 #[test]
 fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
-    let d = TempDir::new("doubled");
-    let base = write(&d, "main.json", &report(&fig(GIB)));
+    let d = tempdir("doubled");
+    let base = write_json(&d, "main.json", &report(&fig(GIB)));
     let mut doubled = fig(2 * GIB);
     doubled.process = Some(GIB / 2);
-    let new = write(&d, "branch.json", &report(&doubled));
+    let new = write_json(&d, "branch.json", &report(&doubled));
     let o = compare(&[&base, &new, &"--max-increase", &"20%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
@@ -222,12 +164,12 @@ fn doubled_peak_over_20_percent_exits_1_naming_the_figure() {
 
 #[test]
 fn other_metrics() {
-    let d = TempDir::new("metrics");
-    let base = write(&d, "a.json", &report(&fig(GIB)));
+    let d = tempdir("metrics");
+    let base = write_json(&d, "a.json", &report(&fig(GIB)));
     let mut slow = fig(GIB);
     slow.seconds = 45.0;
     slow.processes = 12;
-    let new = write(&d, "b.json", &report(&slow));
+    let new = write_json(&d, "b.json", &report(&slow));
     let o = compare(&[
         &base,
         &new,
@@ -252,7 +194,7 @@ fn other_metrics() {
 
 #[test]
 fn three_or_more_reports_give_a_scaling_table() {
-    let d = TempDir::new("scaling");
+    let d = tempdir("scaling");
     let mut paths = Vec::new();
     for n in [1u64, 2, 4, 8] {
         let mut f = fig(n * 100 * MIB);
@@ -264,9 +206,9 @@ fn three_or_more_reports_give_a_scaling_table() {
         ];
         f.process = Some(100 * MIB);
         f.processes = n + 1;
-        paths.push(write(&d, &format!("n{n}.json"), &report(&f)));
+        paths.push(write_json(&d, &format!("n{n}.json"), &report(&f)));
     }
-    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = paths.iter().map(|p| p as _).collect();
+    let args: Vec<&dyn AsRef<OsStr>> = paths.iter().map(|p| p as _).collect();
     let o = compare(&args[..3]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -311,22 +253,22 @@ fn three_or_more_reports_give_a_scaling_table() {
 
 #[test]
 fn base_and_new_sides_compare_medians() {
-    let d = TempDir::new("medians");
+    let d = tempdir("medians");
     let side = |name: &str, totals: [u64; 3]| -> Vec<PathBuf> {
         totals
             .iter()
             .enumerate()
-            .map(|(i, &t)| write(&d, &format!("{name}{i}.json"), &report(&fig(t * MIB))))
+            .map(|(i, &t)| write_json(&d, &format!("{name}{i}.json"), &report(&fig(t * MIB))))
             .collect()
     };
     // One noisy run on each side; the medians are 110 and 125 MiB: +13.6%.
     let base = side("main", [100, 110, 300]);
     let new = side("pr", [500, 120, 125]);
-    let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--base"];
-    a.extend(base.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
+    let mut a: Vec<&dyn AsRef<OsStr>> = vec![&"--base"];
+    a.extend(base.iter().map(|p| p as &dyn AsRef<OsStr>));
     a.push(&"--new");
-    a.extend(new.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
-    a.extend([&"--max-increase" as &dyn AsRef<std::ffi::OsStr>, &"20%"]);
+    a.extend(new.iter().map(|p| p as &dyn AsRef<OsStr>));
+    a.extend([&"--max-increase" as &dyn AsRef<OsStr>, &"20%"]);
     let o = compare(&a);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
@@ -348,9 +290,9 @@ fn base_and_new_sides_compare_medians() {
 
 #[test]
 fn json_output_parses_and_has_the_documented_fields() {
-    let d = TempDir::new("json");
-    let base = write(&d, "a.json", &report(&fig(GIB)));
-    let new = write(&d, "b.json", &report(&fig(2 * GIB)));
+    let d = tempdir("json");
+    let base = write_json(&d, "a.json", &report(&fig(GIB)));
+    let new = write_json(&d, "b.json", &report(&fig(2 * GIB)));
     let o = compare(&[&base, &new, &"--max-increase", &"20%", &"--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -379,7 +321,7 @@ fn json_output_parses_and_has_the_documented_fields() {
         assert!(v.get(key).is_some(), "{key}");
     }
     // Scaling.
-    let third = write(&d, "c.json", &report(&fig(4 * GIB)));
+    let third = write_json(&d, "c.json", &report(&fig(4 * GIB)));
     let o = compare(&[&base, &new, &third, &"--json"]);
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -391,15 +333,15 @@ fn json_output_parses_and_has_the_documented_fields() {
 
 #[test]
 fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
-    let d = TempDir::new("inputs");
-    let good = write(&d, "good.json", &report(&fig(GIB)));
+    let d = tempdir("inputs");
+    let good = write_json(&d, "good.json", &report(&fig(GIB)));
     let empty = d.join("empty.json");
     std::fs::write(&empty, "").unwrap();
     let corrupt = d.join("corrupt.json");
     std::fs::write(&corrupt, "{\"schema_version\": 1, \"command\": [").unwrap();
     let mut future = report(&fig(GIB));
     future["schema_version"] = json!(2);
-    let future = write(&d, "future.json", &future);
+    let future = write_json(&d, "future.json", &future);
     let not_report = d.join("other.json");
     std::fs::write(&not_report, r#"{"schema_version": 1, "name": "x"}"#).unwrap();
     let missing = d.join("missing.json");
@@ -409,7 +351,7 @@ fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
         (&corrupt, "not a memwatch JSON report"),
         (&future, "schema_version 2"),
         (&not_report, "not a memwatch JSON report"),
-        (d.0.as_path(), "cannot read report"),
+        (d.path(), "cannot read report"),
     ];
     for (bad, why) in cases {
         let name = bad.display().to_string();
@@ -424,11 +366,11 @@ fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
 
 #[test]
 fn unknown_figure_with_a_limit_exits_2() {
-    let d = TempDir::new("unknown");
+    let d = tempdir("unknown");
     let mut f = fig(GIB);
     f.total = None;
-    let base = write(&d, "early.json", &report(&f));
-    let new = write(&d, "b.json", &report(&fig(GIB)));
+    let base = write_json(&d, "early.json", &report(&f));
+    let new = write_json(&d, "b.json", &report(&fig(GIB)));
     let o = compare(&[&base, &new, &"--max-increase", &"20%"]);
     assert_bad_input(&o, "early.json: max total RSS is unknown");
     // Without a limit the table says unknown.
@@ -439,11 +381,11 @@ fn unknown_figure_with_a_limit_exits_2() {
 
 #[test]
 fn arguments_that_do_not_fit_exit_2_with_one_line() {
-    let d = TempDir::new("usage");
-    let a = write(&d, "a.json", &report(&fig(GIB)));
-    let b = write(&d, "b.json", &report(&fig(GIB)));
-    let c = write(&d, "c.json", &report(&fig(GIB)));
-    let cases: Vec<(Vec<&dyn AsRef<std::ffi::OsStr>>, &str)> = vec![
+    let d = tempdir("usage");
+    let a = write_json(&d, "a.json", &report(&fig(GIB)));
+    let b = write_json(&d, "b.json", &report(&fig(GIB)));
+    let c = write_json(&d, "c.json", &report(&fig(GIB)));
+    let cases: Vec<(Vec<&dyn AsRef<OsStr>>, &str)> = vec![
         (vec![&a], "at least two reports"),
         (vec![], "REPORT"),
         (vec![&a, &b, &"--label", &"x"], "two labels"),
@@ -469,10 +411,7 @@ fn arguments_that_do_not_fit_exit_2_with_one_line() {
 
 #[test]
 fn help_explains_medians() {
-    let o = Command::new(BIN)
-        .args(["compare", "--help"])
-        .output()
-        .unwrap();
+    let o = output(&mut memwatch(["compare", "--help"]));
     assert!(o.status.success());
     let help = stdout(&o);
     for needle in [
@@ -496,15 +435,14 @@ fn help_explains_medians() {
 /// (`--exit 3`, `--kill-self 9`): memwatch's own exit status is the job's.
 fn workload_report(dir: &TempDir, name: &str, mib: u64, extra: &[&str]) -> PathBuf {
     let path = dir.join(name);
-    let out = Command::new(BIN)
-        .args(["run", "-q", "-i", "10", "-o"])
-        .arg(&path)
-        .args(["--", BIN, "__workload", "--hold-ms", "200", "--mib"])
-        .arg(mib.to_string())
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(path.exists(), "no report: {out:?}");
+    let f = finish(
+        memwatch(["run", "-q", "-i", "10", "-o"])
+            .arg(&path)
+            .args(["--", BIN, "__workload", "--hold-ms", "200", "--mib"])
+            .arg(mib.to_string())
+            .args(extra),
+    );
+    assert!(path.exists(), "no report: {f:?}");
     path
 }
 
@@ -525,7 +463,7 @@ fn last_line(o: &Output) -> String {
 fn a_crashed_or_killed_new_run_fails_the_gate() {
     // The issue's case: the new run exited 3 (or was killed) and used a quarter of the
     // memory. It printed "OK: … fell" and exited 0.
-    let d = TempDir::new("failed-new");
+    let d = tempdir("failed-new");
     let ok = workload_report(&d, "ok.json", 40, &[]);
     let crashed = workload_report(&d, "crashed.json", 10, &["--exit", "3"]);
     let killed = workload_report(&d, "killed.json", 10, &["--kill-self", "9"]);
@@ -563,12 +501,12 @@ fn a_crashed_or_killed_new_run_fails_the_gate() {
 
 #[test]
 fn an_interrupted_run_fails_the_gate_even_if_the_command_exited_0() {
-    let d = TempDir::new("failed-interrupted");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let d = tempdir("failed-interrupted");
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
     // SIGTERM to memwatch: passed on to the command, which died of it.
-    let term = write(&d, "term.json", &ended(&fig(GIB / 4), None, Some(15), true));
+    let term = write_json(&d, "term.json", &ended(&fig(GIB / 4), None, Some(15), true));
     // The command caught the signal and exited 0: still cut short.
-    let caught = write(
+    let caught = write_json(
         &d,
         "caught.json",
         &ended(&fig(GIB / 4), Some(0), None, true),
@@ -609,9 +547,9 @@ fn an_interrupted_run_fails_the_gate_even_if_the_command_exited_0() {
 fn a_failed_base_run_fails_the_gate_too() {
     // A gate against a crashed baseline proves nothing: here the new run doubled, and a
     // crashed base would hide it as well as it would fail it.
-    let d = TempDir::new("failed-base");
-    let crashed = write(&d, "main.json", &ended(&fig(GIB), Some(101), None, false));
-    let new = write(&d, "pr.json", &report(&fig(GIB)));
+    let d = tempdir("failed-base");
+    let crashed = write_json(&d, "main.json", &ended(&fig(GIB), Some(101), None, false));
+    let new = write_json(&d, "pr.json", &report(&fig(GIB)));
     let o = compare(&[&crashed, &new, &"--max-increase", &"20%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let name = crashed.display().to_string();
@@ -623,7 +561,7 @@ fn a_failed_base_run_fails_the_gate_too() {
         stdout(&o)
     );
     // A report that does not say how the command ended vouches for nothing either.
-    let unknown = write(&d, "unknown.json", &ended(&fig(GIB), None, None, false));
+    let unknown = write_json(&d, "unknown.json", &ended(&fig(GIB), None, None, false));
     let o = compare(&[&unknown, &new, &"--max-increase", &"20%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
@@ -640,9 +578,9 @@ fn a_failed_base_run_fails_the_gate_too() {
 
 #[test]
 fn allow_failed_lets_the_figures_decide() {
-    let d = TempDir::new("allow-failed");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
-    let crashed = write(
+    let d = tempdir("allow-failed");
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
+    let crashed = write_json(
         &d,
         "crashed.json",
         &ended(&fig(GIB / 4), Some(3), None, false),
@@ -673,9 +611,9 @@ fn allow_failed_lets_the_figures_decide() {
 #[test]
 fn without_a_limit_failed_runs_are_noted_and_exit_0() {
     // No --max-increase: no gate, as before; the notes and the JSON say what failed.
-    let d = TempDir::new("failed-nolimit");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
-    let killed = write(
+    let d = tempdir("failed-nolimit");
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
+    let killed = write_json(
         &d,
         "killed.json",
         &ended(&fig(GIB / 4), None, Some(9), false),
@@ -702,30 +640,25 @@ fn without_a_limit_failed_runs_are_noted_and_exit_0() {
 fn medians_flag_failed_runs_and_differing_commands() {
     // --base ok ok ok --new ok crashed killed: nothing flagged the failed runs or the
     // commands that differ.
-    let d = TempDir::new("failed-medians");
+    let d = tempdir("failed-medians");
     let ok: Vec<PathBuf> = (0..4)
-        .map(|i| write(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
+        .map(|i| write_json(&d, &format!("ok{i}.json"), &report(&fig(GIB))))
         .collect();
     let mut crashed_fig = fig(GIB / 4);
     crashed_fig.command = vec!["./app", "--fast", "--crash"];
-    let crashed = write(
+    let crashed = write_json(
         &d,
         "crashed.json",
         &ended(&crashed_fig, Some(3), None, false),
     );
-    let killed = write(
+    let killed = write_json(
         &d,
         "killed.json",
         &ended(&fig(GIB / 2), None, Some(9), false),
     );
-    let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--base", &ok[0], &ok[1], &ok[2]];
-    a.extend([
-        &"--new" as &dyn AsRef<std::ffi::OsStr>,
-        &ok[3],
-        &crashed,
-        &killed,
-    ]);
-    a.extend([&"--max-increase" as &dyn AsRef<std::ffi::OsStr>, &"10%"]);
+    let mut a: Vec<&dyn AsRef<OsStr>> = vec![&"--base", &ok[0], &ok[1], &ok[2]];
+    a.extend([&"--new" as &dyn AsRef<OsStr>, &ok[3], &crashed, &killed]);
+    a.extend([&"--max-increase" as &dyn AsRef<OsStr>, &"10%"]);
     let o = compare(&a);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let out = stdout(&o);
@@ -757,7 +690,7 @@ fn medians_flag_failed_runs_and_differing_commands() {
     );
     // --allow-failed: the failed runs count in the medians like the others (the median of
     // 1 GiB, 256 MiB and 512 MiB is 512 MiB).
-    a.extend([&"--allow-failed" as &dyn AsRef<std::ffi::OsStr>, &"--json"]);
+    a.extend([&"--allow-failed" as &dyn AsRef<OsStr>, &"--json"]);
     let o = compare(&a);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["entries"][1]["max_total_rss_kib"], GIB / 2);
@@ -770,9 +703,9 @@ fn medians_flag_failed_runs_and_differing_commands() {
 
 #[test]
 fn json_says_which_runs_failed_and_why() {
-    let d = TempDir::new("failed-json");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
-    let crashed = write(
+    let d = tempdir("failed-json");
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
+    let crashed = write_json(
         &d,
         "crashed.json",
         &ended(&fig(GIB / 4), Some(3), None, false),
@@ -816,11 +749,11 @@ fn json_says_which_runs_failed_and_why() {
 #[test]
 fn a_failed_run_with_an_unknown_figure_fails_as_a_failed_run() {
     // Crashed before the first sample: the failure is the reason, not a bad input (exit 2).
-    let d = TempDir::new("failed-unknown");
-    let ok = write(&d, "ok.json", &report(&fig(GIB)));
+    let d = tempdir("failed-unknown");
+    let ok = write_json(&d, "ok.json", &report(&fig(GIB)));
     let mut f = fig(GIB);
     f.total = None;
-    let early = write(&d, "early.json", &ended(&f, None, Some(11), false));
+    let early = write_json(&d, "early.json", &ended(&f, None, Some(11), false));
     let o = compare(&[&ok, &early, &"--max-increase", &"10%"]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(
@@ -839,7 +772,7 @@ fn a_failed_run_with_an_unknown_figure_fails_as_a_failed_run() {
 
 #[test]
 fn a_scaling_table_marks_failed_runs() {
-    let d = TempDir::new("failed-scaling");
+    let d = tempdir("failed-scaling");
     let mut paths = Vec::new();
     for (n, end) in [("1", None), ("2", Some(3)), ("4", None)] {
         let mut f = fig(100 * MIB);
@@ -848,7 +781,7 @@ fn a_scaling_table_marks_failed_runs() {
             Some(code) => ended(&f, Some(code), None, false),
             None => report(&f),
         };
-        paths.push(write(&d, &format!("n{n}.json"), &v));
+        paths.push(write_json(&d, &format!("n{n}.json"), &v));
     }
     let o = compare(&[&paths[0], &paths[1], &paths[2]]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -879,7 +812,7 @@ fn a_scaling_table_marks_failed_runs() {
 
 #[test]
 fn differing_hosts_versions_and_os_are_noted() {
-    let d = TempDir::new("differs");
+    let d = tempdir("differs");
     let mut a = report(&fig(GIB));
     a["hostname"] = json!("ci-runner-1");
     a["memwatch_version"] = json!("0.1.0");
@@ -889,7 +822,7 @@ fn differing_hosts_versions_and_os_are_noted() {
     b["memwatch_version"] = json!("0.2.0");
     b["os"] = json!("macos");
     b["command"] = json!(["./app", "--slow"]);
-    let (pa, pb) = (write(&d, "a.json", &a), write(&d, "b.json", &b));
+    let (pa, pb) = (write_json(&d, "a.json", &a), write_json(&d, "b.json", &b));
     let (na, nb) = (pa.display(), pb.display());
     let o = compare(&[&pa, &pb, &"--max-increase", &"10%"]);
     // Notes only: the gate is about the figures.
@@ -929,10 +862,7 @@ fn differing_hosts_versions_and_os_are_noted() {
 
 #[test]
 fn help_explains_failed_runs() {
-    let o = Command::new(BIN)
-        .args(["compare", "--help"])
-        .output()
-        .unwrap();
+    let o = output(&mut memwatch(["compare", "--help"]));
     assert!(o.status.success());
     let help = stdout(&o);
     for needle in ["--allow-failed", "Failed runs", "failed run", "interrupted"] {

@@ -1,20 +1,14 @@
 //! `--metric`: PSS counts a shared mapping once where RSS counts it in every process.
-#![cfg(target_os = "linux")]
 
-use std::process::Command;
+use std::path::Path;
+use std::process::Output;
 
-use memwatch::report::Report;
+use memwatch::model::Report;
 
-#[path = "support/nobody.rs"]
-mod nobody;
+use crate::util::*;
 
-const MIB: u64 = 1024;
-
-fn run_json(args: &[&str]) -> (std::process::Output, Option<Report>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_memwatch"))
-        .args(args)
-        .output()
-        .expect("run memwatch");
+fn run_json(args: &[&str]) -> (Output, Option<Report>) {
+    let out = memwatch_output(args);
     let report = serde_json::from_slice(&out.stdout).ok();
     (out, report)
 }
@@ -31,7 +25,7 @@ fn pss_counts_shared_pages_once() {
         "-i",
         "20",
         "--",
-        env!("CARGO_BIN_EXE_memwatch"),
+        BIN,
         "__workload",
         "--shared-mib",
         "120",
@@ -42,7 +36,7 @@ fn pss_counts_shared_pages_once() {
     ]);
     assert!(out.status.success(), "{out:?}");
     let r = report.expect("JSON report");
-    assert_eq!(r.metric, "pss");
+    assert_eq!(serde_json::to_value(r.metric).unwrap(), "pss");
     let rss = r.max_total_rss_kib.unwrap();
     let pss = r.max_total_pss_kib.expect("max_total_pss_kib");
     assert!(
@@ -90,7 +84,7 @@ fn without_metric_the_extra_fields_are_null() {
     let (out, report) = run_json(&["run", "--json", "-q", "-i", "20", "--", "sleep", "0.2"]);
     assert!(out.status.success());
     let r = report.unwrap();
-    assert_eq!(r.metric, "rss");
+    assert_eq!(serde_json::to_value(r.metric).unwrap(), "rss");
     assert!(r.max_total_pss_kib.is_none() && r.max_total_footprint_kib.is_none());
     assert!(r.metric_sampling.is_none());
     assert!(r.processes.iter().all(|p| p.max_pss_kib.is_none()));
@@ -98,14 +92,9 @@ fn without_metric_the_extra_fields_are_null() {
 
 #[test]
 fn footprint_is_refused_on_linux_before_the_command_runs() {
-    let dir = std::env::temp_dir().join(format!("memwatch-metric-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("metric");
     let marker = dir.join("ran");
-    let out = Command::new(env!("CARGO_BIN_EXE_memwatch"))
-        .args(["run", "--metric", "footprint", "--", "touch"])
-        .arg(&marker)
-        .output()
-        .unwrap();
+    let out = output(memwatch(["run", "--metric", "footprint", "--", "touch"]).arg(&marker));
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -114,39 +103,29 @@ fn footprint_is_refused_on_linux_before_the_command_runs() {
         "{err}"
     );
     assert!(!marker.exists(), "the command ran");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn compare_gates_on_pss() {
     // Two real runs with --metric pss: 4 processes sharing 30 MiB, then 90 MiB. The gate on
     // PSS fails the second with the figure named; a report without PSS cannot be gated on it.
-    let dir = std::env::temp_dir().join(format!("memwatch-metric-cmp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = env!("CARGO_BIN_EXE_memwatch");
+    let dir = tempdir("metric-cmp");
     let run = |name: &str, metric: &str, shared: &str| {
         let path = dir.join(name);
-        let out = Command::new(bin)
-            .args(["run", "-q", "-i", "20", "--metric", metric, "-o"])
-            .arg(&path)
-            .args(["--", bin, "__workload", "--shared-mib", shared])
-            .args(["--fork", "3", "--hold-ms", "600"])
-            .output()
-            .unwrap();
+        let out = output(
+            memwatch(["run", "-q", "-i", "20", "--metric", metric, "-o"])
+                .arg(&path)
+                .args(["--", BIN, "__workload", "--shared-mib", shared])
+                .args(["--fork", "3", "--hold-ms", "600"]),
+        );
         assert!(out.status.success(), "{out:?}");
         path
     };
     let small = run("small.json", "pss", "30");
     let big = run("big.json", "pss", "90");
     let rss_only = run("rss.json", "rss", "30");
-    let compare = |args: &[&std::path::Path], extra: &[&str]| {
-        Command::new(bin)
-            .arg("compare")
-            .args(args)
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let compare =
+        |args: &[&Path], extra: &[&str]| output(memwatch(["compare"]).args(args).args(extra));
 
     let o = compare(
         &[&small, &big],
@@ -189,91 +168,23 @@ fn compare_gates_on_pss() {
         v["changes"]["max_total_pss_kib"]["change"].as_i64(),
         Some(b as i64 - a as i64)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Print why a test cannot run here and return, or fail when `MEMWATCH_REQUIRE_ALL=1`.
-fn skip(reason: &str) {
-    if std::env::var_os("MEMWATCH_REQUIRE_ALL").is_some_and(|v| v == "1") {
-        panic!("MEMWATCH_REQUIRE_ALL=1, but: {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
-/// A setuid-root copy of memwatch in a fresh directory (removed when dropped), or `None`
-/// (after [`skip`]) where setuid cannot work.
-struct SetuidCopy {
-    dir: std::path::PathBuf,
-    bin: std::path::PathBuf,
-}
-
-impl SetuidCopy {
-    fn new(tag: &str) -> Option<SetuidCopy> {
-        use std::os::unix::fs::PermissionsExt;
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            skip("needs root to make a setuid-root copy of memwatch");
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("memwatch-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // setuid needs a filesystem without nosuid and a runner without no_new_privs.
-        let nosuid = nix::sys::statvfs::statvfs(&dir)
-            .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
-            .unwrap_or(true);
-        let no_new_privs = std::fs::read_to_string("/proc/self/status")
-            .map(|s| {
-                s.lines()
-                    .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1'))
-            })
-            .unwrap_or(true);
-        let bin = dir.join("suid-workload");
-        let copy = SetuidCopy { dir, bin };
-        if nosuid || no_new_privs {
-            skip(&format!(
-                "setuid has no effect here (nosuid {nosuid}, no_new_privs {no_new_privs})"
-            ));
-            return None;
-        }
-        std::fs::copy(env!("CARGO_BIN_EXE_memwatch"), &copy.bin).unwrap();
-        std::fs::set_permissions(&copy.bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
-        Some(copy)
-    }
-}
-
-impl Drop for SetuidCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Run memwatch as `nobody`; `None` (after [`skip`]) when it cannot run as nobody here.
-fn output_as_nobody(cmd: &mut Command) -> Option<std::process::Output> {
-    nobody::drop_to_nobody(cmd);
-    match cmd.output() {
-        Ok(o) if o.status.code() != Some(126) => Some(o),
-        other => {
-            skip(&format!("memwatch cannot be run as nobody here: {other:?}"));
-            None
-        }
-    }
 }
 
 #[test]
 fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
     // A setuid-root job under a memwatch run by nobody: its RSS can be read (statm is
     // world-readable) but not its PSS (smaps_rollup needs ptrace access).
-    let Some(suid) = SetuidCopy::new("metric-suid") else {
+    let dir = tempdir("metric-suid");
+    let Some(suid) = setuid_copy(&dir) else {
         return;
     };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memwatch"));
-    cmd.args(["run", "-q", "--json", "--metric", "pss", "-i", "20", "--"])
-        .arg(&suid.bin)
+    let mut cmd = memwatch(["run", "-q", "--json", "--metric", "pss", "-i", "20", "--"]);
+    cmd.arg(&suid)
         .args(["__workload", "--mib", "20", "--hold-ms", "400"]);
-    let Some(out) = output_as_nobody(&mut cmd) else {
+    let Some(cmd) = as_nobody(&mut cmd) else {
         return;
     };
+    let out = output(cmd);
     assert!(out.status.success(), "{out:?}");
     let r: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert!(
@@ -303,18 +214,19 @@ fn pss_that_cannot_be_read_is_unknown_with_a_warning_never_0() {
 fn a_pss_total_without_a_setuid_process_says_at_least() {
     // As nobody, a shell whose setuid child holds 100 MiB: the PSS total has the shell's
     // PSS only, and its headline, in text and JSON, must say it is a lower bound.
-    let Some(suid) = SetuidCopy::new("metric-partial") else {
+    let dir = tempdir("metric-partial");
+    let Some(suid) = setuid_copy(&dir) else {
         return;
     };
-    let script = format!("{} __workload --mib 100 --hold-ms 600", suid.bin.display());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memwatch"));
-    cmd.args([
+    let script = format!("{} __workload --mib 100 --hold-ms 600", suid.display());
+    let mut cmd = memwatch([
         "run", "--json", "--metric", "pss", "-i", "20", "--", "sh", "-c",
-    ])
-    .arg(&script);
-    let Some(out) = output_as_nobody(&mut cmd) else {
+    ]);
+    cmd.arg(&script);
+    let Some(cmd) = as_nobody(&mut cmd) else {
         return;
     };
+    let out = output(cmd);
     assert!(out.status.success(), "{out:?}");
     let r: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
     let rss = r.max_total_rss_kib.unwrap();
@@ -345,8 +257,7 @@ fn a_pss_total_without_a_setuid_process_says_at_least() {
 fn pss_follows_a_process_through_exec() {
     // A shell read for PSS, then exec'd into a 100 MiB workload: the kept smaps_rollup
     // descriptor belongs to the shell's image, and the new program's PSS must still count.
-    let bin = env!("CARGO_BIN_EXE_memwatch");
-    let script = format!("sleep 0.3; exec {bin} __workload --mib 100 --hold-ms 900");
+    let script = format!("sleep 0.3; exec {BIN} __workload --mib 100 --hold-ms 900");
     let (out, report) = run_json(&[
         "run", "--json", "-q", "--metric", "pss", "-i", "20", "--", "sh", "-c", &script,
     ]);

@@ -3,7 +3,8 @@
 //! one report), then with one memwatch per rank whose reports `memwatch merge` adds up.
 //!
 //! Needs Open MPI (Debian: `openmpi-bin libopenmpi-dev`, which `.ci/run` installs when
-//! missing). Without it each test prints `skipped: <reason>` and returns.
+//! missing) and the C compiler `mpicc` drives. Without them each test prints
+//! `skipped: <reason>` and returns (fails under `MEMWATCH_REQUIRE_ALL=1`).
 //!
 //! What mpirun needs here: `--allow-run-as-root` (CI containers run as root; harmless
 //! otherwise), `--oversubscribe` (4 ranks on machines with fewer cores), and
@@ -14,16 +15,14 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::sync::{MutexGuard, OnceLock};
+use std::time::Instant;
 
 use memwatch::merge::Merged;
-use memwatch::report::{ProcessReport, Report};
+use memwatch::model::{ProcessReport, Report};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
-const DEADLINE: Duration = Duration::from_secs(120);
-const MIB: u64 = 1024;
+use crate::util::*;
 
 /// mpirun's options for every job (see the module documentation).
 const MPIRUN_FLAGS: [&str; 8] = [
@@ -60,24 +59,17 @@ impl Mpi {
 }
 
 static SETUP: OnceLock<Result<Mpi, String>> = OnceLock::new();
-static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Open MPI, or None after printing why the test is skipped.
+/// Open MPI, with the tests' heavy lock (four busy ranks on a small machine: one MPI test
+/// at a time, and no other heavy test beside it), or `None` after [`skip_or_fail`].
 fn mpi() -> Option<(&'static Mpi, MutexGuard<'static, ()>)> {
     match SETUP.get_or_init(setup) {
-        Ok(m) => Some((m, SERIAL.lock().unwrap_or_else(|e| e.into_inner()))),
+        Ok(m) => Some((m, heavy())),
         Err(reason) => {
-            eprintln!("skipped: {reason}");
+            skip_or_fail(reason);
             None
         }
     }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 fn first_lines(b: &[u8], n: usize) -> String {
@@ -100,12 +92,13 @@ fn setup() -> Result<Mpi, String> {
     // Compile next to the target and rename: concurrent test runs never see half a file.
     let temp = dir.join(format!("rank-{}.tmp", std::process::id()));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mpi/rank.c");
-    let out = Command::new(&mpicc)
-        .args(["-O2", "-Wall", "-o"])
-        .arg(&temp)
-        .arg(&src)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", mpicc.display()))?;
+    let out = try_output(
+        Command::new(&mpicc)
+            .args(["-O2", "-Wall", "-o"])
+            .arg(&temp)
+            .arg(&src),
+    )
+    .map_err(|e| format!("cannot run {}: {e}", mpicc.display()))?;
     if !out.status.success() {
         let _ = fs::remove_file(&temp);
         return Err(format!(
@@ -116,16 +109,13 @@ fn setup() -> Result<Mpi, String> {
     }
     fs::rename(&temp, &prog).map_err(|e| format!("cannot rename {}: {e}", temp.display()))?;
     let mpi = Mpi { mpirun, prog };
-    let version = Command::new(&mpi.mpirun)
-        .arg("--version")
-        .output()
+    let version = try_output(Command::new(&mpi.mpirun).arg("--version"))
         .map(|o| first_lines(&o.stdout, 1))
         .unwrap_or_default();
     let t0 = Instant::now();
     let out = run_with_deadline(
         Command::new(&mpi.mpirun)
             .args(mpi.mpirun_args(1, &[mpi.prog(), "0".as_ref(), "0".as_ref()])),
-        "mpirun -n 1",
     );
     if !out.status.success() {
         return Err(format!(
@@ -138,37 +128,19 @@ fn setup() -> Result<Mpi, String> {
     Ok(mpi)
 }
 
-/// Run in its own process group; on the deadline kill the group and fail.
-fn run_with_deadline(cmd: &mut Command, what: &str) -> Output {
-    let child: Child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let t0 = Instant::now();
-    let pid = child.id() as i32;
-    // Read the pipes in a thread so a chatty child cannot block on them.
-    let waiter = std::thread::spawn(move || child.wait_with_output());
-    while !waiter.is_finished() {
-        if t0.elapsed() > DEADLINE {
-            // SAFETY: kill(2) on the process group this test created.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            panic!("{what} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    waiter.join().unwrap().unwrap()
+/// Run to the end in a process group of its own, which is killed whole (mpirun, the ranks)
+/// past the deadline.
+#[track_caller]
+fn run_with_deadline(cmd: &mut Command) -> Output {
+    output(cmd.process_group(0))
 }
 
 fn memwatch_run(mpi: &Mpi, interval: &str, n: u32, mib: &str, hold_ms: &str) -> (Report, Output) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--json", "-q", "-i", interval, "--"])
-        .arg(&mpi.mpirun)
+    let mut cmd = memwatch(["run", "--json", "-q", "-i", interval, "--"]);
+    cmd.arg(&mpi.mpirun)
         .args(mpi.mpirun_args(n, &[mpi.prog(), mib.as_ref(), hold_ms.as_ref()]));
-    let out = run_with_deadline(&mut cmd, "memwatch run -- mpirun");
-    let report = memwatch::output::json::read(&out.stdout).unwrap_or_else(|e| {
+    let out = run_with_deadline(&mut cmd);
+    let report = memwatch::model::io::read(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no report ({}): {e}; stderr: {}",
             out.status,
@@ -178,8 +150,7 @@ fn memwatch_run(mpi: &Mpi, interval: &str, n: u32, mib: &str, hold_ms: &str) -> 
     (report, out)
 }
 
-/// The job's processes sorted out: ranks (running the program), ranks whose `exec` the
-/// sampler missed (still shown with mpirun's command line), and the launcher's own.
+/// The job's processes sorted out: ranks (running the program) and the launcher's own.
 struct Roles<'a> {
     ranks: Vec<&'a ProcessReport>,
     launcher: Vec<&'a ProcessReport>,
@@ -211,8 +182,8 @@ fn describe(ps: &[&ProcessReport]) -> String {
         .join("; ")
 }
 
-/// Report (without failing: the sampler's, not the launcher's, defect) ranks that memwatch
-/// showed under mpirun's command line.
+/// Four ranks of 64 MiB under one memwatch: each found under its own command line and
+/// measured, the total at least their sum, and nothing else in the job but the launcher.
 #[test]
 fn four_ranks_and_the_launcher_under_one_memwatch() {
     let Some((mpi, _serial)) = mpi() else { return };
@@ -322,12 +293,11 @@ fn a_short_lived_mpi_job_still_reports() {
     }
 
     // The shortest job mpirun can run: 4 non-MPI ranks that exit at once (about 0.3 s).
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--json", "-q", "-i", "10", "--"])
-        .arg(&mpi.mpirun)
+    let mut cmd = memwatch(["run", "--json", "-q", "-i", "10", "--"]);
+    cmd.arg(&mpi.mpirun)
         .args(mpi.mpirun_args(4, &["true".as_ref()]));
-    let out = run_with_deadline(&mut cmd, "memwatch run -- mpirun -n 4 true");
-    let r = memwatch::output::json::read(&out.stdout).unwrap();
+    let out = run_with_deadline(&mut cmd);
+    let r = memwatch::model::io::read(&out.stdout).unwrap();
     eprintln!(
         "mpirun -n 4 true: {:.3} s, {} samples, {} processes, max total {:?} KiB",
         r.duration_seconds, r.samples, r.processes_total, r.max_total_rss_kib
@@ -342,10 +312,7 @@ fn a_short_lived_mpi_job_still_reports() {
 #[test]
 fn one_memwatch_per_rank_then_merge() {
     let Some((mpi, _serial)) = mpi() else { return };
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mpi-per-rank-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("mpi-per-rank");
     let template = dir.join("mem-%r.json");
     let args: Vec<&OsStr> = vec![
         BIN.as_ref(),
@@ -361,10 +328,7 @@ fn one_memwatch_per_rank_then_merge() {
         "32".as_ref(),
         "500".as_ref(),
     ];
-    let out = run_with_deadline(
-        Command::new(&mpi.mpirun).args(mpi.mpirun_args(2, &args)),
-        "mpirun -n 2 memwatch run",
-    );
+    let out = run_with_deadline(Command::new(&mpi.mpirun).args(mpi.mpirun_args(2, &args)));
     assert!(
         out.status.success(),
         "{}: {}",
@@ -374,7 +338,7 @@ fn one_memwatch_per_rank_then_merge() {
     let mut files = Vec::new();
     for rank in ["0", "1"] {
         let path = dir.join(format!("mem-{rank}.json"));
-        let r = memwatch::output::json::read(
+        let r = memwatch::model::io::read(
             &fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         )
         .unwrap();
@@ -395,10 +359,7 @@ fn one_memwatch_per_rank_then_merge() {
         );
         files.push(path);
     }
-    let out = run_with_deadline(
-        Command::new(BIN).arg("merge").arg("--json").args(&files),
-        "memwatch merge",
-    );
+    let out = output(memwatch(["merge", "--json"]).args(&files));
     assert!(
         out.status.success(),
         "{}",
@@ -415,5 +376,4 @@ fn one_memwatch_per_rank_then_merge() {
     let ranks: Vec<Option<&str>> = m.reports.iter().map(|r| r.rank.as_deref()).collect();
     assert_eq!(ranks, [Some("0"), Some("1")]);
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
-    let _ = fs::remove_dir_all(&dir);
 }

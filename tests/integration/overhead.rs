@@ -3,7 +3,8 @@
 //!
 //! A measurement, not a pass/fail test (a shared machine must not fail CI): it is ignored by
 //! default and prints its figures. Run it with `cargo overhead` (an alias for
-//! `cargo test --release --test overhead -- --ignored --nocapture`).
+//! `cargo test --release --test integration -- --ignored --exact
+//! overhead::own_cpu_at_10ms_with_64_sleepers --nocapture`).
 //!
 //! The same run measures, side by side, the kernel's floor for the same job: a process that
 //! does nothing but wake every 10 ms and `pread` each of the 64 job processes' kept-open
@@ -15,10 +16,13 @@
 //! time; `/proc/<pid>/schedstat` gives the same in nanoseconds, which is finer than the
 //! 10 ms clock tick, and is printed beside it.
 
-#![cfg(target_os = "linux")]
-
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// This test's name, as the test binary's filter takes it (the floor re-runs it).
+const NAME: &str = "overhead::own_cpu_at_10ms_with_64_sleepers";
 
 const WINDOW: Duration = Duration::from_secs(20);
 
@@ -113,41 +117,63 @@ fn share(before: (u64, u64), after: (u64, u64), wall: f64) -> Share {
     }
 }
 
+/// The children of `pid` (from `/proc/<pid>/task/<pid>/children`).
+fn children(pid: i32) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Wait until the shell `pid` has started its `n` sleepers; their pids.
+fn wait_for_sleepers(pid: i32, n: usize) -> Vec<String> {
+    poll(Duration::from_secs(60), || {
+        let c = children(pid);
+        if c.len() == n {
+            Ok(c)
+        } else {
+            Err(format!("{} of {n} sleepers started", c.len()))
+        }
+    })
+}
+
 fn measure(strangers: usize) -> (Share, Share) {
-    let _others = (strangers > 0).then(|| Group::sleepers(strangers, 600));
-    std::thread::sleep(Duration::from_millis(if strangers > 0 { 1500 } else { 0 }));
+    let _others = (strangers > 0).then(|| {
+        let g = Group::sleepers(strangers, 600);
+        wait_for_sleepers(g.0.id() as i32, strangers);
+        g
+    });
     let hold = WINDOW.as_secs() + 4;
     let script = format!("i=0; while [ $i -lt 63 ]; do sleep {hold} & i=$((i+1)); done; wait");
-    let mut memwatch = Command::new(env!("CARGO_BIN_EXE_memwatch"))
-        .args(["run", "-q", "-i", "10", "--", "sh", "-c", &script])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn memwatch");
-    let pid = memwatch.id();
+    let memwatch = spawn(&mut run_cmd(&["-q", "-i", "10"], &["sh", "-c", &script]));
+    let pid = memwatch.pid() as u32;
     // A job of the same shape for the floor: 64 sleepers of its own.
     let floor_job = Group::sleepers(64, hold);
+    let pids = wait_for_sleepers(floor_job.0.id() as i32, 64).join(",");
+    let job_shell = poll(Duration::from_secs(60), || {
+        children(memwatch.pid())
+            .first()
+            .and_then(|p| p.parse::<i32>().ok())
+            .ok_or_else(|| "memwatch has not started its job".to_string())
+    });
+    wait_for_sleepers(job_shell, 63);
+    let floor = spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", NAME])
+            .env("MEMWATCH_FLOOR_PIDS", &pids),
+    );
+    // The measurement itself, not a wait for a condition: a second for memwatch and the
+    // floor to settle (memwatch's start-up is not its steady state), then the window.
     std::thread::sleep(Duration::from_secs(1));
-    let pids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", floor_job.0.id()))
-        .expect("children of the floor job")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut floor = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "own_cpu_at_10ms_with_64_sleepers"])
-        .env("MEMWATCH_FLOOR_PIDS", &pids)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn the floor");
-    std::thread::sleep(Duration::from_secs(1));
-    let (m0, f0) = (cpu_of(pid), cpu_of(floor.id()));
+    let floor_pid = floor.pid() as u32;
+    let (m0, f0) = (cpu_of(pid), cpu_of(floor_pid));
     let w0 = Instant::now();
     std::thread::sleep(WINDOW);
-    let (m1, f1) = (cpu_of(pid), cpu_of(floor.id()));
+    let (m1, f1) = (cpu_of(pid), cpu_of(floor_pid));
     let wall = w0.elapsed().as_secs_f64();
-    let _ = memwatch.kill();
-    let _ = memwatch.wait();
-    let _ = floor.kill();
-    let _ = floor.wait();
+    // Dropping them kills memwatch (and so its job) and the floor.
+    drop((memwatch, floor));
     (share(m0, m1, wall), share(f0, f1, wall))
 }
 

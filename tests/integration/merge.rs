@@ -2,106 +2,35 @@
 //! wall-clock time, the output forms, and bad inputs.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 use memwatch::merge::Merged;
-use memwatch::report::Report;
+use memwatch::model::Report;
+use memwatch::model::figures::by_name;
 
-const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
-const DEADLINE: Duration = Duration::from_secs(120);
-const MIB: u64 = 1024;
-
-/// A fresh directory under the target's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("merge-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-
-    fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Wait for a child, killing it (and failing) past the deadline.
-fn finish(mut child: Child, what: &str) -> Output {
-    let t0 = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if t0.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("{what} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn memwatch(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, &format!("memwatch {}", args.join(" ")))
-}
+use crate::util::*;
 
 /// Start `memwatch run --json -o <out> -i 20 -- memwatch __workload --mib M --hold-ms H`.
-fn start_run(out: &Path, mib: u64, hold_ms: u64) -> Child {
-    Command::new(BIN)
-        .args(["run", "--json", "-q", "-i", "20", "-o"])
-        .arg(out)
-        .args(["--", BIN, "__workload", "--mib"])
-        .arg(mib.to_string())
-        .arg("--hold-ms")
-        .arg(hold_ms.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+fn start_run(out: &Path, mib: u64, hold_ms: u64) -> Running {
+    spawn(
+        memwatch(["run", "--json", "-q", "-i", "20", "-o"])
+            .arg(out)
+            .args(["--", BIN, "__workload", "--mib"])
+            .arg(mib.to_string())
+            .arg("--hold-ms")
+            .arg(hold_ms.to_string()),
+    )
 }
 
-fn run_ok(child: Child) {
-    let out = finish(child, "memwatch run");
-    assert!(
-        out.status.success(),
-        "memwatch run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+#[track_caller]
+fn run_ok(run: Running) {
+    let f = run.wait();
+    assert!(f.status.success(), "memwatch run failed: {}", f.stderr);
 }
 
-fn read_report(p: &Path) -> Report {
-    memwatch::output::json::read(&fs::read(p).unwrap()).unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+fn read(p: &Path) -> Report {
+    memwatch::model::io::read(&fs::read(p).unwrap()).unwrap()
 }
 
 /// A report's total at wall-clock instant `us` (microseconds since the epoch), step-wise:
@@ -120,15 +49,15 @@ fn value_at(r: &Report, us: i64) -> u64 {
 
 #[test]
 fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
-    let d = TempDir::new("concurrent");
+    let d = tempdir("concurrent");
     let (a, b) = (d.join("mem-a.json"), d.join("mem-b.json"));
     let t0 = Instant::now();
     let ca = start_run(&a, 64, 1500);
     let cb = start_run(&b, 64, 1500);
     run_ok(ca);
     run_ok(cb);
-    let ra = read_report(&a);
-    let rb = read_report(&b);
+    let ra = read(&a);
+    let rb = read(&b);
     for r in [&ra, &rb] {
         assert!(
             r.max_total_rss_kib.unwrap() >= 64 * MIB,
@@ -137,19 +66,19 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
         );
     }
 
-    let out = memwatch(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = memwatch_output(["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     let m: Merged = serde_json::from_slice(&out.stdout).unwrap();
     let peak = m.max_total_rss_kib.unwrap();
+    let sum_of_peaks = m.totals.get(by_name("total").unwrap());
     eprintln!(
-        "merged peak {peak} KiB (sum of report peaks {:?}) in {:?}",
-        m.sum_of_report_peaks_kib,
+        "merged peak {peak} KiB (sum of report peaks {sum_of_peaks:?}) in {:?}",
         t0.elapsed()
     );
     // Both held 64 MiB for 1.5 s at the same time.
     assert!(peak >= 120 * MIB, "merged peak {peak} KiB");
-    assert!(peak <= m.sum_of_report_peaks_kib.unwrap());
+    assert!(peak as f64 <= sum_of_peaks.unwrap());
     // The reference: the largest sum of the two step functions at any report's point.
     let instants = [&ra, &rb].into_iter().flat_map(|r| {
         let s = r.start_time.as_microsecond();
@@ -183,7 +112,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
     assert_ne!(workloads[0].file, workloads[1].file);
 
     // Human output on stdout.
-    let out = memwatch(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = memwatch_output(["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success());
     let human = text(&out.stdout);
     print!("{human}");
@@ -196,7 +125,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
     assert!(human.contains("clocks are synchronised (NTP"), "{human}");
 
     // -o writes atomically: the human summary, or JSON for a .json name; nothing on stdout.
-    let out = memwatch(&[
+    let out = memwatch_output([
         "merge",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
@@ -209,7 +138,7 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
             .unwrap()
             .starts_with("Merged:")
     );
-    let out = memwatch(&[
+    let out = memwatch_output([
         "merge",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
@@ -220,22 +149,28 @@ fn concurrent_runs_merge_to_the_sum_of_their_simultaneous_totals() {
     let again: Merged = serde_json::from_slice(&fs::read(d.join("job.json")).unwrap()).unwrap();
     assert_eq!(again, m);
     assert_eq!(
-        d.names(),
+        d.list(),
         ["job.json", "job.txt", "mem-a.json", "mem-b.json"]
     );
 }
 
 #[test]
 fn runs_one_after_the_other_are_not_added_and_are_warned_about() {
-    let d = TempDir::new("sequential");
+    let d = tempdir("sequential");
     let (a, b) = (d.join("a.json"), d.join("b.json"));
     run_ok(start_run(&a, 32, 300));
     run_ok(start_run(&b, 32, 300));
-    let out = memwatch(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = memwatch_output(["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let m: Merged = serde_json::from_slice(&out.stdout).unwrap();
     let peak = m.max_total_rss_kib.unwrap();
-    let largest = m.reports.iter().filter_map(|r| r.max_total_rss_kib).max();
+    let total = by_name("total").unwrap();
+    let largest = m
+        .reports
+        .iter()
+        .filter_map(|r| r.figures.get(total))
+        .map(|kib| kib as u64)
+        .max();
     assert_eq!(Some(peak), largest, "not added: they never ran together");
     assert!(peak < 60 * MIB, "{peak}");
     assert!(
@@ -249,7 +184,7 @@ fn runs_one_after_the_other_are_not_added_and_are_warned_about() {
 
 #[test]
 fn bad_inputs_exit_2_with_one_line_naming_the_file() {
-    let d = TempDir::new("bad");
+    let d = tempdir("bad");
     let good = d.join("good.json");
     run_ok(start_run(&good, 1, 0));
     let good_text = fs::read_to_string(&good).unwrap();
@@ -272,7 +207,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     ];
     for (name, why) in cases {
         let bad = d.join(name);
-        let out = memwatch(&["merge", good.to_str().unwrap(), bad.to_str().unwrap()]);
+        let out = memwatch_output(["merge", good.to_str().unwrap(), bad.to_str().unwrap()]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}");
@@ -286,7 +221,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     // The same report twice would be counted twice.
     let twice = d.join("twice.json");
     fs::copy(&good, &twice).unwrap();
-    let out = memwatch(&["merge", good.to_str().unwrap(), twice.to_str().unwrap()]);
+    let out = memwatch_output(["merge", good.to_str().unwrap(), twice.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -294,10 +229,10 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
         "{err}"
     );
     // No report at all is a usage error (2 for merge).
-    let out = memwatch(&["merge"]);
+    let out = memwatch_output(["merge"]);
     assert_eq!(out.status.code(), Some(2));
     // An output in a missing directory: memwatch's own failure, 125, nothing left behind.
-    let out = memwatch(&[
+    let out = memwatch_output([
         "merge",
         good.to_str().unwrap(),
         "-o",
@@ -313,7 +248,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
 
 #[test]
 fn help_states_the_clock_assumption() {
-    let out = memwatch(&["merge", "--help"]);
+    let out = memwatch_output(["merge", "--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
     assert!(help.contains("synchronised (NTP"), "{help}");

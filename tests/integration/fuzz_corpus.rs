@@ -2,7 +2,7 @@
 //! checks the fuzz targets assert, so plain `cargo test` on stable covers every input
 //! fuzzing kept, including the ones that once found a bug. Fuzzing itself: `fuzz/README.md`.
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

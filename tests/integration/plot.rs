@@ -1,79 +1,36 @@
 //! `memwatch plot` end to end: the real binary writes SVG for synthetic and real reports,
 //! the SVG is parsed as XML, and headless Chromium renders it to a PNG whose pixels are
-//! checked (skipped, with the reason, when Chromium is not installed).
+//! checked (skipped, with the reason, when Chromium is not installed; a failure under
+//! `MEMWATCH_REQUIRE_ALL=1`).
 //!
-//! `MEMWATCH_UPDATE_EXAMPLE=1 cargo test --test plot` also saves the rendering of a real
-//! job to tests/plot/example.png (the picture in the README).
+//! `MEMWATCH_UPDATE_EXAMPLE=1 cargo test --test integration plot::` also saves the
+//! rendering of a real job to tests/plot/example.png (the picture in the README).
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
-const MIB: u64 = 1024;
+use crate::util::*;
 
-/// The line colours of the first reports (memwatch::plot::COLORS), as RGB.
+/// The line colours of the first reports (memwatch's plot palette), as RGB.
 const BLUE: [u8; 3] = [0x1f, 0x77, 0xb4];
 const RED: [u8; 3] = [0xd6, 0x27, 0x28];
 const GREEN: [u8; 3] = [0x2c, 0xa0, 0x2c];
 
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("memwatch-plot-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Run memwatch; fail the test if it takes more than two minutes.
-fn memwatch(args: &[&dyn AsRef<std::ffi::OsStr>], path_dir: Option<&Path>) -> Output {
-    let mut c = Command::new(BIN);
-    for a in args {
-        c.arg(a);
-    }
+/// Run memwatch (with the deadline), with `path_dir` first on its PATH if given.
+fn mw(args: &[&dyn AsRef<OsStr>], path_dir: Option<&Path>) -> Output {
+    let mut c = memwatch(args.iter().map(|a| a.as_ref()));
     if let Some(dir) = path_dir {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![dir.to_path_buf()];
         dirs.extend(std::env::split_paths(&path));
         c.env("PATH", std::env::join_paths(dirs).unwrap());
     }
-    c.output().unwrap()
-}
-
-/// A real report of a short job, made once.
-fn real_report() -> &'static Value {
-    static REPORT: OnceLock<Value> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        let d = TempDir::new("real");
-        let path = d.join("real.json");
-        let o = memwatch(
-            &[
-                &"run", &"-q", &"-i", &"10", &"--json", &"-o", &path, &"--", &"sleep", &"0.1",
-            ],
-            None,
-        );
-        assert!(o.status.success(), "{o:?}");
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-    })
+    output(&mut c)
 }
 
 /// A real report edited to this command and timeline (t_ms, KiB).
@@ -92,12 +49,6 @@ fn report(command: &[&str], timeline: &[(u64, u64)]) -> Value {
     v["processes"][0]["command"] = json!(command.join(" "));
     v["processes"][0]["max_rss_kib"] = json!(peak.map(|p| p.1));
     v
-}
-
-fn write(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
-    p
 }
 
 /// A ramp, a plateau, a spike and a fall over `secs` seconds, peaking at `peak_mib`.
@@ -146,15 +97,15 @@ fn svg_height(svg: &str) -> u32 {
 
 #[test]
 fn plot_writes_well_formed_svg_to_a_file_or_stdout() {
-    let d = TempDir::new("svg");
+    let d = tempdir("svg");
     let cmd = [
         "sh",
         "-c",
         r#"./app < in.txt && echo "done" 'ok' > /dev/null"#,
     ];
-    let r = write(&d, "r.json", &report(&cmd, &shape(30, 700)));
+    let r = write_json(&d, "r.json", &report(&cmd, &shape(30, 700)));
     let out = d.join("mem.svg");
-    let o = memwatch(&[&"plot", &r, &"-o", &out], None);
+    let o = mw(&[&"plot", &r, &"-o", &out], None);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{o:?}");
     let svg = std::fs::read_to_string(&out).unwrap();
@@ -172,24 +123,24 @@ fn plot_writes_well_formed_svg_to_a_file_or_stdout() {
     assert!(texts.iter().any(|t| t == "800 MiB"), "{texts:?}");
     assert!(!svg.contains("<script") && !svg.contains("href") && !svg.contains("@import"));
     // Without -o the same SVG goes to standard output.
-    let o = memwatch(&[&"plot", &r], None);
+    let o = mw(&[&"plot", &r], None);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(String::from_utf8(o.stdout).unwrap(), svg);
 }
 
 #[test]
 fn long_jobs_are_in_minutes_and_hours() {
-    let d = TempDir::new("long");
-    let r = write(&d, "r.json", &report(&["make"], &shape(1800, 2048)));
-    let o = memwatch(&[&"plot", &r], None);
+    let d = tempdir("long");
+    let r = write_json(&d, "r.json", &report(&["make"], &shape(1800, 2048)));
+    let o = mw(&[&"plot", &r], None);
     let texts = svg_texts(&String::from_utf8(o.stdout).unwrap());
     assert!(
         texts.contains(&"time since start (minutes)".to_string()),
         "{texts:?}"
     );
     assert!(texts.iter().any(|t| t.ends_with(" GiB")), "{texts:?}");
-    let r = write(&d, "h.json", &report(&["make"], &shape(5 * 3600, 10)));
-    let o = memwatch(&[&"plot", &r], None);
+    let r = write_json(&d, "h.json", &report(&["make"], &shape(5 * 3600, 10)));
+    let o = mw(&[&"plot", &r], None);
     let texts = svg_texts(&String::from_utf8(o.stdout).unwrap());
     assert!(
         texts.contains(&"time since start (hours)".to_string()),
@@ -199,20 +150,20 @@ fn long_jobs_are_in_minutes_and_hours() {
 
 #[test]
 fn several_reports_overlay_with_a_legend() {
-    let d = TempDir::new("overlay");
+    let d = tempdir("overlay");
     let paths: Vec<PathBuf> = [1u64, 2, 4]
         .iter()
         .map(|&n| {
             let cmd = ["./app", "-n", &n.to_string()].map(str::to_string);
             let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            write(
+            write_json(
                 &d,
                 &format!("n{n}.json"),
                 &report(&cmd, &shape(10 + n, 100 * n)),
             )
         })
         .collect();
-    let o = memwatch(&[&"plot", &paths[0], &paths[1], &paths[2]], None);
+    let o = mw(&[&"plot", &paths[0], &paths[1], &paths[2]], None);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let svg = String::from_utf8(o.stdout).unwrap();
     let texts = svg_texts(&svg);
@@ -236,7 +187,7 @@ fn several_reports_overlay_with_a_legend() {
         assert!(svg.contains(&format!(r#"stroke="{c}""#)), "{c}");
     }
     // --label and --title.
-    let o = memwatch(
+    let o = mw(
         &[
             &"plot",
             &paths[0],
@@ -257,7 +208,7 @@ fn several_reports_overlay_with_a_legend() {
 
 #[test]
 fn edge_cases_give_well_formed_svg() {
-    let d = TempDir::new("edges");
+    let d = tempdir("edges");
     let mut null_peak = report(&["n"], &[(0, 10), (10, 20)]);
     null_peak["max_total_rss_kib"] = Value::Null;
     null_peak["max_total_rss_ms"] = Value::Null;
@@ -267,8 +218,8 @@ fn edge_cases_give_well_formed_svg() {
         ("zeros", report(&["z"], &[(0, 0), (100, 0)])),
         ("null", null_peak),
     ] {
-        let p = write(&d, &format!("{name}.json"), &v);
-        let o = memwatch(&[&"plot", &p], None);
+        let p = write_json(&d, &format!("{name}.json"), &v);
+        let o = mw(&[&"plot", &p], None);
         assert_eq!(o.status.code(), Some(0), "{name}: {o:?}");
         let svg = String::from_utf8(o.stdout).unwrap();
         svg_texts(&svg);
@@ -281,8 +232,8 @@ fn edge_cases_give_well_formed_svg() {
 
 #[test]
 fn bad_input_and_output() {
-    let d = TempDir::new("bad");
-    let good = write(&d, "good.json", &report(&["x"], &shape(1, 1)));
+    let d = tempdir("bad");
+    let good = write_json(&d, "good.json", &report(&["x"], &shape(1, 1)));
     let corrupt = d.join("corrupt.json");
     std::fs::write(&corrupt, "{").unwrap();
     let missing = d.join("missing.json");
@@ -311,7 +262,7 @@ fn bad_input_and_output() {
     ] {
         let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"plot"];
         a.extend(args);
-        let o = memwatch(&a, None);
+        let o = mw(&a, None);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(code), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -328,50 +279,32 @@ fn chromium() -> Option<PathBuf> {
     if let Some(c) = std::env::var_os("CHROMIUM") {
         return Some(PathBuf::from(c));
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
-        .find(|p| p.is_file())
+    which("chromium").or_else(|| which("chromium-browser"))
 }
 
 /// Screenshot `svg` with headless Chromium at `width` x `height` into `png`.
 fn render(chromium: &Path, dir: &TempDir, svg: &Path, png: &Path, width: u32, height: u32) {
-    let log = dir.join("chromium.log");
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            "--no-first-run",
-            "--force-device-scale-factor=1",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("--window-size={width},{height}"))
-        .arg(format!("file://{}", svg.display()))
-        .stdin(Stdio::null())
-        .stdout(File::create(&log).unwrap())
-        .stderr(File::create(dir.join("chromium.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let err = std::fs::read_to_string(dir.join("chromium.err")).unwrap_or_default();
+    let o = output(
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--no-first-run",
+                "--force-device-scale-factor=1",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("file://{}", svg.display())),
+    );
     assert!(
-        status.success() && png.is_file(),
-        "chromium failed ({status}): {err}"
+        o.status.success() && png.is_file(),
+        "chromium failed ({}): {}",
+        o.status,
+        text(&o.stderr)
     );
 }
 
@@ -450,12 +383,13 @@ impl Image {
     }
 }
 
+/// Chromium, or `None` after [`skip_or_fail`].
 fn skip_without_chromium() -> Option<PathBuf> {
     let c = chromium();
     if c.is_none() {
-        eprintln!(
-            "SKIPPED: chromium is not installed (apt-get install chromium), \
-             so the SVG was not rendered in a browser"
+        skip_or_fail(
+            "chromium is not installed (apt-get install chromium; .ci/run installs it), \
+             so the SVG was not rendered in a browser",
         );
     }
     c
@@ -471,11 +405,12 @@ fn headless_chromium_renders_a_real_job() {
     let Some(chromium) = skip_without_chromium() else {
         return;
     };
-    let d = TempDir::new("render");
+    let _g = heavy();
+    let d = tempdir("render");
     // `memwatch` on the PATH so the picture shows a readable command.
     let bin_dir = Path::new(BIN).parent().unwrap();
     let report = d.join("job.json");
-    let o = memwatch(
+    let o = mw(
         &[
             &"run", &"-q", &"-i", &"20", &"--json", &"-o", &report, &"--", &"sh", &"-c", &REAL_JOB,
         ],
@@ -483,7 +418,7 @@ fn headless_chromium_renders_a_real_job() {
     );
     assert!(o.status.success(), "{o:?}");
     let svg_path = d.join("mem.svg");
-    let o = memwatch(&[&"plot", &report, &"-o", &svg_path], None);
+    let o = mw(&[&"plot", &report, &"-o", &svg_path], None);
     assert!(o.status.success(), "{o:?}");
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     let height = svg_height(&svg);
@@ -505,13 +440,14 @@ fn headless_chromium_renders_an_overlay() {
     let Some(chromium) = skip_without_chromium() else {
         return;
     };
-    let d = TempDir::new("render-overlay");
+    let _g = heavy();
+    let d = tempdir("render-overlay");
     let paths: Vec<PathBuf> = [1u64, 2, 4]
         .iter()
         .map(|&n| {
             let cmd = ["./app", "-n", &n.to_string()].map(str::to_string);
             let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            write(
+            write_json(
                 &d,
                 &format!("n{n}.json"),
                 &report(&cmd, &shape(10, 100 * n)),
@@ -519,7 +455,7 @@ fn headless_chromium_renders_an_overlay() {
         })
         .collect();
     let svg_path = d.join("overlay.svg");
-    let o = memwatch(
+    let o = mw(
         &[&"plot", &paths[0], &paths[1], &paths[2], &"-o", &svg_path],
         None,
     );
