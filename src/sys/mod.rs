@@ -7,22 +7,17 @@
 //! targets can reach them. The backend for the host is chosen here, once; any other target
 //! fails to compile.
 
-pub mod darwin;
 pub mod fake;
-pub mod procargs;
-pub mod procfs;
+pub mod linux;
+pub mod macos;
 
 #[cfg(unix)]
 pub mod unix;
 pub mod workload;
 
 #[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "linux")]
 pub use linux::{LinuxInspector as NativeInspector, prepare_parent};
 
-#[cfg(target_os = "macos")]
-mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{MacInspector as NativeInspector, prepare_parent};
 
@@ -123,7 +118,6 @@ pub struct Gaps {
     /// memwatch's open-files limit (soft) when it ran out.
     pub fd_limit: Option<u64>,
 }
-
 
 /// The operating system as the sampler sees it: find processes, follow them, read them.
 ///

@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::procfs::{self, Stat};
-use super::{
-    Access, Discovery, Metric, ExtraReading, Gaps, Inspector, Pid, ProcId, Reading, SampleError,
+use crate::sys::{
+    Access, Discovery, ExtraReading, Gaps, Inspector, Metric, Pid, ProcId, Reading, SampleError,
     Seen,
 };
 
@@ -616,7 +616,7 @@ impl Inspector for LinuxInspector {
         path.proc(seen.id.pid).file(b"cmdline");
         let n = read_file(path.as_cstr(), &mut self.buf).unwrap_or(0);
         if n > 0 {
-            return super::join_args(procfs::cmdline_args(&self.buf[..n]));
+            return crate::sys::join_args(procfs::cmdline_args(&self.buf[..n]));
         }
         // Kernel threads and exiting processes have no arguments: show the name as ps does.
         let mut path = PathBuf::new();
@@ -763,7 +763,7 @@ impl Inspector for LinuxInspector {
                 ) == 0
             },
             // Kernels before 5.3: plain kill right after the liveness check.
-            None => super::unix::signals::kill(id.pid, signal),
+            None => crate::sys::unix::signals::kill(id.pid, signal),
         }
     }
 }

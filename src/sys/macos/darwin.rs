@@ -4,7 +4,7 @@
 //! unit-tested on Linux; the FFI that feeds it lives in `sys/macos.rs` alone.
 
 use super::procargs::parse_procargs2;
-use super::{Pid, join_args, truncate_at_char};
+use crate::sys::{Pid, join_args, truncate_at_char};
 
 /// Resident size in bytes (`ri_resident_size`, `pti_resident_size`) to KiB, rounded down as
 /// Linux's page counts never need to be.
@@ -13,7 +13,7 @@ pub fn bytes_to_kib(bytes: u64) -> u64 {
 }
 
 /// A `timeval` start time (`pbi_start_tvsec`/`pbi_start_tvusec`, or `kinfo_proc`'s
-/// `p_starttime`) as microseconds since the epoch: the macOS [`super::ProcId::start`].
+/// `p_starttime`) as microseconds since the epoch: the macOS [`crate::sys::ProcId::start`].
 pub fn start_us(sec: u64, usec: u64) -> u64 {
     sec.saturating_mul(1_000_000).saturating_add(usec)
 }
@@ -186,7 +186,7 @@ pub fn command_from_path(path: &[u8]) -> Option<String> {
         return None;
     }
     let mut s = String::from_utf8_lossy(path).into_owned();
-    truncate_at_char(&mut s, super::MAX_COMMAND_BYTES);
+    truncate_at_char(&mut s, crate::sys::MAX_COMMAND_BYTES);
     Some(s)
 }
 
@@ -423,8 +423,8 @@ mod tests {
 
     #[test]
     fn long_paths_are_capped() {
-        let long = vec![b'a'; 2 * super::super::MAX_COMMAND_BYTES];
+        let long = vec![b'a'; 2 * crate::sys::MAX_COMMAND_BYTES];
         let s = command_from_path(&long).unwrap();
-        assert_eq!(s.len(), super::super::MAX_COMMAND_BYTES);
+        assert_eq!(s.len(), crate::sys::MAX_COMMAND_BYTES);
     }
 }

@@ -81,7 +81,7 @@
 //! `madvise(MADV_FREE_REUSABLE)`, so after a big free it stays higher than the footprint
 //! until the system reclaims the pages. The kernel's own peak for the command
 //! (`wait4`'s `ru_maxrss`, in bytes on macOS) is a resident peak too, read in
-//! [`super::unix::reap_one`].
+//! [`crate::sys::reap_one`].
 //!
 //! # Command lines
 //!
@@ -93,13 +93,14 @@
 
 use std::io;
 use std::mem::{offset_of, size_of};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr;
 
 use libc::{c_int, c_void};
 
 use super::darwin::{self, Row};
-use super::{
-    Access, Discovery, Metric, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+use crate::sys::{
+    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, SampleError, Seen,
 };
 
 // The layouts the kernel writes into, checked against the xnu headers (`platforms.md` A.1):
@@ -643,7 +644,7 @@ impl Inspector for MacInspector {
 
     fn signal(&mut self, id: ProcId, _handle: &mut MacHandle, signal: i32) -> bool {
         // No pidfd on macOS: check the start time, then signal at once.
-        is_same(id.pid, id.start) && super::unix::signals::kill(id.pid, signal)
+        is_same(id.pid, id.start) && crate::sys::unix::signals::kill(id.pid, signal)
     }
 }
 
@@ -683,4 +684,3 @@ fn in_terminal_foreground() -> bool {
     let (foreground, ours) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
     foreground > 0 && foreground == ours
 }
-
