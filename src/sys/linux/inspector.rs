@@ -20,7 +20,7 @@ use crate::sys::{
 
 /// Become the child subreaper, so descendants that daemonize (double fork) are reparented
 /// to memwatch and stay in the job.
-pub fn prepare_parent() -> io::Result<()> {
+pub(crate) fn prepare_parent() -> io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)
 }
 

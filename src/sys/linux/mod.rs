@@ -33,6 +33,6 @@ mod inspector;
 mod reading;
 
 #[cfg(target_os = "linux")]
-pub use inspector::{LinuxInspector, prepare_parent};
+pub use inspector::LinuxInspector;
 #[cfg(target_os = "linux")]
-pub use reading::LinuxHandle;
+pub(crate) use inspector::prepare_parent;

@@ -13,14 +13,14 @@ use crate::sys::Pid;
 
 /// macOS has no child subreaper, so there is nothing to prepare: orphans are followed
 /// through memwatch's process group instead (see the backend's documentation).
-pub fn prepare_parent() -> io::Result<()> {
+pub(crate) fn prepare_parent() -> io::Result<()> {
     Ok(())
 }
 
 /// The next exited child memwatch will reap, found without reaping it (`waitid` with
 /// `WNOWAIT`), and its lifetime peak physical footprint in KiB, read from the zombie before
 /// `wait4` discards it (`ri_lifetime_max_phys_footprint`). `None` when no child has exited.
-pub fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
+pub(crate) fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
     // No safe wrapper will do: nix has no `waitid` on macOS, and rustix's does not give
     // the child's pid.
     // SAFETY: siginfo_t is plain data: all zeros is a valid value.
@@ -51,7 +51,7 @@ pub fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
 /// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0. The
 /// job got that signal from the terminal already, so it must not be sent twice: see
 /// [`darwin::raised_by_terminal`] for the rule.
-pub fn raised_by_terminal(signal: i32, sender: i32) -> bool {
+pub(crate) fn raised_by_terminal(signal: i32, sender: i32) -> bool {
     // getsid answers for every live process on macOS; -1 for memwatch's own is impossible.
     let theirs = getsid(Some(NixPid::from_raw(sender))).ok();
     let ours = getsid(None).map_or(-1, NixPid::as_raw);

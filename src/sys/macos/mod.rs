@@ -88,7 +88,7 @@
 //! `madvise(MADV_FREE_REUSABLE)`, so after a big free it stays higher than the footprint
 //! until the system reclaims the pages. The kernel's own peak for the command
 //! (`wait4`'s `ru_maxrss`, in bytes on macOS) is a resident peak too, read in
-//! [`crate::sys::reap_one`].
+//! `sys::reap_one`.
 //!
 //! # Command lines
 //!
@@ -110,6 +110,6 @@ mod hooks;
 mod libproc;
 
 #[cfg(target_os = "macos")]
-pub use backend::{MacHandle, MacInspector};
+pub use backend::MacInspector;
 #[cfg(target_os = "macos")]
-pub use hooks::{peek_exited_child, prepare_parent, raised_by_terminal};
+pub(crate) use hooks::{peek_exited_child, prepare_parent, raised_by_terminal};
