@@ -246,11 +246,13 @@ impl LinuxInspector {
         if matches!(self.read_process(h), Reading::Gone) {
             return false;
         }
-        match (pidfd, Signal::from_named_raw(signal)) {
-            (Some(fd), Some(signal)) => pidfd_send_signal(fd, signal).is_ok(),
-            // Kernels before 5.3 (no pidfd), or a real-time signal: a plain kill right after
-            // the liveness check.
-            _ => crate::sys::unix::signals::kill(id.pid, signal),
+        match pidfd {
+            // The signals memwatch sends all have names; a number without one is not sent.
+            Some(fd) => {
+                Signal::from_named_raw(signal).is_some_and(|s| pidfd_send_signal(fd, s).is_ok())
+            }
+            // Kernels before 5.3: a plain kill right after the liveness check.
+            None => crate::sys::unix::signals::kill(id.pid, signal),
         }
     }
 }

@@ -276,7 +276,6 @@ fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
     Ok(How::Through { path, file, mode })
 }
 
-
 /// Open a FIFO for writing, waiting for a reader as `>` would, but giving up when memwatch
 /// receives a signal (Ctrl+C, SIGTERM) while it waits: a blocking open(2) would restart
 /// after the handler and could only be ended by SIGKILL.
@@ -340,18 +339,16 @@ pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
     let (Ok(file), Ok(dir)) = (std::fs::metadata(path), std::fs::metadata(dir)) else {
         return false;
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     // 0o1000 is S_ISVTX, the sticky bit (its libc type differs between Linux and macOS).
     me != 0 && dir.mode() & 0o1000 != 0 && file.uid() != me && dir.uid() != me
 }
 
-
 static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn check_stdout_at_start() {
-    // SAFETY: F_GETFD only queries descriptor 1.
-    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+    // F_GETFD only asks whether descriptor 1 is open.
+    if rustix::io::fcntl_getfd(rustix::stdio::stdout()).is_err() {
         STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
     }
 }
