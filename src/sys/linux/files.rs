@@ -3,6 +3,7 @@
 //! the backend can tell apart (gone, denied, out of descriptors).
 
 use std::ffi::CStr;
+use std::mem::MaybeUninit;
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, RawDir};
@@ -97,6 +98,11 @@ pub(super) fn open_at(dir: impl AsFd, name: &CStr) -> Result<OwnedFd, Errno> {
 /// fits `buf`, and each read at offset 0 makes the kernel generate the text afresh.
 pub(super) fn read(fd: impl AsFd, buf: &mut [u8]) -> Result<usize, Errno> {
     rustix::io::pread(fd, buf, 0)
+}
+
+/// [`read`] into a buffer that need not be initialised: the bytes read.
+pub(super) fn read_into(fd: impl AsFd, buf: &mut [MaybeUninit<u8>]) -> Result<&[u8], Errno> {
+    rustix::io::pread(fd, buf, 0).map(|(read, _)| &*read)
 }
 
 /// Open, [`read`] and close.

@@ -2,6 +2,8 @@
 //! `statm` per sample), its PSS (`smaps_rollup`), its command line, and signalling it
 //! through a pidfd so a recycled pid is never hit.
 
+use std::mem::MaybeUninit;
+
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::process::{Pid as RawPid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 
@@ -118,14 +120,16 @@ impl LinuxInspector {
     /// The current reading of a followed process: the hot path, one `pread` in the steady
     /// state.
     pub(super) fn read_process(&mut self, h: &mut LinuxHandle) -> Reading {
-        let mut buf = [0u8; 256];
         if let Some(statm) = &h.statm {
-            return match files::read(statm, &mut buf) {
-                Ok(n) => self.statm_reading(h, &buf[..n]),
+            // Left uninitialised: the kernel writes what is read (statm is under 100 bytes).
+            let mut buf = [MaybeUninit::uninit(); 256];
+            return match files::read_into(statm, &mut buf) {
+                Ok(text) => self.statm_reading(h, text),
                 Err(e) if is_denied(e) => Reading::Unknown,
                 Err(_) => Reading::Gone,
             };
         }
+        let mut buf = [0u8; 256];
         if let Some(dir) = &h.dir {
             // Denied: only liveness can be learned.
             return match files::read_file_at(dir, c"stat", &mut buf) {

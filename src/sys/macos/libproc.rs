@@ -12,7 +12,7 @@ use libc::{c_int, c_void};
 use super::darwin;
 use crate::sys::Pid;
 
-// The layouts the kernel writes into, checked against the xnu headers
+// The layouts the kernel writes into, checked against the headers of xnu, the macOS kernel
 // (`bsd/sys/proc_info.h`, `bsd/sys/resource.h`): a mistake here must fail the build, not
 // corrupt memory.
 const _: () = assert!(size_of::<libc::proc_bsdshortinfo>() == 64);
@@ -33,7 +33,7 @@ const _: () = assert!(offset_of!(libc::rusage_info_v4, ri_proc_exit_abstime) == 
 // proc_pidinfo takes and returns sizes as c_int.
 const SHORT_SIZE: c_int = size_of::<libc::proc_bsdshortinfo>() as c_int;
 const BSD_SIZE: c_int = size_of::<libc::proc_bsdinfo>() as c_int;
-/// `proc_pidpath` wants a buffer of 1024 to 4096 bytes (`libproc.c`).
+/// `proc_pidpath` wants a buffer of 1024 to 4096 bytes (xnu's `libproc.c`).
 pub(super) const PATH_SIZE: usize = libc::PROC_PIDPATHINFO_MAXSIZE as usize;
 /// `ARG_MAX` of `<sys/syslimits.h>`, if `kern.argmax` cannot be read.
 const DEFAULT_ARGMAX: usize = 1024 * 1024;
