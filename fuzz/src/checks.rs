@@ -11,8 +11,8 @@
 use jiff::Timestamp;
 use memwatch::model::io::{self as report_io, ReadError};
 use memwatch::model::{Report, SCHEMA_VERSION};
-use memwatch::sys::procargs::parse_procargs2;
-use memwatch::sys::procfs::{self, Stat, Statm};
+use memwatch::sys::linux::procfs::{self, Stat, Statm};
+use memwatch::sys::macos::procargs::parse_procargs2;
 use memwatch::sys::{MAX_COMMAND_BYTES, join_args};
 use serde_json::Value;
 use std::sync::OnceLock;

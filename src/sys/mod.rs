@@ -1,30 +1,36 @@
-//! The boundary between memwatch and the operating system.
+//! The boundary between memwatch and the operating system: nothing outside this folder
+//! names `libc`, an errno value or a raw signal.
 //!
 //! Everything that asks the kernel about processes sits behind [`Inspector`]; the
 //! platform-neutral core ([`crate::job`]) decides who belongs to the job and does the
-//! arithmetic. The byte-level parsers ([`procfs`], [`procargs`]) and the macOS backend's
-//! decisions ([`darwin`]) are pure and compiled on every platform so tests, benches and fuzz
-//! targets can reach them. The backend for the host is chosen here, once; any other target
-//! fails to compile.
+//! arithmetic. Here live the trait, the types it speaks in, and the one place where the
+//! host's backend is chosen ([`NativeInspector`]); any other target fails to compile.
+//! - [`linux`]: the `/proc` backend; its pure parsers ([`linux::procfs`]) are compiled on
+//!   every platform so tests, benches and fuzz targets reach them.
+//! - [`macos`]: the libproc backend; its `KERN_PROCARGS2` parser ([`macos::procargs`]) is
+//!   compiled everywhere too, and its pure decisions are unit-tested on every platform.
+//! - [`unix`]: what both share (signals, reaping, spawning, files, the terminal). It never
+//!   calls a backend: what differs between them reaches it through the hooks at the end of
+//!   this file.
+//! - [`fake`]: a scripted [`Inspector`] for the core's tests; [`workload`]: a test workload.
 
-pub mod darwin;
 pub mod fake;
-pub mod procargs;
-pub mod procfs;
+pub mod linux;
+pub mod macos;
 
 #[cfg(unix)]
 pub mod unix;
 pub mod workload;
 
 #[cfg(target_os = "linux")]
-mod linux;
+pub use linux::LinuxInspector as NativeInspector;
 #[cfg(target_os = "linux")]
-pub use linux::{LinuxInspector as NativeInspector, prepare_parent};
+pub(crate) use linux::prepare_parent;
 
 #[cfg(target_os = "macos")]
-mod macos;
+pub use macos::MacInspector as NativeInspector;
 #[cfg(target_os = "macos")]
-pub use macos::{MacInspector as NativeInspector, prepare_parent};
+pub(crate) use macos::prepare_parent;
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 compile_error!(
@@ -203,7 +209,7 @@ pub fn join_args<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> String {
 }
 
 /// Cut `s` to at most `max` bytes without splitting a character.
-pub fn truncate_at_char(s: &mut String, max: usize) {
+pub(crate) fn truncate_at_char(s: &mut String, max: usize) {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {
@@ -233,17 +239,17 @@ use macos::peek_exited_child as exited_child;
 
 /// The self-pipe the sampling loop sleeps on, with the platform's rule for telling the
 /// terminal's signals from a process's.
-pub fn signal_pipe() -> std::io::Result<unix::signals::SignalPipe> {
+pub(crate) fn signal_pipe() -> std::io::Result<unix::signals::SignalPipe> {
     unix::signals::SignalPipe::install(raised_by_terminal)
 }
 
 /// Reap one exited child without blocking (see [`unix::reap`]).
-pub fn reap_one() -> Option<unix::reap::Reaped> {
+pub(crate) fn reap_one() -> Option<unix::reap::Reaped> {
     unix::reap::reap_one(exited_child)
 }
 
 /// Reap what is left once the job looks over, waiting at most `timeout` (see [`unix::reap`]).
-pub fn reap_remaining(timeout: std::time::Duration, f: impl FnMut(unix::reap::Reaped)) {
+pub(crate) fn reap_remaining(timeout: std::time::Duration, f: impl FnMut(unix::reap::Reaped)) {
     unix::reap::reap_remaining(exited_child, timeout, f)
 }
 

@@ -200,7 +200,7 @@ fn reuse_last_pid(a: &WorkloadArgs) -> i32 {
     let last_pid = || {
         std::fs::read("/proc/loadavg")
             .ok()
-            .and_then(|b| crate::sys::procfs::parse_loadavg_last_pid(&b))
+            .and_then(|b| crate::sys::linux::procfs::parse_loadavg_last_pid(&b))
     };
     for _ in 0..200 {
         let Some(first) = fork_child(|| {}) else {

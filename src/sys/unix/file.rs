@@ -339,8 +339,7 @@ pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
     let (Ok(file), Ok(dir)) = (std::fs::metadata(path), std::fs::metadata(dir)) else {
         return false;
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     // 0o1000 is S_ISVTX, the sticky bit (its libc type differs between Linux and macOS).
     me != 0 && dir.mode() & 0o1000 != 0 && file.uid() != me && dir.uid() != me
 }
@@ -348,8 +347,8 @@ pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
 static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn check_stdout_at_start() {
-    // SAFETY: F_GETFD only queries descriptor 1.
-    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+    // F_GETFD only asks whether descriptor 1 is open.
+    if rustix::io::fcntl_getfd(rustix::stdio::stdout()).is_err() {
         STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
     }
 }

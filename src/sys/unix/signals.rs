@@ -3,10 +3,12 @@
 //! terminal's, or a process's `kill`), process groups, and sending signals.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 /// Signals that end or interrupt the job and that memwatch handles.
@@ -127,34 +129,25 @@ impl SignalPipe {
     /// Sleep until a signal arrives or `timeout` passes (rounded up to whole milliseconds).
     /// Returns whether a signal is waiting to be [drained](SignalPipe::drain).
     pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
-        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
-        let mut pfd = libc::pollfd {
-            fd: self.read.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: `pfd` is one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-            return Ok(true);
+        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+        let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+        match poll(
+            &mut [PollFd::new(self.read.as_fd(), PollFlags::POLLIN)],
+            timeout,
+        ) {
+            Ok(n) => Ok(n > 0),
+            Err(Errno::EINTR) => Ok(true),
+            Err(e) => Err(e.into()),
         }
-        Ok(r > 0)
     }
 
     /// Take the events received since the last call, oldest first, into `out`; returns
     /// how many.
     pub fn drain(&self, out: &mut [Event; 32]) -> usize {
         let mut buf = [0u8; RECORD * 32];
-        // SAFETY: reading into a live buffer of `buf.len()` bytes from our non-blocking pipe.
-        let n = unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return 0;
-        }
-        let count = (n as usize / RECORD).min(out.len());
+        // Non-blocking: nothing waiting (EAGAIN) reads as no event.
+        let n = nix::unistd::read(&self.read, &mut buf).unwrap_or(0);
+        let count = (n / RECORD).min(out.len());
         for (i, rec) in buf[..count * RECORD].chunks_exact(RECORD).enumerate() {
             let signal = i32::from(rec[0]);
             let sender = i32::from_ne_bytes([rec[1], rec[2], rec[3], rec[4]]);
@@ -239,8 +232,9 @@ pub(crate) fn job_signals_received() -> u32 {
 }
 
 /// Send `signal` to `pid` (used for the root, memwatch's unreaped child, whose pid cannot
-/// be recycled).
+/// be recycled). The signals memwatch sends (the job signals and SIGKILL) all have names;
+/// a number without one is not sent.
 pub fn kill(pid: i32, signal: i32) -> bool {
-    // SAFETY: kill(2) with integer arguments.
-    unsafe { libc::kill(pid, signal) == 0 }
+    Signal::try_from(signal)
+        .is_ok_and(|s| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s).is_ok())
 }

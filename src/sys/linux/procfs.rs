@@ -92,14 +92,31 @@ impl Statm {
 }
 
 /// Parse `/proc/<pid>/statm`: `size resident shared text lib data dt`.
+///
+/// The sampler's hot path (once per process and sample), so one pass over the bytes: each
+/// field is a run of anything but spaces and newlines, as splitting would give, and must
+/// be an unsigned decimal that fits in a `u64` ([`parse_u64`]'s rule).
 pub fn parse_statm(buf: &[u8]) -> Option<Statm> {
-    let mut tokens = buf
-        .split(|&b| b == b' ' || b == b'\n')
-        .filter(|t| !t.is_empty());
-    let size = parse_u64(tokens.next()?)?;
-    let resident = parse_u64(tokens.next()?)?;
-    let shared = parse_u64(tokens.next()?)?;
-    let text = parse_u64(tokens.next()?)?;
+    let is_sep = |b: u8| b == b' ' || b == b'\n';
+    let mut bytes = buf.iter().copied();
+    let mut fields = [0u64; 4];
+    for field in &mut fields {
+        let mut b = bytes.find(|&b| !is_sep(b))?;
+        let mut v: u64 = 0;
+        loop {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+            match bytes.next() {
+                Some(next) if !is_sep(next) => b = next,
+                _ => break,
+            }
+        }
+        *field = v;
+    }
+    let [size, resident, shared, text] = fields;
     Some(Statm {
         size,
         resident,
@@ -290,6 +307,59 @@ mod tests {
         assert_eq!(parse_statm(b"1 2 3"), None);
         assert_eq!(parse_statm(b"1 -2 3 4"), None);
         assert_eq!(parse_statm(b""), None);
+    }
+
+    #[test]
+    fn statm_edges() {
+        let max = u64::MAX;
+        let m = parse_statm(format!("{max} 1 2 3\n").as_bytes()).unwrap();
+        assert_eq!(m.size, max);
+        assert_eq!(
+            parse_statm(b"18446744073709551616 1 2 3\n"),
+            None,
+            "overflow"
+        );
+        let zeros = format!("{}7 1 2 3", "0".repeat(100));
+        assert_eq!(parse_statm(zeros.as_bytes()).unwrap().size, 7);
+        assert_eq!(parse_statm(b"\n  1\n\n2 3  4").unwrap().text, 4);
+        assert_eq!(parse_statm(b"1 2 3 4x 5"), None);
+        assert_eq!(parse_statm(b"1 2 3 4\0"), None);
+        assert_eq!(parse_statm(b"1 2 3 4 garbage").unwrap().text, 4);
+        assert_eq!(parse_statm(b"1\t2 3 4 5"), None, "a tab is not a separator");
+    }
+
+    /// The one-pass statm parser reads what splitting at spaces and newlines reads.
+    mod statm_by_splitting {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn by_splitting(buf: &[u8]) -> Option<Statm> {
+            let mut tokens = buf
+                .split(|&b| b == b' ' || b == b'\n')
+                .filter(|t| !t.is_empty());
+            Some(Statm {
+                size: parse_u64(tokens.next()?)?,
+                resident: parse_u64(tokens.next()?)?,
+                shared: parse_u64(tokens.next()?)?,
+                text: parse_u64(tokens.next()?)?,
+            })
+        }
+
+        fn byte() -> impl Strategy<Value = u8> {
+            prop_oneof![
+                8 => b'0'..=b'9',
+                3 => Just(b' '),
+                1 => Just(b'\n'),
+                1 => any::<u8>(),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn agree(buf in proptest::collection::vec(byte(), 0..96)) {
+                prop_assert_eq!(parse_statm(&buf), by_splitting(&buf));
+            }
+        }
     }
 
     #[test]

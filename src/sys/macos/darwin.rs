@@ -1,20 +1,20 @@
-//! The pure half of the macOS backend: every decision of `sys/macos.rs` that needs no macOS
-//! (which listed pids to probe, who may belong to the job, units, the bytes of
-//! `kinfo_proc` it reads, how a command line is shown). Compiled on every platform so it is
-//! unit-tested on Linux; the FFI that feeds it lives in `sys/macos.rs` alone.
+//! The pure half of the macOS backend: every decision it makes that needs no macOS (which
+//! listed pids to probe, who may belong to the job, units, the bytes of `kinfo_proc` it
+//! reads, how a command line is shown). Compiled on macOS and in unit tests everywhere, so
+//! it is unit-tested on Linux; the FFI that feeds it lives in `libproc.rs` alone.
 
 use super::procargs::parse_procargs2;
-use super::{Pid, join_args, truncate_at_char};
+use crate::sys::{Pid, join_args, truncate_at_char};
 
 /// Resident size in bytes (`ri_resident_size`, `pti_resident_size`) to KiB, rounded down as
 /// Linux's page counts never need to be.
-pub fn bytes_to_kib(bytes: u64) -> u64 {
+pub(super) fn bytes_to_kib(bytes: u64) -> u64 {
     bytes / 1024
 }
 
 /// A `timeval` start time (`pbi_start_tvsec`/`pbi_start_tvusec`, or `kinfo_proc`'s
-/// `p_starttime`) as microseconds since the epoch: the macOS [`super::ProcId::start`].
-pub fn start_us(sec: u64, usec: u64) -> u64 {
+/// `p_starttime`) as microseconds since the epoch: the macOS [`crate::sys::ProcId::start`].
+pub(super) fn start_us(sec: u64, usec: u64) -> u64 {
     sec.saturating_mul(1_000_000).saturating_add(usec)
 }
 
@@ -22,7 +22,7 @@ pub fn start_us(sec: u64, usec: u64) -> u64 {
 /// slots (or before the first, with `current == 0`): at least double, at least half as
 /// much again as the kernel's size hint (`proc_listallpids(NULL, 0)`, which is the number
 /// of processes plus 20), and never fewer than 256.
-pub fn list_len(current: usize, hint: i32) -> usize {
+pub(super) fn list_len(current: usize, hint: i32) -> usize {
     let hint = usize::try_from(hint).unwrap_or(0);
     current
         .saturating_mul(2)
@@ -35,7 +35,7 @@ pub fn list_len(current: usize, hint: i32) -> usize {
 /// (`pgid == self_pid`: a group memwatch leads, which the job inherits unless it moves) can
 /// only descend from the job, so it is recorded as memwatch's child, exactly what a Linux
 /// subreaper would show. Every other parent is kept.
-pub fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid) -> Pid {
+pub(super) fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid) -> Pid {
     if ppid == 1 && pgid == self_pid {
         self_pid
     } else {
@@ -45,20 +45,20 @@ pub fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid) -> Pid {
 
 /// A process discovery probed and that is not a zombie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Row {
+pub(super) struct Row {
     /// Its pid.
-    pub pid: Pid,
+    pub(super) pid: Pid,
     /// Its parent as recorded (see [`adopted_ppid`]).
-    pub ppid: Pid,
+    pub(super) ppid: Pid,
     /// Its process group.
-    pub pgid: Pid,
+    pub(super) pgid: Pid,
     /// Whether it may belong to the job (set by [`mark_candidates`]).
-    pub candidate: bool,
+    pub(super) candidate: bool,
 }
 
 /// Call `f(pid, new)` once for every distinct pid of `listed`, where `new` tells whether
 /// the pid is absent from `known`. Both must be sorted ascending. Linear, no allocation.
-pub fn merge_listing(listed: &[Pid], known: &[Pid], mut f: impl FnMut(Pid, bool)) {
+pub(super) fn merge_listing(listed: &[Pid], known: &[Pid], mut f: impl FnMut(Pid, bool)) {
     let mut k = 0;
     let mut prev = None;
     for &pid in listed {
@@ -79,7 +79,7 @@ pub fn merge_listing(listed: &[Pid], known: &[Pid], mut f: impl FnMut(Pid, bool)
 /// pid (they come from a sorted listing), so a row is looked up by binary search; the
 /// marking repeats until nothing changes, so a child is marked whatever its pid is relative
 /// to its parent's (pids wrap around). Only marked rows cost a start-time read.
-pub fn mark_candidates(rows: &mut [Row], self_pid: Pid, is_live: &dyn Fn(Pid) -> bool) {
+pub(super) fn mark_candidates(rows: &mut [Row], self_pid: Pid, is_live: &dyn Fn(Pid) -> bool) {
     for r in rows.iter_mut() {
         r.candidate = r.ppid == self_pid
             || is_live(r.ppid)
@@ -116,33 +116,33 @@ pub fn mark_candidates(rows: &mut [Row], self_pid: Pid, is_live: &dyn Fn(Pid) ->
 /// `p_vmspace` (8 bytes), `p_sigacts` (8), `p_flag` (i32 at 32) and `p_stat` (char at 36).
 /// xnu `bsd/sys/sysctl.h`, `bsd/sys/proc.h`; filled by `fill_user64_externproc` in
 /// `bsd/kern/kern_sysctl.c` from the same `p_start` as `pbi_start_tvsec`/`usec`.
-pub mod kinfo {
+mod kinfo {
     /// `sizeof(struct kinfo_proc)` on LP64 (x86_64 and arm64).
-    pub const SIZE: usize = 648;
+    pub(super) const SIZE: usize = 648;
     /// Offset of `p_starttime.tv_sec` (i64).
-    pub const START_SEC: usize = 0;
+    pub(super) const START_SEC: usize = 0;
     /// Offset of `p_starttime.tv_usec` (i32).
-    pub const START_USEC: usize = 8;
+    pub(super) const START_USEC: usize = 8;
     /// Offset of `p_stat` (char).
-    pub const STAT: usize = 36;
+    pub(super) const STAT: usize = 36;
 }
 
 /// What memwatch reads from a `kinfo_proc`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KinfoStart {
+pub(super) struct KinfoStart {
     /// Start time, microseconds since the epoch (as [`start_us`]).
-    pub start_us: u64,
+    pub(super) start_us: u64,
     /// `p_stat == SZOMB`.
-    pub zombie: bool,
+    pub(super) zombie: bool,
 }
 
 /// `SZOMB` of `<sys/proc.h>`.
-pub const SZOMB: u8 = 5;
+const SZOMB: u8 = 5;
 
 /// Read the start time and zombie state out of a `kinfo_proc` returned by
 /// `sysctl(KERN_PROC_PID)` (native endian). `None` when the reply is short (the kernel
 /// answers an empty buffer for a pid with no process) or the time is not a valid timeval.
-pub fn parse_kinfo_proc(buf: &[u8]) -> Option<KinfoStart> {
+pub(super) fn parse_kinfo_proc(buf: &[u8]) -> Option<KinfoStart> {
     if buf.len() < kinfo::SIZE {
         return None;
     }
@@ -167,7 +167,7 @@ pub fn parse_kinfo_proc(buf: &[u8]) -> Option<KinfoStart> {
 /// The command line from a `KERN_PROCARGS2` buffer: the arguments joined (as on Linux), or
 /// the executable path when the process has no arguments. `None` when the buffer holds
 /// neither.
-pub fn command_from_procargs(buf: &[u8]) -> Option<String> {
+pub(super) fn command_from_procargs(buf: &[u8]) -> Option<String> {
     let args = parse_procargs2(buf)?;
     if !args.argv.is_empty() {
         return Some(join_args(args.argv));
@@ -180,19 +180,19 @@ pub fn command_from_procargs(buf: &[u8]) -> Option<String> {
 
 /// The command shown for a process whose arguments cannot be read, from the executable
 /// path `proc_pidpath` gave (it works for other users' processes).
-pub fn command_from_path(path: &[u8]) -> Option<String> {
+pub(super) fn command_from_path(path: &[u8]) -> Option<String> {
     let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
     if path.is_empty() {
         return None;
     }
     let mut s = String::from_utf8_lossy(path).into_owned();
-    truncate_at_char(&mut s, super::MAX_COMMAND_BYTES);
+    truncate_at_char(&mut s, crate::sys::MAX_COMMAND_BYTES);
     Some(s)
 }
 
 /// The last resort: the short name (`pbsi_comm`, at most 15 bytes) in brackets, as the Linux
 /// backend shows a process without arguments.
-pub fn command_from_comm(comm: &[u8]) -> String {
+pub(super) fn command_from_comm(comm: &[u8]) -> String {
     let comm = &comm[..comm.iter().position(|&b| b == 0).unwrap_or(comm.len())];
     if comm.is_empty() {
         return String::from("[unknown]");
@@ -216,7 +216,7 @@ const TERMINAL_SIGNALS: [i32; 3] = [1, 2, 3];
 /// short-lived `kill` command) is a process. A `kill -INT` from another terminal while
 /// memwatch runs in the foreground is mistaken for Ctrl+C: it is not passed on, and a second
 /// signal still kills the job.
-pub fn raised_by_terminal(
+pub(super) fn raised_by_terminal(
     signal: i32,
     sender_session: Option<Pid>,
     own_session: Pid,
@@ -423,8 +423,8 @@ mod tests {
 
     #[test]
     fn long_paths_are_capped() {
-        let long = vec![b'a'; 2 * super::super::MAX_COMMAND_BYTES];
+        let long = vec![b'a'; 2 * crate::sys::MAX_COMMAND_BYTES];
         let s = command_from_path(&long).unwrap();
-        assert_eq!(s.len(), super::super::MAX_COMMAND_BYTES);
+        assert_eq!(s.len(), crate::sys::MAX_COMMAND_BYTES);
     }
 }
