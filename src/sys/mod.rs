@@ -32,11 +32,6 @@ pub use macos::MacInspector as NativeInspector;
 #[cfg(target_os = "macos")]
 pub(crate) use macos::prepare_parent;
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-compile_error!(
-    "memwatch: Windows support is not implemented yet (memwatch runs on Linux and macOS)"
-);
-
 /// A process id as the kernel gives it.
 pub type Pid = i32;
 

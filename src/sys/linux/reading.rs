@@ -131,9 +131,10 @@ impl LinuxInspector {
         }
         let mut buf = [0u8; 256];
         if let Some(dir) = &h.dir {
-            // Denied: only liveness can be learned.
-            return match files::read_file_at(dir, c"stat", &mut buf) {
-                Ok(n) if procfs::parse_stat(&buf[..n]).is_some_and(|s| s.is_dead()) => {
+            // Denied: only liveness can be learned, from `stat` (longer than 256 bytes: the
+            // field that tells a thread from a process comes near its end).
+            return match files::read_file_at(dir, c"stat", &mut self.buf) {
+                Ok(n) if procfs::parse_stat(&self.buf[..n]).is_some_and(|s| s.is_dead()) => {
                     Reading::Gone
                 }
                 Ok(_) => Reading::Unknown,
