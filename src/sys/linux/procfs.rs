@@ -462,16 +462,19 @@ Pss_Anon:          40100 kB\n";
     }
 
     #[test]
-    fn a_stat_line_is_longer_than_a_statm_buffer_and_is_only_parsed_whole() {
-        // A real stat line (52 fields): its exit_signal, which tells a thread from a
-        // process, sits past byte 256, so a reader of `stat` needs a larger buffer.
-        let line = b"4321 (python3 worker) S 4300 4300 1032 34816 4300 4194560 93511 1215 0 0 1843 212 0 0 20 0 17 0 1010678 2147483648 524288 18446744073709551615 94563102715904 94563105567045 140724384071168 0 0 0 16386 16781312 0 0 0 17 1 0 0 0 0 0 94563105919568 94563106072832 94563128766464 140724384077893 140724384077955 140724384077955 140724384079846 0\n";
+    fn a_stat_line_can_be_longer_than_a_statm_buffer_and_is_only_parsed_whole() {
+        // Fields 4 to 37 at their widest (20-digit values): the exit_signal (field 38),
+        // which tells a thread from a process, then sits past byte 256, so a reader of
+        // `stat` needs a larger buffer than statm's.
+        let mut line = b"4321 (python3-worker) S 4300 4300 1032 34816 4300".to_vec();
+        for field in 9..=37 {
+            let v = if field == 22 { 1_010_678 } else { u64::MAX };
+            line.extend_from_slice(format!(" {v}").as_bytes());
+        }
+        line.extend_from_slice(b" 17 1 0 0 0\n");
         assert!(line.len() > 256, "{}", line.len());
-        let whole = parse_stat(line).expect("a whole line parses");
-        assert_eq!(
-            (whole.state, whole.ppid, whole.starttime),
-            (b'S', 4300, 1_010_678)
-        );
+        let whole = parse_stat(&line).expect("a whole line parses");
+        assert_eq!((whole.exit_signal, whole.starttime), (17, 1_010_678));
         // Cut short, it is no reading, or a wrong one: the reader must hold it all.
         assert_ne!(parse_stat(&line[..256]), Some(whole));
     }
