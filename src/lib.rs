@@ -17,12 +17,12 @@ compile_error!(
 );
 
 pub mod cli;
-pub mod compare;
+pub(crate) mod compare;
 pub mod error;
 pub mod job;
 pub mod merge;
 pub mod model;
-pub mod output;
-pub mod plot;
+pub(crate) mod output;
+pub(crate) mod plot;
 pub mod run;
 pub mod sys;

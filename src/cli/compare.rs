@@ -48,7 +48,7 @@ above), 2 if a report cannot be read or the arguments do not fit together.";
     override_usage = "memwatch compare [OPTIONS] <BASE> <NEW> [MORE]...\n       \
                       memwatch compare [OPTIONS] --base <REPORT>... --new <REPORT>..."
 )]
-pub struct CompareArgs {
+pub(crate) struct CompareArgs {
     /// Reports (JSON, from `memwatch run --json`). Two: the first is the base, the second
     /// the new one. Three or more: a scaling table, ratios to the first.
     #[arg(
@@ -186,7 +186,7 @@ fn check_fit(a: &CompareArgs, plan: &Plan) -> Result<(), String> {
 impl CompareArgs {
     /// The checked configuration; arguments that do not fit together are a usage error
     /// (exit 2).
-    pub fn config(self) -> Result<Config, Error> {
+    pub(crate) fn config(self) -> Result<Config, Error> {
         let plan = plan(&self)
             .and_then(|p| check_fit(&self, &p).map(|()| p))
             .map_err(Error::input_usage)?;

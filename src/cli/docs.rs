@@ -6,12 +6,12 @@ use clap::CommandFactory;
 use super::Cli;
 
 /// Write the completion script for `shell`.
-pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+pub(crate) fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
     clap_complete::generate(shell, &mut Cli::command(), "memwatch", out);
 }
 
 /// Write the manual page: memwatch(1) with every subcommand's options in it.
-pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub(crate) fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let cmd = Cli::command();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;

@@ -32,7 +32,7 @@ written.";
 /// `memwatch merge`.
 #[derive(Debug, Args)]
 #[command(after_long_help = LONG_HELP)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// Reports (JSON, from `memwatch run --json` or `-o x.json`), one per node or per
     /// rank of the same job. Their clocks are assumed synchronised (NTP); see --help.
     #[arg(value_name = "REPORT", required = true)]
@@ -54,7 +54,7 @@ pub struct MergeArgs {
 
 impl MergeArgs {
     /// The checked configuration.
-    pub fn config(self) -> Config {
+    pub(crate) fn config(self) -> Config {
         Config {
             format: Format::choose(self.json, self.output.as_deref()),
             reports: self.reports,

@@ -3,12 +3,12 @@
 //! configuration ([`run::RunArgs::config`], …); every usage error, clap's or memwatch's,
 //! leaves as [`Error::Usage`] with the subcommand's status.
 
-pub mod compare;
-pub mod docs;
-pub mod merge;
-pub mod plot;
-pub mod run;
-pub mod values;
+pub(crate) mod compare;
+pub(crate) mod docs;
+pub(crate) mod merge;
+pub(crate) mod plot;
+pub(crate) mod run;
+pub(crate) mod values;
 
 use std::ffi::OsString;
 
@@ -21,15 +21,15 @@ use crate::error::{Error, Outcome, Status};
 /// and each process's own peak.
 #[derive(Debug, Parser)]
 #[command(name = "memwatch", version, about, after_help = run::AFTER_HELP, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a command and report the memory of it and all its descendants.
     #[command(after_help = run::AFTER_HELP)]
     Run(run::RunArgs),
@@ -60,13 +60,13 @@ Exit status: 0 within the limit, 1 over it or a failed run, 2 if a report cannot
 /// parsed so it appears in no help, completion or manual page.
 #[derive(Debug, Parser)]
 #[command(name = "memwatch __workload")]
-pub struct WorkloadCli {
+pub(crate) struct WorkloadCli {
     #[command(flatten)]
-    pub args: crate::sys::workload::WorkloadArgs,
+    pub(crate) args: crate::sys::workload::WorkloadArgs,
 }
 
 /// The name under which [`WorkloadCli`] is reached.
-pub const WORKLOAD: &str = "__workload";
+pub(crate) const WORKLOAD: &str = "__workload";
 
 /// Run memwatch with these arguments (the program's name first).
 pub fn main(args: Vec<OsString>) -> Result<Outcome, Error> {

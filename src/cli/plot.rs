@@ -13,7 +13,7 @@ use crate::plot::Config;
 Examples:
   memwatch plot mem.json -o mem.svg
   memwatch plot n1.json n2.json n4.json --label 1 --label 2 --label 4 -o scaling.svg")]
-pub struct PlotArgs {
+pub(crate) struct PlotArgs {
     /// Reports (JSON, from `memwatch run --json`); several are drawn over each other.
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
@@ -34,7 +34,7 @@ pub struct PlotArgs {
 
 impl PlotArgs {
     /// The checked configuration: as many labels as reports, or none (else exit 2).
-    pub fn config(self) -> Result<Config, Error> {
+    pub(crate) fn config(self) -> Result<Config, Error> {
         if !self.labels.is_empty() && self.labels.len() != self.reports.len() {
             return Err(Error::input_usage(format!(
                 "--label was given {} time(s) for {} report(s): give one per report, in order, or none",

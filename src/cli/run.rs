@@ -12,7 +12,7 @@ use crate::output::Format;
 use crate::run::{Config, WaitMode};
 
 /// Examples and exit statuses under `memwatch --help` and `memwatch run --help`.
-pub const AFTER_HELP: &str = "\
+pub(crate) const AFTER_HELP: &str = "\
 Examples:
   memwatch run -- cargo test
   memwatch run -i 10 -- mpirun -n 8 ./app
@@ -27,7 +27,7 @@ itself failed, 126 if the command could not be executed, 127 if it was not found
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum WaitArg {
+pub(crate) enum WaitArg {
     /// Until the command and every process it started have exited.
     All,
     /// Until the command itself exits (leave daemons it started running).
@@ -36,7 +36,7 @@ pub enum WaitArg {
 
 /// `memwatch run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Sampling interval in milliseconds (1 to 3600000).
     #[arg(short, long, value_name = "MS", default_value = "500", value_parser = values::interval, allow_hyphen_values = true)]
     pub interval: u64,
@@ -94,7 +94,7 @@ pub struct RunArgs {
 impl RunArgs {
     /// The checked configuration of the run. The status line is shown only when stderr
     /// is a terminal and nobody asked for plain output.
-    pub fn config(self) -> Config {
+    pub(crate) fn config(self) -> Config {
         let status = !self.quiet
             && !self.no_status
             && crate::sys::unix::term::stderr_is_terminal()

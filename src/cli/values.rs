@@ -11,10 +11,10 @@ use crate::model::figures::{FIGURES, Figure};
 use crate::model::quantity::{self, Quantity};
 
 /// Sampling interval bounds, milliseconds.
-pub const INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=3_600_000;
+pub(crate) const INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=3_600_000;
 
 /// `-i`: whole milliseconds within [`INTERVAL_MS`].
-pub fn interval(s: &str) -> Result<u64, String> {
+pub(crate) fn interval(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
         Ok(v) if INTERVAL_MS.contains(&v) => Ok(v),
         _ => Err(format!(
@@ -26,14 +26,14 @@ pub fn interval(s: &str) -> Result<u64, String> {
 }
 
 /// `--max-increase`: a quantity.
-pub fn limit(s: &str) -> Result<Quantity, String> {
+pub(crate) fn limit(s: &str) -> Result<Quantity, String> {
     quantity::parse(s)
 }
 
 /// Parses a figure's name (`compare --metric`) into the figure, offering the names of the
 /// figures a gate can be about, each with its label.
 #[derive(Clone, Copy, Debug)]
-pub struct FigureParser;
+pub(crate) struct FigureParser;
 
 impl TypedValueParser for FigureParser {
     type Value = &'static Figure;
@@ -61,7 +61,7 @@ impl TypedValueParser for FigureParser {
 
 /// Parses `--metric rss|pss|footprint`.
 #[derive(Clone, Copy, Debug)]
-pub struct MetricParser;
+pub(crate) struct MetricParser;
 
 impl TypedValueParser for MetricParser {
     type Value = Metric;

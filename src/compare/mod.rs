@@ -6,7 +6,7 @@
 //! Every figure comes from the figure table ([`crate::model::figures`]).
 
 mod entries;
-pub mod model;
+pub(crate) mod model;
 mod render;
 
 use std::fmt::Write as _;
@@ -21,7 +21,7 @@ use model::{COMPARE_VERSION, Changes, Check, CompareJson, EntryJson, Kind, Ratio
 
 /// Which reports to compare, and how.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// Base against new; a side of several reports is their median.
     Pair {
         /// The base side's reports.
@@ -35,7 +35,7 @@ pub enum Plan {
 
 /// A checked `memwatch compare` command line.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// The reports.
     pub plan: Plan,
     /// The figure of the verdict and the gate (`--metric`).
@@ -58,7 +58,7 @@ struct Comparison {
 }
 
 /// Run `memwatch compare`.
-pub fn run(cfg: &Config) -> Result<Outcome, Error> {
+pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     let c = compare(cfg)?;
     let text = match cfg.format {
         Format::Json => {

@@ -7,12 +7,12 @@ use serde::ser::{SerializeMap, Serializer};
 use crate::model::figures::{FIGURES, Figure, Values};
 
 /// Version of the `compare --json` format.
-pub const COMPARE_VERSION: u32 = 1;
+pub(crate) const COMPARE_VERSION: u32 = 1;
 
 /// What kind of comparison it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Base and new: two reports, or `--base`/`--new`.
     Pair,
     /// Three or more reports, each with ratios to the first.
@@ -21,7 +21,7 @@ pub enum Kind {
 
 /// The change of one figure, base to new.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Change {
+pub(crate) struct Change {
     /// New minus base, in the figure's unit; `None` when either is unknown.
     pub change: Option<f64>,
     /// The change as a percentage of base; `None` when either is unknown, or when base is
@@ -30,7 +30,7 @@ pub struct Change {
 }
 
 /// `new` as a percentage change of `base` (0 when both are 0, none when only base is).
-pub fn percent(base: f64, new: f64) -> Option<f64> {
+pub(crate) fn percent(base: f64, new: f64) -> Option<f64> {
     if base == 0.0 {
         (new == 0.0).then_some(0.0)
     } else {
@@ -40,7 +40,7 @@ pub fn percent(base: f64, new: f64) -> Option<f64> {
 
 impl Change {
     /// From `base` to `new`.
-    pub fn of(base: Option<f64>, new: Option<f64>) -> Change {
+    pub(crate) fn of(base: Option<f64>, new: Option<f64>) -> Change {
         match (base, new) {
             (Some(b), Some(n)) => Change {
                 change: Some(n - b),
@@ -57,11 +57,11 @@ impl Change {
 /// Each figure's change from base to new (`changes`): an object of the figures' keys, each
 /// `{change, percent}`, the change whole for KiB and counts.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Changes(pub Vec<Change>);
+pub(crate) struct Changes(pub Vec<Change>);
 
 impl Changes {
     /// Every figure's change from `base` to `new`.
-    pub fn new(base: &Values, new: &Values) -> Changes {
+    pub(crate) fn new(base: &Values, new: &Values) -> Changes {
         Changes(
             FIGURES
                 .iter()
@@ -71,7 +71,8 @@ impl Changes {
     }
 
     /// The change of `f`.
-    pub fn get(&self, f: &Figure) -> Change {
+    #[cfg(test)]
+    pub(crate) fn get(&self, f: &Figure) -> Change {
         let i = FIGURES.iter().position(|g| std::ptr::eq(g, f)).unwrap_or(0);
         self.0[i]
     }
@@ -99,11 +100,11 @@ impl Serialize for Changes {
 /// Each figure divided by the first entry's (`ratio_to_first`), for the figures that have a
 /// ratio; `None` when either is unknown or the first is 0.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Ratios(pub Vec<Option<f64>>);
+pub(crate) struct Ratios(pub Vec<Option<f64>>);
 
 impl Ratios {
     /// `this` over `first`, figure by figure.
-    pub fn new(first: &Values, this: &Values) -> Ratios {
+    pub(crate) fn new(first: &Values, this: &Values) -> Ratios {
         Ratios(
             FIGURES
                 .iter()
@@ -113,14 +114,14 @@ impl Ratios {
     }
 
     /// The ratio of `f`.
-    pub fn get(&self, f: &Figure) -> Option<f64> {
+    pub(crate) fn get(&self, f: &Figure) -> Option<f64> {
         let i = FIGURES.iter().position(|g| std::ptr::eq(g, f))?;
         self.0[i]
     }
 }
 
 /// `this / first`, when both are known and `first` is not 0.
-pub fn ratio(first: Option<f64>, this: Option<f64>) -> Option<f64> {
+pub(crate) fn ratio(first: Option<f64>, this: Option<f64>) -> Option<f64> {
     match (first, this) {
         (Some(f), Some(t)) if f > 0.0 => Some(t / f),
         _ => None,
@@ -141,7 +142,7 @@ impl Serialize for Ratios {
 
 /// The `--max-increase` check (`check`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// `--metric`: the figure's name (`total`, `process`, `duration`, …).
     pub metric: &'static str,
     /// The report field checked (`max_total_rss_kib`, …).
@@ -167,7 +168,7 @@ pub struct Check {
 
 /// One report or side in `entries`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct EntryJson {
+pub(crate) struct EntryJson {
     /// `--label`, else `base`/`new` (two sides), else the differing part of the command
     /// lines (or the file name).
     pub label: String,
@@ -187,7 +188,7 @@ pub struct EntryJson {
 
 /// A report of a failed run, in `failures`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FailedRun {
+pub(crate) struct FailedRun {
     /// The report file.
     pub report: String,
     /// The label of its entry (`base`, `new`, or its row of a scaling table).
@@ -204,7 +205,7 @@ pub struct FailedRun {
 
 /// `memwatch compare --json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CompareJson {
+pub(crate) struct CompareJson {
     /// Version of this format ([`COMPARE_VERSION`]).
     pub compare_version: u32,
     /// `pair` or `scaling`.

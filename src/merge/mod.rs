@@ -28,19 +28,19 @@ use crate::output::{Format, units};
 use crate::sys::unix::file::{PendingFile, print};
 use align::{Series, offset_ms, resolution_ms, series, summed_timeline, sweep, timestamp};
 pub use model::{MERGE_VERSION, Merged, MergedProcess, MergedReport};
-pub use render::{write_human, write_json};
+pub(crate) use render::{write_human, write_json};
 
 /// Processes listed by default.
-pub const DEFAULT_TOP: usize = 20;
+pub(crate) const DEFAULT_TOP: usize = 20;
 
 /// What the alignment assumes, written in every merge (human and JSON) and in `--help`.
-pub const CLOCK_ASSUMPTION: &str = "reports are aligned on each node's own wall clock \
+pub(crate) const CLOCK_ASSUMPTION: &str = "reports are aligned on each node's own wall clock \
 (start_time + offsets): this assumes the nodes' clocks are synchronised (NTP, chrony, PTP); \
 an offset between two nodes' clocks shifts their curves against each other by that much";
 
 /// A checked `memwatch merge` command line.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// The reports, one per node or rank.
     pub reports: Vec<PathBuf>,
     /// What the merge is written as.
@@ -52,7 +52,7 @@ pub struct Config {
 }
 
 /// Run `memwatch merge`.
-pub fn run(cfg: &Config) -> Result<Outcome, Error> {
+pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     let inputs = read_all(&cfg.reports)?;
     let merged = merge(&inputs, cfg.top);
     let render = |w: &mut dyn Write| match cfg.format {
@@ -284,7 +284,7 @@ fn largest_processes(inputs: &[(String, Report)], top: usize) -> Vec<MergedProce
 }
 
 /// Merge reports (each with the name of the file it came from); `top` processes are kept.
-pub fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
+pub(crate) fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
     let all: Vec<Series> = inputs.iter().map(|(_, r)| series(r)).collect();
     let sw = sweep(&all);
     let start_time = inputs

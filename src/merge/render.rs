@@ -30,7 +30,7 @@ fn heading(label: &str) -> String {
 }
 
 /// Write the human summary of a merge.
-pub fn write_human(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_human(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
     let n = m.reports.len();
     writeln!(
         out,
@@ -199,7 +199,7 @@ fn write_processes(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Write a merge as pretty JSON with a final newline.
-pub fn write_json(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_json(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, m)?;
     out.write_all(b"\n")?;
     out.flush()

@@ -9,7 +9,7 @@ use super::{Metric, ProcessReport, Report};
 /// A process a finding is about: one listed in the report (by index in `processes`), or
 /// only its pid when it is not listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProcRef {
+pub(crate) enum ProcRef {
     /// `report.processes[i]`.
     Listed(usize),
     /// A pid the report does not list.
@@ -18,7 +18,7 @@ pub enum ProcRef {
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Finding {
+pub(crate) enum Finding {
     /// The kernel's high-water mark of a process memwatch reaped (covering it and the
     /// descendants it waited for) is well above what the samples saw of them: a spike, or a
     /// child, between samples; or a process memwatch could not see or read.
@@ -92,7 +92,7 @@ const FORK_COPY_MIN_SHARE: f64 = 0.05;
 /// A fresh fork copy counted in the max total: its pid, its parent's pid, its RSS then
 /// (KiB) and when it was first seen (ms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Copy {
+pub(crate) struct Copy {
     /// Its pid.
     pub pid: i32,
     /// Its parent's pid.
@@ -105,7 +105,7 @@ pub struct Copy {
 
 /// The finding about fresh fork copies counted in `r`'s max total, when they weigh enough
 /// (at least 16 MiB and 5% of the total) to change it from run to run.
-pub fn fork_copies(r: &Report, copies: &[Copy]) -> Option<Finding> {
+pub(crate) fn fork_copies(r: &Report, copies: &[Copy]) -> Option<Finding> {
     let (Some(total), Some(copies_kib)) = (r.max_total_rss_kib, r.max_total_rss_fork_copies_kib)
     else {
         return None;
@@ -138,7 +138,7 @@ pub fn fork_copies(r: &Report, copies: &[Copy]) -> Option<Finding> {
 /// `invisible` is the number of the job's processes memwatch knows existed but could not
 /// see at all (hidden by `hidepid`): when it is not 0, what the samples missed may be one
 /// of them.
-pub fn missed_peaks(r: &Report, invisible: u64) -> Vec<Finding> {
+pub(crate) fn missed_peaks(r: &Report, invisible: u64) -> Vec<Finding> {
     let tree = Tree::new(r);
     let mut out = Vec::new();
     for (i, p) in r.processes.iter().enumerate() {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 /// Environment variables recorded in a report's `launcher` object when set.
-pub const IDENTITY_VARS: [&str; 7] = [
+pub(crate) const IDENTITY_VARS: [&str; 7] = [
     "SLURM_JOB_ID",
     "SLURM_STEP_ID",
     "SLURM_NODEID",
@@ -15,7 +15,7 @@ pub const IDENTITY_VARS: [&str; 7] = [
 ];
 
 /// The launcher variables present in `env` (name → value).
-pub fn identity(env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+pub(crate) fn identity(env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
     IDENTITY_VARS
         .iter()
         // An empty variable is as good as unset: it names no rank or job.
@@ -24,12 +24,12 @@ pub fn identity(env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String
 }
 
 /// The launcher variables of this process's environment.
-pub fn identity_from_env() -> BTreeMap<String, String> {
+pub(crate) fn identity_from_env() -> BTreeMap<String, String> {
     identity(|k| std::env::var(k).ok())
 }
 
 /// The rank for `%r`: Slurm's task id, else Open MPI's world rank, else PMI's.
-pub fn rank(id: &BTreeMap<String, String>) -> Option<&str> {
+pub(crate) fn rank(id: &BTreeMap<String, String>) -> Option<&str> {
     ["SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"]
         .iter()
         .find_map(|k| id.get(*k))
@@ -37,7 +37,7 @@ pub fn rank(id: &BTreeMap<String, String>) -> Option<&str> {
 }
 
 /// The job id for `%j`: Slurm's (with the step when there is one).
-pub fn job_id(id: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn job_id(id: &BTreeMap<String, String>) -> Option<String> {
     let job = id.get("SLURM_JOB_ID")?;
     Some(match id.get("SLURM_STEP_ID") {
         Some(step) => format!("{job}.{step}"),

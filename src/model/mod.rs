@@ -6,11 +6,11 @@
 
 pub mod exit;
 pub mod figures;
-pub mod findings;
+pub(crate) mod findings;
 pub mod io;
-pub mod launcher;
+pub(crate) mod launcher;
 pub mod metric;
-pub mod quantity;
+pub(crate) mod quantity;
 pub mod report;
 pub mod timeline;
 

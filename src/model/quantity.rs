@@ -6,7 +6,7 @@ use super::figures::Unit;
 
 /// A parsed quantity, with the text it was parsed from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Quantity {
+pub(crate) struct Quantity {
     /// As given (trimmed).
     pub text: String,
     /// Its value.
@@ -15,7 +15,7 @@ pub struct Quantity {
 
 /// The value of a [`Quantity`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Amount {
+pub(crate) enum Amount {
     /// A percentage.
     Percent(f64),
     /// A memory size, KiB.
@@ -29,7 +29,7 @@ pub enum Amount {
 impl Amount {
     /// The unit of a figure this amount can be compared with; `None` for a percentage,
     /// which fits any.
-    pub fn unit(self) -> Option<Unit> {
+    pub(crate) fn unit(self) -> Option<Unit> {
         match self {
             Amount::Percent(_) => None,
             Amount::Kib(_) => Some(Unit::Kib),
@@ -39,7 +39,7 @@ impl Amount {
     }
 
     /// The amount in its unit (KiB, seconds, the count, the percentage).
-    pub fn value(self) -> f64 {
+    pub(crate) fn value(self) -> f64 {
         match self {
             Amount::Percent(v) | Amount::Kib(v) | Amount::Seconds(v) => v,
             Amount::Count(c) => c as f64,
@@ -53,7 +53,7 @@ const FORMS: &str =
 /// Parse `20%`, `256MiB`, `1.5GiB`, `30s`, `500ms`, `2min`, `1h`, `10`. Sizes are IEC
 /// (`KiB`…`TiB`, any case); `MB`, `G` and the like are refused as ambiguous. Errors are
 /// one line saying what is accepted.
-pub fn parse(s: &str) -> Result<Quantity, String> {
+pub(crate) fn parse(s: &str) -> Result<Quantity, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -9,14 +9,14 @@ use super::units::{duration, iec, iec_or_unknown, pid_list, short_command};
 use crate::model::{Exit, Metric, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
-pub const MAX_ROWS: usize = 20;
+pub(crate) const MAX_ROWS: usize = 20;
 /// Commands are cut to this many characters in the table.
-pub const COMMAND_WIDTH: usize = 100;
+pub(crate) const COMMAND_WIDTH: usize = 100;
 
 /// Where the whole list of processes can be read, for the summary's last table line
 /// ("… and 11 more"): it must never point to an output that was not written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FullList<'a> {
+pub(crate) enum FullList<'a> {
     /// The JSON report was written to this file.
     File(&'a str),
     /// The JSON report went to standard output.
@@ -36,12 +36,12 @@ impl std::fmt::Display for FullList<'_> {
 }
 
 /// Write the summary, with no JSON report beside it.
-pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_with(r, out, FullList::NotWritten)
 }
 
 /// Write the summary; `full` says where the whole process list is.
-pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
+pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
     write_job(r, out)?;
     writeln!(out)?;
     write_memory(r, out)?;

@@ -9,7 +9,7 @@ use super::units;
 /// leading and trailing arguments removed, then common words inside a single differing
 /// argument such as `sh -c '…'`), with the option just before it (`-n 4`). Falls back to
 /// the file names (then the paths) when that leaves a label empty or two alike.
-pub fn distinguishing(commands: &[&[String]], paths: &[&Path]) -> Vec<String> {
+pub(crate) fn distinguishing(commands: &[&[String]], paths: &[&Path]) -> Vec<String> {
     let from_commands = from_commands(commands);
     let labels = match from_commands {
         Some(l) if usable(&l) => l,

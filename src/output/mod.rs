@@ -5,21 +5,21 @@
 //! ([`labels`]). Nothing here touches the operating system: renderers write into any
 //! `io::Write`.
 
-pub mod csv;
-pub mod human;
-pub mod labels;
-pub mod status;
-pub mod svg;
-pub mod table;
-pub mod units;
-pub mod warnings;
+pub(crate) mod csv;
+pub(crate) mod human;
+pub(crate) mod labels;
+pub(crate) mod status;
+pub(crate) mod svg;
+pub(crate) mod table;
+pub(crate) mod units;
+pub(crate) mod warnings;
 
 use std::path::Path;
 
 /// What a report (or a merge, a comparison) is written as, chosen once from the flags and
 /// the output file's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// Text for people.
     Human,
     /// JSON.
@@ -29,7 +29,7 @@ pub enum Format {
 impl Format {
     /// JSON when asked for (`--json`) or when the output file's name ends in `.json` (any
     /// case); else text.
-    pub fn choose(json: bool, output: Option<&Path>) -> Format {
+    pub(crate) fn choose(json: bool, output: Option<&Path>) -> Format {
         let by_name = output.is_some_and(|p| {
             p.extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"))

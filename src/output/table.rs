@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 /// How a column's cells line up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     /// Text (labels, commands, files).
     Left,
     /// Numbers.
@@ -15,7 +15,7 @@ pub enum Align {
 
 /// Lay out `rows` (the first usually the header), each line indented by `indent` spaces.
 /// `align` gives each column's alignment; columns past its end are left-aligned.
-pub fn render(rows: &[Vec<String>], align: &[Align], indent: usize) -> String {
+pub(crate) fn render(rows: &[Vec<String>], align: &[Align], indent: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {

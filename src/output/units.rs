@@ -8,13 +8,13 @@ use std::time::Duration;
 use crate::model::figures::Unit;
 
 /// KiB as IEC text with one decimal: `512.0 KiB`, `1.5 MiB`, `6.4 GiB`.
-pub fn iec(kib: u64) -> String {
+pub(crate) fn iec(kib: u64) -> String {
     Iec(kib).to_string()
 }
 
 /// [`iec`] as a `Display` value, for writing into a reused buffer without allocating.
 #[derive(Clone, Copy, Debug)]
-pub struct Iec(pub u64);
+pub(crate) struct Iec(pub u64);
 
 impl std::fmt::Display for Iec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,7 +25,7 @@ impl std::fmt::Display for Iec {
 
 /// The unit [`iec`] writes `kib` in, as (KiB per unit, name): `(1024.0, "MiB")` for 1.5
 /// MiB. Lets a chart's axis label every tick in the unit of its largest value.
-pub fn iec_unit(kib: f64) -> (f64, &'static str) {
+pub(crate) fn iec_unit(kib: f64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut per_unit = 1.0;
     let mut unit = 0;
@@ -38,12 +38,12 @@ pub fn iec_unit(kib: f64) -> (f64, &'static str) {
 }
 
 /// Optional KiB: `unknown` when memwatch could not read it.
-pub fn iec_or_unknown(kib: Option<u64>) -> String {
+pub(crate) fn iec_or_unknown(kib: Option<u64>) -> String {
     kib.map_or_else(|| "unknown".to_string(), iec)
 }
 
 /// A duration for people: `87 ms` below a second, `12.3 s` below a minute, else `00:03:21`.
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else if d < Duration::from_secs(60) {
@@ -55,17 +55,17 @@ pub fn duration(d: Duration) -> String {
 }
 
 /// Seconds (from a report) as a [`duration`]; negative as 0, too large as the maximum.
-pub fn seconds(s: f64) -> String {
+pub(crate) fn seconds(s: f64) -> String {
     duration(Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX))
 }
 
 /// Milliseconds as a [`duration`].
-pub fn millis(ms: u64) -> String {
+pub(crate) fn millis(ms: u64) -> String {
     duration(Duration::from_millis(ms))
 }
 
 /// A figure's value as text, in its unit: `1.5 GiB`, `12.3 s`, `17`.
-pub fn value(unit: Unit, v: f64) -> String {
+pub(crate) fn value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Kib => iec(v.max(0.0).round() as u64),
         Unit::Seconds => seconds(v),
@@ -74,12 +74,12 @@ pub fn value(unit: Unit, v: f64) -> String {
 }
 
 /// [`value`], or `unknown`.
-pub fn value_or_unknown(unit: Unit, v: Option<f64>) -> String {
+pub(crate) fn value_or_unknown(unit: Unit, v: Option<f64>) -> String {
     v.map_or_else(|| "unknown".to_string(), |v| value(unit, v))
 }
 
 /// A signed change as text: `+1.0 GiB`, `-200 ms`, `+3`; zero without a sign.
-pub fn change(unit: Unit, d: f64) -> String {
+pub(crate) fn change(unit: Unit, d: f64) -> String {
     let text = value(unit, d.abs());
     if text == value(unit, 0.0) {
         text
@@ -91,7 +91,7 @@ pub fn change(unit: Unit, d: f64) -> String {
 }
 
 /// A signed percentage with one decimal (`+12.5%`, `0.0%`), or `n/a`.
-pub fn percent(p: Option<f64>) -> String {
+pub(crate) fn percent(p: Option<f64>) -> String {
     match p {
         Some(0.0) => "0.0%".to_string(),
         Some(p) => format!("{p:+.1}%"),
@@ -100,12 +100,12 @@ pub fn percent(p: Option<f64>) -> String {
 }
 
 /// A ratio with two decimals (`1.98x`), or `n/a`.
-pub fn ratio(r: Option<f64>) -> String {
+pub(crate) fn ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}x"))
 }
 
 /// A number without trailing zeros: `20`, `2.5`.
-pub fn trim_float(v: f64) -> String {
+pub(crate) fn trim_float(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -116,7 +116,7 @@ pub fn trim_float(v: f64) -> String {
 /// When it must be cut and the program is given by a long path
 /// (`/root/.rustup/toolchains/…/bin/rustc --crate-name …`), the path is dropped first so
 /// the program's name and arguments stay visible.
-pub fn short_command(cmd: &str, max: usize) -> String {
+pub(crate) fn short_command(cmd: &str, max: usize) -> String {
     let clean = |c: char| if c.is_control() { ' ' } else { c };
     if cmd.chars().count() <= max {
         return cmd.chars().map(clean).collect();
@@ -135,7 +135,7 @@ pub fn short_command(cmd: &str, max: usize) -> String {
 }
 
 /// `1, 2, 3` (at most 10, then `…`).
-pub fn pid_list(pids: &[i32]) -> String {
+pub(crate) fn pid_list(pids: &[i32]) -> String {
     let mut s = pids
         .iter()
         .take(10)
@@ -149,7 +149,7 @@ pub fn pid_list(pids: &[i32]) -> String {
 }
 
 /// `1 process`, `3 processes`.
-pub fn plural(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

@@ -20,7 +20,7 @@ fn named_ref(r: &Report, p: ProcRef) -> String {
 }
 
 /// The warning a finding of `r` gives.
-pub fn word(r: &Report, f: &Finding) -> String {
+pub(crate) fn word(r: &Report, f: &Finding) -> String {
     match *f {
         Finding::MissedPeak {
             process,
@@ -169,7 +169,7 @@ fn missed_peak(
 
 /// How the extra metric was sampled (the report's `metric_sampling`): how many rounds and
 /// reads, within what budget, at most how far apart.
-pub fn metric_sampling(
+pub(crate) fn metric_sampling(
     metric: Metric,
     rounds: u64,
     reads: u64,

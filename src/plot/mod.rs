@@ -11,7 +11,7 @@ use crate::sys::unix::file::{PendingFile, print};
 
 /// A checked `memwatch plot` command line.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// The reports, drawn over each other.
     pub reports: Vec<PathBuf>,
     /// The SVG file; standard output when `None`.
@@ -23,7 +23,7 @@ pub struct Config {
 }
 
 /// Run `memwatch plot`.
-pub fn run(cfg: &Config) -> Result<Outcome, Error> {
+pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     let reports = cfg
         .reports
         .iter()

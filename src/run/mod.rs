@@ -32,7 +32,7 @@ use sampler::Sampler;
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitMode {
+pub(crate) enum WaitMode {
     /// When the command and every process it started have exited.
     All,
     /// When the command itself exits (daemons it started keep running).
@@ -41,7 +41,7 @@ pub enum WaitMode {
 
 /// A checked `memwatch run` command line.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// Sampling interval.
     pub interval: Duration,
     /// What the report is written as.
@@ -84,7 +84,7 @@ fn extra_metric(metric: Metric, inspector: &NativeInspector) -> Result<Option<Me
 }
 
 /// Run the job; returns its status (the command's, or 128+N).
-pub fn run(mut cfg: Config) -> Result<Outcome, Error> {
+pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let host = unix::hostname();
     let identity = launcher::identity_from_env();
     placeholders::expand_all(&mut cfg, &host, &identity)?;

@@ -14,13 +14,14 @@
 //!   this file.
 //! - [`fake`]: a scripted [`Inspector`] for the core's tests; [`workload`]: a test workload.
 
-pub mod fake;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod linux;
 pub mod macos;
 
 #[cfg(unix)]
-pub mod unix;
-pub mod workload;
+pub(crate) mod unix;
+pub(crate) mod workload;
 
 #[cfg(target_os = "linux")]
 pub use linux::LinuxInspector as NativeInspector;

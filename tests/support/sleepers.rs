@@ -5,12 +5,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `sleep 600` children, killed when the test ends, pass or fail.
-pub struct Sleepers(pub Vec<Child>);
+pub(crate) struct Sleepers(pub Vec<Child>);
 
 impl Sleepers {
     /// Start `n` sleepers and wait (at most 30 s) until every one runs `sleep`, so no
     /// command line changes while the sampler watches them.
-    pub fn start(n: usize) -> Sleepers {
+    pub(crate) fn start(n: usize) -> Sleepers {
         let sleepers = Sleepers(
             (0..n)
                 .map(|_| {
@@ -34,7 +34,7 @@ impl Sleepers {
     }
 
     /// The first sleeper's pid: the job's root.
-    pub fn root(&self) -> i32 {
+    pub(crate) fn root(&self) -> i32 {
         self.0[0].id() as i32
     }
 }

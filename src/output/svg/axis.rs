@@ -5,7 +5,7 @@ use crate::output::units::iec_unit;
 
 /// A "nice" tick step (1, 2, 2.5 or 5 times a power of ten) giving about `target` steps
 /// over `range`.
-pub fn nice_step(range: f64, target: usize) -> f64 {
+pub(crate) fn nice_step(range: f64, target: usize) -> f64 {
     if !(range.is_finite() && range > 0.0) {
         return 1.0;
     }
@@ -31,7 +31,7 @@ pub(super) fn decimals(step: f64) -> usize {
 
 /// An axis from 0: its top (in the unit) and the ticks, as (value in the unit, label).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Axis {
+pub(crate) struct Axis {
     /// Data units per axis unit (KiB per MiB, seconds per minute).
     pub per_unit: f64,
     /// The unit ("MiB", "s").
@@ -52,7 +52,7 @@ impl Axis {
 /// The memory axis for values up to `max_kib`: in the IEC unit of its top, about 5 ticks
 /// labelled with that unit (`0`, `256 MiB`, `512 MiB`…), headroom above the peak for its
 /// label.
-pub fn memory_axis(max_kib: u64) -> Axis {
+pub(crate) fn memory_axis(max_kib: u64) -> Axis {
     let max = if max_kib == 0 { 1024.0 } else { max_kib as f64 };
     let want = max * 1.12;
     let (per_unit, unit) = iec_unit(want);
@@ -79,7 +79,7 @@ pub fn memory_axis(max_kib: u64) -> Axis {
 
 /// The time axis for a job of `max_ms`: seconds up to 2 minutes, minutes up to 2 hours,
 /// then hours; about 8 ticks.
-pub fn time_axis(max_ms: u64) -> Axis {
+pub(crate) fn time_axis(max_ms: u64) -> Axis {
     let secs = if max_ms == 0 {
         1.0
     } else {

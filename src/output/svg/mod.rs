@@ -13,15 +13,15 @@ mod text;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-pub use axis::{Axis, memory_axis, nice_step, time_axis};
-pub use text::escape;
+pub(crate) use axis::{Axis, memory_axis, time_axis};
+pub(crate) use text::escape;
 use text::{Box2, n, place_label, text};
 
 use crate::model::Report;
 use crate::output::units::{self, iec};
 
 /// Width of the picture, px.
-pub const WIDTH: f64 = 960.0;
+pub(crate) const WIDTH: f64 = 960.0;
 pub(super) const LEFT: f64 = 86.0;
 const RIGHT: f64 = 32.0;
 pub(super) const TOP: f64 = 84.0;
@@ -30,9 +30,9 @@ pub(super) const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
 pub(super) const BOTTOM: f64 = TOP + PLOT_H;
 const ROW: f64 = 19.0;
 /// Processes listed under a single report's chart.
-pub const TOP_PROCESSES: usize = 5;
+pub(crate) const TOP_PROCESSES: usize = 5;
 /// Line colours, in order (colour-blind-friendly Tableau 10).
-pub const COLORS: [&str; 10] = [
+pub(crate) const COLORS: [&str; 10] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#7f7f7f", "#bcbd22",
 ];
@@ -100,7 +100,7 @@ fn footer_rows(reports: &[(String, &Report)]) -> usize {
 
 /// Render the reports (label, report) as one SVG document. One report is drawn with its
 /// top processes; several are overlaid with a legend.
-pub fn svg(reports: &[(String, &Report)], title: Option<&str>) -> String {
+pub(crate) fn svg(reports: &[(String, &Report)], title: Option<&str>) -> String {
     let chart = Chart::of(reports);
     let height = (FOOTER_TOP + footer_rows(reports) as f64 * ROW + 8.0).ceil();
     let mut s = String::new();
@@ -391,7 +391,7 @@ fn legend(s: &mut String, reports: &[(String, &Report)]) {
 
 /// Write the reports (label, report) as one SVG: what `memwatch plot` and
 /// `memwatch run --plot` write. The labels name the lines in the legend (several reports).
-pub fn write(reports: &[(String, &Report)], out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write(reports: &[(String, &Report)], out: &mut dyn Write) -> io::Result<()> {
     out.write_all(svg(reports, None).as_bytes())?;
     out.flush()
 }

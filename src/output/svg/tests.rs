@@ -1,6 +1,6 @@
 //! The SVG renderer's unit tests: well-formed XML, ticks, colours, labels.
 
-use super::axis::decimals;
+use super::axis::{decimals, nice_step};
 use super::*;
 use crate::model::timeline::Point;
 

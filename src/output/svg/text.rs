@@ -7,7 +7,7 @@ use super::{BOTTOM, CHAR_W, LEFT, PLOT_W, TOP, WIDTH};
 
 /// Escape text for XML character data and attribute values. Characters XML 1.0 does not
 /// allow (most control characters) become U+FFFD; tabs and newlines become spaces.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

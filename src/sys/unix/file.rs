@@ -17,7 +17,7 @@ use crate::error::Error;
 const MAX_LINKS: usize = 40;
 
 /// A report file being prepared.
-pub struct PendingFile {
+pub(crate) struct PendingFile {
     /// The path as given.
     target: PathBuf,
     how: How,
@@ -52,7 +52,7 @@ enum Mode {
 impl PendingFile {
     /// Prepare writing `target`. Fails at once if the directory is missing or not
     /// writable, if `target` is a directory, or if it exists and is not writable.
-    pub fn create(target: &Path) -> io::Result<PendingFile> {
+    pub(crate) fn create(target: &Path) -> io::Result<PendingFile> {
         let (path, open_file) = follow_links(target)?;
         let how = match fs::metadata(&path) {
             Ok(m) if m.is_dir() => {
@@ -87,7 +87,7 @@ impl PendingFile {
     }
 
     /// The path the report will have.
-    pub fn target(&self) -> &Path {
+    pub(crate) fn target(&self) -> &Path {
         &self.target
     }
 
@@ -97,7 +97,7 @@ impl PendingFile {
     /// Only a file written atomically can be rewritten (a device, a FIFO or a descriptor
     /// would get the report twice): for those it writes nothing and returns `Ok(false)`.
     /// Not synced to disk (the page cache outlives a killed memwatch); the final commit is.
-    pub fn write_interim(
+    pub(crate) fn write_interim(
         &self,
         f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> io::Result<bool> {
@@ -119,7 +119,10 @@ impl PendingFile {
 
     /// Write the content with `f`, flush it to disk and rename it into place (or write it
     /// through).
-    pub fn commit(mut self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    pub(crate) fn commit(
+        mut self,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
         match &mut self.how {
             How::Atomic { path, temp } => {
                 let file = create_temp(temp)?;
@@ -158,7 +161,7 @@ impl Drop for PendingFile {
 /// Save a report that could not be written where it was asked (a removed directory, a full
 /// disk) in the temporary directory (`$TMPDIR`, else `/tmp`), as a new file named after
 /// memwatch's pid. Returns its path.
-pub fn save_fallback(
+pub(crate) fn save_fallback(
     extension: &str,
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<PathBuf> {
@@ -279,7 +282,7 @@ fn through(path: PathBuf, mode: Mode) -> io::Result<How> {
 /// Open a FIFO for writing, waiting for a reader as `>` would, but giving up when memwatch
 /// receives a signal (Ctrl+C, SIGTERM) while it waits: a blocking open(2) would restart
 /// after the handler and could only be ended by SIGKILL.
-pub fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File> {
+pub(crate) fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let signals = super::signals::job_signals_received();
     let mut waited = Duration::ZERO;
@@ -319,14 +322,14 @@ pub fn open_fifo_for_writing(path: &std::path::Path) -> io::Result<std::fs::File
 }
 
 /// Whether `path` is a FIFO (named pipe), following links.
-pub fn is_fifo(path: &std::path::Path) -> bool {
+pub(crate) fn is_fifo(path: &std::path::Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// Whether a rename over `path` would be refused although the file may be written: it is
 /// another user's, in a sticky directory (such as /tmp) that is not ours either.
-pub fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
+pub(crate) fn rename_forbidden_by_sticky_dir(path: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let Some(dir) = path.parent() else {
         return false;
@@ -362,7 +365,7 @@ static CHECK_STDOUT_AT_START: extern "C" fn() = check_stdout_at_start;
 
 /// Whether memwatch was started with standard output closed (`>&-`). Rust's runtime then
 /// points descriptor 1 at `/dev/null`, where a report would vanish without an error.
-pub fn stdout_closed_at_start() -> bool {
+pub(crate) fn stdout_closed_at_start() -> bool {
     STDOUT_CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
@@ -370,7 +373,7 @@ pub fn stdout_closed_at_start() -> bool {
 /// A reader that stopped early (`| head`) is not an error for text meant for reading; a
 /// standard output closed when memwatch started (`>&-`, which Rust's runtime quietly points
 /// at /dev/null) is, naming `what` was lost.
-pub fn print(what: &'static str, text: &[u8]) -> Result<(), Error> {
+pub(crate) fn print(what: &'static str, text: &[u8]) -> Result<(), Error> {
     let failed = |source| Error::Output {
         what,
         target: "standard output".to_string(),
@@ -388,7 +391,7 @@ pub fn print(what: &'static str, text: &[u8]) -> Result<(), Error> {
 }
 
 /// The error of writing to a standard output that was closed when memwatch started.
-pub fn closed_stdout() -> io::Error {
+pub(crate) fn closed_stdout() -> io::Error {
     io::Error::from_raw_os_error(libc::EBADF)
 }
 

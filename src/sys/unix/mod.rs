@@ -2,16 +2,16 @@
 //! wakes the sampling loop ([`signals`]), reaping ([`reap`]), spawning ([`spawn`]), output
 //! files and standard output ([`file`]), the terminal ([`term`]), and process limits.
 
-pub mod file;
-pub mod reap;
-pub mod signals;
-pub mod spawn;
-pub mod term;
+pub(crate) mod file;
+pub(crate) mod reap;
+pub(crate) mod signals;
+pub(crate) mod spawn;
+pub(crate) mod term;
 
 /// Raise the soft open-file limit to the hard limit (memwatch keeps one descriptor per job
 /// process open on Linux). Called after the job is spawned, so the job inherits the limit
 /// the user had. Returns the new soft limit.
-pub fn raise_nofile_limit() -> u64 {
+pub(crate) fn raise_nofile_limit() -> u64 {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return 256;
@@ -29,13 +29,13 @@ pub fn raise_nofile_limit() -> u64 {
 }
 
 /// This machine's host name (empty when it has none).
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
 /// memwatch's own pid.
-pub fn own_pid() -> i32 {
+pub(crate) fn own_pid() -> i32 {
     nix::unistd::getpid().as_raw()
 }

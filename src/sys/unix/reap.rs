@@ -8,7 +8,7 @@ use crate::model::Exit;
 
 /// A child reaped by [`reap_one`].
 #[derive(Clone, Copy, Debug)]
-pub struct Reaped {
+pub(crate) struct Reaped {
     /// Its pid.
     pub pid: i32,
     /// How it ended.
@@ -22,11 +22,11 @@ pub struct Reaped {
 
 /// The exited child to reap first and its lifetime peak footprint, read from the zombie
 /// before it is reaped (macOS); `None` on Linux, where any child will do.
-pub type Peek = fn() -> Option<(i32, Option<u64>)>;
+pub(crate) type Peek = fn() -> Option<(i32, Option<u64>)>;
 
 /// Reap one exited child without blocking: `None` when none is waiting. This and
 /// [`reap_remaining`] are the only places memwatch reaps.
-pub fn reap_one(peek: Peek) -> Option<Reaped> {
+pub(crate) fn reap_one(peek: Peek) -> Option<Reaped> {
     match wait_any(peek) {
         Waited::Reaped(r) => Some(r),
         Waited::Running | Waited::NoChild => None,
@@ -37,7 +37,7 @@ pub fn reap_one(peek: Peek) -> Option<Reaped> {
 /// `timeout` for them. A process looks gone (its memory released) a moment before the
 /// kernel lets its parent reap it; without this, memwatch would exit first, losing its
 /// kernel peak and leaving a zombie to init.
-pub fn reap_remaining(peek: Peek, timeout: Duration, mut f: impl FnMut(Reaped)) {
+pub(crate) fn reap_remaining(peek: Peek, timeout: Duration, mut f: impl FnMut(Reaped)) {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         match wait_any(peek) {

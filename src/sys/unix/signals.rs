@@ -12,7 +12,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 /// Signals that end or interrupt the job and that memwatch handles.
-pub const JOB_SIGNALS: [Signal; 4] = [
+pub(crate) const JOB_SIGNALS: [Signal; 4] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
@@ -29,7 +29,7 @@ const RECORD: usize = 5;
 
 /// What woke the sampling loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A child exited (SIGCHLD).
     ChildExited,
     /// Ctrl+Z (SIGTSTP): put the terminal in order, then stop.
@@ -47,7 +47,7 @@ pub enum Event {
 }
 
 /// SIGKILL's number, for killing the job on a second signal.
-pub const KILL: i32 = libc::SIGKILL;
+pub(crate) const KILL: i32 = libc::SIGKILL;
 
 extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     if JOB_SIGNALS.iter().any(|s| *s as libc::c_int == signal) {
@@ -81,10 +81,10 @@ extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *
 
 /// Whether a caught signal with this number and sender (`si_pid`) came from the terminal
 /// rather than from a process's `kill`: the platform's rule (`sys::raised_by_terminal`).
-pub type Classify = fn(signal: i32, sender: i32) -> bool;
+pub(crate) type Classify = fn(signal: i32, sender: i32) -> bool;
 
 /// The self-pipe that the signal handlers write to and the sampling loop sleeps on.
-pub struct SignalPipe {
+pub(crate) struct SignalPipe {
     read: OwnedFd,
     _write: OwnedFd,
     classify: Classify,
@@ -96,7 +96,7 @@ impl SignalPipe {
     /// already ignored when memwatch started (`nohup`, a background job of a script) stays
     /// ignored, so the job inherits it exactly as it would without memwatch, and memwatch
     /// never receives it to pass on.
-    pub fn install(classify: Classify) -> io::Result<SignalPipe> {
+    pub(crate) fn install(classify: Classify) -> io::Result<SignalPipe> {
         let (read, write) = nix::unistd::pipe()?;
         for fd in [&read, &write] {
             set_flags(fd)?;
@@ -117,7 +117,7 @@ impl SignalPipe {
 
     /// Also route Ctrl+Z and `fg` (SIGTSTP, SIGCONT) through the pipe, for the status
     /// line, unless they were ignored when memwatch started.
-    pub fn handle_stops(&self) -> io::Result<()> {
+    pub(crate) fn handle_stops(&self) -> io::Result<()> {
         for sig in [Signal::SIGTSTP, Signal::SIGCONT] {
             if !ignored(sig)? {
                 install_handler(sig)?;
@@ -128,7 +128,7 @@ impl SignalPipe {
 
     /// Sleep until a signal arrives or `timeout` passes (rounded up to whole milliseconds).
     /// Returns whether a signal is waiting to be [drained](SignalPipe::drain).
-    pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
+    pub(crate) fn wait(&self, timeout: Duration) -> io::Result<bool> {
         let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
         let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
         match poll(
@@ -143,7 +143,7 @@ impl SignalPipe {
 
     /// Take the events received since the last call, oldest first, into `out`; returns
     /// how many.
-    pub fn drain(&self, out: &mut [Event; 32]) -> usize {
+    pub(crate) fn drain(&self, out: &mut [Event; 32]) -> usize {
         let mut buf = [0u8; RECORD * 32];
         // Non-blocking: nothing waiting (EAGAIN) reads as no event.
         let n = nix::unistd::read(&self.read, &mut buf).unwrap_or(0);
@@ -181,7 +181,7 @@ fn install_handler(sig: Signal) -> io::Result<()> {
 /// Stop memwatch as a terminal's Ctrl+Z would (SIGTSTP with its default action), once the
 /// caller has put the terminal back in order; returns when memwatch is continued (`fg`,
 /// `bg`, SIGCONT), with the SIGTSTP handler back in place.
-pub fn suspend_self() -> io::Result<()> {
+pub(crate) fn suspend_self() -> io::Result<()> {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: restoring the default disposition installs no code.
     unsafe { sigaction(Signal::SIGTSTP, &default) }.map_err(io::Error::from)?;
@@ -191,19 +191,19 @@ pub fn suspend_self() -> io::Result<()> {
 }
 
 /// The process group of `pid`, if it is alive.
-pub fn process_group(pid: i32) -> Option<i32> {
+pub(crate) fn process_group(pid: i32) -> Option<i32> {
     nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
         .ok()
         .map(nix::unistd::Pid::as_raw)
 }
 
 /// memwatch's own process group.
-pub fn own_process_group() -> i32 {
+pub(crate) fn own_process_group() -> i32 {
     nix::unistd::getpgrp().as_raw()
 }
 
 /// True when `sig`'s disposition is `SIG_IGN` (inherited from whoever started memwatch).
-pub fn ignored(sig: Signal) -> io::Result<bool> {
+pub(crate) fn ignored(sig: Signal) -> io::Result<bool> {
     // SAFETY: an all-zero sigaction is a valid value for the kernel to overwrite.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: a null new action makes sigaction(2) only read the current disposition into
@@ -234,7 +234,7 @@ pub(crate) fn job_signals_received() -> u32 {
 /// Send `signal` to `pid` (used for the root, memwatch's unreaped child, whose pid cannot
 /// be recycled). The signals memwatch sends (the job signals and SIGKILL) all have names;
 /// a number without one is not sent.
-pub fn kill(pid: i32, signal: i32) -> bool {
+pub(crate) fn kill(pid: i32, signal: i32) -> bool {
     Signal::try_from(signal)
         .is_ok_and(|s| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s).is_ok())
 }

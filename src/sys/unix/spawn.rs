@@ -15,7 +15,7 @@ use crate::error::Error;
 ///
 /// The child is never waited on through std: memwatch reaps in one place
 /// ([`super::reap`]).
-pub fn spawn(command: &[OsString], stdout_to_stderr: bool) -> Result<i32, Error> {
+pub(crate) fn spawn(command: &[OsString], stdout_to_stderr: bool) -> Result<i32, Error> {
     let build = |program: &OsStr, args: &[OsString]| -> Result<Command, Error> {
         let mut c = Command::new(program);
         c.args(args);

@@ -16,13 +16,13 @@ use serde_json::Value;
 use super::{DirExt, TempDir, poll, tempdir, text};
 
 /// The memwatch binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
 
 /// How long any command a test runs may take before the test kills it and fails.
-pub const DEADLINE: Duration = Duration::from_secs(120);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
 
 /// `memwatch <args>` with stdin closed to /dev/null.
-pub fn memwatch<I, S>(args: I) -> Command
+pub(crate) fn memwatch<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -34,7 +34,7 @@ where
 
 /// `memwatch <args>` run to the end with the deadline, as [`Command::output`] gives it.
 #[track_caller]
-pub fn memwatch_output<I, S>(args: I) -> Output
+pub(crate) fn memwatch_output<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -43,14 +43,14 @@ where
 }
 
 /// The arguments of a `memwatch __workload` job (to put after `--`).
-pub fn workload(args: &[&str]) -> Vec<String> {
+pub(crate) fn workload(args: &[&str]) -> Vec<String> {
     let mut v = vec![BIN.to_string(), "__workload".to_string()];
     v.extend(args.iter().map(|s| s.to_string()));
     v
 }
 
 /// `memwatch run <opts> -- <job>`.
-pub fn run_cmd(opts: &[&str], job: &[impl AsRef<OsStr>]) -> Command {
+pub(crate) fn run_cmd(opts: &[&str], job: &[impl AsRef<OsStr>]) -> Command {
     let mut args: Vec<OsString> = vec!["run".into()];
     args.extend(opts.iter().map(OsString::from));
     args.push("--".into());
@@ -60,7 +60,7 @@ pub fn run_cmd(opts: &[&str], job: &[impl AsRef<OsStr>]) -> Command {
 
 /// What a finished command left.
 #[derive(Debug)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub pid: u32,
     pub status: ExitStatus,
     /// Exit code, `None` when it died of a signal.
@@ -76,17 +76,17 @@ pub struct Finished {
 impl Finished {
     /// The JSON report on standard output.
     #[track_caller]
-    pub fn report(&self) -> Report {
+    pub(crate) fn report(&self) -> Report {
         parse_report(&self.stdout, &self.stderr)
     }
 
-    pub fn stdout_str(&self) -> String {
+    pub(crate) fn stdout_str(&self) -> String {
         text(&self.stdout)
     }
 
     /// Fail unless memwatch exited with `code` (and did not panic).
     #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Self {
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code,
             Some(code),
@@ -104,7 +104,7 @@ impl Finished {
     }
 
     /// As [`Command::output`] gives it.
-    pub fn into_output(self) -> Output {
+    pub(crate) fn into_output(self) -> Output {
         Output {
             status: self.status,
             stdout: self.stdout,
@@ -115,7 +115,7 @@ impl Finished {
 
 /// Parse a report, with the context in the failure message.
 #[track_caller]
-pub fn parse_report(bytes: &[u8], context: &str) -> Report {
+pub(crate) fn parse_report(bytes: &[u8], context: &str) -> Report {
     match serde_json::from_slice::<Report>(bytes) {
         Ok(r) => r,
         Err(e) => panic!(
@@ -127,14 +127,14 @@ pub fn parse_report(bytes: &[u8], context: &str) -> Report {
 
 /// Read and parse a report file.
 #[track_caller]
-pub fn read_report(path: &Path) -> Report {
+pub(crate) fn read_report(path: &Path) -> Report {
     let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     parse_report(&bytes, &path.display().to_string())
 }
 
 /// Wait until `path` holds a whole report, for at most `within`.
 #[track_caller]
-pub fn wait_for_report(path: &Path, within: Duration) -> Report {
+pub(crate) fn wait_for_report(path: &Path, within: Duration) -> Report {
     poll(within, || {
         let bytes = fs::read(path).map_err(|e| format!("no report at {}: {e}", path.display()))?;
         serde_json::from_slice(&bytes)
@@ -144,12 +144,12 @@ pub fn wait_for_report(path: &Path, within: Duration) -> Report {
 
 /// The file memwatch (pid `pid`) saves its report to in `tmp` (its `TMPDIR`) when it cannot
 /// write it where asked.
-pub fn fallback(tmp: &TempDir, pid: u32) -> PathBuf {
+pub(crate) fn fallback(tmp: &TempDir, pid: u32) -> PathBuf {
     tmp.join(format!("memwatch-report-{pid}.json"))
 }
 
 /// Write `v` (a report, edited) as JSON to `name` in `dir`; its path.
-pub fn write_json(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
+pub(crate) fn write_json(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
     let p = dir.join(name);
     fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
     p
@@ -157,7 +157,7 @@ pub fn write_json(dir: &TempDir, name: &str, v: &Value) -> PathBuf {
 
 /// A real report of a short job (`sleep 0.1`), made once, as JSON to edit into synthetic
 /// reports that follow the current schema.
-pub fn real_report() -> &'static Value {
+pub(crate) fn real_report() -> &'static Value {
     static REPORT: OnceLock<Value> = OnceLock::new();
     REPORT.get_or_init(|| {
         let dir = tempdir("real");
@@ -179,7 +179,7 @@ pub fn real_report() -> &'static Value {
 
 /// A process started by a test, whose output goes to files (a pipe would keep a reader
 /// waiting for processes the job left running). Killed when dropped unfinished.
-pub struct Running {
+pub(crate) struct Running {
     pub child: Child,
     /// The command, for messages.
     what: String,
@@ -190,28 +190,28 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
     /// Whether it is still running.
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
 
     /// Its standard output so far (empty when the caller chose its stdout).
-    pub fn stdout_now(&self) -> String {
+    pub(crate) fn stdout_now(&self) -> String {
         text(&fs::read(&self.out).unwrap_or_default())
     }
 
     /// Its standard error so far.
-    pub fn stderr_now(&self) -> String {
+    pub(crate) fn stderr_now(&self) -> String {
         text(&fs::read(&self.err).unwrap_or_default())
     }
 
     /// Wait for it to exit (at most [`DEADLINE`], then kill it and fail).
     #[track_caller]
-    pub fn wait(mut self) -> Finished {
+    pub(crate) fn wait(mut self) -> Finished {
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;
@@ -266,7 +266,7 @@ impl Drop for Running {
 
 /// Start a command with stdout and stderr captured into files.
 #[track_caller]
-pub fn spawn(cmd: &mut Command) -> Running {
+pub(crate) fn spawn(cmd: &mut Command) -> Running {
     try_spawn_with(cmd, true).unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
@@ -293,13 +293,13 @@ fn try_spawn_with(cmd: &mut Command, capture_stdout: bool) -> io::Result<Running
 
 /// Run a command to the end.
 #[track_caller]
-pub fn finish(cmd: &mut Command) -> Finished {
+pub(crate) fn finish(cmd: &mut Command) -> Finished {
     spawn(cmd).wait()
 }
 
 /// Run a command to the end with the stdout the caller set on `cmd`.
 #[track_caller]
-pub fn finish_own_stdout(cmd: &mut Command) -> Finished {
+pub(crate) fn finish_own_stdout(cmd: &mut Command) -> Finished {
     try_spawn_with(cmd, false)
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
         .wait()
@@ -308,14 +308,14 @@ pub fn finish_own_stdout(cmd: &mut Command) -> Finished {
 /// Run a command to the end (stdin /dev/null), as [`Command::output`] does but with the
 /// deadline.
 #[track_caller]
-pub fn output(cmd: &mut Command) -> Output {
+pub(crate) fn output(cmd: &mut Command) -> Output {
     finish(cmd.stdin(Stdio::null())).into_output()
 }
 
 /// [`output`], or why the command could not be started (its `pre_exec` failed, it could
 /// not be executed).
 #[track_caller]
-pub fn try_output(cmd: &mut Command) -> io::Result<Output> {
+pub(crate) fn try_output(cmd: &mut Command) -> io::Result<Output> {
     Ok(try_spawn_with(cmd.stdin(Stdio::null()), true)?
         .wait()
         .into_output())

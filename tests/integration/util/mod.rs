@@ -5,15 +5,15 @@
 
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
-pub mod exec;
-pub mod procs;
-pub mod skip;
-pub mod tmux;
+pub(crate) mod exec;
+pub(crate) mod procs;
+pub(crate) mod skip;
+pub(crate) mod tmux;
 
-pub use exec::*;
-pub use procs::*;
-pub use skip::*;
-pub use tmux::Tmux;
+pub(crate) use exec::*;
+pub(crate) use procs::*;
+pub(crate) use skip::*;
+pub(crate) use tmux::Tmux;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,27 +21,27 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub use tempfile::TempDir;
+pub(crate) use tempfile::TempDir;
 
 /// 1 MiB in KiB.
-pub const MIB: u64 = 1024;
+pub(crate) const MIB: u64 = 1024;
 
 /// 1 GiB in KiB.
-pub const GIB: u64 = 1024 * 1024;
+pub(crate) const GIB: u64 = 1024 * 1024;
 
 static HEAVY: Mutex<()> = Mutex::new(());
 
 /// Serialise the tests that touch hundreds of MiB, run thousands of processes or keep the
 /// CPUs busy (MPI ranks, Chromium), so they neither exhaust a small machine nor slow each
 /// other's sampling down.
-pub fn heavy() -> MutexGuard<'static, ()> {
+pub(crate) fn heavy() -> MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A string no other process on the machine has in its command line.
-pub fn token(name: &str) -> String {
+pub(crate) fn token(name: &str) -> String {
     format!(
         "mwtest-{name}-{}-{}",
         std::process::id(),
@@ -52,7 +52,7 @@ pub fn token(name: &str) -> String {
 /// A fresh directory (`memwatch-<name>-…` in the temporary directory), removed with
 /// whatever is inside when dropped.
 #[track_caller]
-pub fn tempdir(name: &str) -> TempDir {
+pub(crate) fn tempdir(name: &str) -> TempDir {
     tempfile::Builder::new()
         .prefix(&format!("memwatch-{name}-"))
         .tempdir()
@@ -60,7 +60,7 @@ pub fn tempdir(name: &str) -> TempDir {
 }
 
 /// What the tests ask of a temporary directory besides its path.
-pub trait DirExt {
+pub(crate) trait DirExt {
     /// A path inside it.
     fn join(&self, p: impl AsRef<Path>) -> PathBuf;
     /// Names of its entries, sorted.
@@ -89,7 +89,7 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 /// fail with what its last `Err` said. The way to wait for a condition before asserting on
 /// it: never a fixed sleep that a slow machine outlasts.
 #[track_caller]
-pub fn poll<T>(within: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
+pub(crate) fn poll<T>(within: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
     let until = Instant::now() + within;
     loop {
         match probe() {
@@ -101,17 +101,17 @@ pub fn poll<T>(within: Duration, mut probe: impl FnMut() -> Result<T, String>) -
 }
 
 /// Bytes as text (lossy).
-pub fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// Lines of `s` that are not empty.
-pub fn lines(s: &str) -> Vec<&str> {
+pub(crate) fn lines(s: &str) -> Vec<&str> {
     s.lines().filter(|l| !l.trim().is_empty()).collect()
 }
 
 /// A program on the `PATH`, if there is one.
-pub fn which(name: &str) -> Option<PathBuf> {
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(name))

@@ -14,7 +14,7 @@ use super::poll;
 const SETTLE: Duration = Duration::from_secs(30);
 
 /// The arguments of a process, `None` if it is gone.
-pub fn cmdline(pid: i32) -> Option<Vec<Vec<u8>>> {
+pub(crate) fn cmdline(pid: i32) -> Option<Vec<Vec<u8>>> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     Some(
         raw.split(|&b| b == 0)
@@ -34,19 +34,19 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
 }
 
 /// The state letter of a process (`R`, `S`, `Z`, ...), `None` if it is gone.
-pub fn state(pid: i32) -> Option<u8> {
+pub(crate) fn state(pid: i32) -> Option<u8> {
     stat_fields(pid)?.first()?.bytes().next()
 }
 
 /// A process's start time (clock ticks after boot, `/proc/<pid>/stat` field 22), `None` if
 /// it is gone. With the pid it names one process, never a recycled pid.
-pub fn start_time(pid: i32) -> Option<u64> {
+pub(crate) fn start_time(pid: i32) -> Option<u64> {
     // Fields after the command start at field 3 (state); the start time is field 22.
     stat_fields(pid)?.get(19)?.parse().ok()
 }
 
 /// Resident KiB of a process (`/proc/<pid>/statm`), `None` if it is gone.
-pub fn rss_kib(pid: i32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: i32) -> Option<u64> {
     let statm = fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     // SAFETY: sysconf with a valid name.
@@ -56,7 +56,7 @@ pub fn rss_kib(pid: i32) -> Option<u64> {
 
 /// Wait until every one of `pids` has at least `kib` resident (its memory touched).
 #[track_caller]
-pub fn wait_resident(pids: &[i32], kib: u64) {
+pub(crate) fn wait_resident(pids: &[i32], kib: u64) {
     poll(SETTLE, || {
         let low: Vec<(i32, Option<u64>)> = pids
             .iter()
@@ -74,7 +74,7 @@ pub fn wait_resident(pids: &[i32], kib: u64) {
 /// Fail unless every one of these processes is gone entirely: not running and not a
 /// zombie either (memwatch, their subreaper, must have reaped them before exiting).
 #[track_caller]
-pub fn assert_reaped(procs: &[(i32, u64)]) {
+pub(crate) fn assert_reaped(procs: &[(i32, u64)]) {
     let left: Vec<(i32, Option<u8>)> = procs
         .iter()
         .filter(|&&(pid, start)| start_time(pid) == Some(start))
@@ -96,14 +96,14 @@ fn kill_all_exact(procs: &[(i32, u64)]) {
 
 /// Whether a process exists and has not exited (a zombie has: this machine's init may never
 /// reap the orphans a test leaves).
-pub fn is_running(pid: i32) -> bool {
+pub(crate) fn is_running(pid: i32) -> bool {
     let exists = kill(Pid::from_raw(pid), None).is_ok();
     exists && !matches!(state(pid), None | Some(b'Z' | b'X'))
 }
 
 /// Whether `pid` is a live `memwatch __workload` process with `token` among its arguments
 /// (so a pid recycled by some other process never counts).
-pub fn is_job_process(pid: i32, token: &str) -> bool {
+pub(crate) fn is_job_process(pid: i32, token: &str) -> bool {
     let Some(args) = cmdline(pid) else {
         return false;
     };
@@ -126,13 +126,13 @@ fn pids_where(keep: impl Fn(i32) -> bool) -> Vec<i32> {
 }
 
 /// Live `memwatch __workload` processes with `token` among their arguments.
-pub fn job_pids(token: &str) -> Vec<i32> {
+pub(crate) fn job_pids(token: &str) -> Vec<i32> {
     pids_where(|pid| is_job_process(pid, token))
 }
 
 /// The pid of the `memwatch run` (started by any means, a shell in tmux too) whose
 /// arguments include `token`.
-pub fn memwatch_with(token: &str) -> Option<i32> {
+pub(crate) fn memwatch_with(token: &str) -> Option<i32> {
     pids_where(|pid| {
         cmdline(pid).is_some_and(|args| {
             args.get(1).map(Vec::as_slice) == Some(b"run".as_slice())
@@ -145,7 +145,7 @@ pub fn memwatch_with(token: &str) -> Option<i32> {
 
 /// Wait until exactly `n` workload processes carry `token`; returns their pids.
 #[track_caller]
-pub fn wait_for_job(token: &str, n: usize) -> Vec<i32> {
+pub(crate) fn wait_for_job(token: &str, n: usize) -> Vec<i32> {
     poll(SETTLE, || {
         let pids = job_pids(token);
         if pids.len() == n {
@@ -157,7 +157,7 @@ pub fn wait_for_job(token: &str, n: usize) -> Vec<i32> {
 }
 
 /// Pids whose `/proc/<pid>/statm` memwatch (`mw`) keeps open: the processes it follows.
-pub fn followed_by(mw: i32) -> Vec<i32> {
+pub(crate) fn followed_by(mw: i32) -> Vec<i32> {
     let mut v = Vec::new();
     let Ok(dir) = fs::read_dir(format!("/proc/{mw}/fd")) else {
         return v;
@@ -178,7 +178,7 @@ pub fn followed_by(mw: i32) -> Vec<i32> {
 
 /// Wait until memwatch follows every one of `pids` (so a signal now reaches them all).
 #[track_caller]
-pub fn wait_followed(mw: i32, pids: &[i32]) {
+pub(crate) fn wait_followed(mw: i32, pids: &[i32]) {
     poll(SETTLE, || {
         let f = followed_by(mw);
         if pids.iter().all(|p| f.contains(p)) {
@@ -194,7 +194,7 @@ pub fn wait_followed(mw: i32, pids: &[i32]) {
 /// Wait (a little) for the job's processes to be gone, then fail naming the ones still
 /// running.
 #[track_caller]
-pub fn assert_all_gone(token: &str, pids: &[i32]) {
+pub(crate) fn assert_all_gone(token: &str, pids: &[i32]) {
     let t = Instant::now();
     loop {
         let left: Vec<i32> = pids
@@ -214,7 +214,7 @@ pub fn assert_all_gone(token: &str, pids: &[i32]) {
 }
 
 /// SIGKILL every process of the job marked with `token` (test clean-up).
-pub fn kill_job(token: &str) {
+pub(crate) fn kill_job(token: &str) {
     for p in job_pids(token) {
         let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
     }
@@ -222,7 +222,7 @@ pub fn kill_job(token: &str) {
 
 /// Kills what is left of the job marked with this token when dropped, so a failing
 /// assertion leaves nothing behind.
-pub struct KillOnDrop(pub String);
+pub(crate) struct KillOnDrop(pub String);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -232,7 +232,7 @@ impl Drop for KillOnDrop {
 
 /// Send `signal` to one process.
 #[track_caller]
-pub fn send(pid: i32, signal: i32) {
+pub(crate) fn send(pid: i32, signal: i32) {
     let sig = Signal::try_from(signal).unwrap_or_else(|e| panic!("signal {signal}: {e}"));
     let r = kill(Pid::from_raw(pid), sig);
     assert_eq!(r, Ok(()), "kill({pid}, {signal})");

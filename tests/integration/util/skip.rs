@@ -17,10 +17,10 @@ use std::sync::OnceLock;
 use super::{BIN, DirExt, TempDir, try_output};
 
 /// The variable that turns a skip into a failure.
-pub const REQUIRE_ALL: &str = "MEMWATCH_REQUIRE_ALL";
+pub(crate) const REQUIRE_ALL: &str = "MEMWATCH_REQUIRE_ALL";
 
 /// Whether `MEMWATCH_REQUIRE_ALL=1`: every test must run.
-pub fn require_all() -> bool {
+pub(crate) fn require_all() -> bool {
     std::env::var_os(REQUIRE_ALL).is_some_and(|v| v == "1")
 }
 
@@ -28,7 +28,7 @@ pub fn require_all() -> bool {
 /// return (the caller returns too), or, under `MEMWATCH_REQUIRE_ALL=1`, fail with the
 /// reason.
 #[track_caller]
-pub fn skip_or_fail(reason: &str) {
+pub(crate) fn skip_or_fail(reason: &str) {
     if require_all() {
         panic!("{REQUIRE_ALL}=1, but this test cannot run here: {reason}");
     }
@@ -42,12 +42,12 @@ pub fn skip_or_fail(reason: &str) {
 }
 
 /// Whether the tests run as root.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
 /// Make `cmd` drop to `nobody` (uid/gid 65534, no supplementary groups) before it execs.
-pub fn drop_to_nobody(cmd: &mut Command) -> &mut Command {
+pub(crate) fn drop_to_nobody(cmd: &mut Command) -> &mut Command {
     // SAFETY: setgroups, setgid and setuid are async-signal-safe, as pre_exec requires.
     unsafe {
         cmd.pre_exec(|| {
@@ -79,7 +79,7 @@ fn nobody_cannot_run_memwatch() -> Option<&'static str> {
 
 /// `cmd` (a memwatch) as it must run for permissions to bite: as `nobody` when the tests run
 /// as root, as it is otherwise. `None` (after [`skip_or_fail`]) when nobody cannot run it.
-pub fn as_nobody(cmd: &mut Command) -> Option<&mut Command> {
+pub(crate) fn as_nobody(cmd: &mut Command) -> Option<&mut Command> {
     if !is_root() {
         return Some(cmd);
     }
@@ -92,7 +92,7 @@ pub fn as_nobody(cmd: &mut Command) -> Option<&mut Command> {
 
 /// Why a setuid-root program cannot work in `dir`, if it cannot: the tests are not root,
 /// the filesystem is mounted nosuid, or the runner set no_new_privs.
-pub fn setuid_unavailable(dir: &Path) -> Option<String> {
+pub(crate) fn setuid_unavailable(dir: &Path) -> Option<String> {
     if !is_root() {
         return Some("needs root to make a setuid-root copy of memwatch".into());
     }
@@ -112,7 +112,7 @@ pub fn setuid_unavailable(dir: &Path) -> Option<String> {
 
 /// A setuid-root copy of memwatch, `suid-workload` in `dir` (opened to every user), or
 /// `None` (after [`skip_or_fail`]) where setuid cannot work.
-pub fn setuid_copy(dir: &TempDir) -> Option<PathBuf> {
+pub(crate) fn setuid_copy(dir: &TempDir) -> Option<PathBuf> {
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     if let Some(why) = setuid_unavailable(dir.path()) {
         skip_or_fail(&why);

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 use super::{output, skip_or_fail, which};
 
 /// A tmux server of its own (own socket) with one session, killed on drop.
-pub struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
     /// A session running `command` in a 100x20 window; `None` (after [`skip_or_fail`])
     /// without tmux.
-    pub fn start(name: &str, command: &str) -> Option<Tmux> {
+    pub(crate) fn start(name: &str, command: &str) -> Option<Tmux> {
         if which("tmux").is_none() {
             skip_or_fail("tmux is not installed (Debian package tmux; .ci/run installs it)");
             return None;
@@ -38,7 +38,7 @@ impl Tmux {
     }
 
     /// An interactive bash (job control, `$ ` prompt) in the pane.
-    pub fn shell(name: &str) -> Option<Tmux> {
+    pub(crate) fn shell(name: &str) -> Option<Tmux> {
         let t = Tmux::start(name, "env PS1='$ ' bash --norc --noprofile -i")?;
         let s = t.wait_for(Duration::from_secs(10), |s| s.contains('$'));
         assert!(s.contains('$'), "no prompt:\n{s}");
@@ -56,20 +56,20 @@ impl Tmux {
 
     /// Type `keys` (tmux key names: `Enter`, `C-c`, `C-z`, or literal text).
     #[track_caller]
-    pub fn send(&self, keys: &[&str]) {
+    pub(crate) fn send(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "t"];
         args.extend_from_slice(keys);
         assert!(self.tmux(&args).status.success(), "tmux send-keys {keys:?}");
     }
 
     /// The screen now, as text.
-    pub fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
     /// Poll the screen until `pred` holds or `timeout` passes; the last screen either way
     /// (the caller asserts on it, and shows it).
-    pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
         let until = Instant::now() + timeout;
         loop {
             let s = self.screen();
@@ -82,7 +82,7 @@ impl Tmux {
 
     /// Poll the screen until `done` holds (or `timeout` passes), also noting whether any
     /// screen on the way held `seen`; the last screen and that.
-    pub fn watch(
+    pub(crate) fn watch(
         &self,
         timeout: Duration,
         done: impl Fn(&str) -> bool,
