@@ -65,10 +65,16 @@ fn main() {
     std::thread::sleep(Duration::from_millis(200));
     let self_pid = std::process::id() as i32;
     let root = sleepers.0[0].id() as i32;
-    let mut job = Job::new(NativeInspector::new(self_pid).expect("inspector"), self_pid, root, p);
+    let mut job = Job::new(
+        NativeInspector::new(self_pid).expect("inspector"),
+        self_pid,
+        root,
+        p,
+    );
     // Warm up: the first samples find the job and open what is kept open.
     for i in 0..3 {
-        job.sample(Duration::from_millis(10 * i), true).expect("sample");
+        job.sample(Duration::from_millis(10 * i), true)
+            .expect("sample");
     }
     assert_eq!(job.live_pids().len(), p, "the job is found whole");
     println!("{}", black_box(steady(&mut job, n)));

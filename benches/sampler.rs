@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use memwatch::job::Job;
-use memwatch::sys::{NativeInspector, procfs};
+use memwatch::sys::NativeInspector;
+use memwatch::sys::linux::procfs;
 
 /// N sleeping children of this process.
 struct JobFixture {

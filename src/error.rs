@@ -1,20 +1,100 @@
-//! memwatch's own errors and the exit codes they map to.
+//! memwatch's own errors, and the exit statuses they and the commands end with.
 //!
 //! Messages say what failed and on what, lower case, no trailing period; `main` prefixes
-//! `memwatch: `. Exit codes follow `time`/`timeout`: 125 memwatch itself failed, 126 the
-//! command could not be executed, 127 it was not found; report readers use 2 for bad input.
+//! `memwatch: `. Exit statuses follow `time` and `timeout`: 125 memwatch itself failed, 126
+//! the command could not be executed, 127 it was not found; the commands that read reports
+//! use 2 for bad input and 1 for a failed gate.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::sys::SampleError;
+/// memwatch's own exit statuses. What `run` exits with when the command ran is the
+/// command's status instead ([`Outcome::Job`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// 0: done.
+    Ok,
+    /// 1: `compare`'s gate failed (a limit exceeded, a report of a failed run).
+    GateFailed,
+    /// 2: a report given as input cannot be used, or the arguments of a command that reads
+    /// reports do not fit together.
+    BadInput,
+    /// 125: memwatch itself failed, or `run` was used wrongly (125 cannot be mistaken for
+    /// the command's own status as 2 could).
+    Failure,
+    /// 126: the command was found but could not be executed.
+    CannotExecute,
+    /// 127: the command was not found.
+    NotFound,
+}
+
+impl Status {
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::GateFailed => 1,
+            Status::BadInput => 2,
+            Status::Failure => 125,
+            Status::CannotExecute => 126,
+            Status::NotFound => 127,
+        }
+    }
+}
+
+/// How a command ends when it does not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// One of memwatch's own statuses.
+    Status(Status),
+    /// The job's status (`run`): the command's exit code, or 128 + a signal.
+    Job(i32),
+}
+
+impl Outcome {
+    /// The number the process exits with (a job status outside 0..=255 as a failure).
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Status(s) => s.code(),
+            Outcome::Job(c) => u8::try_from(c).unwrap_or(Status::Failure.code()),
+        }
+    }
+}
+
+/// The sampler could not go on: an OS failure that stops sampling (a process that vanished
+/// is normal and never one).
+#[derive(Debug)]
+pub struct SampleError {
+    /// What was being done, e.g. "read /proc/loadavg".
+    pub what: String,
+    /// The OS error.
+    pub source: io::Error,
+}
+
+impl fmt::Display for SampleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot {}: {}", self.what, os_message(&self.source))
+    }
+}
+
+impl std::error::Error for SampleError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
 
 /// memwatch failed (the job's own status is not an error).
 #[derive(Debug)]
 pub enum Error {
-    /// Bad command line (message already worded for the user).
-    Usage(String),
+    /// The command line cannot be used (every usage error takes this one route): the
+    /// message, worded for the user, and the status it exits with.
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// [`Status::Failure`] for `run`, [`Status::BadInput`] for the report commands.
+        status: Status,
+    },
     /// The command could not be started.
     Spawn {
         /// The program as given.
@@ -58,25 +138,33 @@ pub enum Error {
     },
 }
 
-/// Exit code: memwatch itself failed.
-pub const EXIT_FAILURE: i32 = 125;
-/// Exit code: the command was found but could not be executed.
-pub const EXIT_CANNOT_EXECUTE: i32 = 126;
-/// Exit code: the command was not found.
-pub const EXIT_NOT_FOUND: i32 = 127;
-/// Exit code of the report-reading commands on bad input.
-pub const EXIT_BAD_INPUT: i32 = 2;
-
 impl Error {
-    /// The exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    /// A usage error of `run` (exit 125).
+    pub fn run_usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            status: Status::Failure,
+        }
+    }
+
+    /// A usage error of a command that reads reports (exit 2).
+    pub fn input_usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            status: Status::BadInput,
+        }
+    }
+
+    /// The status memwatch exits with for this error.
+    pub fn status(&self) -> Status {
         match self {
+            Error::Usage { status, .. } => *status,
             Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
-                EXIT_NOT_FOUND
+                Status::NotFound
             }
-            Error::Spawn { .. } => EXIT_CANNOT_EXECUTE,
-            Error::Input { .. } => EXIT_BAD_INPUT,
-            _ => EXIT_FAILURE,
+            Error::Spawn { .. } => Status::CannotExecute,
+            Error::Input { .. } => Status::BadInput,
+            _ => Status::Failure,
         }
     }
 }
@@ -93,7 +181,7 @@ pub fn os_message(e: &io::Error) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) => f.write_str(m),
+            Error::Usage { message, .. } => f.write_str(message),
             Error::Spawn { program, source } => {
                 write!(f, "cannot run '{program}': {}", os_message(source))
             }
@@ -119,12 +207,7 @@ impl fmt::Display for Error {
                 ),
             },
             Error::Setup { what, source } => write!(f, "cannot {what}: {}", os_message(source)),
-            Error::Sample(e) => write!(
-                f,
-                "sampling failed: cannot {}: {}",
-                e.what,
-                os_message(&e.source)
-            ),
+            Error::Sample(e) => write!(f, "sampling failed: {e}"),
             Error::Input { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
@@ -138,7 +221,7 @@ impl std::error::Error for Error {
             | Error::Setup { source, .. } => Some(source),
             Error::Rescued { failed, .. } => Some(failed.as_ref()),
             Error::Sample(e) => Some(e),
-            Error::Usage(_) | Error::Input { .. } => None,
+            Error::Usage { .. } | Error::Input { .. } => None,
         }
     }
 }
@@ -152,21 +235,23 @@ impl From<SampleError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     #[test]
-    fn messages_and_codes() {
+    fn messages_and_statuses() {
         let e = Error::Spawn {
             program: "foo".into(),
             source: io::Error::from_raw_os_error(2),
         };
         assert_eq!(e.to_string(), "cannot run 'foo': No such file or directory");
-        assert_eq!(e.exit_code(), 127);
+        assert_eq!(e.status().code(), 127);
+        assert!(e.source().is_some());
         let e = Error::Spawn {
             program: "./x".into(),
             source: io::Error::from_raw_os_error(13),
         };
         assert_eq!(e.to_string(), "cannot run './x': Permission denied");
-        assert_eq!(e.exit_code(), 126);
+        assert_eq!(e.status().code(), 126);
         let e = Error::Output {
             what: "report",
             target: "out/x.json".into(),
@@ -177,6 +262,23 @@ mod tests {
             e.to_string(),
             "cannot write report to out/x.json: Permission denied (the command exited with status 0)"
         );
-        assert_eq!(e.exit_code(), 125);
+        assert_eq!(e.status().code(), 125);
+        assert_eq!(Error::run_usage("x").status().code(), 125);
+        assert_eq!(Error::input_usage("x").status().code(), 2);
+        let e = Error::Sample(SampleError {
+            what: "read /proc/loadavg".into(),
+            source: io::Error::from_raw_os_error(5),
+        });
+        assert_eq!(
+            e.to_string(),
+            "sampling failed: cannot read /proc/loadavg: Input/output error"
+        );
+    }
+
+    #[test]
+    fn outcomes() {
+        assert_eq!(Outcome::Job(3).code(), 3);
+        assert_eq!(Outcome::Job(300).code(), 125);
+        assert_eq!(Outcome::Status(Status::GateFailed).code(), 1);
     }
 }

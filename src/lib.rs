@@ -1,9 +1,15 @@
 //! memwatch: the peak memory of a whole job, a command and every process it starts.
 //!
-//! Layout: [`sys`] is the only code that knows the operating system (one [`sys::Inspector`]
-//! per platform, plus pure `/proc` and `KERN_PROCARGS2` parsers); [`job`] decides who is in
-//! the job and keeps the running maxima; [`report`] is the model every output renders;
-//! [`output`] writes it; [`run`] drives a job end to end; [`cli`] is the command line.
+//! Layers, each a folder, from the bottom up; a layer uses only those below it:
+//! - [`error`]: memwatch's errors and exit statuses.
+//! - [`model`]: the report, its figures, the timeline, reports as files.
+//! - [`sys`]: the operating system, behind one door ([`sys::Inspector`] per platform, the
+//!   Unix plumbing, pure `/proc` and `KERN_PROCARGS2` parsers). Nothing else names `libc`.
+//! - [`job`]: who is in the job and what it used (platform-neutral).
+//! - [`output`]: renderers and the shared formatting of sizes, durations and tables.
+//! - the commands: [`run`] (and the sampling loop), [`compare`], [`merge`], [`plot`].
+//!   They share code through the layers below and never call each other.
+//! - [`cli`]: the command line, turned into each command's checked configuration.
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 compile_error!(
@@ -11,15 +17,12 @@ compile_error!(
 );
 
 pub mod cli;
-pub mod compare;
+pub(crate) mod compare;
 pub mod error;
 pub mod job;
-pub mod launcher;
 pub mod merge;
-pub mod output;
-pub mod plot;
-pub mod report;
-#[cfg(unix)]
+pub mod model;
+pub(crate) mod output;
+pub(crate) mod plot;
 pub mod run;
 pub mod sys;
-pub mod timeline;

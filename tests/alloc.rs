@@ -6,12 +6,15 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use memwatch::job::Job;
 use memwatch::sys::NativeInspector;
+
+#[path = "support/sleepers.rs"]
+mod sleepers;
+use sleepers::Sleepers;
 
 struct Counting;
 
@@ -54,39 +57,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Children killed when the test ends, pass or fail.
-struct Sleepers(Vec<Child>);
-
-impl Drop for Sleepers {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 #[test]
 fn steady_state_samples_do_not_allocate() {
     const JOB: usize = 64;
     const SAMPLES: u32 = 1000;
 
-    let sleepers = Sleepers(
-        (0..JOB)
-            .map(|_| {
-                Command::new("sleep")
-                    .arg("600")
-                    .stdin(Stdio::null())
-                    .spawn()
-                    .expect("spawn sleep")
-            })
-            .collect(),
-    );
-    // Let every sleeper exec so no command line changes during the measured samples.
-    std::thread::sleep(Duration::from_millis(300));
+    // Every sleeper has exec'd: no command line changes during the measured samples.
+    let sleepers = Sleepers::start(JOB);
 
     let self_pid = std::process::id() as i32;
-    let root = sleepers.0[0].id() as i32;
+    let root = sleepers.root();
     let inspector = NativeInspector::new(self_pid).expect("inspector");
     let mut job = Job::new(inspector, self_pid, root, JOB);
 

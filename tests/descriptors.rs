@@ -1,30 +1,24 @@
 //! memwatch out of file descriptors: a process it cannot read for want of one is unknown at
 //! that sample (never gone, never 0), and the report counts it and says why.
 //!
-//! Its own test binary: it lowers the open-files limit and uses up every descriptor of the
-//! process, which would break tests running beside it.
+//! Its own test binary, apart from tests/integration: it lowers the open-files limit of its
+//! process and then opens /dev/null until no descriptor is left. Any test running beside
+//! it in the same process (the test harness runs tests on parallel threads) would fail to
+//! open a file, a pipe or a `/proc` entry meanwhile, and the descriptors those threads hold
+//! would change how many this test can use up.
 
 #![cfg(target_os = "linux")]
 
 use std::fs::File;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use memwatch::job::Job;
-use memwatch::report::{Report, RunInfo};
+use memwatch::run::{RunInfo, report};
 use memwatch::sys::NativeInspector;
 
-/// Children killed when the test ends, pass or fail.
-struct Sleepers(Vec<Child>);
-
-impl Drop for Sleepers {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+#[path = "support/sleepers.rs"]
+mod sleepers;
+use sleepers::Sleepers;
 
 fn nofile() -> (u64, u64) {
     nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap()
@@ -43,20 +37,9 @@ fn open_fds() -> u64 {
 fn processes_unread_for_want_of_descriptors_are_unknown_and_counted() {
     const JOB: usize = 40;
     const KEPT: u64 = 8;
-    let sleepers = Sleepers(
-        (0..JOB)
-            .map(|_| {
-                Command::new("sleep")
-                    .arg("600")
-                    .stdin(Stdio::null())
-                    .spawn()
-                    .expect("spawn sleep")
-            })
-            .collect(),
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let sleepers = Sleepers::start(JOB);
     let self_pid = std::process::id() as i32;
-    let root = sleepers.0[0].id() as i32;
+    let root = sleepers.root();
     let (soft, _) = nofile();
     let mut job = Job::new(
         NativeInspector::new(self_pid).expect("inspector"),
@@ -93,7 +76,7 @@ fn processes_unread_for_want_of_descriptors_are_unknown_and_counted() {
     let stats = job.finish();
     assert_eq!(stats.gaps.fd_samples, 1);
     assert_eq!(stats.gaps.fd_processes, JOB as u64 - KEPT);
-    let report = Report::new(
+    let report = report(
         &stats,
         RunInfo {
             command: vec!["sleep".into(), "600".into()],

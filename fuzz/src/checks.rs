@@ -1,17 +1,18 @@
 //! The invariants of memwatch's byte parsers and of its JSON report, checked on any input.
 //!
 //! One function per fuzz target, named like it: `fuzz_targets/<name>.rs` calls it on what
-//! libFuzzer generates, and the stable test `tests/fuzz_corpus.rs` (which includes this file
-//! by path) calls it on every file of `fuzz/corpus/<name>/`. A broken invariant panics.
+//! libFuzzer generates, and the stable test `tests/integration/fuzz_corpus.rs` (which
+//! includes this file by path) calls it on every file of `fuzz/corpus/<name>/`. A broken
+//! invariant panics.
 //!
 //! Only `std`, `memwatch` and memwatch's own dependencies may be used here, so the main
 //! crate's test compiles this file as it is.
 
 use jiff::Timestamp;
-use memwatch::output::json::{self, ReadError};
-use memwatch::report::{Report, SCHEMA_VERSION};
-use memwatch::sys::procargs::parse_procargs2;
-use memwatch::sys::procfs::{self, Stat, Statm};
+use memwatch::model::io::{self as report_io, ReadError};
+use memwatch::model::{Report, SCHEMA_VERSION};
+use memwatch::sys::linux::procfs::{self, Stat, Statm};
+use memwatch::sys::macos::procargs::parse_procargs2;
 use memwatch::sys::{MAX_COMMAND_BYTES, join_args};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -363,10 +364,10 @@ pub fn procargs2(buf: &[u8]) {
 // ---------------------------------------------------------------------------------------
 // The JSON report
 
-/// [`json::read`] on any bytes: refusals are well-formed; whitespace around the document
+/// [`report_io::read`] on any bytes: refusals are well-formed; whitespace around the document
 /// changes nothing; a report that is read is written back, and that reads back equal.
 pub fn report_read(buf: &[u8]) {
-    match json::read(buf) {
+    match report_io::read(buf) {
         Ok(r) => {
             assert_eq!(r.schema_version, SCHEMA_VERSION);
             // Whitespace around a JSON document changes nothing.
@@ -374,7 +375,7 @@ pub fn report_read(buf: &[u8]) {
             padded.extend_from_slice(buf);
             padded.extend_from_slice(b"\r\n ");
             assert_eq!(
-                json::read(&padded).ok().as_ref(),
+                report_io::read(&padded).ok().as_ref(),
                 Some(&r),
                 "padding mattered"
             );
@@ -395,7 +396,7 @@ pub fn report_write(buf: &[u8]) {
     static BASE: OnceLock<Value> = OnceLock::new();
     let mut tree = BASE
         .get_or_init(|| {
-            let base = json::read(BASE_REPORT).unwrap_or_else(|e| {
+            let base = report_io::read(BASE_REPORT).unwrap_or_else(|e| {
                 panic!("corpus/report_read/real_three_processes.json no longer reads ({e})")
             });
             serde_json::to_value(&base).expect("a report is a JSON tree")
@@ -450,9 +451,9 @@ fn vary(v: &mut Value, b: &mut Bytes<'_>) {
 
 fn round_trip(r: &Report) {
     let mut out = Vec::new();
-    json::write(r, &mut out).expect("writing into memory never fails");
+    report_io::write(r, &mut out).expect("writing into memory never fails");
     assert!(out.ends_with(b"}\n"), "no final newline");
-    let back = json::read(&out).unwrap_or_else(|e| {
+    let back = report_io::read(&out).unwrap_or_else(|e| {
         panic!(
             "memwatch cannot read the report it wrote: {e}\n{}",
             lossy(&out)

@@ -1,4 +1,5 @@
 //! The invariants the fuzz targets check, in [`checks`], shared with the stable corpus
-//! replay in the main crate (`tests/fuzz_corpus.rs` includes `checks.rs` by path).
+//! replay in the main crate (`tests/integration/fuzz_corpus.rs` includes `checks.rs` by
+//! path).
 
 pub mod checks;

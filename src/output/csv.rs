@@ -8,16 +8,16 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::report::Report;
+use crate::model::Report;
 
 /// Header of both timeline files.
-pub const TIMELINE_HEADER: &str = "t_ms,total_rss_kib,processes\r\n";
+pub(crate) const TIMELINE_HEADER: &str = "t_ms,total_rss_kib,processes\r\n";
 
 /// Header of `process_peaks.csv`.
-pub const PEAKS_HEADER: &str = "pid,ppid,start_time,first_seen,last_seen,first_seen_ms,last_seen_ms,samples,max_rss_kib,kernel_max_rss_kib,root,command\r\n";
+pub(crate) const PEAKS_HEADER: &str = "pid,ppid,start_time,first_seen,last_seen,first_seen_ms,last_seen_ms,samples,max_rss_kib,kernel_max_rss_kib,root,command\r\n";
 
 /// Write one field, quoted if it needs to be.
-pub fn field(out: &mut dyn Write, s: &str) -> io::Result<()> {
+pub(crate) fn field(out: &mut dyn Write, s: &str) -> io::Result<()> {
     if s.contains([',', '"', '\r', '\n']) {
         out.write_all(b"\"")?;
         let mut rest = s;
@@ -41,7 +41,7 @@ fn opt(out: &mut dyn Write, v: Option<impl std::fmt::Display>) -> io::Result<()>
 }
 
 /// `process_peaks.csv`: one row per process, in the report's order (largest peak first).
-pub fn write_peaks(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_peaks(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(PEAKS_HEADER.as_bytes())?;
     for p in &report.processes {
         write!(out, "{},{},", p.pid, p.ppid)?;
@@ -61,7 +61,7 @@ pub fn write_peaks(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// `timeline.csv`: the report's (bounded, max-preserving) timeline.
-pub fn write_timeline(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_timeline(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(TIMELINE_HEADER.as_bytes())?;
     for p in &report.timeline {
         timeline_row(out, p.t_ms, p.total_rss_kib, p.processes)?;
@@ -71,13 +71,18 @@ pub fn write_timeline(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// One timeline row. Formatting integers through `fmt` does not allocate, so streaming a
 /// row per sample keeps the sampler allocation-free.
-pub fn timeline_row(out: &mut dyn Write, t_ms: u64, kib: u64, processes: u32) -> io::Result<()> {
+pub(crate) fn timeline_row(
+    out: &mut dyn Write,
+    t_ms: u64,
+    kib: u64,
+    processes: u32,
+) -> io::Result<()> {
     write!(out, "{t_ms},{kib},{processes}\r\n")
 }
 
 /// Where the `--timeline` stream goes: a sink that can be cut back to a length, so a write
 /// that fails half-way (a full disk, a file size limit) never leaves a partial row.
-pub trait Sink: Write {
+pub(crate) trait Sink: Write {
     /// Cut what was written back to its first `len` bytes.
     fn cut(&mut self, len: u64) -> io::Result<()>;
 }
@@ -99,7 +104,7 @@ impl Sink for Vec<u8> {
 /// [`TimelineStream::FLUSH_EVERY`] so a killed memwatch leaves its data behind. Rows are
 /// written whole: when a write fails, the file is cut back to the last row written
 /// completely, and the stream ends.
-pub struct TimelineStream<W: Sink> {
+pub(crate) struct TimelineStream<W: Sink> {
     out: W,
     /// Rows not written out yet (never grows past its first capacity: written out before).
     buf: Vec<u8>,
@@ -110,7 +115,7 @@ pub struct TimelineStream<W: Sink> {
 
 impl<W: Sink> TimelineStream<W> {
     /// The longest a sample stays unwritten.
-    pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+    pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
     /// Bytes buffered at most.
     const BUFFER: usize = 16 * 1024;
     /// Room a row needs at most (three integers, two commas, CRLF).
@@ -118,7 +123,7 @@ impl<W: Sink> TimelineStream<W> {
 
     /// Start the stream with its header (written at once, so an empty job still leaves a
     /// valid file).
-    pub fn new(out: W) -> io::Result<Self> {
+    pub(crate) fn new(out: W) -> io::Result<Self> {
         let mut s = TimelineStream {
             out,
             buf: Vec::with_capacity(Self::BUFFER),
@@ -132,7 +137,7 @@ impl<W: Sink> TimelineStream<W> {
 
     /// Append the sample taken at offset `t`. After an error the stream is over: the file
     /// holds every row written before it, whole.
-    pub fn push(&mut self, t: Duration, kib: u64, processes: u32) -> io::Result<()> {
+    pub(crate) fn push(&mut self, t: Duration, kib: u64, processes: u32) -> io::Result<()> {
         if self.buf.len() + Self::MAX_ROW > self.buf.capacity() {
             self.write_out()?;
         }
@@ -146,12 +151,12 @@ impl<W: Sink> TimelineStream<W> {
     }
 
     /// Write out everything buffered now (memwatch was interrupted: keep nothing back).
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.write_out()
     }
 
     /// Write out everything buffered.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         self.write_out()
     }
 

@@ -1,92 +1,22 @@
-//! The human summary (spec §6.4.1): job, duration, samples, peaks, then the per-process
+//! The human summary: job, duration, samples, peaks, then the per-process
 //! table sorted by peak. IEC units (1 KiB = 1024 bytes) with one decimal; the only place
 //! where KiB become text.
 
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::report::{Exit, Report};
+use super::units::{duration, iec, iec_or_unknown, pid_list, short_command};
+use crate::model::{Exit, Metric, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
-pub const MAX_ROWS: usize = 20;
+pub(crate) const MAX_ROWS: usize = 20;
 /// Commands are cut to this many characters in the table.
-pub const COMMAND_WIDTH: usize = 100;
-
-/// KiB as IEC text with one decimal: `512.0 KiB`, `1.5 MiB`, `6.4 GiB`.
-pub fn iec(kib: u64) -> String {
-    Iec(kib).to_string()
-}
-
-/// [`iec`] as a `Display` value, for writing into a reused buffer without allocating.
-#[derive(Clone, Copy, Debug)]
-pub struct Iec(pub u64);
-
-impl std::fmt::Display for Iec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (per_unit, unit) = iec_unit(self.0 as f64);
-        write!(f, "{:.1} {unit}", self.0 as f64 / per_unit)
-    }
-}
-
-/// The unit [`iec`] writes `kib` in, as (KiB per unit, name): `(1024.0, "MiB")` for 1.5
-/// MiB. Lets a chart's axis label every tick in the unit of its largest value.
-pub fn iec_unit(kib: f64) -> (f64, &'static str) {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut per_unit = 1.0;
-    let mut unit = 0;
-    // Switch units before rounding could print "1024.0".
-    while kib / per_unit >= 1023.95 && unit < UNITS.len() - 1 {
-        per_unit *= 1024.0;
-        unit += 1;
-    }
-    (per_unit, UNITS[unit])
-}
-
-/// Optional KiB: `unknown` when memwatch could not read it.
-pub fn iec_or_unknown(kib: Option<u64>) -> String {
-    kib.map_or_else(|| "unknown".to_string(), iec)
-}
-
-/// A duration for people: `87 ms` below a second, `12.3 s` below a minute, else `00:03:21`.
-pub fn duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else if d < Duration::from_secs(60) {
-        format!("{:.1} s", d.as_secs_f64())
-    } else {
-        let s = d.as_secs();
-        format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    }
-}
-
-/// Cut a command line to `max` characters, ending in `…` when cut. Control characters
-/// (a newline in an argument) are shown as spaces so a row stays one line.
-///
-/// When it must be cut and the program is given by a long path
-/// (`/root/.rustup/toolchains/…/bin/rustc --crate-name …`), the path is dropped first so
-/// the program's name and arguments stay visible.
-pub fn short_command(cmd: &str, max: usize) -> String {
-    let clean = |c: char| if c.is_control() { ' ' } else { c };
-    if cmd.chars().count() <= max {
-        return cmd.chars().map(clean).collect();
-    }
-    let program = cmd.split(' ').next().unwrap_or(cmd);
-    let cmd = match program.rsplit_once('/') {
-        Some((_, name)) if !name.is_empty() => &cmd[program.len() - name.len()..],
-        _ => cmd,
-    };
-    if cmd.chars().count() <= max {
-        return cmd.chars().map(clean).collect();
-    }
-    let mut s: String = cmd.chars().take(max.saturating_sub(1)).map(clean).collect();
-    s.push('…');
-    s
-}
+pub(crate) const COMMAND_WIDTH: usize = 100;
 
 /// Where the whole list of processes can be read, for the summary's last table line
 /// ("… and 11 more"): it must never point to an output that was not written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FullList<'a> {
+pub(crate) enum FullList<'a> {
     /// The JSON report was written to this file.
     File(&'a str),
     /// The JSON report went to standard output.
@@ -106,12 +36,33 @@ impl std::fmt::Display for FullList<'_> {
 }
 
 /// Write the summary, with no JSON report beside it.
-pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_with(r, out, FullList::NotWritten)
 }
 
 /// Write the summary; `full` says where the whole process list is.
-pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
+pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
+    write_job(r, out)?;
+    writeln!(out)?;
+    write_memory(r, out)?;
+    write_processes(r, out, full)?;
+    if !r.left_running.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Left running:    {} process(es) of the job (pids {})",
+            r.left_running.len(),
+            pid_list(&r.left_running)
+        )?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    out.flush()
+}
+
+/// The job, its duration, the samples and how it ended.
+fn write_job(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let job = short_command(&r.command.join(" "), 200);
     writeln!(out, "Job:             {job}")?;
     let dur = Duration::from_secs_f64(r.duration_seconds.max(0.0));
@@ -121,29 +72,37 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         "Samples:         {} (every {} ms)",
         r.samples, r.interval_ms
     )?;
-    if let Some(exit) = r.exit() {
-        let how = match exit {
-            Exit::Code(c) => format!("{c}"),
-            Exit::Signal(s) => format!(
-                "killed by {}",
-                crate::report::signal_name(s)
-                    .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
-            ),
-        };
-        let note = match (r.interrupt_signal, r.exit_status()) {
-            (Some(s), Some(status)) if status != exit.status() => format!(
-                " (memwatch was interrupted by {}: it exits {status})",
-                signal_text(s)
-            ),
-            (Some(s), _) => format!(" (memwatch was interrupted by {})", signal_text(s)),
-            (None, _) if r.interrupted => " (memwatch was interrupted)".to_string(),
-            (None, _) => String::new(),
-        };
-        writeln!(out, "Exit status:     {how}{note}")?;
-    }
-    writeln!(out)?;
-    // Figures that leave processes out are lower bounds, and say so where they stand.
-    let at_least = |partial: bool| if partial { "at least " } else { "" };
+    let Some(exit) = r.exit() else {
+        return Ok(());
+    };
+    let how = match exit {
+        Exit::Code(c) => format!("{c}"),
+        Exit::Signal(s) => format!(
+            "killed by {}",
+            crate::model::signal_name(s)
+                .map_or(format!("signal {s}"), |n| format!("signal {s} ({n})"))
+        ),
+    };
+    let note = match (r.interrupt_signal, r.exit_status()) {
+        (Some(s), Some(status)) if status != exit.status() => format!(
+            " (memwatch was interrupted by {}: it exits {status})",
+            signal_text(s)
+        ),
+        (Some(s), _) => format!(" (memwatch was interrupted by {})", signal_text(s)),
+        (None, _) if r.interrupted => " (memwatch was interrupted)".to_string(),
+        (None, _) => String::new(),
+    };
+    writeln!(out, "Exit status:     {how}{note}")
+}
+
+/// `at least ` for a figure that leaves processes out.
+fn at_least(partial: bool) -> &'static str {
+    if partial { "at least " } else { "" }
+}
+
+/// The memory figures: the max total RSS, the largest process, PSS or footprint; a figure
+/// that leaves processes out says "at least" and which.
+fn write_memory(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let rss_left_out = if r.max_total_rss_is_lower_bound {
         rss_left_out(r)
     } else {
@@ -174,45 +133,7 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
         )?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
-    let extra_left_out = |what: &str| {
-        left_out(
-            r.processes_metric_unreadable
-                + r.processes_unreadable
-                + r.processes_invisible
-                + r.fd_shortage_processes,
-            &format!("process whose {what} could not be read"),
-        )
-    };
-    match (r.metric.as_str(), r.max_total_pss_kib) {
-        (_, Some(kib)) => writeln!(
-            out,
-            "Max total PSS:   {}{} (shared pages counted once{})",
-            at_least(r.max_total_pss_is_lower_bound),
-            iec(kib),
-            if r.max_total_pss_is_lower_bound {
-                extra_left_out("PSS")
-            } else {
-                String::new()
-            }
-        )?,
-        ("pss", None) => writeln!(out, "Max total PSS:   unknown (never read)")?,
-        _ => {}
-    }
-    match (r.metric.as_str(), r.max_total_footprint_kib) {
-        (_, Some(kib)) => writeln!(
-            out,
-            "Max footprint:   {}{} (physical footprint{})",
-            at_least(r.max_total_footprint_is_lower_bound),
-            iec(kib),
-            if r.max_total_footprint_is_lower_bound {
-                extra_left_out("footprint")
-            } else {
-                String::new()
-            }
-        )?,
-        ("footprint", None) => writeln!(out, "Max footprint:   unknown (never read)")?,
-        _ => {}
-    }
+    write_extra_metric(r, out)?;
     if r.processes_unreadable > 0 {
         writeln!(
             out,
@@ -220,48 +141,83 @@ pub fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Re
             r.processes_unreadable
         )?;
     }
-    if !r.processes.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "Per-process peak RSS:")?;
-        let rows = &r.processes[..r.processes.len().min(MAX_ROWS)];
-        let pid_w = rows
-            .iter()
-            .map(|p| p.pid.to_string().len())
-            .max()
-            .unwrap_or(1);
-        let peaks: Vec<String> = rows.iter().map(|p| iec_or_unknown(p.max_rss_kib)).collect();
-        let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
-        for (p, peak) in rows.iter().zip(&peaks) {
-            let cmd = short_command(&p.command, COMMAND_WIDTH);
-            let note = if p.peak_before_exec {
-                format!("  (before its exec, as a copy of pid {})", p.ppid)
-            } else {
-                String::new()
-            };
-            writeln!(
-                out,
-                "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
-                p.pid, peak
-            )?;
-        }
-        let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
-        if more > 0 {
-            writeln!(out, "  … and {more} more ({full})")?;
-        }
+    Ok(())
+}
+
+/// The max total PSS or footprint (`--metric`), when measured.
+fn write_extra_metric(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let (heading, kib, partial, what, noun) = match r.metric {
+        Metric::Pss => (
+            "Max total PSS:   ",
+            r.max_total_pss_kib,
+            r.max_total_pss_is_lower_bound,
+            "shared pages counted once",
+            "PSS",
+        ),
+        Metric::Footprint => (
+            "Max footprint:   ",
+            r.max_total_footprint_kib,
+            r.max_total_footprint_is_lower_bound,
+            "physical footprint",
+            "footprint",
+        ),
+        Metric::Rss => return Ok(()),
+    };
+    let Some(kib) = kib else {
+        return writeln!(out, "{heading}unknown (never read)");
+    };
+    let left = if partial {
+        left_out(
+            r.processes_metric_unreadable
+                + r.processes_unreadable
+                + r.processes_invisible
+                + r.fd_shortage_processes,
+            &format!("process whose {noun} could not be read"),
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{heading}{}{} ({what}{left})",
+        at_least(partial),
+        iec(kib)
+    )
+}
+
+/// The per-process table, largest peak first, and where the rest are.
+fn write_processes(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::Result<()> {
+    if r.processes.is_empty() {
+        return Ok(());
     }
-    if !r.left_running.is_empty() {
-        writeln!(out)?;
+    writeln!(out)?;
+    writeln!(out, "Per-process peak RSS:")?;
+    let rows = &r.processes[..r.processes.len().min(MAX_ROWS)];
+    let pid_w = rows
+        .iter()
+        .map(|p| p.pid.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let peaks: Vec<String> = rows.iter().map(|p| iec_or_unknown(p.max_rss_kib)).collect();
+    let peak_w = peaks.iter().map(String::len).max().unwrap_or(1);
+    for (p, peak) in rows.iter().zip(&peaks) {
+        let cmd = short_command(&p.command, COMMAND_WIDTH);
+        let note = if p.peak_before_exec {
+            format!("  (before its exec, as a copy of pid {})", p.ppid)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "Left running:    {} process(es) of the job (pids {})",
-            r.left_running.len(),
-            pid_list(&r.left_running)
+            "  pid {:>pid_w$}  {:>peak_w$}  {cmd}{note}",
+            p.pid, peak
         )?;
     }
-    for w in &r.warnings {
-        writeln!(out, "warning: {w}")?;
+    let more = (r.processes.len() - rows.len()) as u64 + r.processes_omitted;
+    if more > 0 {
+        writeln!(out, "  … and {more} more ({full})")?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// `; without 2 unreadable processes`: the processes a lower bound leaves out, as the end
@@ -297,74 +253,5 @@ fn rss_left_out(r: &Report) -> String {
 
 /// `SIGTERM`, or `signal 40` for a number without a name.
 fn signal_text(s: i32) -> String {
-    crate::report::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
-}
-
-/// `1, 2, 3` (at most 10, then `…`).
-pub fn pid_list(pids: &[i32]) -> String {
-    let mut s = pids
-        .iter()
-        .take(10)
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if pids.len() > 10 {
-        s.push_str(", …");
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iec_units() {
-        assert_eq!(iec(0), "0.0 KiB");
-        assert_eq!(iec(512), "512.0 KiB");
-        assert_eq!(iec(1023), "1023.0 KiB");
-        assert_eq!(iec(1024), "1.0 MiB");
-        assert_eq!(iec(1536), "1.5 MiB");
-        assert_eq!(iec(65536), "64.0 MiB");
-        assert_eq!(iec(6_624_768), "6.3 GiB");
-        assert_eq!(iec(1024 * 1024 - 1), "1.0 GiB");
-        assert_eq!(iec(u64::MAX), "16777216.0 PiB");
-        assert_eq!(iec_or_unknown(None), "unknown");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(Duration::from_millis(87)), "87 ms");
-        assert_eq!(duration(Duration::from_millis(12_345)), "12.3 s");
-        assert_eq!(duration(Duration::from_secs(201)), "00:03:21");
-        assert_eq!(duration(Duration::from_secs(90_000)), "25:00:00");
-    }
-
-    #[test]
-    fn commands_are_cut_and_kept_on_one_line() {
-        assert_eq!(short_command("abc", 5), "abc");
-        assert_eq!(short_command("abcdefgh", 5), "abcd…");
-        assert_eq!(short_command("a\nb", 5), "a b");
-        assert_eq!(short_command("ééééééé", 3), "éé…");
-        // A long program path goes first, then the arguments are cut.
-        assert_eq!(
-            short_command("/very/long/toolchain/path/bin/rustc --crate-name hello", 30),
-            "rustc --crate-name hello"
-        );
-        assert_eq!(
-            short_command("/opt/bin/rustc --crate-name hello --edition 2021", 20),
-            "rustc --crate-name …"
-        );
-        // Short enough: the path stays.
-        assert_eq!(short_command("/bin/sleep 1", 20), "/bin/sleep 1");
-    }
-
-    #[test]
-    fn pid_lists() {
-        assert_eq!(pid_list(&[1, 2]), "1, 2");
-        assert_eq!(
-            pid_list(&(1..=12).collect::<Vec<_>>()),
-            "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …"
-        );
-    }
+    crate::model::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
 }

@@ -1,34 +1,62 @@
-//! Rendering reports: the human summary and JSON, each writing into any `io::Write`
-//! so tests render into a `Vec<u8>`; the atomic report file; and [`print`], the one way
-//! text meant for reading reaches standard output.
+//! Renderers: the model as text for people and files for tools. The human summary
+//! ([`human`]), CSV ([`csv`]), the live status line ([`status`]), warnings worded from
+//! structured findings, and the shared pieces every text output uses: sizes and durations
+//! ([`units`]), one table layout ([`table`]) and labels for reports side by side
+//! ([`labels`]). Nothing here touches the operating system: renderers write into any
+//! `io::Write`.
 
-pub mod csv;
-pub mod file;
-pub mod human;
-pub mod json;
-pub mod status;
+pub(crate) mod csv;
+pub(crate) mod human;
+pub(crate) mod labels;
+pub(crate) mod status;
+pub(crate) mod svg;
+pub(crate) mod table;
+pub(crate) mod units;
+pub(crate) mod warnings;
 
-use std::io::{self, Write};
+use std::path::Path;
 
-use crate::error::Error;
+/// What a report (or a merge, a comparison) is written as, chosen once from the flags and
+/// the output file's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Text for people.
+    Human,
+    /// JSON.
+    Json,
+}
 
-/// Write `text` (a comparison, a plot, a merge, the manual page…) to standard output.
-/// A reader that stopped early (`| head`) is not an error for text meant for reading; a
-/// standard output closed when memwatch started (`>&-`, which Rust's runtime quietly points
-/// at /dev/null) is, naming `what` was lost.
-pub fn print(what: &'static str, text: &[u8]) -> Result<(), Error> {
-    let failed = |source| Error::Output {
-        what,
-        target: "standard output".to_string(),
-        source,
-        job: None,
-    };
-    if crate::sys::unix::stdout_closed_at_start() {
-        return Err(failed(io::Error::from_raw_os_error(libc::EBADF)));
+impl Format {
+    /// JSON when asked for (`--json`) or when the output file's name ends in `.json` (any
+    /// case); else text.
+    pub(crate) fn choose(json: bool, output: Option<&Path>) -> Format {
+        let by_name = output.is_some_and(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        });
+        if json || by_name {
+            Format::Json
+        } else {
+            Format::Human
+        }
     }
-    let mut out = io::stdout().lock();
-    match out.write_all(text).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        written => written.map_err(failed),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_flag_and_name() {
+        assert_eq!(Format::choose(false, None), Format::Human);
+        assert_eq!(Format::choose(true, None), Format::Json);
+        assert_eq!(
+            Format::choose(false, Some(Path::new("a.JSON"))),
+            Format::Json
+        );
+        assert_eq!(
+            Format::choose(false, Some(Path::new("a.txt"))),
+            Format::Human
+        );
     }
 }

@@ -15,25 +15,25 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::human::Iec;
+use super::units::Iec;
 
 /// The shortest time between two updates.
-pub const PERIOD: Duration = Duration::from_millis(250);
+pub(crate) const PERIOD: Duration = Duration::from_millis(250);
 /// No line before the job has run this long.
-pub const FIRST_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const FIRST_AFTER: Duration = Duration::from_secs(1);
 /// Terminals shorter than this get no status line.
-pub const MIN_ROWS: u16 = 4;
+pub(crate) const MIN_ROWS: u16 = 4;
 
 /// Whether the environment asks for plain output: `NO_COLOR` set (to anything non-empty),
 /// or `TERM` unset or `dumb`.
-pub fn plain_requested(env: impl Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn plain_requested(env: impl Fn(&str) -> Option<String>) -> bool {
     env("NO_COLOR").is_some_and(|v| !v.is_empty())
         || env("TERM").is_none_or(|t| t.is_empty() || t == "dumb")
 }
 
 /// What the line shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Time since the job started.
     pub elapsed: Duration,
     /// Total RSS at the latest sample, KiB.
@@ -46,7 +46,7 @@ pub struct Figures {
 
 /// The status line's state on one terminal.
 #[derive(Debug)]
-pub struct StatusLine {
+pub(crate) struct StatusLine {
     buf: String,
     line: String,
     /// Rows the scroll region was set up for (`None`: not drawn yet).
@@ -67,7 +67,7 @@ impl Default for StatusLine {
 
 impl StatusLine {
     /// Whether an update is due at `elapsed`.
-    pub fn due(&self, elapsed: Duration) -> bool {
+    pub(crate) fn due(&self, elapsed: Duration) -> bool {
         elapsed >= FIRST_AFTER
             && self
                 .last
@@ -76,7 +76,7 @@ impl StatusLine {
 
     /// The bytes that draw `f` on a terminal of `rows` × `cols` (setting up, or moving, the
     /// scroll region first when needed). Empty if the terminal is too small.
-    pub fn draw(&mut self, f: &Figures, rows: u16, cols: u16) -> &[u8] {
+    pub(crate) fn draw(&mut self, f: &Figures, rows: u16, cols: u16) -> &[u8] {
         self.buf.clear();
         self.last = Some(f.elapsed);
         if rows < MIN_ROWS || cols < 20 {
@@ -122,7 +122,7 @@ impl StatusLine {
 
     /// The bytes that erase the line and give the terminal its whole height back; empty if
     /// nothing was ever drawn.
-    pub fn clear(&mut self) -> &[u8] {
+    pub(crate) fn clear(&mut self) -> &[u8] {
         self.buf.clear();
         if let Some(rows) = self.rows.take() {
             let _ = write!(self.buf, "\x1b7\x1b[r\x1b[{rows};1H\x1b[2K\x1b8");
@@ -132,12 +132,12 @@ impl StatusLine {
 
     /// Skip the update due at `elapsed` (the terminal is not memwatch's now): the next one
     /// is due a [`PERIOD`] later.
-    pub fn defer(&mut self, elapsed: Duration) {
+    pub(crate) fn defer(&mut self, elapsed: Duration) {
         self.last = Some(elapsed);
     }
 
     /// Whether the line is on the terminal now.
-    pub fn shown(&self) -> bool {
+    pub(crate) fn shown(&self) -> bool {
         self.rows.is_some()
     }
 }

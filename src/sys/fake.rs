@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    Access, Discovery, Extra, ExtraReading, Inspector, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, SampleError, Seen,
 };
 
 /// One fake process.
 #[derive(Clone, Debug)]
-pub struct FakeProc {
+pub(crate) struct FakeProc {
     /// Identity.
     pub id: ProcId,
     /// Parent.
@@ -30,7 +30,7 @@ pub struct FakeProc {
 
 impl FakeProc {
     /// A process `pid` started at `start` under `ppid`.
-    pub fn new(pid: Pid, ppid: Pid, start: u64, command: &str) -> Self {
+    pub(crate) fn new(pid: Pid, ppid: Pid, start: u64, command: &str) -> Self {
         FakeProc {
             id: ProcId { pid, start },
             ppid,
@@ -42,22 +42,22 @@ impl FakeProc {
         }
     }
     /// With this PSS.
-    pub fn pss(mut self, kib: u64) -> Self {
+    pub(crate) fn pss(mut self, kib: u64) -> Self {
         self.pss_kib = Some(kib);
         self
     }
     /// With this RSS.
-    pub fn rss(mut self, kib: u64) -> Self {
+    pub(crate) fn rss(mut self, kib: u64) -> Self {
         self.rss_kib = Some(kib);
         self
     }
     /// Unreadable.
-    pub fn denied(mut self) -> Self {
+    pub(crate) fn denied(mut self) -> Self {
         self.rss_kib = None;
         self
     }
     /// In this process group.
-    pub fn pgid(mut self, pgid: Pid) -> Self {
+    pub(crate) fn pgid(mut self, pgid: Pid) -> Self {
         self.pgid = pgid;
         self
     }
@@ -65,14 +65,14 @@ impl FakeProc {
 
 /// The handle: which process, and the generation last read.
 #[derive(Debug)]
-pub struct FakeHandle {
+pub(crate) struct FakeHandle {
     id: ProcId,
     generation: u32,
 }
 
 /// A shared table of fake processes; clones see the same table.
 #[derive(Clone, Default)]
-pub struct FakeInspector {
+pub(crate) struct FakeInspector {
     procs: Rc<RefCell<BTreeMap<Pid, FakeProc>>>,
     /// Signals delivered, as (pid, signal).
     pub signals: Rc<RefCell<Vec<(Pid, i32)>>>,
@@ -80,27 +80,27 @@ pub struct FakeInspector {
 
 impl FakeInspector {
     /// Add a process (replacing any with the same pid).
-    pub fn spawn(&self, p: FakeProc) {
+    pub(crate) fn spawn(&self, p: FakeProc) {
         self.procs.borrow_mut().insert(p.id.pid, p);
     }
     /// End a process.
-    pub fn exit(&self, pid: Pid) {
+    pub(crate) fn exit(&self, pid: Pid) {
         self.procs.borrow_mut().remove(&pid);
     }
     /// Change a process's RSS.
-    pub fn set_rss(&self, pid: Pid, kib: u64) {
+    pub(crate) fn set_rss(&self, pid: Pid, kib: u64) {
         if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
             p.rss_kib = Some(kib);
         }
     }
     /// Give a process a new parent.
-    pub fn reparent(&self, pid: Pid, ppid: Pid) {
+    pub(crate) fn reparent(&self, pid: Pid, ppid: Pid) {
         if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
             p.ppid = ppid;
         }
     }
     /// Make a process run `exec`: new command line and RSS.
-    pub fn exec(&self, pid: Pid, command: &str, kib: u64) {
+    pub(crate) fn exec(&self, pid: Pid, command: &str, kib: u64) {
         if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
             p.command = command.to_string();
             p.rss_kib = Some(kib);
@@ -109,7 +109,7 @@ impl FakeInspector {
     }
     /// An `exec` the backend cannot notice (same text size on Linux): new command line and
     /// RSS, no exec flag on the next reading.
-    pub fn exec_unnoticed(&self, pid: Pid, command: &str, kib: u64) {
+    pub(crate) fn exec_unnoticed(&self, pid: Pid, command: &str, kib: u64) {
         if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
             p.command = command.to_string();
             p.rss_kib = Some(kib);
@@ -172,11 +172,11 @@ impl Inspector for FakeInspector {
         }
     }
 
-    fn read_extra(&mut self, extra: Extra, h: &mut FakeHandle) -> ExtraReading {
+    fn read_extra(&mut self, extra: Metric, h: &mut FakeHandle) -> ExtraReading {
         let procs = self.procs.borrow();
         match procs.get(&h.id.pid).filter(|p| p.id == h.id) {
             None => ExtraReading::Unavailable,
-            Some(_) if extra != Extra::Pss => ExtraReading::Unavailable,
+            Some(_) if extra != Metric::Pss => ExtraReading::Unavailable,
             // A fake process without a PSS stands for a setuid one.
             Some(p) => p.pss_kib.map_or(ExtraReading::Denied, ExtraReading::Kib),
         }

@@ -1,37 +1,37 @@
-//! The boundary between memwatch and the operating system.
+//! The boundary between memwatch and the operating system: nothing outside this folder
+//! names `libc`, an errno value or a raw signal.
 //!
 //! Everything that asks the kernel about processes sits behind [`Inspector`]; the
 //! platform-neutral core ([`crate::job`]) decides who belongs to the job and does the
-//! arithmetic. The byte-level parsers ([`procfs`], [`procargs`]) and the macOS backend's
-//! decisions ([`darwin`]) are pure and compiled on every platform so tests, benches and fuzz
-//! targets can reach them. The backend for the host is chosen here, once; any other target
-//! fails to compile.
+//! arithmetic. Here live the trait, the types it speaks in, and the one place where the
+//! host's backend is chosen ([`NativeInspector`]); any other target fails to compile.
+//! - [`linux`]: the `/proc` backend; its pure parsers ([`linux::procfs`]) are compiled on
+//!   every platform so tests, benches and fuzz targets reach them.
+//! - [`macos`]: the libproc backend; its `KERN_PROCARGS2` parser ([`macos::procargs`]) is
+//!   compiled everywhere too, and its pure decisions are unit-tested on every platform.
+//! - [`unix`]: what both share (signals, reaping, spawning, files, the terminal). It never
+//!   calls a backend: what differs between them reaches it through the hooks at the end of
+//!   this file.
+//! - [`fake`]: a scripted [`Inspector`] for the core's tests; [`workload`]: a test workload.
 
-pub mod darwin;
-pub mod fake;
-pub mod procargs;
-pub mod procfs;
+#[cfg(test)]
+pub(crate) mod fake;
+pub mod linux;
+pub mod macos;
 
 #[cfg(unix)]
-pub mod term;
-#[cfg(unix)]
-pub mod unix;
-pub mod workload;
+pub(crate) mod unix;
+pub(crate) mod workload;
 
 #[cfg(target_os = "linux")]
-mod linux;
+pub use linux::LinuxInspector as NativeInspector;
 #[cfg(target_os = "linux")]
-pub use linux::{LinuxInspector as NativeInspector, prepare_parent};
+pub(crate) use linux::prepare_parent;
 
 #[cfg(target_os = "macos")]
-mod macos;
+pub use macos::MacInspector as NativeInspector;
 #[cfg(target_os = "macos")]
-pub use macos::{MacInspector as NativeInspector, prepare_parent};
-
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-compile_error!(
-    "memwatch: Windows support is not implemented yet (memwatch runs on Linux and macOS)"
-);
+pub(crate) use macos::prepare_parent;
 
 /// A process id as the kernel gives it.
 pub type Pid = i32;
@@ -95,26 +95,7 @@ pub struct Discovery<'a> {
     pub full: bool,
 }
 
-/// A memory figure measured on top of RSS (`--metric`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Extra {
-    /// Linux proportional set size (`/proc/<pid>/smaps_rollup`): each shared page divided
-    /// among the processes that map it, so a job's sum counts shared memory once.
-    Pss,
-    /// macOS physical footprint (`ri_phys_footprint`): private, dirty and compressed
-    /// memory, what Activity Monitor shows.
-    Footprint,
-}
-
-impl Extra {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Extra::Pss => "pss",
-            Extra::Footprint => "footprint",
-        }
-    }
-}
+pub use crate::model::Metric;
 
 /// What reading an extra metric (`--metric`) gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +107,8 @@ pub enum ExtraReading {
     /// Not this time (the process is exiting or between two programs).
     Unavailable,
 }
+
+pub use crate::error::SampleError;
 
 /// What a backend could not see or read during the job: the report counts it and says why,
 /// so a total that misses something is never presented as whole.
@@ -141,28 +124,6 @@ pub struct Gaps {
     pub fd_processes: u64,
     /// memwatch's open-files limit (soft) when it ran out.
     pub fd_limit: Option<u64>,
-}
-
-/// A failure of the OS backend that stops sampling (not a process that vanished: that is
-/// normal and never an error).
-#[derive(Debug)]
-pub struct SampleError {
-    /// What was being done, e.g. "read /proc/loadavg".
-    pub what: String,
-    /// The OS error.
-    pub source: std::io::Error,
-}
-
-impl std::fmt::Display for SampleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot {}: {}", self.what, self.source)
-    }
-}
-
-impl std::error::Error for SampleError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
 }
 
 /// The operating system as the sampler sees it: find processes, follow them, read them.
@@ -193,7 +154,7 @@ pub trait Inspector {
     fn read(&mut self, handle: &mut Self::Handle) -> Reading;
 
     /// Whether this platform can measure `extra` at all.
-    fn supports(&self, extra: Extra) -> bool {
+    fn supports(&self, extra: Metric) -> bool {
         let _ = extra;
         false
     }
@@ -201,7 +162,7 @@ pub trait Inspector {
     /// Read `extra` for a followed process, right after a [`read`](Inspector::read) found
     /// it alive. May cost far more than `read` (PSS walks the page tables); the core
     /// decides how often to call it.
-    fn read_extra(&mut self, extra: Extra, handle: &mut Self::Handle) -> ExtraReading {
+    fn read_extra(&mut self, extra: Metric, handle: &mut Self::Handle) -> ExtraReading {
         let _ = (extra, handle);
         ExtraReading::Unavailable
     }
@@ -244,7 +205,7 @@ pub fn join_args<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> String {
 }
 
 /// Cut `s` to at most `max` bytes without splitting a character.
-pub fn truncate_at_char(s: &mut String, max: usize) {
+pub(crate) fn truncate_at_char(s: &mut String, max: usize) {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {
@@ -252,6 +213,40 @@ pub fn truncate_at_char(s: &mut String, max: usize) {
         }
         s.truncate(end);
     }
+}
+
+/// Whether a caught signal came from the terminal rather than a process's `kill`. Linux
+/// sends a terminal's signals with `si_pid` 0, so a named sender is always a process.
+#[cfg(target_os = "linux")]
+fn raised_by_terminal(_signal: i32, _sender: i32) -> bool {
+    false
+}
+#[cfg(target_os = "macos")]
+use macos::raised_by_terminal;
+
+/// The exited child to reap first, with what must be read from it before (macOS: its
+/// lifetime peak footprint). On Linux any child will do.
+#[cfg(target_os = "linux")]
+fn exited_child() -> Option<(Pid, Option<u64>)> {
+    None
+}
+#[cfg(target_os = "macos")]
+use macos::peek_exited_child as exited_child;
+
+/// The self-pipe the sampling loop sleeps on, with the platform's rule for telling the
+/// terminal's signals from a process's.
+pub(crate) fn signal_pipe() -> std::io::Result<unix::signals::SignalPipe> {
+    unix::signals::SignalPipe::install(raised_by_terminal)
+}
+
+/// Reap one exited child without blocking (see [`unix::reap`]).
+pub(crate) fn reap_one() -> Option<unix::reap::Reaped> {
+    unix::reap::reap_one(exited_child)
+}
+
+/// Reap what is left once the job looks over, waiting at most `timeout` (see [`unix::reap`]).
+pub(crate) fn reap_remaining(timeout: std::time::Duration, f: impl FnMut(unix::reap::Reaped)) {
+    unix::reap::reap_remaining(exited_child, timeout, f)
 }
 
 #[cfg(test)]

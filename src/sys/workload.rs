@@ -8,7 +8,7 @@ use clap::Args;
 
 /// Options of the test workload.
 #[derive(Debug, Args, Clone)]
-pub struct WorkloadArgs {
+pub(crate) struct WorkloadArgs {
     /// MiB each worker process touches (the parent too, unless --parent-mib is given).
     #[arg(long, default_value = "0")]
     pub mib: u64,
@@ -71,7 +71,7 @@ pub struct WorkloadArgs {
 }
 
 /// Allocate `mib` MiB and write to every page so it is resident.
-pub fn touch(mib: u64) -> Vec<u8> {
+pub(crate) fn touch(mib: u64) -> Vec<u8> {
     let len = (mib as usize) * 1024 * 1024;
     let mut v = vec![0u8; len];
     let mut i = 0;
@@ -121,7 +121,7 @@ fn fork_child(f: impl FnOnce()) -> Option<nix::unistd::Pid> {
 
 /// Run the workload; returns the exit code.
 #[cfg(unix)]
-pub fn run(a: &WorkloadArgs) -> i32 {
+pub(crate) fn run(a: &WorkloadArgs) -> i32 {
     use nix::sys::signal::{SigHandler, Signal, signal};
     use nix::sys::wait::waitpid;
 
@@ -200,7 +200,7 @@ fn reuse_last_pid(a: &WorkloadArgs) -> i32 {
     let last_pid = || {
         std::fs::read("/proc/loadavg")
             .ok()
-            .and_then(|b| crate::sys::procfs::parse_loadavg_last_pid(&b))
+            .and_then(|b| crate::sys::linux::procfs::parse_loadavg_last_pid(&b))
     };
     for _ in 0..200 {
         let Some(first) = fork_child(|| {}) else {

@@ -51,7 +51,7 @@ fn five_thousand_short_lived_processes() {
         "every process is listed or counted"
     );
     assert!(r.processes.len() <= 2 * MAX_DEAD_RECORDS + 1);
-    assert!(r.timeline.len() <= memwatch::timeline::DEFAULT_POINTS);
+    assert!(r.timeline.len() <= memwatch::model::timeline::DEFAULT_POINTS);
     let hwm = hwm.load(Ordering::Relaxed);
     assert!(hwm > 0, "memwatch's VmHWM was read");
     assert!(hwm < 64 * MIB, "memwatch used {hwm} KiB");

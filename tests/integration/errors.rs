@@ -7,11 +7,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::util::*;
-use memwatch::report::Report;
+use memwatch::model::Report;
 
 /// A job that would leave `marker` behind if it ever ran.
 fn marker_job(marker: &Path) -> Vec<String> {
@@ -37,7 +37,7 @@ fn assert_refused(opts: &[&str], dir: &TempDir, message: &str) {
 #[test]
 fn marker_job_runs_when_nothing_is_wrong() {
     // The refusal tests below rely on this job leaving its marker when it runs.
-    let dir = TempDir::new("marker");
+    let dir = tempdir("marker");
     let marker = dir.join("marker");
     let out = dir.join("r.json");
     let f = finish(&mut run_cmd(
@@ -73,7 +73,7 @@ fn missing_command_exits_127_naming_it() {
 fn a_script_without_a_shebang_runs_under_sh_as_with_execvp() {
     // `env ./s`, `time ./s` and the shells run an executable text file without `#!` with
     // /bin/sh; so does memwatch, arguments untouched (nothing interpolated), status kept.
-    let dir = TempDir::new("noshebang");
+    let dir = tempdir("noshebang");
     let script = dir.join("s");
     fs::write(&script, "printf '%s|' \"$@\"; exit 7\n").unwrap();
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
@@ -111,7 +111,7 @@ fn a_script_without_a_shebang_runs_under_sh_as_with_execvp() {
 
 #[test]
 fn not_executable_exits_126() {
-    let dir = TempDir::new("noexec");
+    let dir = tempdir("noexec");
     let script = dir.join("script.sh");
     let marker = dir.join("marker");
     fs::write(&script, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
@@ -159,7 +159,7 @@ fn no_command_is_a_usage_error() {
 
 #[test]
 fn bad_intervals_are_one_line_with_the_range() {
-    let dir = TempDir::new("interval");
+    let dir = tempdir("interval");
     for bad in ["0", "-5", "99999999999", "abc", "3600001", "1.5", ""] {
         let marker = dir.join("marker");
         let f = finish(&mut run_cmd(&["-i", bad], &marker_job(&marker)));
@@ -184,7 +184,7 @@ fn bad_intervals_are_one_line_with_the_range() {
 
 #[test]
 fn output_into_a_missing_directory_is_refused_before_the_start() {
-    let dir = TempDir::new("o-missing");
+    let dir = tempdir("o-missing");
     let path = dir.join("no/such/dir/r.json");
     let p = path.to_str().unwrap();
     assert_refused(
@@ -197,7 +197,7 @@ fn output_into_a_missing_directory_is_refused_before_the_start() {
 
 #[test]
 fn output_into_an_unwritable_place_is_refused_before_the_start() {
-    let dir = TempDir::new("o-unwritable");
+    let dir = tempdir("o-unwritable");
     // Under a regular file (unwritable for root too).
     let file = dir.join("file");
     fs::write(&file, "x").unwrap();
@@ -218,9 +218,7 @@ fn output_into_an_unwritable_place_is_refused_before_the_start() {
     );
     fs::remove_dir(&sub).unwrap();
 
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root {
+    if is_root() {
         // Permissions do not stop root; sysfs refuses new files to everyone.
         let p = format!("/sys/{}.json", token("o"));
         let marker = dir.join("marker");
@@ -242,13 +240,15 @@ fn output_into_an_unwritable_place_is_refused_before_the_start() {
             &format!("cannot write report to {p}: Permission denied"),
         );
         fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+        // Removed like `sub` above (fails if memwatch left anything in it).
+        fs::remove_dir(&ro).unwrap();
     }
     assert_eq!(dir.list(), ["file"], "nothing left behind");
 }
 
 #[test]
 fn non_utf8_arguments_pass_through_untouched() {
-    let dir = TempDir::new("utf8");
+    let dir = tempdir("utf8");
     let out = dir.join("arg");
     let bytes: &[u8] = b"caf\xe9-\xff\xfe-ok";
     let arg = OsStr::from_bytes(bytes);
@@ -277,7 +277,7 @@ fn non_utf8_arguments_pass_through_untouched() {
 #[track_caller]
 fn rescued(f: &Finished, tmp: &TempDir, failure: &str) -> Report {
     let last = f.stderr.lines().last().unwrap_or_default();
-    let path = tmp.join(format!("memwatch-report-{}.json", f.pid));
+    let path = fallback(tmp, f.pid);
     assert_eq!(
         last,
         format!("{failure}; saved it to {} instead", path.display()),
@@ -289,7 +289,7 @@ fn rescued(f: &Finished, tmp: &TempDir, failure: &str) -> Report {
 
 #[test]
 fn broken_pipe_on_stdout_exits_125_with_the_job_status_and_saves_the_report() {
-    let tmp = TempDir::new("rescue-pipe");
+    let tmp = tempdir("rescue-pipe");
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(read);
     let mut cmd = run_cmd(&["--json", "--quiet"], &["sh", "-c", "exit 3"]);
@@ -328,7 +328,7 @@ fn broken_pipe_on_stdout_exits_125_with_the_job_status_and_saves_the_report() {
 
 #[test]
 fn closed_stdout_exits_125_with_the_job_status() {
-    let tmp = TempDir::new("rescue-closed");
+    let tmp = tempdir("rescue-closed");
     let mut cmd = run_cmd(&["--json", "--quiet"], &["sh", "-c", "exit 3"]);
     cmd.env("TMPDIR", tmp.path());
     // SAFETY: close(2) is async-signal-safe; the closure touches nothing else.
@@ -360,29 +360,11 @@ fn closed_stdout_exits_125_with_the_job_status() {
     assert_eq!(f.stderr, "");
 }
 
-/// Run `cmd` as `nobody` when the tests run as root (the check needs permissions to bite);
-/// `None` when memwatch cannot be run so (its path is closed to other users).
-fn as_nobody(cmd: &mut Command) -> Option<&mut Command> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some(cmd);
-    }
-    let probe = crate::nobody::drop_to_nobody(
-        Command::new(env!("CARGO_BIN_EXE_memwatch")).arg("--version"),
-    )
-    .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: memwatch cannot be run as nobody here (its path is closed)");
-        return None;
-    }
-    Some(crate::nobody::drop_to_nobody(cmd))
-}
-
 #[test]
 fn an_existing_report_that_cannot_be_written_is_refused_before_the_command() {
     // A report file memwatch may not write (another user's in sticky /tmp, or mode 444)
     // must stop the run before the command starts, not fail after it.
-    let dir = TempDir::new("readonly");
+    let dir = tempdir("readonly");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let out = dir.join("r.json");
     fs::write(&out, "old").unwrap();
@@ -390,6 +372,7 @@ fn an_existing_report_that_cannot_be_written_is_refused_before_the_command() {
     let marker = dir.join("marker");
     let p = out.to_str().unwrap();
     let mut cmd = run_cmd(&["-q", "-o", p], &marker_job(&marker));
+    // As nobody when the tests run as root: the check needs permissions to bite.
     let Some(cmd) = as_nobody(&mut cmd) else {
         return;
     };
@@ -407,7 +390,7 @@ fn an_existing_report_that_cannot_be_written_is_refused_before_the_command() {
 #[test]
 fn devices_links_and_fifos_are_written_through_not_replaced() {
     use std::os::unix::fs::FileTypeExt;
-    let dir = TempDir::new("through");
+    let dir = tempdir("through");
     // -o /dev/stdout: the JSON report on standard output, /dev/stdout left alone.
     let f = finish(&mut run_cmd(
         &["-q", "--json", "-o", "/dev/stdout"],
@@ -454,7 +437,7 @@ fn devices_links_and_fifos_are_written_through_not_replaced() {
 
 #[test]
 fn each_output_is_named_in_its_error_and_checked_before_the_command() {
-    let dir = TempDir::new("names");
+    let dir = tempdir("names");
     let missing = dir.join("no/such/dir");
     let m = missing.to_str().unwrap();
     assert_refused(
@@ -480,7 +463,7 @@ fn each_output_is_named_in_its_error_and_checked_before_the_command() {
 #[test]
 fn descriptor_paths_append_and_fifos_wait_for_a_reader_but_not_past_a_signal() {
     use std::os::unix::fs::FileTypeExt;
-    let dir = TempDir::new("fdpaths");
+    let dir = tempdir("fdpaths");
     // -o /dev/fd/1 with standard output redirected to a file: the job's output stays and
     // the report follows it, as `>>` would; the file is not replaced.
     let out = dir.join("out.txt");
@@ -499,7 +482,17 @@ fn descriptor_paths_append_and_fifos_wait_for_a_reader_but_not_past_a_signal() {
         &["-q", "-o", fifo.to_str().unwrap()],
         &["true"],
     ));
-    std::thread::sleep(Duration::from_millis(1500));
+    // Signalled once it says it waits (the job is over by then), not after a guessed time.
+    poll(Duration::from_secs(30), || {
+        let err = mw.stderr_now();
+        if err.contains("waiting for a reader of") {
+            Ok(())
+        } else {
+            Err(format!(
+                "memwatch does not say it waits for a reader: {err:?}"
+            ))
+        }
+    });
     send(mw.pid(), libc::SIGTERM);
     let f = mw.wait();
     f.assert_code(125);
@@ -518,12 +511,10 @@ fn another_users_report_in_a_sticky_directory_is_written_in_place() {
     // Run as nobody: a world-writable report owned by someone else in a sticky directory
     // may be written but not replaced (rename is refused). It is written in place, as `>`.
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to give the report to another user");
-        return;
+    if !is_root() {
+        return skip_or_fail("needs root to give the report to another user");
     }
-    let dir = TempDir::new("sticky");
+    let dir = tempdir("sticky");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let out = dir.join("r.json");
     fs::write(&out, "old").unwrap();

@@ -3,20 +3,10 @@
 
 use std::ffi::CString;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use crate::util::*;
-
-/// A test that cannot run here prints why and passes, unless `MEMWATCH_REQUIRE_ALL=1`.
-fn skip(reason: &str) {
-    if std::env::var_os("MEMWATCH_REQUIRE_ALL").is_some_and(|v| v == "1") {
-        panic!("MEMWATCH_REQUIRE_ALL=1 but this test cannot run: {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
 
 /// Make `cmd` run with an open-files limit of `n`, soft and hard (as `ulimit -n n`).
 fn with_nofile_limit(cmd: &mut Command, n: u64) -> &mut Command {
@@ -33,15 +23,6 @@ fn with_nofile_limit(cmd: &mut Command, n: u64) -> &mut Command {
             Ok(())
         })
     }
-}
-
-/// Resident KiB of a process (`/proc/<pid>/statm`), `None` if it is gone.
-fn rss_kib(pid: i32) -> Option<u64> {
-    let statm = fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf with a valid name.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
-    Some(pages * page / 1024)
 }
 
 #[test]
@@ -68,14 +49,7 @@ fn a_low_open_files_limit_loses_no_process() {
     // The truth, read from /proc while the job holds still: 81 processes and their RSS.
     let pids = wait_for_job(&tok, 81);
     let parent = *pids.first().unwrap();
-    let t = Instant::now();
-    while rss_kib(parent).unwrap_or(0) < 200 * MIB {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "the parent never touched 200 MiB"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_resident(&[parent], 200 * MIB);
     let truth: u64 = pids.iter().filter_map(|&p| rss_kib(p)).sum();
     let f = mw.wait();
     f.assert_code(0);
@@ -109,8 +83,9 @@ fn wait_root_lists_every_process_left_running_under_a_low_open_files_limit() {
     let f = finish(with_nofile_limit(&mut cmd, 64));
     f.assert_code(0);
     let r = f.report();
-    let left = job_pids(&tok);
-    assert_eq!(left.len(), 80, "the workers still run");
+    // The workers still run. When the shell exits it has forked all 80, but some may not
+    // have exec'd the workload yet (no token in their arguments): wait until all do.
+    let left = wait_for_job(&tok, 80);
     let mut listed = r.left_running.clone();
     listed.sort_unstable();
     assert_eq!(listed, left, "{}", f.stderr);
@@ -122,26 +97,6 @@ fn wait_root_lists_every_process_left_running_under_a_low_open_files_limit() {
     );
     kill_job(&tok);
     assert_all_gone(&tok, &left);
-}
-
-/// Why a hidepid run cannot be set up here, if it cannot.
-fn hidepid_unavailable(dir: &std::path::Path) -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root to mount a procfs with hidepid and a setuid binary".into());
-    }
-    let nosuid = nix::sys::statvfs::statvfs(dir)
-        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
-        .unwrap_or(true);
-    let no_new_privs = fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1'))
-        })
-        .unwrap_or(true);
-    (nosuid || no_new_privs).then(|| {
-        format!("setuid has no effect here (nosuid {nosuid}, no_new_privs {no_new_privs})")
-    })
 }
 
 /// `cmd` as `nobody`, in a private mount namespace whose `/proc` is mounted with
@@ -192,18 +147,17 @@ fn under_hidepid<'c>(cmd: &'c mut Command, mode: &str) -> &'c mut Command {
 #[test]
 fn processes_hidden_by_hidepid_are_counted_and_named_as_unseen() {
     let _g = heavy();
-    let dir = TempDir::new("hidepid");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    if let Some(reason) = hidepid_unavailable(dir.path()) {
-        return skip(&reason);
+    if !is_root() {
+        return skip_or_fail("needs root to mount a procfs with hidepid and a setuid binary");
     }
+    let dir = tempdir("hidepid");
     // memwatch runs as nobody, from a copy nobody may run; the job's child is a setuid-root
     // copy that touches 100 MiB for 300 ms: shorter than the once-a-second safety net.
+    let Some(suid) = setuid_copy(&dir) else {
+        return;
+    };
     let mw = dir.join("memwatch");
-    let suid = dir.join("suid-workload");
     fs::copy(BIN, &mw).unwrap();
-    fs::copy(BIN, &suid).unwrap();
-    fs::set_permissions(&suid, fs::Permissions::from_mode(0o4755)).unwrap();
     let script = format!(
         "{} __workload --mib 100 --hold-ms 300; sleep 0.2",
         suid.display()
@@ -215,10 +169,12 @@ fn processes_hidden_by_hidepid_are_counted_and_named_as_unseen() {
         for _ in 0..6 {
             let mut cmd = Command::new(&mw);
             cmd.args(["run", "-q", "--json", "-i", "50", "--", "sh", "-c", &script]);
-            let out = match under_hidepid(&mut cmd, mode).output() {
+            let out = match try_output(under_hidepid(&mut cmd, mode)) {
                 Ok(o) => o,
                 Err(e) => {
-                    return skip(&format!("cannot mount /proc with hidepid={mode} here: {e}"));
+                    return skip_or_fail(&format!(
+                        "cannot mount /proc with hidepid={mode} here: {e}"
+                    ));
                 }
             };
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -274,12 +230,13 @@ fn in_initial_pid_namespace() -> bool {
 #[test]
 fn a_pid_reused_as_the_very_next_pid_is_found_at_once() {
     let _g = heavy();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return skip("needs root to write /proc/sys/kernel/ns_last_pid");
+    if !is_root() {
+        return skip_or_fail("needs root to write /proc/sys/kernel/ns_last_pid");
     }
     if !in_initial_pid_namespace() {
-        return skip("runs in a nested pid namespace, where memwatch does not use the task count");
+        return skip_or_fail(
+            "runs in a nested pid namespace, where memwatch does not use the task count",
+        );
     }
     // The job frees the last allocated pid and runs an 8 MiB worker under it again, so the
     // last pid does not move. Without a look beyond the last pid, only the once-a-second
@@ -288,8 +245,10 @@ fn a_pid_reused_as_the_very_next_pid_is_found_at_once() {
         let job = workload(&["--reuse-last-pid", "--mib", "8", "--hold-ms", "1200"]);
         let f = finish(&mut run_cmd(&["-i", "20", "--json"], &job));
         match f.code {
-            Some(77) => return skip(&format!("cannot reuse a pid here: {}", f.stderr)),
-            Some(75) => return skip("the machine never stayed quiet long enough to reuse a pid"),
+            Some(77) => return skip_or_fail(&format!("cannot reuse a pid here: {}", f.stderr)),
+            Some(75) => {
+                return skip_or_fail("the machine never stayed quiet long enough to reuse a pid");
+            }
             _ => {}
         }
         f.assert_code(0);

@@ -2,10 +2,24 @@
 
 use crate::util::*;
 
+/// KiB as memwatch words sizes (IEC, one decimal: `512.0 KiB`, `1.5 MiB`), written here as
+/// the test's own reference rather than borrowed from the renderer under test.
+fn iec(kib: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = kib as f64;
+    let mut unit = 0;
+    // A unit up before rounding could print "1024.0".
+    while value >= 1023.95 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Run `job` at -i 1000 until a run where no sample caught the spike (a sample can land on
 /// it on a slow machine); every run must warn exactly when the samples missed the kernel's
 /// peak. Returns that run's report and stderr.
-fn missed_spike(job: &[String], opts: &[&str]) -> (memwatch::report::Report, String) {
+fn missed_spike(job: &[String], opts: &[&str]) -> (memwatch::model::Report, String) {
     for _ in 0..3 {
         let mut o = vec!["-i", "1000", "--json"];
         o.extend_from_slice(opts);
@@ -156,7 +170,6 @@ fn a_spike_in_a_child_no_sample_saw_names_the_parent_and_each_ones_figure() {
         }
         assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
         let w = &r.warnings[0];
-        let iec = memwatch::output::human::iec;
         assert!(
             w.starts_with(&format!("pid {} (sh -c ", sh.pid)),
             "names the shell: {w}"

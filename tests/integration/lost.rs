@@ -4,19 +4,14 @@
 //! interrupted run says so in its exit status.
 
 use std::os::unix::process::CommandExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::*;
 
-/// The fallback file memwatch (pid `pid`) saves its report to in `tmp`.
-fn fallback(tmp: &TempDir, pid: u32) -> std::path::PathBuf {
-    tmp.join(format!("memwatch-report-{pid}.json"))
-}
-
 #[test]
 fn a_report_directory_removed_during_the_run_saves_the_report_elsewhere() {
-    let dir = TempDir::new("gone-dir");
-    let tmp = TempDir::new("gone-tmp");
+    let dir = tempdir("gone-dir");
+    let tmp = tempdir("gone-tmp");
     let out_dir = dir.join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("r.json");
@@ -66,7 +61,7 @@ fn a_report_directory_removed_during_the_run_saves_the_report_elsewhere() {
 
 #[test]
 fn a_full_disk_saves_the_report_elsewhere() {
-    let tmp = TempDir::new("full-tmp");
+    let tmp = tempdir("full-tmp");
     let mut cmd = run_cmd(&["-q", "-o", "/dev/full", "--json"], &["true"]);
     cmd.env("TMPDIR", tmp.path());
     let f = finish(&mut cmd);
@@ -124,7 +119,7 @@ fn the_summary_never_points_to_a_json_report_that_was_not_written() {
     );
     assert_eq!(f.report().processes.len(), 25);
     // JSON in a file.
-    let dir = TempDir::new("more-file");
+    let dir = tempdir("more-file");
     let out = dir.join("r.json");
     let f = finish(&mut run_cmd(
         &["-i", "20", "-o", out.to_str().unwrap()],
@@ -139,48 +134,11 @@ fn the_summary_never_points_to_a_json_report_that_was_not_written() {
     );
 }
 
-/// Wait until `path` holds a report, for at most `within`.
-fn wait_for_report(path: &std::path::Path, within: Duration) -> memwatch::report::Report {
-    let t = Instant::now();
-    loop {
-        if let Ok(bytes) = std::fs::read(path) {
-            if let Ok(r) = serde_json::from_slice(&bytes) {
-                return r;
-            }
-        }
-        assert!(
-            t.elapsed() < within,
-            "no report at {} after {within:?}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Wait until every one of `pids` has at least `kib` resident (its memory touched).
-#[track_caller]
-fn wait_resident(pids: &[i32], kib: u64) {
-    let resident = |pid: i32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/statm"))
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map_or(0, |pages| pages * 4)
-    };
-    let t = Instant::now();
-    while !pids.iter().all(|&p| resident(p) >= kib) {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "{pids:?} never reached {kib} KiB"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn the_first_terminating_signal_puts_a_complete_report_on_disk_at_once() {
     // A job that ignores SIGTERM, as under a Slurm time limit: memwatch passes the signal
     // on and waits, and whatever kills it next (Slurm's SIGKILL), the report is on disk.
-    let dir = TempDir::new("interim");
+    let dir = tempdir("interim");
     let out = dir.join("r.json");
     let tok = token("interim");
     let _job = KillOnDrop(tok.clone());
@@ -230,18 +188,14 @@ fn the_first_terminating_signal_puts_a_complete_report_on_disk_at_once() {
         first.warnings
     );
     // Kept up to date while the job goes on.
-    let t = Instant::now();
-    loop {
+    poll(Duration::from_secs(5), || {
         let now = wait_for_report(&out, Duration::from_secs(2));
         if now.samples > first.samples && now.end_time > first.end_time {
-            break;
+            Ok(())
+        } else {
+            Err("the interim report was not rewritten".to_string())
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "the interim report was not rewritten"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     // Killed as Slurm would: the report stays, whole.
     send(mw.pid(), libc::SIGKILL);
     let _ = mw.wait();
@@ -277,7 +231,7 @@ fn an_interrupted_run_whose_command_exits_0_exits_128_plus_the_signal() {
 #[test]
 fn a_timeline_stream_that_fails_is_in_the_report_and_never_ends_in_a_partial_row() {
     // A file size limit makes the stream fail part-way through a write, as a full disk does.
-    let dir = TempDir::new("tl-full");
+    let dir = tempdir("tl-full");
     let tl = dir.join("tl.csv");
     let mut cmd = run_cmd(
         &[
@@ -339,7 +293,7 @@ fn a_timeline_stream_that_fails_is_in_the_report_and_never_ends_in_a_partial_row
 
 #[test]
 fn a_timeline_that_cannot_be_written_at_all_stops_memwatch_before_the_command() {
-    let dir = TempDir::new("tl-devfull");
+    let dir = tempdir("tl-devfull");
     let marker = dir.join("ran");
     let f = finish(&mut run_cmd(
         &["--timeline", "/dev/full"],

@@ -11,7 +11,7 @@ fn csv_rows(text: &str) -> Vec<&str> {
 
 #[test]
 fn timeline_streams_every_sample() {
-    let dir = TempDir::new("timeline");
+    let dir = tempdir("timeline");
     let tl = dir.join("tl.csv");
     let f = finish(&mut run_cmd(
         &[
@@ -41,15 +41,30 @@ fn timeline_streams_every_sample() {
 
 #[test]
 fn timeline_survives_memwatch_killed() {
-    let dir = TempDir::new("timeline-kill");
+    let dir = tempdir("timeline-kill");
     let tl = dir.join("tl.csv");
     let tok = token("tlkill");
+    let _job = KillOnDrop(tok.clone());
     let mut cmd = run_cmd(
         &["-q", "-i", "20", "--timeline", tl.to_str().unwrap()],
         &workload(&["--print", &tok, "--mib", "8", "--hold-ms", "30000"]),
     );
     let running = spawn(&mut cmd);
-    std::thread::sleep(Duration::from_millis(2500));
+    // The samples of the first seconds reach the file while memwatch runs (one flush a
+    // second), long before its 16 KiB buffer could fill: more than 50 rows in less than
+    // 8 KiB. Then memwatch is killed.
+    let flushed = poll(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&tl).unwrap_or_default();
+        if csv_rows(&text).len() > 50 {
+            Ok(text.len())
+        } else {
+            Err(format!("{} rows flushed:\n{text}", csv_rows(&text).len()))
+        }
+    });
+    assert!(
+        flushed < 8192,
+        "{flushed} bytes before 50 rows were seen: not flushed every second"
+    );
     send(running.pid(), libc::SIGKILL);
     let _ = running.wait();
     let text = std::fs::read_to_string(&tl).unwrap();
@@ -57,12 +72,11 @@ fn timeline_survives_memwatch_killed() {
     // At least the samples of the first two seconds were flushed (one flush a second).
     assert!(rows.len() > 50, "only {} rows:\n{text}", rows.len());
     assert!(rows[1..].iter().all(|r| r.split(',').count() == 3));
-    kill_job(&tok);
 }
 
 #[test]
 fn csv_directory_has_both_files_quoted() {
-    let dir = TempDir::new("csv");
+    let dir = tempdir("csv");
     let out = dir.join("out/sub");
     let f = finish(&mut run_cmd(
         &["--json", "-q", "-i", "20", "--csv", out.to_str().unwrap()],
@@ -85,7 +99,7 @@ fn csv_directory_has_both_files_quoted() {
 
 #[test]
 fn plot_is_written_next_to_the_report() {
-    let dir = TempDir::new("plot");
+    let dir = tempdir("plot");
     let svg = dir.join("mem.svg");
     let f = finish(&mut run_cmd(
         &["-q", "-i", "20", "--plot", svg.to_str().unwrap()],
@@ -99,7 +113,7 @@ fn plot_is_written_next_to_the_report() {
 
 #[test]
 fn unwritable_side_outputs_fail_before_the_command_runs() {
-    let dir = TempDir::new("side-out");
+    let dir = tempdir("side-out");
     let marker = dir.join("ran");
     for flag in ["--plot", "--timeline", "--csv"] {
         let f = finish(&mut run_cmd(
@@ -119,7 +133,7 @@ fn unwritable_side_outputs_fail_before_the_command_runs() {
 
 #[test]
 fn placeholders_expand_from_the_launcher() {
-    let dir = TempDir::new("placeholders");
+    let dir = tempdir("placeholders");
     let template = dir.join("mem-%h-%r-%%.json");
     let f = finish(
         run_cmd(&["-q", "-o", template.to_str().unwrap()], &["true"])

@@ -3,11 +3,11 @@
 use std::fs;
 use std::time::Duration;
 
-use memwatch::report::Report;
+use memwatch::model::{ProcessReport, Report};
 
 use crate::util::*;
 
-fn root_of(r: &Report) -> &memwatch::report::ProcessReport {
+fn root_of(r: &Report) -> &ProcessReport {
     let roots: Vec<_> = r.processes.iter().filter(|p| p.root).collect();
     assert_eq!(roots.len(), 1, "one root in {:#?}", r.processes);
     roots[0]
@@ -80,7 +80,7 @@ fn json_stdout_stays_pure_when_the_command_prints() {
     f.assert_code(0);
     let r = f.report();
     assert_eq!(r.command, ["sh", "-c", "echo hi"]);
-    assert_eq!(r.schema_version, memwatch::report::SCHEMA_VERSION);
+    assert_eq!(r.schema_version, memwatch::model::SCHEMA_VERSION);
     assert_eq!(r.os, "linux");
     assert!(f.stdout_str().ends_with("}\n"));
     assert!(
@@ -354,7 +354,8 @@ fn helper_threads() {
     let threads: Vec<_> = (0..8)
         .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_millis(700))))
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
+    // Each thread is in /proc/self/task once spawn returns (no sleep needed to count them);
+    // their 700 ms are the job memwatch samples.
     let n = fs::read_dir("/proc/self/task").unwrap().count();
     println!("threads={n}");
     for t in threads {
@@ -364,7 +365,7 @@ fn helper_threads() {
 
 #[test]
 fn threads_are_not_counted_as_processes() {
-    let dir = TempDir::new("threads");
+    let dir = tempdir("threads");
     let out = dir.join("r.json");
     let me = std::env::current_exe().unwrap();
     let job = [
@@ -396,7 +397,7 @@ fn threads_are_not_counted_as_processes() {
 
 #[test]
 fn output_file_is_written_atomically() {
-    let dir = TempDir::new("atomic");
+    let dir = tempdir("atomic");
     let target = dir.join("r.json");
     // While the job runs, nothing is there: not the report, not a temporary file (it is
     // made only once the report is ready, so a killed memwatch leaves no litter).
@@ -430,7 +431,7 @@ fn output_file_is_written_atomically() {
 
 #[test]
 fn output_file_human_or_json() {
-    let dir = TempDir::new("human");
+    let dir = tempdir("human");
     let txt = dir.join("r.txt");
     let f = finish(&mut run_cmd(
         &["-o", txt.to_str().unwrap()],

@@ -1,0 +1,288 @@
+//! `memwatch compare`'s command line, and its checked configuration.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::values::{self, FigureParser};
+use crate::compare::{Config, Plan};
+use crate::error::Error;
+use crate::model::figures::{Figure, Unit};
+use crate::model::quantity::{Amount, Quantity};
+use crate::output::Format;
+
+const LONG_HELP: &str = "\
+Examples:
+  memwatch compare main.json branch.json --max-increase 20%
+  memwatch compare main.json branch.json --max-increase 256MiB --metric process
+  memwatch compare --base main1.json main2.json main3.json \\
+                   --new pr1.json pr2.json pr3.json --max-increase 10%
+  memwatch compare n1.json n2.json n4.json n8.json --label 1 --label 2 --label 4 --label 8
+  memwatch compare main.json branch.json --metric pss --max-increase 10%   (reports of run --metric pss)
+
+Noise: the peak of an allocation-heavy job varies from run to run (allocator timing,
+parallel scheduling, when a sample falls). For a CI gate, run the job 3 times on each
+side and pass the reports with --base and --new: each figure is then the median of its
+side's reports (the mean of the two middle ones for an even count; unknown figures are
+left out), so one unlucky run neither fails nor hides a regression.
+
+Failed runs: a report whose command exited non-zero or was killed by a signal, whose
+memwatch was interrupted, or that does not say how the command ended, is of a failed run.
+Base or new alike (a gate against a crashed baseline proves nothing either), each is
+noted by file and how it ended, and marked in a scaling table. With --max-increase a
+failed run fails the gate (exit 1) whatever the figures, unless --allow-failed is given;
+without a limit it is only noted (exit 0). --allow-failed keeps failed runs in the
+--base/--new medians like the others; to leave one out, leave its report out.
+
+Differences: reports that differ in command line (two sides only: a scaling table's
+commands differ by design), host, memwatch version or OS are noted; the verdict stays
+about the figures.
+
+Exit status: 0 within the limit (or no limit given), 1 over it or a failed run (see
+above), 2 if a report cannot be read or the arguments do not fit together.";
+
+/// `memwatch compare`.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = LONG_HELP,
+    override_usage = "memwatch compare [OPTIONS] <BASE> <NEW> [MORE]...\n       \
+                      memwatch compare [OPTIONS] --base <REPORT>... --new <REPORT>..."
+)]
+pub(crate) struct CompareArgs {
+    /// Reports (JSON, from `memwatch run --json`). Two: the first is the base, the second
+    /// the new one. Three or more: a scaling table, ratios to the first.
+    #[arg(
+        value_name = "REPORT",
+        required_unless_present = "base",
+        conflicts_with_all = ["base", "new"]
+    )]
+    pub reports: Vec<PathBuf>,
+
+    /// Base reports: several runs of the same job (e.g. on the main branch); each figure
+    /// is their median. Use with --new, instead of positional reports.
+    #[arg(long, value_name = "REPORT", num_args = 1.., requires = "new")]
+    pub base: Vec<PathBuf>,
+
+    /// New reports (e.g. of the branch under test), compared by their medians with
+    /// --base's.
+    #[arg(long, value_name = "REPORT", num_args = 1.., requires = "base")]
+    pub new: Vec<PathBuf>,
+
+    /// Exit 1 when the new figure exceeds the base by more than this: a percentage of the
+    /// base (20%) or an amount: a size for memory (512KiB, 256MiB, 1.5GiB), a time for
+    /// the duration (30s, 500ms, 2min, 1h), a number for the process count (10). Two
+    /// reports (or --base/--new) only.
+    #[arg(long, value_name = "LIMIT", value_parser = values::limit, allow_hyphen_values = true)]
+    pub max_increase: Option<Quantity>,
+
+    /// The figure the verdict and --max-increase are about.
+    #[arg(long, value_name = "FIGURE", default_value = "total", value_parser = FigureParser)]
+    pub metric: &'static Figure,
+
+    /// Name the reports in the tables, in order: one per report (two with --base/--new:
+    /// base and new). By default: base/new for two, else the part of the command lines
+    /// that differs (falling back to the file names).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+
+    /// Let the figures decide --max-increase even when reports are of failed runs (the
+    /// command exited non-zero or was killed, or memwatch was interrupted), for jobs
+    /// expected to fail. They are still noted, and count in the --base/--new medians like
+    /// the others.
+    #[arg(long)]
+    pub allow_failed: bool,
+
+    /// Write the comparison as JSON (fields in the README) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// "a memory size", for messages about a limit that does not fit.
+fn unit_noun(u: Unit) -> &'static str {
+    match u {
+        Unit::Kib => "a memory size",
+        Unit::Seconds => "a time",
+        Unit::Count => "a process count",
+    }
+}
+
+/// "a size (256MiB)", for messages about the limit a figure takes.
+fn unit_example(u: Unit) -> &'static str {
+    match u {
+        Unit::Kib => "a size (256MiB)",
+        Unit::Seconds => "a time (30s)",
+        Unit::Count => "a number of processes (10)",
+    }
+}
+
+/// The reports to compare, from the arguments' shape.
+fn plan(a: &CompareArgs) -> Result<Plan, String> {
+    if !a.base.is_empty() || !a.new.is_empty() {
+        return Ok(Plan::Pair {
+            base: a.base.clone(),
+            new: a.new.clone(),
+        });
+    }
+    match a.reports.len() {
+        0 | 1 => Err(format!(
+            "compare needs at least two reports, or --base and --new (got {})",
+            a.reports.len()
+        )),
+        2 => Ok(Plan::Pair {
+            base: vec![a.reports[0].clone()],
+            new: vec![a.reports[1].clone()],
+        }),
+        _ => Ok(Plan::Scaling(a.reports.clone())),
+    }
+}
+
+/// Whether the labels and the limit fit the plan and the figure.
+fn check_fit(a: &CompareArgs, plan: &Plan) -> Result<(), String> {
+    let n = a.labels.len();
+    match plan {
+        Plan::Pair { .. } if n != 0 && n != 2 => {
+            return Err(format!(
+                "--label was given {n} time(s): a comparison of base and new takes two labels (base, then new) or none"
+            ));
+        }
+        Plan::Scaling(paths) if n != 0 && n != paths.len() => {
+            return Err(format!(
+                "--label was given {n} time(s) for {} reports: give one per report, in order, or none",
+                paths.len()
+            ));
+        }
+        Plan::Scaling(paths) if a.max_increase.is_some() => {
+            return Err(format!(
+                "--max-increase checks one side against another: give two reports, or --base and --new (got {} reports)",
+                paths.len()
+            ));
+        }
+        _ => {}
+    }
+    let Some(limit) = &a.max_increase else {
+        return Ok(());
+    };
+    let want = a.metric.unit;
+    if let Some(got) = limit.amount.unit().filter(|&u| u != want) {
+        let hint = if got == Unit::Count {
+            format!(" (did you mean {}%?)", limit.text)
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "--max-increase {} is {}, but --metric {} needs a percentage (20%) or {}{hint}",
+            limit.text,
+            unit_noun(got),
+            a.metric.name,
+            unit_example(want)
+        ));
+    }
+    if !matches!(limit.amount, Amount::Count(_)) && limit.amount.value() < 0.0 {
+        return Err("--max-increase cannot be negative".to_string());
+    }
+    Ok(())
+}
+
+impl CompareArgs {
+    /// The checked configuration; arguments that do not fit together are a usage error
+    /// (exit 2).
+    pub(crate) fn config(self) -> Result<Config, Error> {
+        let plan = plan(&self)
+            .and_then(|p| check_fit(&self, &p).map(|()| p))
+            .map_err(Error::input_usage)?;
+        Ok(Config {
+            plan,
+            figure: self.metric,
+            format: Format::choose(self.json, None),
+            limit: self.max_increase,
+            labels: self.labels,
+            allow_failed: self.allow_failed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[command(flatten)]
+        a: CompareArgs,
+    }
+
+    fn args(a: &[&str]) -> CompareArgs {
+        T::try_parse_from(std::iter::once("compare").chain(a.iter().copied()))
+            .unwrap()
+            .a
+    }
+
+    fn usage(a: &[&str]) -> String {
+        args(a).config().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn argument_shapes() {
+        let c = args(&["a.json", "b.json"]).config().unwrap();
+        assert_eq!(
+            c.plan,
+            Plan::Pair {
+                base: vec!["a.json".into()],
+                new: vec!["b.json".into()]
+            }
+        );
+        let c = args(&["--base", "a", "b", "--new", "c", "d", "e"])
+            .config()
+            .unwrap();
+        assert_eq!(
+            c.plan,
+            Plan::Pair {
+                base: vec!["a".into(), "b".into()],
+                new: vec!["c".into(), "d".into(), "e".into()]
+            }
+        );
+        assert!(matches!(
+            args(&["a", "b", "c"]).config().unwrap().plan,
+            Plan::Scaling(v) if v.len() == 3
+        ));
+        assert!(usage(&["a"]).contains("at least two reports"));
+        assert!(usage(&["a", "b", "--label", "x"]).contains("two labels"));
+        assert!(usage(&["a", "b", "c", "--label", "x"]).contains("one per report"));
+        assert!(usage(&["a", "b", "c", "--max-increase", "5%"]).contains("two reports"));
+        assert_eq!(
+            usage(&["a", "b", "--max-increase", "1GiB", "--metric", "duration"]),
+            "--max-increase 1GiB is a memory size, but --metric duration needs a percentage (20%) or a time (30s)"
+        );
+        assert!(usage(&["a", "b", "--max-increase", "10"]).contains("a size (256MiB)"));
+        assert!(
+            args(&["a", "b", "--max-increase", "10", "--metric", "processes"])
+                .config()
+                .is_ok()
+        );
+        assert_eq!(
+            args(&["a"]).config().unwrap_err().status(),
+            crate::error::Status::BadInput
+        );
+    }
+
+    #[test]
+    fn clap_rejects_mixed_shapes_and_unknown_figures() {
+        let parse =
+            |a: &[&str]| T::try_parse_from(std::iter::once("compare").chain(a.iter().copied()));
+        assert!(parse(&["x", "--base", "a", "--new", "b"]).is_err());
+        assert!(parse(&["--base", "a"]).is_err());
+        assert!(parse(&["--new", "a"]).is_err());
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["a", "b", "--max-increase", "lots"]).is_err());
+        assert!(
+            parse(&["a", "b", "--metric", "samples"]).is_err(),
+            "not gateable"
+        );
+        assert!(parse(&["a", "b", "--metric", "bogus"]).is_err());
+        assert_eq!(
+            parse(&["a", "b", "--metric", "pss"]).unwrap().a.metric.key,
+            "max_total_pss_kib"
+        );
+    }
+}

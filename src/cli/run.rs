@@ -1,0 +1,119 @@
+//! `memwatch run`'s command line, and its checked configuration.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::values::{self, MetricParser};
+use crate::model::Metric;
+use crate::output::Format;
+use crate::run::{Config, WaitMode};
+
+/// Examples and exit statuses under `memwatch --help` and `memwatch run --help`.
+pub(crate) const AFTER_HELP: &str = "\
+Examples:
+  memwatch run -- cargo test
+  memwatch run -i 10 -- mpirun -n 8 ./app
+  memwatch run --json -o mem.json -- pytest -n 8
+  memwatch run --json -- make -j8 > mem.json
+  memwatch run --metric pss -o mem-%h-%r.json -- ./mpi_app
+  memwatch compare main.json branch.json --max-increase 20%
+  memwatch plot mem.json -o mem.svg
+
+Exit status: the command's own (128+N if it died of signal N); 125 if memwatch
+itself failed, 126 if the command could not be executed, 127 if it was not found.";
+
+/// When the job is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WaitArg {
+    /// Until the command and every process it started have exited.
+    All,
+    /// Until the command itself exits (leave daemons it started running).
+    Root,
+}
+
+/// `memwatch run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Sampling interval in milliseconds (1 to 3600000).
+    #[arg(short, long, value_name = "MS", default_value = "500", value_parser = values::interval, allow_hyphen_values = true)]
+    pub interval: u64,
+
+    /// Write the report as JSON. Without -o it goes to standard output, and the command's
+    /// own standard output is sent to standard error so the JSON stays valid.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write the report to this file (atomically) instead of the terminal. JSON if --json
+    /// is given or the name ends in .json, else the human summary.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Stream every sample to this CSV file as it is taken (t_ms,total_rss_kib,processes),
+    /// flushed at least once a second, so a killed memwatch or a days-long job leaves its
+    /// data behind.
+    #[arg(long, value_name = "PATH")]
+    pub timeline: Option<PathBuf>,
+
+    /// Also draw the job's total RSS over time into this SVG file (as `memwatch plot`).
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+
+    /// Also write process_peaks.csv and timeline.csv into this directory (created if
+    /// missing).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
+
+    /// Do not print the human summary on standard error (and no status line).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// No live status line. It is shown only when standard error is a terminal, on the
+    /// terminal's last row, and never when NO_COLOR is set or TERM is dumb.
+    #[arg(long)]
+    pub no_status: bool,
+
+    /// Also measure, besides RSS: pss (Linux: proportional set size, shared pages counted
+    /// once; read less often than RSS, see the README) or footprint (macOS: physical
+    /// footprint).
+    #[arg(long, value_name = "METRIC", default_value = "rss", value_parser = MetricParser)]
+    pub metric: Metric,
+
+    /// When the job is over: when every process has exited (all), or when the command
+    /// itself has (root).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "all")]
+    pub wait: WaitArg,
+
+    /// The command to run and its arguments (put them after --).
+    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
+    pub command: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// The checked configuration of the run. The status line is shown only when stderr
+    /// is a terminal and nobody asked for plain output.
+    pub(crate) fn config(self) -> Config {
+        let status = !self.quiet
+            && !self.no_status
+            && crate::sys::unix::term::stderr_is_terminal()
+            && !crate::output::status::plain_requested(|k| std::env::var(k).ok());
+        Config {
+            interval: Duration::from_millis(self.interval),
+            format: Format::choose(self.json, self.output.as_deref()),
+            output: self.output,
+            metric: self.metric,
+            timeline: self.timeline,
+            csv: self.csv,
+            plot: self.plot,
+            quiet: self.quiet,
+            status,
+            wait: match self.wait {
+                WaitArg::All => WaitMode::All,
+                WaitArg::Root => WaitMode::Root,
+            },
+            command: self.command,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The report: what memwatch found about one job, as one serialisable model shared by
+//! every output and by the commands that read reports back.
+//!
+//! Every memory figure is KiB, every offset milliseconds, every instant RFC 3339 UTC. The
+//! field docs are the JSON schema; the README's table is written from them.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::timeline::Point;
+use super::{Exit, Metric};
+
+/// The schema version this memwatch writes. Readers refuse other versions.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One process of the job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessReport {
+    /// Process id.
+    pub pid: i32,
+    /// Parent process id when memwatch first saw it.
+    pub ppid: i32,
+    /// Its command line when it reached its peak (arguments joined by spaces, lossy UTF-8,
+    /// at most 4 KiB); for a peak read while it was still a copy of its parent between fork
+    /// and exec (`peak_before_exec`), the command it exec'd.
+    pub command: String,
+    /// Its largest sampled RSS, KiB; `null` when its memory could never be read.
+    pub max_rss_kib: Option<u64>,
+    /// The kernel's own high-water mark for it, KiB, when known (`ru_maxrss` of processes
+    /// memwatch reaped: the command, and orphans it adopted). It covers the process and the
+    /// descendants it waited for, and can exceed `max_rss_kib` when a spike fell between
+    /// samples. For a child that exec'd it also covers the copy of its parent it was before
+    /// the exec (up to what its parent held), memory it never used.
+    pub kernel_max_rss_kib: Option<u64>,
+    /// When the process started (from the kernel's start time), RFC 3339; null where the
+    /// platform does not tell.
+    #[serde(default)]
+    pub start_time: Option<Timestamp>,
+    /// The first sample that saw it.
+    pub first_seen: Timestamp,
+    /// The last sample that saw it alive.
+    pub last_seen: Timestamp,
+    /// `first_seen` as milliseconds after the job's start.
+    pub first_seen_ms: u64,
+    /// `last_seen` as milliseconds after the job's start.
+    pub last_seen_ms: u64,
+    /// Samples that saw it alive.
+    pub samples: u64,
+    /// True for the command memwatch started.
+    pub root: bool,
+    /// True when `max_rss_kib` was read between its fork and its exec, while it was still a
+    /// copy of its parent (`ppid`) no larger than the parent: pages it shared with the
+    /// parent, counted in both by RSS, not memory of its own.
+    #[serde(default)]
+    pub peak_before_exec: bool,
+    /// Its largest PSS (`--metric pss`), KiB; null when not measured.
+    #[serde(default)]
+    pub max_pss_kib: Option<u64>,
+    /// Its largest physical footprint (`--metric footprint`), KiB; null when not measured.
+    #[serde(default)]
+    pub max_footprint_kib: Option<u64>,
+    /// macOS: the kernel's lifetime peak physical footprint for a process memwatch reaped
+    /// (`ri_lifetime_max_phys_footprint`), KiB; null otherwise.
+    #[serde(default)]
+    pub kernel_max_footprint_kib: Option<u64>,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Version of this schema ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Version of memwatch that wrote it.
+    pub memwatch_version: String,
+    /// Host the job ran on.
+    pub hostname: String,
+    /// The launcher's identity when memwatch ran under one (Slurm, Open MPI, PMI): the
+    /// variables of [`super::launcher::IDENTITY_VARS`] that were set.
+    #[serde(default)]
+    pub launcher: std::collections::BTreeMap<String, String>,
+    /// Operating system (`linux`, `macos`).
+    pub os: String,
+    /// The command, one string per argument (lossy UTF-8).
+    pub command: Vec<String>,
+    /// When the command was started.
+    pub start_time: Timestamp,
+    /// When the job ended (or memwatch stopped waiting for it).
+    pub end_time: Timestamp,
+    /// `end_time - start_time`, seconds.
+    pub duration_seconds: f64,
+    /// Sampling interval, milliseconds.
+    pub interval_ms: u64,
+    /// Samples taken.
+    pub samples: u64,
+    /// The largest sum of the RSS of the job's processes alive at one sample, KiB. `null`
+    /// when no sample saw the job alive (it ended first).
+    pub max_total_rss_kib: Option<u64>,
+    /// Index (from 0) of the sample with that total.
+    pub max_total_rss_sample_index: Option<u64>,
+    /// Milliseconds after the start of the sample with that total.
+    pub max_total_rss_ms: Option<u64>,
+    /// Job processes alive at that sample.
+    pub processes_at_peak: u32,
+    /// RSS counted at that sample of processes that were still fresh copies of their
+    /// parents, forked and not yet exec'd (at most 4, the freshest), KiB: their parents'
+    /// pages, counted twice. 0 when none; `null` when there is no max total, and in reports
+    /// of earlier memwatch versions.
+    #[serde(default)]
+    pub max_total_rss_fork_copies_kib: Option<u64>,
+    /// The most job processes alive at one sample.
+    pub max_processes: u32,
+    /// The largest single-process peak, KiB (`null` when none could be read).
+    pub max_process_rss_kib: Option<u64>,
+    /// Pid of the process with that peak.
+    pub max_process_pid: Option<i32>,
+    /// Processes that were part of the job.
+    pub processes_total: u64,
+    /// Dead processes with the smallest peaks left out of `processes` to bound memory.
+    pub processes_omitted: u64,
+    /// Processes whose memory could not be read (another user, setuid): their RSS is
+    /// unknown and not in any total.
+    pub processes_unreadable: u64,
+    /// Processes of the job memwatch could not see at all: listed as children of job
+    /// processes, but `/proc` hides them from memwatch (`hidepid`, another user's process,
+    /// e.g. setuid). They are in no total, which are then lower bounds.
+    #[serde(default)]
+    pub processes_invisible: u64,
+    /// Samples at which memwatch ran out of file descriptors (its open-files limit) and
+    /// could not look for, or read, every process: totals at those samples may be low.
+    #[serde(default)]
+    pub fd_shortage_samples: u64,
+    /// Processes memwatch could not read at one sample or more for lack of file
+    /// descriptors (unknown at those samples, never 0).
+    #[serde(default)]
+    pub fd_shortage_processes: u64,
+    /// True when processes are left out of the figures (`processes_unreadable`,
+    /// `processes_invisible`, `fd_shortage_processes` or `fd_shortage_samples` is not 0), so
+    /// `max_total_rss_kib` (and `max_process_rss_kib`) are lower bounds, "at least".
+    #[serde(default)]
+    pub max_total_rss_is_lower_bound: bool,
+    /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
+    #[serde(default)]
+    pub metric: Metric,
+    /// Largest sum of simultaneous PSS, KiB (`--metric pss`; shared pages counted once).
+    #[serde(default)]
+    pub max_total_pss_kib: Option<u64>,
+    /// True when `max_total_pss_kib` leaves processes out (their PSS could not be read,
+    /// `processes_metric_unreadable`, or not even their RSS, `processes_unreadable`): it is
+    /// a lower bound, "at least".
+    #[serde(default)]
+    pub max_total_pss_is_lower_bound: bool,
+    /// Largest sum of simultaneous physical footprints, KiB (`--metric footprint`).
+    #[serde(default)]
+    pub max_total_footprint_kib: Option<u64>,
+    /// The same as `max_total_pss_is_lower_bound`, for `max_total_footprint_kib`.
+    #[serde(default)]
+    pub max_total_footprint_is_lower_bound: bool,
+    /// How the extra metric was sampled (reads, spacing, scaling in between).
+    #[serde(default)]
+    pub metric_sampling: Option<String>,
+    /// Processes whose extra metric the kernel refused (another user's, setuid): left out
+    /// of its totals, which are then lower bounds.
+    #[serde(default)]
+    pub processes_metric_unreadable: u64,
+    /// The command's exit code, if it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that killed the command, if one did.
+    pub signal: Option<i32>,
+    /// True when memwatch received SIGINT, SIGTERM, SIGHUP or SIGQUIT during the job.
+    pub interrupted: bool,
+    /// The first of those signals memwatch received; `null` when it was not interrupted
+    /// (or in reports of earlier versions). When the command itself then exits 0,
+    /// memwatch exits 128 + this signal, so a script sees that the run was cut short.
+    #[serde(default)]
+    pub interrupt_signal: Option<i32>,
+    /// Pids of job processes still running when memwatch stopped (`--wait root`).
+    pub left_running: Vec<i32>,
+    /// Warnings about the figures (e.g. a kernel peak above the sampled one).
+    pub warnings: Vec<String>,
+    /// The processes, largest peak first.
+    pub processes: Vec<ProcessReport>,
+    /// Total RSS over time, at most 2000 points; merged points keep the largest total.
+    /// Samples with no total (every live process unreadable or mid-exec) have no point.
+    pub timeline: Vec<Point>,
+    /// True when the timeline was thinned to stay within 2000 points (a point then stands
+    /// for several samples); `null` in reports of earlier memwatch versions.
+    #[serde(default)]
+    pub timeline_thinned: Option<bool>,
+}
+
+/// Sort processes for display and output: largest peak first, unknown last, then by first
+/// appearance and pid.
+pub fn sort_processes(ps: &mut [ProcessReport]) {
+    ps.sort_by(|a, b| {
+        b.max_rss_kib
+            .cmp(&a.max_rss_kib)
+            .then(a.first_seen_ms.cmp(&b.first_seen_ms))
+            .then(a.pid.cmp(&b.pid))
+    });
+}
+
+impl Report {
+    /// memwatch's own exit status for this report's run: the command's status (128 + N
+    /// for a signal), except that a run memwatch was interrupted in (by signal N) whose
+    /// command still exited 0 gives 128 + N. `None` when the command's end is unknown.
+    pub fn exit_status(&self) -> Option<i32> {
+        let status = self.exit()?.status();
+        Some(match self.interrupt_signal {
+            Some(s) if status == 0 && self.interrupted => 128 + s,
+            _ => status,
+        })
+    }
+
+    /// How the command ended, if known.
+    pub fn exit(&self) -> Option<Exit> {
+        match (self.exit_code, self.signal) {
+            (Some(c), _) => Some(Exit::Code(c)),
+            (None, Some(s)) => Some(Exit::Signal(s)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The words of the report's warnings and notes, from the cross-checks' findings
+//! ([`crate::model::findings`]) and the run's figures.
+
+use std::time::Duration;
+
+use super::units::{iec, iec_or_unknown, plural, short_command};
+use crate::model::findings::{Finding, ProcRef};
+use crate::model::{Metric, ProcessReport, Report};
+
+/// `pid 12 (sh -c …)`.
+fn named(p: &ProcessReport) -> String {
+    format!("pid {} ({})", p.pid, short_command(&p.command, 40))
+}
+
+fn named_ref(r: &Report, p: ProcRef) -> String {
+    match p {
+        ProcRef::Listed(i) => named(&r.processes[i]),
+        ProcRef::Pid(pid) => format!("pid {pid}"),
+    }
+}
+
+/// The warning a finding of `r` gives.
+pub(crate) fn word(r: &Report, f: &Finding) -> String {
+    match *f {
+        Finding::MissedPeak {
+            process,
+            kernel_kib,
+            descendant,
+            invisible,
+            suggest_ms,
+        } => missed_peak(r, process, kernel_kib, descendant, invisible, suggest_ms),
+        Finding::ForkCopies {
+            copies_kib,
+            copy,
+            parent,
+            others,
+            pss_measured,
+        } => {
+            let (copy, parent) = (named_ref(r, copy), named_ref(r, parent));
+            let who = match others {
+                0 => format!("{copy} was still a copy of its parent {parent}"),
+                n => format!(
+                    "{copy} and {} were still copies of their parents (the largest of {parent})",
+                    plural(n as u64, "other process", "other processes")
+                ),
+            };
+            let pss = if pss_measured {
+                "the max total PSS counts shared pages once"
+            } else {
+                "--metric pss counts shared pages once"
+            };
+            format!(
+                "the max total RSS counts {} twice: at that sample {who}, forked and not yet \
+                 exec'd, and RSS counts the pages they share in each, so whether a sample falls \
+                 in that window changes the total from run to run; {pss}",
+                iec(copies_kib),
+            )
+        }
+        Finding::MetricUnreadable { metric, processes } => {
+            let what = metric.noun();
+            format!(
+                "the {what} of {} could not be read (another user's, or setuid): {} not in the \
+                 {what} totals, which are lower bounds",
+                plural(processes, "process", "processes"),
+                if processes == 1 { "it is" } else { "they are" },
+            )
+        }
+        Finding::Invisible { processes: n } => {
+            let (one, it, they, its) = if n == 1 {
+                ("process", "it", "it runs", "its")
+            } else {
+                ("processes", "them", "they run", "their")
+            };
+            format!(
+                "memwatch could not see {n} {one} of the job: /proc hides {it} from memwatch \
+                 (hidepid, and {they} as another user, e.g. setuid), so {its} memory is in no \
+                 total and the totals are lower bounds; run memwatch as root to see {it}"
+            )
+        }
+        Finding::FdShortage {
+            samples,
+            processes,
+            limit,
+        } => {
+            let limit = limit.map_or(String::new(), |l| format!(" (open-files limit {l})"));
+            let unread = match processes {
+                0 => String::new(),
+                p => format!(
+                    "{} could not be read then (unknown, not 0) and ",
+                    plural(p, "process", "processes")
+                ),
+            };
+            format!(
+                "memwatch ran out of file descriptors{limit} at {}: {unread}processes born then \
+                 may have been missed, so the totals are lower bounds; raise the limit \
+                 (ulimit -n)",
+                plural(samples, "sample", "samples"),
+            )
+        }
+    }
+}
+
+/// A kernel peak the samples missed: whose it is, what the samples saw, and the likely
+/// cause.
+fn missed_peak(
+    r: &Report,
+    process: usize,
+    kernel_kib: u64,
+    descendant: Option<usize>,
+    invisible: u64,
+    suggest_ms: u64,
+) -> String {
+    let p = &r.processes[process];
+    let kernel_text = iec(kernel_kib);
+    let cause = if invisible > 0 {
+        format!(
+            "memwatch could not see {} of the job (hidepid) and it may be one of them, which a \
+             shorter interval would not change",
+            plural(invisible, "process", "processes")
+        )
+    } else {
+        format!("a short spike or a short-lived child fell between samples; try -i {suggest_ms}")
+    };
+    let in_kids = descendant
+        .map(|k| {
+            let k = &r.processes[k];
+            format!(
+                "{} in its descendants ({})",
+                iec_or_unknown(k.max_rss_kib),
+                named(k)
+            )
+        })
+        .unwrap_or_default();
+    let or_child = if descendant.is_some() {
+        "or a child it waited for"
+    } else {
+        "or a child of it that no sample saw"
+    };
+    match p.max_rss_kib {
+        // Never sampled: it was gone before the first sample could see it.
+        None if p.samples == 0 => format!(
+            "{} exited before any sample saw it (the first is taken at once); the kernel says \
+             it, {or_child}, reached {kernel_text}",
+            named(p),
+        ),
+        None => format!(
+            "{}, {or_child}, reached {kernel_text} according to the kernel; memwatch could not \
+             read its memory (another user's, or setuid){}",
+            named(p),
+            if in_kids.is_empty() {
+                String::new()
+            } else {
+                format!(", and samples saw at most {in_kids}")
+            },
+        ),
+        Some(own) => format!(
+            "{}, {or_child}, reached {kernel_text} according to the kernel, but samples saw at \
+             most {} in it{}: {cause}",
+            named(p),
+            iec(own),
+            if in_kids.is_empty() {
+                String::new()
+            } else {
+                format!(" and {in_kids}")
+            },
+        ),
+    }
+}
+
+/// How the extra metric was sampled (the report's `metric_sampling`): how many rounds and
+/// reads, within what budget, at most how far apart.
+pub(crate) fn metric_sampling(
+    metric: Metric,
+    rounds: u64,
+    reads: u64,
+    budget: f64,
+    period_max: Duration,
+) -> String {
+    match metric {
+        Metric::Pss => format!(
+            "PSS read from /proc/<pid>/smaps_rollup for every live process together, in {rounds} round(s) ({reads} reads); a round starts once the previous one's cost fits in {:.0}% of the time since (rounds at most {} ms apart here); the max total PSS is the largest round, so a peak between rounds can be missed",
+            budget * 100.0,
+            period_max.as_millis()
+        ),
+        Metric::Footprint | Metric::Rss => {
+            format!("physical footprint (ri_phys_footprint) read {reads} time(s) in all, with RSS")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! `memwatch plot`: reports' total RSS over time as a self-contained SVG. The picture is
+//! drawn by [`crate::output::svg`]; this command reads the reports, names them and writes
+//! the file.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Outcome, Status};
+use crate::model::{Report, io::read_report};
+use crate::output::{labels, svg};
+use crate::sys::unix::file::{PendingFile, print};
+
+/// A checked `memwatch plot` command line.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// The reports, drawn over each other.
+    pub reports: Vec<PathBuf>,
+    /// The SVG file; standard output when `None`.
+    pub output: Option<PathBuf>,
+    /// One label per report, or none (then the differing part of the command lines).
+    pub labels: Vec<String>,
+    /// The title; the command by default.
+    pub title: Option<String>,
+}
+
+/// Run `memwatch plot`.
+pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
+    let reports = cfg
+        .reports
+        .iter()
+        .map(|p| read_report(p))
+        .collect::<Result<Vec<Report>, Error>>()?;
+    let names = if cfg.labels.is_empty() {
+        let cmds: Vec<&[String]> = reports.iter().map(|r| r.command.as_slice()).collect();
+        let paths: Vec<&std::path::Path> = cfg.reports.iter().map(PathBuf::as_path).collect();
+        labels::distinguishing(&cmds, &paths)
+    } else {
+        cfg.labels.clone()
+    };
+    let pairs: Vec<(String, &Report)> = names.into_iter().zip(&reports).collect();
+    let doc = svg::svg(&pairs, cfg.title.as_deref());
+    match &cfg.output {
+        Some(path) => PendingFile::create(path)
+            .and_then(|f| f.commit(|w| w.write_all(doc.as_bytes())))
+            .map_err(|source| Error::Output {
+                what: "plot",
+                target: path.display().to_string(),
+                source,
+                job: None,
+            })?,
+        None => print("plot", doc.as_bytes())?,
+    }
+    Ok(Outcome::Status(Status::Ok))
+}

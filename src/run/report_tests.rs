@@ -1,0 +1,463 @@
+//! The report builder's unit tests: fields, lower bounds and every worded finding, on jobs
+//! driven by the fake inspector.
+
+use super::*;
+use crate::sys::Gaps;
+
+fn report_of(stats: &JobStats) -> Report {
+    build(
+        stats,
+        RunInfo {
+            command: vec!["prog".to_string()],
+            start_time: Timestamp::UNIX_EPOCH,
+            duration: Duration::from_millis(5),
+            interval: Duration::from_millis(500),
+            exit: Some(Exit::Code(0)),
+            interrupt_signal: None,
+            left_running: Vec::new(),
+        },
+    )
+}
+
+const MIB: u64 = 1024;
+const ME: i32 = 1;
+const ROOT: i32 = 100;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn fake_job() -> (
+    crate::sys::fake::FakeInspector,
+    crate::job::Job<crate::sys::fake::FakeInspector>,
+) {
+    let fake = crate::sys::fake::FakeInspector::default();
+    let job = crate::job::Job::new(fake.clone(), ME, ROOT, 8);
+    (fake, job)
+}
+
+#[test]
+fn a_spike_in_a_child_no_sample_saw_is_put_on_the_parent_with_each_ones_figure() {
+    // sh -c './spiker; sleep 0.5': the spiker came and went between samples; sh waited
+    // for it and for sleep, so its kernel figure is the spiker's.
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "sh -c ./spiker; sleep 0.5").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.spawn(FakeProc::new(102, ROOT, 12, "sleep 0.5").rss(1741));
+    job.sample(ms(500), false).unwrap();
+    fake.exit(102);
+    fake.exit(ROOT);
+    job.reaped(ROOT, Some(201 * MIB));
+    let r = report_of(&job.finish());
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert_eq!(
+        r.warnings[0],
+        "pid 100 (sh -c ./spiker; sleep 0.5), or a child it waited for, reached \
+         201.0 MiB according to the kernel, but samples saw at most 1.0 MiB in it and \
+         1.7 MiB in its descendants (pid 102 (sleep 0.5)): a short spike or a \
+         short-lived child fell between samples; try -i 50"
+    );
+
+    // No child seen at all: it, or a child no sample saw.
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(3 * MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.exit(ROOT);
+    job.reaped(ROOT, Some(250 * MIB));
+    let r = report_of(&job.finish());
+    assert_eq!(
+        r.warnings,
+        [
+            "pid 100 (prog), or a child of it that no sample saw, reached 250.0 MiB \
+          according to the kernel, but samples saw at most 3.0 MiB in it: a short spike \
+          or a short-lived child fell between samples; try -i 50"
+        ]
+    );
+}
+
+#[test]
+fn a_child_memwatch_reaped_itself_is_not_in_its_parents_kernel_figure() {
+    // The orphan's 250 MiB is its own kernel figure, not the command's: the command's
+    // 200 MiB was missed by the samples all the same.
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(2 * MIB));
+    fake.spawn(FakeProc::new(102, ROOT, 12, "worker").rss(250 * MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.exit(ROOT);
+    fake.reparent(102, ME);
+    job.reaped(ROOT, Some(200 * MIB));
+    job.sample(ms(500), false).unwrap();
+    fake.exit(102);
+    job.reaped(102, Some(250 * MIB));
+    let r = report_of(&job.finish());
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].starts_with("pid 100 (prog), or a child of it that no sample saw"),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn the_hidepid_hook_blames_visibility_not_the_interval() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.exit(ROOT);
+    job.reaped(ROOT, Some(101 * MIB));
+    let r = report_of(&job.finish());
+    let w: Vec<String> = findings::missed_peaks(&r, 1)
+        .iter()
+        .map(|f| warnings::word(&r, f))
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].ends_with(
+            "memwatch could not see 1 process of the job (hidepid) and it may be one of \
+             them, which a shorter interval would not change"
+        ),
+        "{w:?}"
+    );
+    assert!(!w[0].contains("-i"), "{w:?}");
+}
+
+#[test]
+fn a_kernel_peak_inherited_before_exec_is_no_missed_spike() {
+    // A 300 MiB program forks a child that execs `sleep` and is orphaned: the kernel's
+    // figure for sleep is the copy of its parent it was before exec.
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(313 * MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.spawn(FakeProc::new(102, ROOT, 12, "sleep 0.6").rss(1741));
+    job.sample(ms(20), false).unwrap();
+    fake.exit(ROOT);
+    fake.reparent(102, ME);
+    job.reaped(ROOT, Some(313 * MIB));
+    job.sample(ms(40), false).unwrap();
+    fake.exit(102);
+    job.reaped(102, Some(310 * MIB));
+    let r = report_of(&job.finish());
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+    // Adopted before any sample saw it (its parent unknown): the processes alive at its
+    // birth bound what it can have inherited.
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(313 * MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.exit(ROOT);
+    job.reaped(ROOT, Some(313 * MIB));
+    fake.spawn(FakeProc::new(102, ME, 12, "sleep 0.6").rss(1741));
+    job.sample(ms(500), false).unwrap();
+    fake.exit(102);
+    job.reaped(102, Some(310 * MIB));
+    let r = report_of(&job.finish());
+    assert_eq!(r.processes.iter().find(|p| p.pid == 102).unwrap().ppid, ME);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn a_spike_above_what_the_parent_held_is_still_a_missed_spike() {
+    use crate::sys::fake::FakeProc;
+    let scenario = |child_kernel: u64, child_command: &str| {
+        let (fake, mut job) = fake_job();
+        fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(100 * MIB));
+        job.sample(ms(0), true).unwrap();
+        fake.spawn(FakeProc::new(102, ROOT, 12, child_command).rss(2 * MIB));
+        job.sample(ms(20), false).unwrap();
+        fake.exit(ROOT);
+        fake.reparent(102, ME);
+        job.reaped(ROOT, Some(100 * MIB));
+        job.sample(ms(40), false).unwrap();
+        fake.exit(102);
+        job.reaped(102, Some(child_kernel));
+        report_of(&job.finish()).warnings
+    };
+    // Above the parent's 100 MiB: it used that itself, after exec.
+    let w = scenario(300 * MIB, "convert big.png");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "pid 102 (convert big.png), or a child of it that no sample saw, reached 300.0 MiB"
+        ),
+        "{w:?}"
+    );
+    // Not exec'd (still its parent's program): nothing was inherited across an exec.
+    let w = scenario(90 * MIB, "python3 big.py");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("pid 102 (python3 big.py)"), "{w:?}");
+    // Exec'd, and within what its parent held: inherited.
+    assert!(scenario(90 * MIB, "sleep 1").is_empty());
+}
+
+#[test]
+fn a_max_total_that_counted_a_fresh_fork_copy_says_so_and_points_to_pss() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "python3 big.py").rss(300 * MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.spawn(FakeProc::new(102, ROOT, 12, "python3 big.py").rss(299 * MIB));
+    job.sample(ms(10), false).unwrap();
+    fake.exec(102, "sleep 0.5", 1741);
+    job.sample(ms(20), false).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.max_total_rss_kib, Some(599 * MIB));
+    assert_eq!(r.max_total_rss_fork_copies_kib, Some(299 * MIB));
+    let child = r.processes.iter().find(|p| p.pid == 102).unwrap();
+    assert_eq!(
+        (child.command.as_str(), child.peak_before_exec),
+        ("sleep 0.5", true)
+    );
+    assert_eq!(
+        r.warnings,
+        [
+            "the max total RSS counts 299.0 MiB twice: at that sample pid 102 (sleep 0.5) \
+          was still a copy of its parent pid 100 (python3 big.py), forked and not yet \
+          exec'd, and RSS counts the pages they share in each, so whether a sample falls \
+          in that window changes the total from run to run; --metric pss counts shared \
+          pages once"
+        ]
+    );
+
+    // Reports of earlier versions, without the new fields, still read.
+    let mut v = serde_json::to_value(&r).unwrap();
+    v.as_object_mut()
+        .unwrap()
+        .remove("max_total_rss_fork_copies_kib");
+    for p in v["processes"].as_array_mut().unwrap() {
+        p.as_object_mut().unwrap().remove("peak_before_exec");
+    }
+    let old: Report = serde_json::from_value(v).unwrap();
+    assert_eq!(old.max_total_rss_fork_copies_kib, None);
+    assert!(old.processes.iter().all(|p| !p.peak_before_exec));
+}
+
+#[test]
+fn a_small_fork_copy_is_counted_but_not_warned_about() {
+    // A shell's 1 MiB copy before it execs a command: counted, not worth a line.
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "sh -c x").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    fake.spawn(FakeProc::new(102, ROOT, 12, "sh -c x").rss(MIB));
+    job.sample(ms(10), false).unwrap();
+    fake.exec(102, "x", 900);
+    job.sample(ms(20), false).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.max_total_rss_fork_copies_kib, Some(MIB));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+fn summary(r: &Report) -> String {
+    let mut out = Vec::new();
+    crate::output::human::write(r, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_pss_total_missing_a_process_is_headlined_as_at_least() {
+    // As nobody, with a setuid child: its RSS can be read, its PSS cannot.
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    job.measure_extra(Metric::Pss);
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "sh job.sh")
+            .rss(50 * MIB)
+            .pss(30 * MIB),
+    );
+    fake.spawn(FakeProc::new(102, ROOT, 12, "setuid-tool").rss(100 * MIB));
+    job.sample(ms(0), true).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.max_total_pss_kib, Some(30 * MIB));
+    assert!(r.max_total_pss_is_lower_bound);
+    assert!(!r.max_total_rss_is_lower_bound, "every RSS was read");
+    let text = summary(&r);
+    assert!(
+        text.contains(
+            "Max total PSS:   at least 30.0 MiB (shared pages counted once; without 1 \
+             process whose PSS could not be read)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Max total RSS:   150.0 MiB (across 2 processes)\n"),
+        "{text}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.ends_with("which are lower bounds"))
+    );
+}
+
+#[test]
+fn an_rss_total_missing_an_unreadable_process_is_headlined_as_at_least() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    job.measure_extra(Metric::Pss);
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "sudo-wrapper")
+            .rss(5 * MIB)
+            .pss(3 * MIB),
+    );
+    fake.spawn(FakeProc::new(102, ROOT, 12, "hidden").denied());
+    job.sample(ms(0), true).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.processes_unreadable, 1);
+    assert!(r.max_total_rss_is_lower_bound);
+    assert!(r.max_total_pss_is_lower_bound, "its PSS is missing too");
+    assert!(
+        !r.max_total_footprint_is_lower_bound,
+        "no footprint measured"
+    );
+    let text = summary(&r);
+    for line in [
+        "Max total RSS:   at least 5.0 MiB (across 2 processes; without 1 unreadable process)\n",
+        "Max per process: at least 5.0 MiB (pid 100; without 1 unreadable process)\n",
+        "Max total PSS:   at least 3.0 MiB (shared pages counted once; without 1 process whose PSS could not be read)\n",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
+
+#[test]
+fn whole_totals_are_not_called_lower_bounds() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    job.measure_extra(Metric::Pss);
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "prog")
+            .rss(5 * MIB)
+            .pss(3 * MIB),
+    );
+    job.sample(ms(0), true).unwrap();
+    let r = report_of(&job.finish());
+    assert!(!r.max_total_rss_is_lower_bound && !r.max_total_pss_is_lower_bound);
+    assert!(!summary(&r).contains("at least"));
+    // Reports of earlier versions, without the fields, read as not marked.
+    let mut v = serde_json::to_value(&r).unwrap();
+    let o = v.as_object_mut().unwrap();
+    for f in [
+        "max_total_rss_is_lower_bound",
+        "max_total_pss_is_lower_bound",
+        "max_total_footprint_is_lower_bound",
+    ] {
+        assert!(o.remove(f).is_some(), "{f}");
+    }
+    let old: Report = serde_json::from_value(v).unwrap();
+    assert!(!old.max_total_pss_is_lower_bound);
+}
+
+#[test]
+fn what_memwatch_could_not_see_or_read_is_counted_and_explained() {
+    use crate::sys::fake::{FakeInspector, FakeProc};
+    let fake = FakeInspector::default();
+    fake.spawn(FakeProc::new(100, 1, 10, "prog").rss(5));
+    let mut job = crate::job::Job::new(fake, 1, 100, 8);
+    job.sample(Duration::from_millis(1), true).unwrap();
+    let mut stats = job.finish();
+    assert!(report_of(&stats).warnings.is_empty());
+
+    stats.gaps = Gaps {
+        invisible: 1,
+        fd_samples: 3,
+        fd_processes: 1,
+        fd_limit: Some(64),
+    };
+    let r = report_of(&stats);
+    assert_eq!(
+        (
+            r.processes_invisible,
+            r.fd_shortage_samples,
+            r.fd_shortage_processes
+        ),
+        (1, 3, 1)
+    );
+    assert!(r.max_total_rss_is_lower_bound);
+    let mut text = Vec::new();
+    crate::output::human::write(&r, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains(
+            "Max total RSS:   at least 5.0 KiB (across 1 process; without 1 process memwatch \
+             could not see and 1 process unread for want of file descriptors)"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        r.warnings,
+        [
+            "memwatch could not see 1 process of the job: /proc hides it from memwatch \
+             (hidepid, and it runs as another user, e.g. setuid), so its memory is in no \
+             total and the totals are lower bounds; run memwatch as root to see it",
+            "memwatch ran out of file descriptors (open-files limit 64) at 3 samples: 1 \
+             process could not be read then (unknown, not 0) and processes born then may \
+             have been missed, so the totals are lower bounds; raise the limit (ulimit -n)",
+        ]
+    );
+
+    stats.gaps = Gaps {
+        invisible: 2,
+        fd_samples: 1,
+        fd_processes: 0,
+        fd_limit: Some(1024),
+    };
+    let r = report_of(&stats);
+    assert!(
+        r.max_total_rss_is_lower_bound,
+        "births may have been missed"
+    );
+    assert!(
+        r.warnings[0].starts_with("memwatch could not see 2 processes of the job: /proc hides them from memwatch (hidepid, and they run as"),
+        "{}",
+        r.warnings[0]
+    );
+    assert!(
+        r.warnings[1].starts_with("memwatch ran out of file descriptors (open-files limit 1024) at 1 sample: processes born then"),
+        "{}",
+        r.warnings[1]
+    );
+
+    // Reports written before these fields existed still read, as nothing missing.
+    let mut v = serde_json::to_value(&r).unwrap();
+    for k in [
+        "processes_invisible",
+        "fd_shortage_samples",
+        "fd_shortage_processes",
+    ] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    let old: Report = serde_json::from_value(v).unwrap();
+    assert_eq!(
+        (
+            old.processes_invisible,
+            old.fd_shortage_samples,
+            old.fd_shortage_processes
+        ),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn a_process_never_sampled_is_said_to_have_exited_first_not_to_peak_at_0() {
+    use crate::sys::fake::FakeInspector;
+    let mut job = crate::job::Job::new(FakeInspector::default(), 1, 100, 8);
+    job.set_root_command("prog", "prog");
+    job.reaped(100, Some(64 * 1024));
+    job.sample(Duration::from_millis(1), true).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.max_total_rss_kib, None);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    let w = &r.warnings[0];
+    assert!(
+        w.contains("pid 100 (prog) exited before any sample saw it"),
+        "{w}"
+    );
+    assert!(
+        w.contains("64.0 MiB") && !w.contains("0 B") && !w.contains("-i"),
+        "{w}"
+    );
+}

@@ -1,0 +1,74 @@
+//! What the Unix plumbing asks of macOS, through the hooks in `sys/mod.rs`: nothing to
+//! prepare in the parent, the exited child to reap first (with its lifetime peak
+//! footprint, read from the zombie), and whether a caught signal came from the terminal.
+
+use std::io;
+
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid as NixPid, getpgrp, getsid, tcgetpgrp};
+
+use super::{darwin, libproc};
+use crate::sys::Pid;
+
+/// macOS has no child subreaper, so there is nothing to prepare: orphans are followed
+/// through memwatch's process group instead (see the backend's documentation).
+pub(crate) fn prepare_parent() -> io::Result<()> {
+    Ok(())
+}
+
+/// The next exited child memwatch will reap, found without reaping it (`waitid` with
+/// `WNOWAIT`), and its lifetime peak physical footprint in KiB, read from the zombie before
+/// `wait4` discards it (`ri_lifetime_max_phys_footprint`). `None` when no child has exited.
+pub(crate) fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
+    // No safe wrapper will do: nix has no `waitid` on macOS, and rustix's does not give
+    // the child's pid.
+    // SAFETY: siginfo_t is plain data: all zeros is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid fills the valid siginfo_t it is given; WNOWAIT leaves the child
+    // waitable, so the one reaping place (`sys::reap_one`) still reaps it.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid filled `info` (or left it zeroed: si_pid 0, "none exited").
+    let pid = unsafe { info.si_pid() };
+    if r != 0 || pid <= 0 {
+        return None;
+    }
+    let footprint = libproc::rusage(pid)
+        .ok()
+        .map(|ri| darwin::bytes_to_kib(ri.ri_lifetime_max_phys_footprint));
+    Some((pid, footprint))
+}
+
+/// macOS fills `si_pid` of every caught signal with the pid of the process that was running
+/// when the signal was raised (xnu `psignal_internal`: `si_pid = current_proc()->p_pid`):
+/// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0. The
+/// job got that signal from the terminal already, so it must not be sent twice: see
+/// [`darwin::raised_by_terminal`] for the rule.
+pub(crate) fn raised_by_terminal(signal: i32, sender: i32) -> bool {
+    // getsid answers for every live process on macOS; -1 for memwatch's own is impossible.
+    let theirs = getsid(Some(NixPid::from_raw(sender))).ok();
+    let ours = getsid(None).map_or(-1, NixPid::as_raw);
+    darwin::raised_by_terminal(
+        signal,
+        theirs.map(NixPid::as_raw),
+        ours,
+        in_terminal_foreground,
+    )
+}
+
+/// Whether memwatch is in the foreground process group of its controlling terminal.
+fn in_terminal_foreground() -> bool {
+    let flags = OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    // No controlling terminal: nothing but a process can have sent it.
+    let Ok(tty) = open(c"/dev/tty", flags, Mode::empty()) else {
+        return false;
+    };
+    tcgetpgrp(&tty).is_ok_and(|foreground| foreground.as_raw() > 0 && foreground == getpgrp())
+}
