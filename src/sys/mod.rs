@@ -39,9 +39,11 @@ pub type Pid = i32;
 /// The identity of a process: its pid plus its start time, so a recycled pid is never
 /// mistaken for the process that held it before.
 ///
-/// `start` is opaque and only compared for equality and order within one platform: clock
-/// ticks since boot on Linux (`/proc/<pid>/stat` field 22), microseconds since the epoch on
-/// macOS (`pbi_start_tvsec`/`usec`).
+/// `start` is opaque and only compared for equality within one platform: clock ticks since
+/// boot on Linux (`/proc/<pid>/stat` field 22), microseconds since the epoch on macOS
+/// (`pbi_start_tvsec`/`usec`, which every user may read). It never changes during a
+/// process's life (`exec` included). Parent and child are ordered by [`Seen::born`]
+/// instead: macOS's start time is on the wall clock, which can step back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcId {
     /// The process id.
@@ -59,6 +61,12 @@ pub struct Seen {
     pub ppid: Pid,
     /// Its process group.
     pub pgid: Pid,
+    /// When it was born on a clock that never steps back and is the same for every
+    /// process, to order parent and child (and group leader and member): Linux's start time
+    /// (clock ticks since boot), macOS's `ri_proc_start_abstime` (Mach ticks). `None` when
+    /// the kernel will not tell (macOS: another user's process); an unknown order never
+    /// refuses a link the kernel states.
+    pub born: Option<u64>,
 }
 
 /// One memory reading of a followed process.

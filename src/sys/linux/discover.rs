@@ -310,6 +310,8 @@ fn seen_of(s: &Stat) -> Seen {
         },
         ppid: s.ppid,
         pgid: s.pgrp,
+        // Ticks since boot: they never step back.
+        born: Some(s.starttime),
     }
 }
 

@@ -118,6 +118,14 @@ fn life(pid: Pid) -> Life {
     }
 }
 
+/// When the process was born on the Mach clock, which never steps back: its
+/// `ri_proc_start_abstime`, set by the same fork as its wall-clock start time and kept by
+/// `exec` (see [`darwin::born`]). `None` for another user's process (EPERM).
+fn born(pid: Pid) -> Option<u64> {
+    let ri = libproc::rusage(pid).ok()?;
+    darwin::born(ri.ri_proc_start_abstime, ri.ri_proc_exit_abstime)
+}
+
 /// Whether `pid` is still the running process that started at `start`.
 fn is_same(pid: Pid, start: u64) -> bool {
     life(pid) == Life::Alive(start)
@@ -172,11 +180,14 @@ impl Inspector for MacInspector {
 
         darwin::mark_candidates(&mut self.rows, self_pid, d.is_live);
         for r in self.rows.iter().filter(|r| r.candidate) {
+            // Read before the start time: if that still matches after, it is this process's.
+            let born = born(r.pid);
             match life(r.pid) {
                 Life::Alive(start) if start > 0 => out.push(Seen {
                     id: ProcId { pid: r.pid, start },
                     ppid: r.ppid,
                     pgid: r.pgid,
+                    born,
                 }),
                 Life::Zombie => {}
                 // Gone since the probe, or caught before its start time was set: if it is

@@ -18,6 +18,16 @@ pub(super) fn start_us(sec: u64, usec: u64) -> u64 {
     sec.saturating_mul(1_000_000).saturating_add(usec)
 }
 
+/// A process's birth for ordering parent and child ([`crate::sys::Seen::born`]), from its
+/// `proc_pid_rusage` figures: `ri_proc_start_abstime`, the Mach absolute time the kernel
+/// stamps at fork together with the wall-clock `p_start` (xnu `forkproc`,
+/// `microtime_with_abstime`; `exec` keeps both). Unlike `p_start` it never steps back, so a
+/// child forked after the clock was set back is still born after its parent. `None` for a
+/// zombie's stashed figures (`exit_abstime` set) and for a zero time, which no process has.
+pub(super) fn born(start_abstime: u64, exit_abstime: u64) -> Option<u64> {
+    (exit_abstime == 0 && start_abstime > 0).then_some(start_abstime)
+}
+
 /// How many pids to offer `proc_listallpids` next, after a listing filled all `current`
 /// slots (or before the first, with `current == 0`): at least double, at least half as
 /// much again as the kernel's size hint (`proc_listallpids(NULL, 0)`, which is the number
@@ -241,6 +251,14 @@ mod tests {
         assert_eq!(start_us(u64::MAX, 1), u64::MAX);
         // Order of start times is the order of (sec, usec).
         assert!(start_us(10, 999_999) < start_us(11, 0));
+    }
+
+    #[test]
+    fn births_come_from_the_mach_clock() {
+        // Shaped like two `proc_pid_rusage` replies: a live process, then its zombie.
+        assert_eq!(born(41_000_123, 0), Some(41_000_123));
+        assert_eq!(born(41_000_123, 52_000_000), None);
+        assert_eq!(born(0, 0), None);
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //! macOS has no child subreaper: an orphan is re-parented to launchd (pid 1), so the ppid
 //! chain from memwatch loses it. Membership is therefore the ppid chain **plus** process
 //! groups:
-//! - a process whose parent is memwatch or a live job process (with a start time not before
-//!   the parent's) belongs, as on Linux ([`crate::job`]);
+//! - a process whose parent is memwatch or a live job process (not born before it, see
+//!   "Identity" below) belongs, as on Linux ([`crate::job`]);
 //! - so does one whose process group is led by a live job process (a shell with job control
 //!   puts each pipeline in its own group, so its orphans stay in);
 //! - memwatch does not move the command into a group of its own (a background group would
@@ -60,7 +60,13 @@
 //! `PROC_PIDTBSDINFO` in microseconds since the epoch. That flavor is refused (EPERM) for
 //! another user's process (setuid programs such as `sudo` included), so the start time then
 //! comes from `sysctl(KERN_PROC_PID)`'s `kinfo_proc`, which every user may read and which
-//! holds the same kernel field (`p_start`): the identity is never a guess. Each reading
+//! holds the same kernel field (`p_start`): the identity is never a guess. `p_start` comes
+//! from the wall clock, which time sync, a resumed VM or `settimeofday` can step back, so it
+//! is never used to order processes: a child's birth is compared with its parent's on the
+//! Mach clock instead (`ri_proc_start_abstime`, stamped by the same fork, read once when a
+//! candidate is found; see [`crate::sys::Seen::born`]). Another user's process has no
+//! readable birth, and a link the kernel states to or from it is taken without an order
+//! check: refusing it would drop the whole subtree after a clock step. Each reading
 //! checks the process is still the one followed through `ri_proc_start_abstime` (its
 //! fork time in Mach ticks, returned by the same call as the RSS, so free), and a
 //! signal is sent only after the start time was read again and matched (macOS has no pidfd:
