@@ -422,10 +422,14 @@ mod tests {
 
     #[test]
     fn command_lines() {
-        let b = procargs(3, b"/bin/sh\0\0\0sh\0-c\0echo \xff\0PATH=/bin\0");
+        // Laid out as xnu does: the path's NUL padded to 8 bytes, then the arguments.
+        let b = procargs(3, b"/bin/sh\0sh\0-c\0echo \xff\0PATH=/bin\0");
         assert_eq!(command_from_procargs(&b).unwrap(), "sh -c echo \u{fffd}");
-        let b = procargs(3, b"/x\0\0x\0\0y\0");
+        let b = procargs(3, b"/x\0\0\0\0\0\0x\0\0y\0");
         assert_eq!(command_from_procargs(&b).unwrap(), "x  y");
+        // An empty argv[0] is an argument: the environment stays out.
+        let b = procargs(2, b"/tmp/x\0\0\0x\0SECRET_TOKEN=abc\0");
+        assert_eq!(command_from_procargs(&b).unwrap(), " x");
         // No arguments: the executable path.
         let b = procargs(0, b"/usr/libexec/thing\0\0\0");
         assert_eq!(command_from_procargs(&b).unwrap(), "/usr/libexec/thing");
