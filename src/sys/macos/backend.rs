@@ -39,7 +39,8 @@ pub struct MacInspector {
     rows: Vec<Row>,
     /// Whether a listing was taken (the first one is always a full search).
     listed: bool,
-    /// `KERN_PROCARGS2` buffer, `kern.argmax` bytes.
+    /// `KERN_PROCARGS2` buffer: the argc slot and `kern.argmax` bytes, the most the kernel
+    /// takes (`darwin::procargs_capacity`).
     args: Vec<u8>,
 }
 
@@ -68,7 +69,7 @@ impl MacInspector {
             next_known: Vec::with_capacity(len),
             rows: Vec::with_capacity(len),
             listed: false,
-            args: vec![0; libproc::argmax()],
+            args: vec![0; darwin::procargs_capacity(libproc::argmax())],
         })
     }
 
@@ -235,12 +236,15 @@ impl Inspector for MacInspector {
 
     fn command(&mut self, seen: &Seen, _handle: &mut MacHandle) -> String {
         let pid = seen.id.pid;
+        let capacity = self.args.len();
         if let Some(n) = libproc::procargs(pid, &mut self.args) {
-            if let Some(command) = darwin::command_from_procargs(&self.args[..n]) {
+            if let Some(command) = darwin::command_from_procargs_reply(&self.args[..n], capacity) {
                 return command;
             }
         }
         // Another user's process: its arguments are refused, its executable path is not.
+        // Arguments and environment too large for the kernel to copy whole: only their tail
+        // came back.
         let mut path = [0u8; PATH_SIZE];
         if let Some(command) =
             libproc::pid_path(pid, &mut path).and_then(|n| darwin::command_from_path(&path[..n]))

@@ -188,6 +188,32 @@ pub(super) fn command_from_procargs(buf: &[u8]) -> Option<String> {
     None
 }
 
+/// The size of memwatch's `KERN_PROCARGS2` buffer for a `kern.argmax` of `argmax`: the
+/// 4-byte argc slot plus `argmax` bytes for the arguments area, the most the kernel takes
+/// (`sysctl_procargsx` refuses, EINVAL, more than `ARG_MAX` after the argc slot, and
+/// `kern.argmax` is `ARG_MAX`).
+pub(super) fn procargs_capacity(argmax: usize) -> usize {
+    argmax.saturating_add(4)
+}
+
+/// The command line from a `KERN_PROCARGS2` reply of `reply.len()` bytes into a buffer of
+/// `capacity` bytes, or `None` when the reply cannot be trusted.
+///
+/// When the arguments area is larger than the buffer, `sysctl_procargsx` copies only its
+/// tail, behind the right argc: the executable path and the first arguments are lost, and
+/// what would be parsed as arguments is the middle of the area (later arguments, the
+/// environment, the apple strings). The area can be larger than any buffer the kernel
+/// accepts: it holds up to `ARG_MAX` bytes of arguments and environment plus a page
+/// (`exec_extract_strings` allows `NCARGS + PAGE_SIZE`), the path and the apple strings.
+/// Such a reply fills the buffer exactly, so a full buffer is not read (the caller shows
+/// the executable path instead); an area of exactly the buffer's size is lost with it.
+pub(super) fn command_from_procargs_reply(reply: &[u8], capacity: usize) -> Option<String> {
+    if reply.len() >= capacity {
+        return None;
+    }
+    command_from_procargs(reply)
+}
+
 /// The command shown for a process whose arguments cannot be read, from the executable
 /// path `proc_pidpath` gave (it works for other users' processes).
 pub(super) fn command_from_path(path: &[u8]) -> Option<String> {
@@ -441,6 +467,47 @@ mod tests {
         assert_eq!(command_from_comm(b"sudo\0\0\0\0\0\0\0\0\0\0\0\0"), "[sudo]");
         assert_eq!(command_from_comm(b"fifteen-chars-x\0"), "[fifteen-chars-x]");
         assert_eq!(command_from_comm(&[0; 16]), "[unknown]");
+    }
+
+    /// What `sysctl_procargsx` returns for an arguments `area` (the path and its padding,
+    /// the arguments, the environment, the apple strings) into a buffer of `capacity`
+    /// bytes: argc, then the whole area if it fits, else its last `capacity - 4` bytes.
+    fn sysctl_reply(argc: i32, area: &[u8], capacity: usize) -> Vec<u8> {
+        let room = capacity - 4;
+        let copied = &area[area.len().saturating_sub(room)..];
+        procargs(argc, copied)
+    }
+
+    #[test]
+    fn an_arguments_area_larger_than_the_buffer_is_not_read() {
+        // `xargs`-sized arguments: 200 of 5 KiB, then the environment and the apple
+        // strings, more than the 1 MiB the kernel copies at most.
+        let big = vec![b'a'; 5 * 1024];
+        let mut area = b"/usr/bin/tool\0\0\0".to_vec();
+        for _ in 0..200 {
+            area.extend_from_slice(&big);
+            area.push(0);
+        }
+        area.extend_from_slice(b"SECRET_TOKEN=abc\0");
+        area.extend_from_slice(&vec![b'e'; 64 * 1024]);
+        area.extend_from_slice(b"\0ptr_munge=\0main_stack=\0");
+        let capacity = procargs_capacity(1024 * 1024);
+        assert_eq!(capacity, 1024 * 1024 + 4);
+        let reply = sysctl_reply(201, &area, capacity);
+        assert_eq!(reply.len(), capacity);
+        // Parsed, the tail would give a "path" cut out of an argument, and "arguments"
+        // out of the environment.
+        let garbage = parse_procargs2(&reply).unwrap();
+        assert!(garbage.exec_path.iter().all(|&b| b == b'a'));
+        assert!(garbage.argv.contains(&&b"SECRET_TOKEN=abc"[..]));
+        assert_eq!(command_from_procargs_reply(&reply, capacity), None);
+        // The same process with a smaller environment fits, and is read.
+        let fits = &area[..area.len() - 64 * 1024 - 40];
+        let reply = sysctl_reply(201, fits, capacity);
+        assert!(reply.len() < capacity);
+        let command = command_from_procargs_reply(&reply, capacity).unwrap();
+        assert!(command.starts_with("aaaa"));
+        assert!(!command.contains("SECRET"));
     }
 
     #[test]

@@ -99,10 +99,13 @@
 //! # Command lines
 //!
 //! Read once per process and again after `exec`: `sysctl([CTL_KERN, KERN_PROCARGS2, pid])`
-//! into a buffer of `kern.argmax` bytes (read once; a smaller buffer makes the kernel return
-//! the tail of the area, whose head is then garbage), parsed by [`procargs`]. For
-//! another user's process that call fails (EINVAL), so the executable path from
-//! `proc_pidpath` is shown instead, then the short name (`pbsi_comm`) in brackets.
+//! into a buffer of the argc slot plus `kern.argmax` bytes (read once), the most the kernel
+//! accepts, parsed by [`procargs`]. An arguments area larger than that (arguments and
+//! environment near `ARG_MAX`, plus the path and the apple strings) comes back as its tail
+//! behind the right argc, filling the buffer: a full buffer is therefore not parsed. Then,
+//! and for another user's process, whose arguments are refused (EINVAL), the executable
+//! path from `proc_pidpath` is shown instead, then the short name (`pbsi_comm`) in
+//! brackets.
 
 #[cfg(any(target_os = "macos", test))]
 mod darwin;
