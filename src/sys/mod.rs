@@ -235,8 +235,8 @@ use macos::raised_by_terminal;
 /// The exited child to reap first, with what must be read from it before (macOS: its
 /// lifetime peak footprint). On Linux any child will do.
 #[cfg(target_os = "linux")]
-fn exited_child() -> Option<(Pid, Option<u64>)> {
-    None
+fn exited_child() -> unix::reap::Peek {
+    unix::reap::Peek::Any
 }
 #[cfg(target_os = "macos")]
 use macos::peek_exited_child as exited_child;

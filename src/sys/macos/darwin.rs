@@ -4,6 +4,7 @@
 //! it is unit-tested on Linux; the FFI that feeds it lives in `libproc.rs` alone.
 
 use super::procargs::parse_procargs2;
+use crate::sys::unix::reap::Peek;
 use crate::sys::{Pid, join_args, truncate_at_char};
 
 /// Resident size in bytes (`ri_resident_size`, `pti_resident_size`) to KiB, rounded down as
@@ -236,6 +237,24 @@ pub(super) fn command_from_comm(comm: &[u8]) -> String {
     format!("[{}]", String::from_utf8_lossy(comm))
 }
 
+/// What `waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)` said about memwatch's children, from
+/// its return value `ret`, the errno when it failed, and the `si_pid` of the siginfo it was
+/// given zeroed (it leaves it so when no child has exited). The footprint is read by the
+/// caller. When no child has exited, none may be reaped: a `wait4(-1)` now could reap one
+/// that exits a moment later, before its footprint was read.
+pub(super) fn exited_child(ret: i32, errno: i32, si_pid: Pid) -> Peek {
+    match (ret, si_pid) {
+        (0, pid) if pid > 0 => Peek::Exited {
+            pid,
+            max_footprint_kib: None,
+        },
+        (0, _) => Peek::Running,
+        _ if errno == libc::ECHILD => Peek::NoChild,
+        // Interrupted, or anything else: look again next time.
+        _ => Peek::Running,
+    }
+}
+
 /// The signals a terminal raises for its foreground process group: SIGHUP, SIGINT, SIGQUIT
 /// (the same numbers on macOS and Linux).
 const TERMINAL_SIGNALS: [i32; 3] = [1, 2, 3];
@@ -285,6 +304,24 @@ mod tests {
         assert_eq!(born(41_000_123, 0), Some(41_000_123));
         assert_eq!(born(41_000_123, 52_000_000), None);
         assert_eq!(born(0, 0), None);
+    }
+
+    #[test]
+    fn only_the_child_waitid_reported_is_reaped() {
+        // A zombie child 4242: reap it, after reading its footprint.
+        assert_eq!(
+            exited_child(0, 0, 4242),
+            Peek::Exited {
+                pid: 4242,
+                max_footprint_kib: None
+            }
+        );
+        // Children, none exited (siginfo left zeroed): reap nothing, not `wait4(-1)`.
+        assert_eq!(exited_child(0, 0, 0), Peek::Running);
+        // No child at all.
+        assert_eq!(exited_child(-1, libc::ECHILD, 0), Peek::NoChild);
+        // Interrupted: look again.
+        assert_eq!(exited_child(-1, libc::EINTR, 0), Peek::Running);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{Pid as NixPid, getpgrp, getsid, tcgetpgrp};
 
 use super::{darwin, libproc};
-use crate::sys::Pid;
+use crate::sys::unix::reap::Peek;
 
 /// macOS has no child subreaper, so there is nothing to prepare: orphans are followed
 /// through memwatch's process group instead (see the backend's documentation).
@@ -19,8 +19,9 @@ pub(crate) fn prepare_parent() -> io::Result<()> {
 
 /// The next exited child memwatch will reap, found without reaping it (`waitid` with
 /// `WNOWAIT`), and its lifetime peak physical footprint in KiB, read from the zombie before
-/// `wait4` discards it (`ri_lifetime_max_phys_footprint`). `None` when no child has exited.
-pub(crate) fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
+/// `wait4` discards it (`ri_lifetime_max_phys_footprint`). When none has exited, nothing
+/// may be reaped (see [`darwin::exited_child`]).
+pub(crate) fn peek_exited_child() -> Peek {
     // No safe wrapper will do: nix has no `waitid` on macOS, and rustix's does not give
     // the child's pid.
     // SAFETY: siginfo_t is plain data: all zeros is a valid value.
@@ -35,15 +36,18 @@ pub(crate) fn peek_exited_child() -> Option<(Pid, Option<u64>)> {
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         )
     };
+    let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
     // SAFETY: waitid filled `info` (or left it zeroed: si_pid 0, "none exited").
     let pid = unsafe { info.si_pid() };
-    if r != 0 || pid <= 0 {
-        return None;
+    match darwin::exited_child(r, errno, pid) {
+        Peek::Exited { pid, .. } => Peek::Exited {
+            pid,
+            max_footprint_kib: libproc::rusage(pid)
+                .ok()
+                .map(|ri| darwin::bytes_to_kib(ri.ri_lifetime_max_phys_footprint)),
+        },
+        other => other,
     }
-    let footprint = libproc::rusage(pid)
-        .ok()
-        .map(|ri| darwin::bytes_to_kib(ri.ri_lifetime_max_phys_footprint));
-    Some((pid, footprint))
 }
 
 /// macOS fills `si_pid` of every caught signal with the pid of the process that was running
