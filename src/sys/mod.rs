@@ -95,6 +95,9 @@ pub enum Access {
 
 /// What the core tells discovery about the job as it stands.
 pub struct Discovery<'a> {
+    /// The command memwatch started (alive or not): on macOS, an orphan in the process
+    /// group it created belongs to the job.
+    pub root: Pid,
     /// Pids of the job's live processes.
     pub live: &'a [Pid],
     /// Whether a pid belongs to a live job process (fast lookup over `live`).
@@ -240,6 +243,25 @@ fn exited_child() -> unix::reap::Peek {
 }
 #[cfg(target_os = "macos")]
 use macos::peek_exited_child as exited_child;
+
+/// Whether the command is started in a process group of its own. Linux: never, memwatch
+/// is the child subreaper and needs no group to keep the job's orphans.
+#[cfg(target_os = "linux")]
+fn command_in_own_group() -> bool {
+    false
+}
+#[cfg(target_os = "macos")]
+use macos::command_in_own_group;
+
+/// Start the command as memwatch's child (see [`unix::spawn::spawn`]), in a process group of
+/// its own where the platform needs one to recognise the job's orphans (macOS without a
+/// terminal, see `sys::macos`). Returns its pid.
+pub(crate) fn spawn_job(
+    command: &[std::ffi::OsString],
+    stdout_to_stderr: bool,
+) -> Result<Pid, crate::error::Error> {
+    unix::spawn::spawn(command, stdout_to_stderr, command_in_own_group())
+}
 
 /// The self-pipe the sampling loop sleeps on, with the platform's rule for telling the
 /// terminal's signals from a process's.

@@ -164,7 +164,7 @@ impl Inspector for MacInspector {
                         let pgid = s.pbsi_pgid as Pid;
                         rows.push(Row {
                             pid,
-                            ppid: darwin::adopted_ppid(ppid, pgid, self_pid),
+                            ppid: darwin::adopted_ppid(ppid, pgid, self_pid, d.root),
                             pgid,
                             candidate: false,
                         });

@@ -41,13 +41,41 @@ pub(super) fn list_len(current: usize, hint: i32) -> usize {
         .max(256)
 }
 
+/// Whether memwatch starts the command in a process group of its own (`self_pid` is
+/// memwatch's pid, `own_pgid` its group, `has_terminal` whether it has a controlling
+/// terminal), so that the job's orphans stay recognisable by their group (see
+/// [`adopted_ppid`]).
+///
+/// - memwatch leads its group (an interactive shell's job control made it, `setsid`):
+///   no. The command shares it, with the terminal, and the group is memwatch's pid.
+/// - memwatch does not lead its group and has no controlling terminal (CI, `make` or a
+///   script without a terminal, `ssh host cmd`, launchd): yes. The group memwatch is in is
+///   someone else's (the CI runner's, the script's), shared with processes that are not the
+///   job; a group of the command's own has its pid, and with no terminal it loses nothing:
+///   no foreground to leave, no Ctrl+C or Ctrl+Z to miss. memwatch still passes on the
+///   signals it is sent (to the job processes outside its own group, or all of them).
+/// - memwatch does not lead its group but has a terminal (a script or `make` started from
+///   an interactive shell): no. A group of its own would be a background group: the
+///   command would stop at its first read from the terminal (SIGTTIN) or change of its
+///   settings (SIGTTOU), and Ctrl+Z would not reach it. The job keeps the group it is in,
+///   and orphans there are followed only through a live group leader (a README limit).
+pub(super) fn command_in_own_group(self_pid: Pid, own_pgid: Pid, has_terminal: bool) -> bool {
+    own_pgid != self_pid && !has_terminal
+}
+
 /// The parent memwatch records for a process. macOS has no child subreaper: an orphan is
 /// re-parented to launchd (pid 1). One whose process group is memwatch's own
-/// (`pgid == self_pid`: a group memwatch leads, which the job inherits unless it moves) can
+/// (`pgid == self_pid`: a group memwatch leads, which the job inherits unless it moves) or
+/// the command's (`pgid == root`: the group the command memwatch started created, as it
+/// does when memwatch starts it in a group of its own, see [`command_in_own_group`]) can
 /// only descend from the job, so it is recorded as memwatch's child, exactly what a Linux
-/// subreaper would show. Every other parent is kept.
-pub(super) fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid) -> Pid {
-    if ppid == 1 && pgid == self_pid {
+/// subreaper would show. Both ids are safe: xnu gives no new process a pid that is in use
+/// as a group id (`forkproc`), so a group with that id is the one memwatch or the command
+/// made for as long as it has a member; the command's pid could come back only after the
+/// group emptied and all other pids were used (the same bound as for a recycled pid). Every
+/// other parent is kept.
+pub(super) fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid, root: Pid) -> Pid {
+    if ppid == 1 && (pgid == self_pid || (root > 1 && pgid == root)) {
         self_pid
     } else {
         ppid
@@ -337,11 +365,75 @@ mod tests {
     #[test]
     fn orphans_in_memwatchs_group_are_adopted() {
         const ME: Pid = 500;
-        assert_eq!(adopted_ppid(1, ME, ME), ME);
+        const ROOT: Pid = 501;
+        assert_eq!(adopted_ppid(1, ME, ME, ROOT), ME);
+        // In the group the command made.
+        assert_eq!(adopted_ppid(1, ROOT, ME, ROOT), ME);
         // Not an orphan: the real parent stays.
-        assert_eq!(adopted_ppid(600, ME, ME), 600);
+        assert_eq!(adopted_ppid(600, ME, ME, ROOT), 600);
+        assert_eq!(adopted_ppid(600, ROOT, ME, ROOT), 600);
         // An orphan of another group (a daemon that called setsid) escapes.
-        assert_eq!(adopted_ppid(1, 700, ME), 1);
+        assert_eq!(adopted_ppid(1, 700, ME, ROOT), 1);
+        // No root yet: no group 0 or 1 to match.
+        assert_eq!(adopted_ppid(1, 0, ME, 0), 1);
+    }
+
+    /// A process table as discovery probes it (pid, ppid, pgid), run through what discovery
+    /// decides: the recorded parent, then the candidates for the job.
+    fn candidates(table: &[(Pid, Pid, Pid)], me: Pid, root: Pid, live: &[Pid]) -> Vec<Pid> {
+        let mut rows: Vec<Row> = table
+            .iter()
+            .map(|&(pid, ppid, pgid)| row(pid, adopted_ppid(ppid, pgid, me, root), pgid))
+            .collect();
+        rows.sort_by_key(|r| r.pid);
+        mark_candidates(&mut rows, me, &|p| live.contains(&p));
+        marked(&rows)
+    }
+
+    #[test]
+    fn a_ci_run_gives_the_command_a_group_and_keeps_its_orphans() {
+        // GitHub Actions: the runner (50) runs bash (60) in its group, no terminal; bash
+        // runs memwatch (70), which does not lead the group.
+        const ME: Pid = 70;
+        assert!(command_in_own_group(ME, 50, false));
+        // memwatch started `make` (80) in a group of its own. make's shell (81) exited
+        // before any sample saw it; its background job (82) and a double-forked child
+        // (84, without setsid) are orphans in make's group. A setsid daemon (85) left it.
+        // bash's own background job (90) was orphaned too, in the runner's group.
+        let table = [
+            (50, 1, 50),
+            (60, 50, 50),
+            (80, ME, 80),
+            (82, 1, 80),
+            (84, 1, 80),
+            (85, 1, 85),
+            (86, 85, 85),
+            (90, 1, 50),
+        ];
+        assert_eq!(candidates(&table, ME, 80, &[]), [80, 82, 84]);
+        // make exited and was reaped before its orphans were found: its group still names it.
+        let table = [(50, 1, 50), (60, 50, 50), (82, 1, 80), (90, 1, 50)];
+        assert_eq!(candidates(&table, ME, 80, &[]), [82]);
+    }
+
+    #[test]
+    fn an_interactive_run_shares_memwatchs_group() {
+        // zsh (10) with job control made a group for `memwatch run -- make | tee log`:
+        // memwatch (20) leads it, tee (22) is in it, and so is the command (21).
+        const ME: Pid = 20;
+        assert!(!command_in_own_group(ME, ME, true));
+        assert!(!command_in_own_group(ME, ME, false));
+        // A script or make started from the terminal: memwatch is in its group and keeps
+        // the terminal's foreground for the command.
+        assert!(!command_in_own_group(ME, 15, true));
+        let table = [
+            (10, 1, 10),
+            (21, ME, ME),
+            (22, 10, ME),
+            (23, 1, ME),
+            (30, 1, 30),
+        ];
+        assert_eq!(candidates(&table, ME, 21, &[]), [21, 23]);
     }
 
     #[test]

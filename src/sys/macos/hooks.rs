@@ -1,18 +1,21 @@
 //! What the Unix plumbing asks of macOS, through the hooks in `sys/mod.rs`: nothing to
-//! prepare in the parent, the exited child to reap first (with its lifetime peak
-//! footprint, read from the zombie), and whether a caught signal came from the terminal.
+//! prepare in the parent, whether the command gets a process group of its own, the exited
+//! child to reap first (with its lifetime peak footprint, read from the zombie), and
+//! whether a caught signal came from the terminal.
 
 use std::io;
+use std::os::fd::OwnedFd;
 
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid as NixPid, getpgrp, getsid, tcgetpgrp};
+use nix::unistd::{Pid as NixPid, getpgrp, getpid, getsid, tcgetpgrp};
 
 use super::{darwin, libproc};
 use crate::sys::unix::reap::Peek;
 
 /// macOS has no child subreaper, so there is nothing to prepare: orphans are followed
-/// through memwatch's process group instead (see the backend's documentation).
+/// through the job's process group instead ([`command_in_own_group`], and the backend's
+/// documentation).
 pub(crate) fn prepare_parent() -> io::Result<()> {
     Ok(())
 }
@@ -50,6 +53,16 @@ pub(crate) fn peek_exited_child() -> Peek {
     }
 }
 
+/// Whether memwatch starts the command in a process group of its own: when memwatch does
+/// not lead its group and has no controlling terminal (see [`darwin::command_in_own_group`]).
+pub(crate) fn command_in_own_group() -> bool {
+    darwin::command_in_own_group(
+        getpid().as_raw(),
+        getpgrp().as_raw(),
+        controlling_terminal().is_some(),
+    )
+}
+
 /// macOS fills `si_pid` of every caught signal with the pid of the process that was running
 /// when the signal was raised (xnu `psignal_internal`: `si_pid = current_proc()->p_pid`):
 /// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0. The
@@ -67,11 +80,16 @@ pub(crate) fn raised_by_terminal(signal: i32, sender: i32) -> bool {
     )
 }
 
+/// memwatch's controlling terminal, opened, if it has one.
+fn controlling_terminal() -> Option<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    open(c"/dev/tty", flags, Mode::empty()).ok()
+}
+
 /// Whether memwatch is in the foreground process group of its controlling terminal.
 fn in_terminal_foreground() -> bool {
-    let flags = OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
     // No controlling terminal: nothing but a process can have sent it.
-    let Ok(tty) = open(c"/dev/tty", flags, Mode::empty()) else {
+    let Some(tty) = controlling_terminal() else {
         return false;
     };
     tcgetpgrp(&tty).is_ok_and(|foreground| foreground.as_raw() > 0 && foreground == getpgrp())

@@ -8,8 +8,9 @@
 //! - `libproc`: the calls into libproc and `sysctl`, one function each, with the struct
 //!   layouts they write into checked at compile time (macOS only).
 //! - `backend`: the `MacInspector` (macOS only).
-//! - `hooks`: what the Unix plumbing asks of macOS through `sys/mod.rs`: the exited child to
-//!   reap first, and whether a caught signal came from the terminal (macOS only).
+//! - `hooks`: what the Unix plumbing asks of macOS through `sys/mod.rs`: whether the command
+//!   gets a process group of its own, the exited child to reap first, and whether a caught
+//!   signal came from the terminal (macOS only).
 //!
 //! # Membership without a subreaper
 //!
@@ -20,21 +21,28 @@
 //!   "Identity" below) belongs, as on Linux ([`crate::job`]);
 //! - so does one whose process group is led by a live job process (a shell with job control
 //!   puts each pipeline in its own group, so its orphans stay in);
-//! - memwatch does not move the command into a group of its own (a background group would
-//!   lose the terminal's Ctrl+C and stop at its first read from the terminal). When memwatch
-//!   leads its own process group, as it does when an interactive shell starts it, the
-//!   command and every descendant that does not move inherit that group; an orphan found in
-//!   it (parent launchd, `pgid` = memwatch's pid) can only come from the job, so it is
-//!   recorded as memwatch's child (`darwin::adopted_ppid`), which is what the Linux
-//!   subreaper would show.
+//! - and an orphan (parent launchd) in the job's own group, which can only come from the
+//!   job: it is recorded as memwatch's child (`darwin::adopted_ppid`), which is what the
+//!   Linux subreaper would show. The job's group is recognisable in two cases
+//!   (`darwin::command_in_own_group` decides which applies):
+//!   - memwatch leads its own process group, as when an interactive shell starts it: the
+//!     command and every descendant that does not move inherit that group, whose id is
+//!     memwatch's pid. The command stays in the terminal's foreground with memwatch.
+//!   - memwatch does not lead its group and has no controlling terminal (CI, `make` or a
+//!     script without a terminal, `ssh host cmd`): the group memwatch is in is someone
+//!     else's, so memwatch starts the command in a group of its own, whose id is the
+//!     command's pid. No terminal means no foreground to lose; memwatch passes on the
+//!     signals it is sent, as it does to job processes outside its group on Linux.
 //!
 //! What escapes: a process whose parent exited before any sample saw the parent, and that
-//! has left the job's groups: typically a daemon that double-forks and calls `setsid` (or
-//! `setpgid`) in between. Also, when memwatch does not lead its group (started by a script
-//! without job control, or after another process in a pipeline), orphans of the command's
-//! own group are only found through a live group leader. A pipeline neighbour of memwatch
-//! (`memwatch cmd | tee log`) shares memwatch's group, but it is never adopted while its
-//! parent, the shell, is alive.
+//! has left the job's groups: a daemon that double-forks and calls `setsid` (or `setpgid`)
+//! in between. Also, when memwatch does not lead its group but has a terminal (a script or
+//! `make` started from an interactive shell), the command stays in that group, which is
+//! shared with processes outside the job, to keep the terminal: a group of its own would
+//! be a background group, stopped at its first read from the terminal and deaf to Ctrl+Z.
+//! There orphans are found only through a live group leader of the job. A pipeline
+//! neighbour of memwatch (`memwatch cmd | tee log`) shares memwatch's group, but it is never
+//! adopted while its parent, the shell, is alive.
 //!
 //! # Discovery
 //!
@@ -121,4 +129,6 @@ mod libproc;
 #[cfg(target_os = "macos")]
 pub use backend::MacInspector;
 #[cfg(target_os = "macos")]
-pub(crate) use hooks::{peek_exited_child, prepare_parent, raised_by_terminal};
+pub(crate) use hooks::{
+    command_in_own_group, peek_exited_child, prepare_parent, raised_by_terminal,
+};
