@@ -229,7 +229,7 @@ pub(crate) fn truncate_at_char(s: &mut String, max: usize) {
 /// Whether a caught signal came from the terminal rather than a process's `kill`. Linux
 /// sends a terminal's signals with `si_pid` 0, so a named sender is always a process.
 #[cfg(target_os = "linux")]
-fn raised_by_terminal(_signal: i32, _sender: i32) -> bool {
+fn raised_by_terminal(_signal: i32, _sender: i32, _root: i32) -> bool {
     false
 }
 #[cfg(target_os = "macos")]
@@ -255,12 +255,16 @@ use macos::command_in_own_group;
 
 /// Start the command as memwatch's child (see [`unix::spawn::spawn`]), in a process group of
 /// its own where the platform needs one to recognise the job's orphans (macOS without a
-/// terminal, see `sys::macos`). Returns its pid.
+/// terminal, see `sys::macos`), and tell `pipe` who it is (its exit can mask who sent a
+/// signal). Returns its pid.
 pub(crate) fn spawn_job(
     command: &[std::ffi::OsString],
     stdout_to_stderr: bool,
+    pipe: &unix::signals::SignalPipe,
 ) -> Result<Pid, crate::error::Error> {
-    unix::spawn::spawn(command, stdout_to_stderr, command_in_own_group())
+    let root = unix::spawn::spawn(command, stdout_to_stderr, command_in_own_group())?;
+    pipe.set_root(root);
+    Ok(root)
 }
 
 /// The self-pipe the sampling loop sleeps on, with the platform's rule for telling the

@@ -287,27 +287,54 @@ pub(super) fn exited_child(ret: i32, errno: i32, si_pid: Pid) -> Peek {
 /// (the same numbers on macOS and Linux).
 const TERMINAL_SIGNALS: [i32; 3] = [1, 2, 3];
 
+/// Who a caught signal's `si_pid` names, as far as memwatch can learn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Sender {
+    /// A live process, of this session.
+    Live {
+        /// Its session.
+        session: Pid,
+    },
+    /// The command memwatch started, which has exited (`getsid` refuses a zombie).
+    ExitedRoot,
+    /// Another process that has exited, or none.
+    Exited,
+}
+
 /// Whether a caught signal that names a sender (macOS always does, see
 /// `sys::unix::raised_by_terminal`) most likely came from memwatch's terminal: Ctrl+C,
 /// Ctrl+\ or a hangup, which already reached the job through the foreground process group,
 /// as opposed to a `kill` aimed at memwatch alone, which must be passed on.
 ///
 /// The rule: a terminal signal, while memwatch is in its terminal's foreground process
-/// group, whose sender is a live process of another session (the terminal emulator, sshd
-/// or tmux writing to the pty is never in the session of the shell it serves). A sender of
-/// memwatch's own session (the script that started it) or one that already exited (a
-/// short-lived `kill` command) is a process. A `kill -INT` from another terminal while
-/// memwatch runs in the foreground is mistaken for Ctrl+C: it is not passed on, and a second
-/// signal still kills the job.
+/// group, whose sender is
+/// - a live process of another session (the terminal emulator, sshd or tmux writing to the
+///   pty is never in the session of the shell it serves), or
+/// - the command memwatch started, exited. xnu keeps one `si_pid` per process, and a child's
+///   exit overwrites it with the child's pid (`proc_exit` in `bsd/kern/kern_exit.c`), which
+///   the next signal delivered carries (`sendsig`). memwatch's only child is the command, so
+///   when the command exits on the same Ctrl+C before memwatch's handler runs, memwatch's
+///   SIGINT names the command. Taken for a `kill`, it would be sent again to every job
+///   process, and programs that read a second Ctrl+C as "force quit" would skip their
+///   cleanup.
+///
+/// A sender of memwatch's own session (the script that started it) or another one that
+/// already exited (a short-lived `kill` command) is a process. A `kill -INT` from another
+/// terminal while memwatch runs in the foreground is mistaken for Ctrl+C, and so is one
+/// whose sender is masked by the command's exit: it is not passed on, and a second signal
+/// still kills the job.
 pub(super) fn raised_by_terminal(
     signal: i32,
-    sender_session: Option<Pid>,
+    sender: Sender,
     own_session: Pid,
     in_foreground: impl FnOnce() -> bool,
 ) -> bool {
-    TERMINAL_SIGNALS.contains(&signal)
-        && sender_session.is_some_and(|s| s != own_session)
-        && in_foreground()
+    let from_elsewhere = match sender {
+        Sender::Live { session } => session != own_session,
+        Sender::ExitedRoot => true,
+        Sender::Exited => false,
+    };
+    TERMINAL_SIGNALS.contains(&signal) && from_elsewhere && in_foreground()
 }
 
 #[cfg(test)]
@@ -514,24 +541,49 @@ mod tests {
         const SIGTERM: i32 = 15;
         let fg = || true;
         let bg = || false;
+        let emulator = Sender::Live { session: 40 };
+        let script = Sender::Live { session: 90 };
         // Ctrl+C in Terminal.app: the sender is the emulator, of another session.
-        assert!(raised_by_terminal(SIGINT, Some(40), 90, fg));
-        assert!(raised_by_terminal(SIGQUIT, Some(40), 90, fg));
-        assert!(raised_by_terminal(SIGHUP, Some(40), 90, fg));
+        assert!(raised_by_terminal(SIGINT, emulator, 90, fg));
+        assert!(raised_by_terminal(SIGQUIT, emulator, 90, fg));
+        assert!(raised_by_terminal(SIGHUP, emulator, 90, fg));
         // Not in the foreground: the terminal cannot have sent it.
-        assert!(!raised_by_terminal(SIGINT, Some(40), 90, bg));
+        assert!(!raised_by_terminal(SIGINT, emulator, 90, bg));
         // The script that started memwatch (same session).
-        assert!(!raised_by_terminal(SIGINT, Some(90), 90, fg));
+        assert!(!raised_by_terminal(SIGINT, script, 90, fg));
         // A kill(1) that already exited.
-        assert!(!raised_by_terminal(SIGINT, None, 90, fg));
+        assert!(!raised_by_terminal(SIGINT, Sender::Exited, 90, fg));
         // Terminals never send SIGTERM.
-        assert!(!raised_by_terminal(SIGTERM, Some(40), 90, fg));
+        assert!(!raised_by_terminal(SIGTERM, emulator, 90, fg));
         // The foreground check is only made when it matters.
         assert!(!raised_by_terminal(
             SIGTERM,
-            Some(40),
+            emulator,
             90,
             || unreachable!()
+        ));
+    }
+
+    #[test]
+    fn a_ctrl_c_masked_by_the_commands_exit_is_the_terminals() {
+        const SIGINT: i32 = 2;
+        const SIGTERM: i32 = 15;
+        let fg = || true;
+        // Ctrl+C reached memwatch and the command; the command exited first, and its exit
+        // wrote its pid into memwatch's si_pid: the SIGINT names the zombie command.
+        assert!(raised_by_terminal(SIGINT, Sender::ExitedRoot, 90, fg));
+        // The same masking of a `kill -TERM`: terminals never send SIGTERM, it is passed on.
+        assert!(!raised_by_terminal(SIGTERM, Sender::ExitedRoot, 90, fg));
+        // Without a terminal in front of memwatch, nothing comes from a terminal.
+        assert!(!raised_by_terminal(SIGINT, Sender::ExitedRoot, 90, || {
+            false
+        }));
+        // The command alive, signalling its parent: a process of memwatch's session.
+        assert!(!raised_by_terminal(
+            SIGINT,
+            Sender::Live { session: 90 },
+            90,
+            fg
         ));
     }
 

@@ -65,19 +65,22 @@ pub(crate) fn command_in_own_group() -> bool {
 
 /// macOS fills `si_pid` of every caught signal with the pid of the process that was running
 /// when the signal was raised (xnu `psignal_internal`: `si_pid = current_proc()->p_pid`):
-/// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0. The
-/// job got that signal from the terminal already, so it must not be sent twice: see
-/// [`darwin::raised_by_terminal`] for the rule.
-pub(crate) fn raised_by_terminal(signal: i32, sender: i32) -> bool {
-    // getsid answers for every live process on macOS; -1 for memwatch's own is impossible.
-    let theirs = getsid(Some(NixPid::from_raw(sender))).ok();
+/// for Ctrl+C that is the terminal emulator (or sshd, tmux) writing to the pty, not 0, or
+/// the command memwatch started when its exit overwrote it. The job got that signal from the
+/// terminal already, so it must not be sent twice: see [`darwin::raised_by_terminal`] for
+/// the rule. `root` is the command memwatch started.
+pub(crate) fn raised_by_terminal(signal: i32, sender: i32, root: i32) -> bool {
+    // getsid answers for every live process on macOS, and refuses a zombie; -1 for
+    // memwatch's own is impossible.
+    let sender = match getsid(Some(NixPid::from_raw(sender))) {
+        Ok(session) => darwin::Sender::Live {
+            session: session.as_raw(),
+        },
+        Err(_) if sender == root => darwin::Sender::ExitedRoot,
+        Err(_) => darwin::Sender::Exited,
+    };
     let ours = getsid(None).map_or(-1, NixPid::as_raw);
-    darwin::raised_by_terminal(
-        signal,
-        theirs.map(NixPid::as_raw),
-        ours,
-        in_terminal_foreground,
-    )
+    darwin::raised_by_terminal(signal, sender, ours, in_terminal_foreground)
 }
 
 /// memwatch's controlling terminal, opened, if it has one.
