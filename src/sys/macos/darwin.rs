@@ -480,6 +480,35 @@ mod tests {
         assert_eq!(merge(&[1, 2], &[5]), [(1, true), (2, true)]);
     }
 
+    /// memwatch's own share of a macOS sample that grows with the machine: sorting the
+    /// listing `proc_listallpids` gave (newest first, as xnu walks its process list) and
+    /// merging it with the previous one. Prints medians; run on any platform with
+    /// `cargo test --release --lib listing_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints a measurement, asserts nothing"]
+    fn listing_cost() {
+        for others in [100, 1000, 10_000] {
+            let known: Vec<Pid> = (100..100 + others).collect();
+            let fresh: Vec<Pid> = known.iter().rev().copied().collect();
+            let mut listed = fresh.clone();
+            let mut times = Vec::new();
+            for _ in 0..201 {
+                listed.copy_from_slice(&fresh);
+                let began = std::time::Instant::now();
+                listed.sort_unstable();
+                let mut new = 0;
+                merge_listing(&listed, &known, |_, n| new += usize::from(n));
+                std::hint::black_box(new);
+                times.push(began.elapsed());
+            }
+            times.sort_unstable();
+            eprintln!(
+                "{others} processes: sort and merge {:?}",
+                times[times.len() / 2]
+            );
+        }
+    }
+
     fn row(pid: Pid, ppid: Pid, pgid: Pid) -> Row {
         Row {
             pid,
