@@ -102,7 +102,12 @@
 //! `madvise(MADV_FREE_REUSABLE)`, so after a big free it stays higher than the footprint
 //! until the system reclaims the pages. The kernel's own peak for the command
 //! (`wait4`'s `ru_maxrss`, in bytes on macOS) is a resident peak too, read in
-//! `sys::reap_one`.
+//! `sys::reap_one`. Both kernel peaks, it and `ri_lifetime_max_phys_footprint`, belong to
+//! the Mach task, and xnu gives a process a new task at every `exec` (`__mac_execve` and
+//! `posix_spawn` with `POSIX_SPAWN_SETEXEC` call `cloneproc(..., CLONEPROC_EXEC)`, whose
+//! `fork_create_child` calls `task_create_internal`, which instantiates a fresh ledger;
+//! `task_copy_fields_for_exec` carries only the virtual timers over): they cover the program
+//! the process ran last, not its whole life as Linux's `ru_maxrss` does.
 //!
 //! # Command lines
 //!
