@@ -278,8 +278,11 @@ pub(super) fn exited_child(ret: i32, errno: i32, si_pid: Pid) -> Peek {
         },
         (0, _) => Peek::Running,
         _ if errno == libc::ECHILD => Peek::NoChild,
-        // Interrupted, or anything else: look again next time.
-        _ => Peek::Running,
+        // Interrupted: look again next time.
+        _ if errno == libc::EINTR => Peek::Running,
+        // waitid failing otherwise (it should not): reap whichever child exited rather
+        // than none, losing only its footprint.
+        _ => Peek::Any,
     }
 }
 
@@ -377,6 +380,8 @@ mod tests {
         assert_eq!(exited_child(-1, libc::ECHILD, 0), Peek::NoChild);
         // Interrupted: look again.
         assert_eq!(exited_child(-1, libc::EINTR, 0), Peek::Running);
+        // Refused for a reason it should not have: reap as without the look.
+        assert_eq!(exited_child(-1, libc::EINVAL, 0), Peek::Any);
     }
 
     #[test]
