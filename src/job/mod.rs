@@ -19,7 +19,7 @@ use crate::error::SampleError;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
 pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
-use record::{Live, shown_command};
+use record::{Live, born_before, shown_command};
 pub use stats::{JobStats, SampleSummary};
 
 /// Dead processes kept in full detail; past twice this many, the ones with the smallest
@@ -166,6 +166,7 @@ impl<I: Inspector> Job<I> {
         let index = &self.live_index;
         let is_live = |pid: Pid| index.contains_key(&pid);
         let d = Discovery {
+            root: self.root_pid,
             live: &self.live_pids,
             is_live: &is_live,
             full,
@@ -181,7 +182,7 @@ impl<I: Inspector> Job<I> {
         }
         let member = |pid: Pid| self.live_index.get(&pid).map(|&i| &self.live[i].rec);
         if let Some(parent) = member(s.ppid) {
-            if parent.id.start <= s.id.start {
+            if born_before(parent.born, s.born) {
                 return true;
             }
         }
@@ -189,7 +190,7 @@ impl<I: Inspector> Job<I> {
         // a subreaper once its parent has exited).
         if s.pgid > 0 && s.pgid != s.id.pid {
             if let Some(leader) = member(s.pgid) {
-                return leader.pgid == leader.id.pid && leader.id.start <= s.id.start;
+                return leader.pgid == leader.id.pid && born_before(leader.born, s.born);
             }
         }
         false
@@ -250,11 +251,12 @@ impl<I: Inspector> Job<I> {
             .live_index
             .get(&s.ppid)
             .map(|&i| &self.live[i].rec)
-            .is_some_and(|parent| parent.id.start <= s.id.start && *parent.command == *command);
+            .is_some_and(|parent| born_before(parent.born, s.born) && *parent.command == *command);
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
         rec.copy_of_parent = copy_of_parent;
         self.copies_live += usize::from(copy_of_parent);
         rec.pgid = s.pgid;
+        rec.born = s.born;
         rec.started_unix_us = self.inspector.start_unix_us(s.id);
         rec.access = access;
         rec.recheck_command = true;

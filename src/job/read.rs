@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::record::{ForkCopy, Live, MAX_FORK_COPIES, copy_sized, shown_command};
+use super::record::{ForkCopy, Live, MAX_FORK_COPIES, born_before, copy_sized, shown_command};
 use super::{EXTRA_BUDGET, Job, SampleSummary};
 use crate::sys::{ExtraReading, Inspector, Metric, Pid, Reading};
 
@@ -93,12 +93,12 @@ impl<I: Inspector> Job<I> {
     }
 
     /// The RSS at this sample of the job process `ppid` that is the parent of a process
-    /// started at `start`, if it is followed.
-    fn parent_kib(&self, ppid: Pid, start: u64) -> Option<u64> {
+    /// born at `born`, if it is followed.
+    fn parent_kib(&self, ppid: Pid, born: Option<u64>) -> Option<u64> {
         self.live_index
             .get(&ppid)
             .map(|&i| &self.live[i].rec)
-            .filter(|p| p.id.start <= start)
+            .filter(|p| born_before(p.born, born))
             .map(|p| p.last_kib)
     }
 
@@ -110,7 +110,7 @@ impl<I: Inspector> Job<I> {
             if !rec.copy_peak_pending {
                 continue;
             }
-            let parent = self.parent_kib(rec.ppid, rec.id.start);
+            let parent = self.parent_kib(rec.ppid, rec.born);
             let rec = &mut self.live[i].rec;
             rec.copy_peak_pending = false;
             rec.peak_as_copy = parent.is_some_and(|p| copy_sized(rec.last_kib, p));
@@ -130,7 +130,7 @@ impl<I: Inspector> Job<I> {
             if !rec.copy_of_parent {
                 continue;
             }
-            let Some(parent) = self.parent_kib(rec.ppid, rec.id.start) else {
+            let Some(parent) = self.parent_kib(rec.ppid, rec.born) else {
                 continue;
             };
             if !copy_sized(rec.last_kib, parent) {

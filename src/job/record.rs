@@ -15,6 +15,9 @@ pub struct ProcRecord {
     pub ppid: Pid,
     /// Process group when first seen.
     pub pgid: Pid,
+    /// When it was born, on the platform's clock that never steps back ([`Seen::born`]):
+    /// orders it against its children.
+    pub born: Option<u64>,
     /// The command line it runs now (re-read after `exec`).
     pub command: Rc<str>,
     /// The command line it ran when it reached its peak.
@@ -73,6 +76,7 @@ impl ProcRecord {
             id,
             ppid,
             pgid: 0,
+            born: None,
             peak_command: Rc::clone(&command),
             command,
             max_rss_kib: None,
@@ -131,6 +135,7 @@ impl ProcRecord {
             id: self.id,
             ppid: self.ppid,
             pgid: self.pgid,
+            born: self.born,
         }
     }
 }
@@ -161,6 +166,18 @@ pub(super) fn shown_command(
         .then(|| started_command(started, program, read))
         .flatten()
         .unwrap_or_else(|| Rc::from(read))
+}
+
+/// Whether a process born at `parent` can be the parent (or the group leader) of one born
+/// at `child` ([`Seen::born`]): not if it was born after it, which means the pid or the group
+/// id now belongs to another process. When either time is unknown (another user's process
+/// on macOS) nothing orders them, and the link the kernel states is taken as it is: refusing
+/// it would drop the child and its whole subtree.
+pub(super) fn born_before(parent: Option<u64>, child: Option<u64>) -> bool {
+    match (parent, child) {
+        (Some(parent), Some(child)) => parent <= child,
+        _ => true,
+    }
 }
 
 /// Whether a child of `kib` whose parent has `parent_kib` can be a fresh copy of it (after

@@ -128,6 +128,96 @@ fn a_recycled_parent_pid_does_not_adopt_strangers() {
     assert_eq!(s.processes, 1);
 }
 
+/// A process table shaped like macOS's after the wall clock stepped back 2 s (time sync, a
+/// VM resumed) between a fork and the next: start times are the wall clock's `p_start` in
+/// microseconds, births the monotonic `ri_proc_start_abstime` in Mach ticks.
+fn stepped_clock(fake: &FakeInspector) {
+    const WALL: u64 = 1_700_000_000_000_000;
+    fake.spawn(
+        FakeProc::new(ROOT, ME, WALL + 500_000, "make")
+            .born(Some(40_000))
+            .rss(10),
+    );
+    // Forked after the step: an earlier wall-clock start than its parent's. It leads a
+    // group of its own.
+    fake.spawn(
+        FakeProc::new(300, ROOT, WALL - 1_500_000, "cc")
+            .born(Some(41_000))
+            .pgid(300)
+            .rss(20),
+    );
+    fake.spawn(
+        FakeProc::new(301, 300, WALL - 1_400_000, "cc1")
+            .born(Some(41_500))
+            .rss(30),
+    );
+    // A group member that lost its parent, in a group the child leads.
+    fake.spawn(
+        FakeProc::new(302, 1, WALL - 1_300_000, "as")
+            .born(Some(42_000))
+            .pgid(300)
+            .rss(40),
+    );
+}
+
+#[test]
+fn a_wall_clock_stepped_back_loses_no_subtree() {
+    let fake = FakeInspector::default();
+    stepped_clock(&fake);
+    let mut j = job(fake.clone());
+    let s = j.sample(ms(0), true).unwrap();
+    assert_eq!((s.processes, s.total_rss_kib), (4, 100));
+}
+
+#[test]
+fn birth_order_still_refuses_a_child_older_than_its_parent() {
+    let fake = FakeInspector::default();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 900, "root")
+            .born(Some(40_000))
+            .rss(1),
+    );
+    let mut j = job(fake.clone());
+    j.sample(ms(0), true).unwrap();
+    // Its wall-clock start is later than the root's, but it was born before the root: its
+    // parent was an earlier holder of the pid (or of the group id).
+    fake.spawn(
+        FakeProc::new(77, ROOT, 950, "impossible")
+            .born(Some(39_000))
+            .rss(1),
+    );
+    fake.spawn(
+        FakeProc::new(78, 1, 960, "impossible member")
+            .born(Some(39_500))
+            .pgid(ROOT)
+            .rss(1),
+    );
+    let s = j.sample(ms(10), true).unwrap();
+    assert_eq!(s.processes, 1);
+}
+
+#[test]
+fn processes_whose_birth_is_unknown_are_not_refused() {
+    // macOS: another user's process (a setuid `sudo` and what it runs) has no readable
+    // `ri_proc_start_abstime`, and its wall-clock start may be earlier than its parent's.
+    let fake = FakeInspector::default();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 5_000, "sh")
+            .born(Some(40_000))
+            .rss(1),
+    );
+    fake.spawn(FakeProc::new(400, ROOT, 4_000, "sudo").born(None).denied());
+    fake.spawn(FakeProc::new(401, 400, 4_100, "make").born(None).denied());
+    fake.spawn(
+        FakeProc::new(402, 401, 4_200, "cc")
+            .born(Some(41_000))
+            .rss(2),
+    );
+    let mut j = job(fake.clone());
+    let s = j.sample(ms(0), true).unwrap();
+    assert_eq!((s.processes, s.total_rss_kib, s.unknown), (4, 3, 2));
+}
+
 #[test]
 fn a_root_gone_before_any_sample_is_still_reported_unknown() {
     let fake = FakeInspector::default();

@@ -23,7 +23,7 @@ use crate::job::Job;
 use crate::model::{Metric, launcher};
 use crate::output::Format;
 use crate::output::status::StatusLine;
-use crate::sys::unix::{self, spawn};
+use crate::sys::unix;
 use crate::sys::{self, Inspector, NativeInspector};
 use outputs::{Interim, Prepared};
 use report::Context;
@@ -111,7 +111,7 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
     let start_time = Timestamp::now();
     let start = Instant::now();
-    let root = spawn::spawn(&cfg.command, json_on_stdout)?;
+    let root = sys::spawn_job(&cfg.command, json_on_stdout, &pipe)?;
     unix::raise_nofile_limit();
 
     let job = job(&cfg, inspector, self_pid, root, extra);

@@ -18,6 +18,9 @@ pub(crate) struct FakeProc {
     pub ppid: Pid,
     /// Process group (defaults to the parent's convention: itself).
     pub pgid: Pid,
+    /// Birth on the never-stepping clock ([`Seen::born`]); defaults to the start time, as
+    /// on Linux.
+    pub born: Option<u64>,
     /// Command line.
     pub command: String,
     /// Current RSS, KiB; `None` for a process whose memory is denied.
@@ -35,6 +38,7 @@ impl FakeProc {
             id: ProcId { pid, start },
             ppid,
             pgid: 0,
+            born: Some(start),
             command: command.to_string(),
             rss_kib: Some(0),
             generation: 0,
@@ -59,6 +63,12 @@ impl FakeProc {
     /// In this process group.
     pub(crate) fn pgid(mut self, pgid: Pid) -> Self {
         self.pgid = pgid;
+        self
+    }
+    /// Born at this time of the never-stepping clock (`None`: the kernel will not say), the
+    /// start time staying what it is (macOS: the wall clock).
+    pub(crate) fn born(mut self, born: Option<u64>) -> Self {
+        self.born = born;
         self
     }
 }
@@ -127,6 +137,7 @@ impl Inspector for FakeInspector {
                 id: p.id,
                 ppid: p.ppid,
                 pgid: if p.pgid == 0 { p.id.pid } else { p.pgid },
+                born: p.born,
             });
         }
         Ok(())
