@@ -225,7 +225,7 @@ fn scaling_verdict(entries: &[Entry], ratios: &Ratios) -> String {
         let (a, b) = (first.values.get(f), last.values.get(f));
         let ratio = units::ratio(ratios.get(f));
         match f.scaling {
-            Scaling::Values if f.optional && (a.is_none() || b.is_none()) => None,
+            Scaling::Values | Scaling::Ratio if f.optional && (a.is_none() || b.is_none()) => None,
             Scaling::Values => Some(format!(
                 "{} {ratio} ({} to {})",
                 f.noun,

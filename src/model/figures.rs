@@ -109,7 +109,8 @@ pub struct Figure {
     pub partial: fn(&Report) -> bool,
     /// How `merge` combines it.
     pub merge: Merge,
-    /// Only some reports have it (`run --metric`): shown only when one of them does.
+    /// Only some reports have it (`run --metric`; a figure an interim report or an earlier
+    /// memwatch version does not give): shown only when one of them does.
     pub optional: bool,
     /// A scaling table gives its ratio in a column of its own.
     pub ratio_column: bool,
@@ -136,6 +137,8 @@ fn kib(v: Option<u64>) -> Option<f64> {
 }
 
 const NO_SAMPLE: &str = "no sample saw the job alive";
+const AT_THE_END: &str = "it is known only once the job is over, so an interim report and reports of \
+     earlier memwatch versions lack it";
 
 /// Every headline figure, in the order tables show them: the memory figures together,
 /// then time and counts.
@@ -255,6 +258,22 @@ pub static FIGURES: &[Figure] = &[
         ratio_column: false,
         scaling: Scaling::Absent,
         unknown_reason: NO_SAMPLE,
+    },
+    Figure {
+        name: "cpu-user",
+        key: "cpu_user_seconds",
+        ratio_key: Some("cpu_user"),
+        label: "CPU user",
+        noun: "user CPU time",
+        unit: Unit::Seconds,
+        better: Better::Lower,
+        read: |r| r.cpu_user_seconds,
+        partial: |_| false,
+        merge: Merge::Sum,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Ratio,
+        unknown_reason: AT_THE_END,
     },
 ];
 

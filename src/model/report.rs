@@ -162,6 +162,12 @@ pub struct Report {
     /// of its totals, which are then lower bounds.
     #[serde(default)]
     pub processes_metric_unreadable: u64,
+    /// CPU time the job spent in user mode, seconds: every process memwatch waited for,
+    /// and every process those waited for in turn (`getrusage(RUSAGE_CHILDREN)` once the
+    /// job is over). Not memwatch's own. `null` in an interim report (known only at the
+    /// end) and in reports of earlier versions.
+    #[serde(default)]
+    pub cpu_user_seconds: Option<f64>,
     /// The command's exit code, if it exited.
     pub exit_code: Option<i32>,
     /// The signal that killed the command, if one did.

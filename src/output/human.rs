@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::units::{duration, iec, iec_or_unknown, pid_list, short_command};
+use super::units::{duration, iec, iec_or_unknown, pid_list, seconds, short_command};
 use crate::model::{Exit, Metric, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
@@ -45,6 +45,7 @@ pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) ->
     write_job(r, out)?;
     writeln!(out)?;
     write_memory(r, out)?;
+    write_usage(r, out)?;
     write_processes(r, out, full)?;
     if !r.left_running.is_empty() {
         writeln!(out)?;
@@ -183,6 +184,14 @@ fn write_extra_metric(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         at_least(partial),
         iec(kib)
     )
+}
+
+/// What the kernel accounted to the job once it was over: its CPU time.
+fn write_usage(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let Some(user) = r.cpu_user_seconds else {
+        return Ok(());
+    };
+    writeln!(out, "CPU:             {} user", seconds(user))
 }
 
 /// The per-process table, largest peak first, and where the rest are.

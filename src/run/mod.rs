@@ -211,8 +211,7 @@ fn finish(
     };
     let standing = std::mem::take(&mut s.standing);
     let stats = s.job.finish();
-    (
-        ctx.report(&stats, duration, &standing, left_running),
-        failure,
-    )
+    let report = ctx.report(&stats, duration, &standing, left_running);
+    // Every process memwatch will wait for has been reaped.
+    (report::with_usage(report, unix::children_usage()), failure)
 }

@@ -12,6 +12,7 @@ use crate::model::findings::{self, Copy, Finding};
 use crate::model::{Exit, Metric, ProcessReport, Report, SCHEMA_VERSION, sort_processes};
 use crate::output::warnings;
 use crate::sys::Access;
+use crate::sys::unix::ChildrenUsage;
 
 /// What every report of a run shares: what ran, where and when.
 pub(super) struct Context {
@@ -112,6 +113,15 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
     }
+}
+
+/// The final report's CPU time and counts: what the kernel accounted to the processes
+/// memwatch waited for (`usage`, read once the job is over). An interim report has none.
+pub(super) fn with_usage(mut report: Report, usage: Option<ChildrenUsage>) -> Report {
+    if let Some(u) = usage {
+        report.cpu_user_seconds = Some(u.cpu_user_seconds);
+    }
+    report
 }
 
 /// The report of the job's figures and the run's facts, with its warnings.
@@ -236,6 +246,8 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
             )
         }),
         processes_metric_unreadable: stats.extra_unreadable,
+        // Known only once the job is over: `with_usage`.
+        cpu_user_seconds: None,
         exit_code,
         signal,
         interrupted: info.interrupt_signal.is_some(),

@@ -461,3 +461,31 @@ fn a_process_never_sampled_is_said_to_have_exited_first_not_to_peak_at_0() {
         "{w}"
     );
 }
+
+#[test]
+fn cpu_time_is_known_only_at_the_end_of_the_job() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "make").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    // While the job runs (an interim report): unknown, and no line in the summary.
+    let r = report_of(&job.stats());
+    assert_eq!(r.cpu_user_seconds, None);
+    assert!(!summary(&r).contains("CPU:"), "{}", summary(&r));
+    // Once it is over: what the kernel accounted to the processes memwatch waited for.
+    let usage = ChildrenUsage {
+        cpu_user_seconds: 1.25,
+    };
+    let r = with_usage(report_of(&job.finish()), Some(usage));
+    assert_eq!(r.cpu_user_seconds, Some(1.25));
+    assert!(
+        summary(&r).contains("\nCPU:             1.2 s user\n"),
+        "{}",
+        summary(&r)
+    );
+    // A report of an earlier version reads, the figure unknown.
+    let mut v = serde_json::to_value(&r).unwrap();
+    v.as_object_mut().unwrap().remove("cpu_user_seconds");
+    let old: Report = serde_json::from_value(v).unwrap();
+    assert_eq!(old.cpu_user_seconds, None);
+}

@@ -59,6 +59,10 @@ pub(crate) struct WorkloadArgs {
     /// With --fork-exec: do not wait for the child; it is orphaned when the parent exits.
     #[arg(long)]
     pub orphan: bool,
+    /// CPU time each worker spends in user mode first, ms: a busy loop that watches its own
+    /// CPU clock, so the amount is the same on a busy machine.
+    #[arg(long, default_value = "0")]
+    pub cpu_ms: u64,
     /// Print this line on standard output first.
     #[arg(long)]
     pub print: Option<String>,
@@ -87,8 +91,10 @@ fn sleep_ms(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
-/// The work of one worker process: touch, hold (or spike), done.
+/// The work of one worker process: spin, touch, hold (or spike), done.
 fn work(a: &WorkloadArgs, mib: u64) {
+    #[cfg(unix)]
+    spin(a.cpu_ms);
     if let Some(spike) = a.spike_ms {
         let v = touch(mib);
         sleep_ms(spike);
@@ -98,6 +104,29 @@ fn work(a: &WorkloadArgs, mib: u64) {
         let v = touch(mib);
         sleep_ms(a.hold_ms);
         drop(v);
+    }
+}
+
+/// This process's CPU time in user mode so far.
+#[cfg(unix)]
+fn user_time() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::TimeValLike;
+    getrusage(UsageWho::RUSAGE_SELF).map_or(Duration::MAX, |u| {
+        Duration::from_micros(u.user_time().num_microseconds().max(0) as u64)
+    })
+}
+
+/// Spend `ms` of CPU time in user mode.
+#[cfg(unix)]
+fn spin(ms: u64) {
+    let (start, want) = (user_time(), Duration::from_millis(ms));
+    let mut x = 1u64;
+    while user_time().saturating_sub(start) < want {
+        for i in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+        }
+        std::hint::black_box(x);
     }
 }
 
