@@ -70,7 +70,7 @@ pub(crate) struct CompareArgs {
 
     /// Exit 1 when the new figure exceeds the base by more than this: a percentage of the
     /// base (20%) or an amount: a size for memory (512KiB, 256MiB, 1.5GiB), a time for
-    /// the duration (30s, 500ms, 2min, 1h), a number for the process count (10). Two
+    /// the duration and CPU times (30s, 500ms, 2min, 1h), a number for the counts (10). Two
     /// reports (or --base/--new) only.
     #[arg(long, value_name = "LIMIT", value_parser = values::limit, allow_hyphen_values = true)]
     pub max_increase: Option<Quantity>,
@@ -102,7 +102,7 @@ fn unit_noun(u: Unit) -> &'static str {
     match u {
         Unit::Kib => "a memory size",
         Unit::Seconds => "a time",
-        Unit::Count => "a process count",
+        Unit::Count => "a count",
     }
 }
 
@@ -111,7 +111,7 @@ fn unit_example(u: Unit) -> &'static str {
     match u {
         Unit::Kib => "a size (256MiB)",
         Unit::Seconds => "a time (30s)",
-        Unit::Count => "a number of processes (10)",
+        Unit::Count => "a count (10)",
     }
 }
 

@@ -233,7 +233,7 @@ fn scaling_verdict(entries: &[Entry], ratios: &Ratios) -> String {
                 units::value_or_unknown(f.unit, b)
             )),
             Scaling::Ratio => Some(format!("{} {ratio}", f.noun)),
-            Scaling::Absent => None,
+            Scaling::Absent | Scaling::Hidden => None,
         }
     };
     let core = FIGURES.iter().filter(|f| !f.optional).filter_map(part);

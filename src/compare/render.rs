@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::figures::Figure;
+use crate::model::figures::{Figure, Scaling};
 use crate::output::table::{self, Align};
 use crate::output::units;
 
@@ -163,7 +163,9 @@ fn pair(c: &Comparison) -> String {
 }
 
 fn scaling(c: &Comparison) -> String {
-    let figures: Vec<&Figure> = shown(&c.entries).collect();
+    let figures: Vec<&Figure> = shown(&c.entries)
+        .filter(|f| f.scaling != Scaling::Hidden)
+        .collect();
     let mut header = vec![String::new()];
     let mut align = vec![Align::Left];
     for f in &figures {

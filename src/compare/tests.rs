@@ -529,3 +529,71 @@ fn json_shape() {
             .starts_with("FAIL: max total RSS")
     );
 }
+
+fn with_usage(mut v: Values, user: f64, minor: u64) -> Values {
+    v.set(fig("cpu-user"), Some(user));
+    v.set(fig("cpu-system"), Some(user / 10.0));
+    v.set(fig("faults-minor"), Some(minor as f64));
+    v
+}
+
+#[test]
+fn cpu_times_and_counts_are_compared_but_gated_only_when_asked() {
+    let b = entry(
+        "base",
+        with_usage(figures(Some(1000), None, 1.0, 2), 2.0, 100),
+    );
+    let n = entry(
+        "new",
+        with_usage(figures(Some(1000), None, 1.0, 2), 4.0, 900),
+    );
+    // The default gate is on memory: doubled CPU passes it, and shows in the table.
+    let limit = quantity::parse("10%").unwrap();
+    let c = pair(
+        vec![b.clone(), n.clone()],
+        fig("total"),
+        Some(&limit),
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.json.exit_code, 0);
+    let text = human_pair(&c);
+    for row in ["CPU user", "CPU system", "Minor faults"] {
+        assert!(text.contains(row), "{row}: {text}");
+    }
+    assert!(
+        !text.contains("Major faults"),
+        "measured by neither: {text}"
+    );
+    // Asked for, CPU time is a gate like any figure.
+    let c = pair(
+        vec![b.clone(), n.clone()],
+        fig("cpu-user"),
+        Some(&limit),
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.json.exit_code, 1);
+    assert_eq!(
+        c.json.verdict,
+        "FAIL: user CPU time rose from 2.0 s to 4.0 s (+2.0 s, +100.0%), over the limit of \
+         +10% (at most 2.2 s allowed)"
+    );
+    let v = serde_json::to_value(&c.json).unwrap();
+    assert_eq!(v["entries"][1]["cpu_user_seconds"], 4.0);
+    assert_eq!(v["entries"][1]["page_faults_minor"], 900);
+    assert_eq!(v["changes"]["page_faults_minor"]["change"], 800);
+    // A scaling table keeps CPU time and leaves the counts to pairs and JSON.
+    let c = scaling(vec![b.clone(), n.clone(), n]);
+    let header = human_scaling(&c).lines().next().unwrap().to_string();
+    assert!(
+        header.contains("CPU user") && header.contains("CPU system"),
+        "{header}"
+    );
+    assert!(!header.contains("faults"), "{header}");
+    assert!(
+        c.json.verdict.ends_with(", user CPU time 2.00x"),
+        "{}",
+        c.json.verdict
+    );
+}

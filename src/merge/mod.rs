@@ -198,7 +198,34 @@ fn totals(inputs: &[(String, Report)], warnings: &mut Vec<String>) -> Totals {
             ));
         }
     }
+    lower_bound_sums(inputs, warnings);
     Totals(values)
+}
+
+/// The warning when sums merge gives are lower bounds: a report's value leaves processes
+/// out (memwatch did not wait for every process of its job, for the CPU times and counts).
+fn lower_bound_sums(inputs: &[(String, Report)], warnings: &mut Vec<String>) {
+    let partial =
+        |f: &Figure, r: &Report| f.merge == Merge::Sum && f.of(r).is_some() && (f.partial)(r);
+    let figures: Vec<&str> = FIGURES
+        .iter()
+        .filter(|f| inputs.iter().any(|(_, r)| partial(f, r)))
+        .map(|f| f.noun)
+        .collect();
+    if figures.is_empty() {
+        return;
+    }
+    let files: Vec<&str> = inputs
+        .iter()
+        .filter(|(_, r)| FIGURES.iter().any(|f| partial(f, r)))
+        .map(|(file, _)| file.as_str())
+        .collect();
+    warnings.push(format!(
+        "{} left out processes memwatch did not wait for (left running): the sums of {} are \
+         lower bounds",
+        files.join(", "),
+        figures.join(", ")
+    ));
 }
 
 /// Warnings about reports that do not fit together: no overlap in time, different Slurm

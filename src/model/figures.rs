@@ -83,6 +83,9 @@ pub enum Scaling {
     Ratio,
     /// Not in the line.
     Absent,
+    /// Neither in the line nor a column of the scaling table, which it would crowd (the
+    /// kernel's counts): two-sided tables, JSON and merge show it.
+    Hidden,
 }
 
 /// One headline figure.
@@ -133,6 +136,10 @@ impl Figure {
 }
 
 fn kib(v: Option<u64>) -> Option<f64> {
+    v.map(|v| v as f64)
+}
+
+fn count(v: Option<u64>) -> Option<f64> {
     v.map(|v| v as f64)
 }
 
@@ -268,14 +275,99 @@ pub static FIGURES: &[Figure] = &[
         unit: Unit::Seconds,
         better: Better::Lower,
         read: |r| r.cpu_user_seconds,
-        partial: |_| false,
+        partial: |r| r.rusage_is_lower_bound,
         merge: Merge::Sum,
         optional: true,
         ratio_column: false,
         scaling: Scaling::Ratio,
         unknown_reason: AT_THE_END,
     },
+    Figure {
+        name: "cpu-system",
+        key: "cpu_system_seconds",
+        ratio_key: Some("cpu_system"),
+        label: "CPU system",
+        noun: "system CPU time",
+        unit: Unit::Seconds,
+        better: Better::Lower,
+        read: |r| r.cpu_system_seconds,
+        partial: |r| r.rusage_is_lower_bound,
+        merge: Merge::Sum,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Absent,
+        unknown_reason: AT_THE_END,
+    },
+    count_figure(
+        "faults-minor",
+        "page_faults_minor",
+        "Minor faults",
+        "minor page fault count",
+        |r| count(r.page_faults_minor),
+    ),
+    count_figure(
+        "faults-major",
+        "page_faults_major",
+        "Major faults",
+        "major page fault count",
+        |r| count(r.page_faults_major),
+    ),
+    count_figure(
+        "switches-voluntary",
+        "context_switches_voluntary",
+        "Vol. switches",
+        "voluntary context switch count",
+        |r| count(r.context_switches_voluntary),
+    ),
+    count_figure(
+        "switches-involuntary",
+        "context_switches_involuntary",
+        "Invol. switches",
+        "involuntary context switch count",
+        |r| count(r.context_switches_involuntary),
+    ),
+    count_figure(
+        "block-in",
+        "block_input_ops",
+        "Block inputs",
+        "block input count",
+        |r| count(r.block_input_ops),
+    ),
+    count_figure(
+        "block-out",
+        "block_output_ops",
+        "Block outputs",
+        "block output count",
+        |r| count(r.block_output_ops),
+    ),
 ];
+
+/// One of the kernel's counts of the job (`getrusage`): added up by merge, gateable, shown
+/// in two-sided tables only.
+const fn count_figure(
+    name: &'static str,
+    key: &'static str,
+    label: &'static str,
+    noun: &'static str,
+    read: fn(&Report) -> Option<f64>,
+) -> Figure {
+    Figure {
+        name,
+        key,
+        ratio_key: None,
+        label,
+        noun,
+        unit: Unit::Count,
+        better: Better::Lower,
+        read,
+        partial: |r| r.rusage_is_lower_bound,
+        merge: Merge::Sum,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Hidden,
+        unknown_reason: AT_THE_END,
+    }
+}
 
 /// The figure named `name` on the command line.
 pub fn by_name(name: &str) -> Option<&'static Figure> {

@@ -168,6 +168,38 @@ pub struct Report {
     /// end) and in reports of earlier versions.
     #[serde(default)]
     pub cpu_user_seconds: Option<f64>,
+    /// CPU time the kernel spent on the job's behalf (system time), seconds; the same
+    /// processes as `cpu_user_seconds`, `null` in the same cases.
+    #[serde(default)]
+    pub cpu_system_seconds: Option<f64>,
+    /// Page faults served without I/O (a page in memory already, or a fresh zeroed one),
+    /// the same processes; `null` in the same cases.
+    #[serde(default)]
+    pub page_faults_minor: Option<u64>,
+    /// Page faults that needed I/O (on macOS: page-ins), the same processes.
+    #[serde(default)]
+    pub page_faults_major: Option<u64>,
+    /// Context switches because a process waited (for I/O, a lock, a child), the same
+    /// processes.
+    #[serde(default)]
+    pub context_switches_voluntary: Option<u64>,
+    /// Context switches because a process was preempted (its time slice was up, or a
+    /// process of higher priority woke), the same processes.
+    #[serde(default)]
+    pub context_switches_involuntary: Option<u64>,
+    /// Block input operations: file system reads that had to go to a device (not those
+    /// served from the page cache), the same processes.
+    #[serde(default)]
+    pub block_input_ops: Option<u64>,
+    /// Block output operations: file system writes to a device, the same processes.
+    #[serde(default)]
+    pub block_output_ops: Option<u64>,
+    /// True when the CPU times and counts above leave out processes of the job memwatch
+    /// did not wait for (`--wait root` left some running; the command's end is unknown):
+    /// they are lower bounds, "at least". `false` without them and in reports of earlier
+    /// versions.
+    #[serde(default)]
+    pub rusage_is_lower_bound: bool,
     /// The command's exit code, if it exited.
     pub exit_code: Option<i32>,
     /// The signal that killed the command, if one did.

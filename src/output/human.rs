@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::units::{duration, iec, iec_or_unknown, pid_list, seconds, short_command};
+use super::units::{duration, iec, iec_or_unknown, pid_list, plural, seconds, short_command};
 use crate::model::{Exit, Metric, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
@@ -186,12 +186,51 @@ fn write_extra_metric(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// What the kernel accounted to the job once it was over: its CPU time.
+/// What the kernel accounted to the job once it was over: its CPU time and average use of
+/// a core, then its page faults, context switches and block I/O, each "at least" when
+/// processes memwatch did not wait for are missing.
 fn write_usage(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let Some(user) = r.cpu_user_seconds else {
+    let (Some(user), Some(system)) = (r.cpu_user_seconds, r.cpu_system_seconds) else {
         return Ok(());
     };
-    writeln!(out, "CPU:             {} user", seconds(user))
+    let at_least = at_least(r.rusage_is_lower_bound);
+    let mut notes = Vec::new();
+    if r.duration_seconds > 0.0 {
+        let share = (user + system) / r.duration_seconds * 100.0;
+        notes.push(format!("{share:.0}% of one core on average"));
+    }
+    if r.rusage_is_lower_bound {
+        notes.push(match r.left_running.len() {
+            0 => "without processes memwatch did not wait for".to_string(),
+            n => format!(
+                "without the {} left running",
+                plural(n as u64, "process", "processes")
+            ),
+        });
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    };
+    writeln!(
+        out,
+        "CPU:             {at_least}{} user, {} system{notes}",
+        seconds(user),
+        seconds(system)
+    )?;
+    let n = |v: Option<u64>| v.map_or_else(|| "unknown".to_string(), |v| v.to_string());
+    writeln!(
+        out,
+        "Kernel counts:   {at_least}page faults {} minor / {} major · context switches {} \
+         voluntary / {} involuntary · block I/O {} in / {} out",
+        n(r.page_faults_minor),
+        n(r.page_faults_major),
+        n(r.context_switches_voluntary),
+        n(r.context_switches_involuntary),
+        n(r.block_input_ops),
+        n(r.block_output_ops),
+    )
 }
 
 /// The per-process table, largest peak first, and where the rest are.

@@ -163,6 +163,11 @@ impl Interim<'_> {
              report when the job ends",
             units::duration(elapsed)
         ));
+        report.warnings.push(
+            "the job's CPU times, page faults, context switches and block I/O are known only \
+             once memwatch has waited for it: null in this interim report"
+                .to_string(),
+        );
         match self.file.write_interim(|w| render(&report, self.format, w)) {
             Ok(true) => Some(INTERIM_EVERY),
             // A device, a FIFO or a descriptor gets the report once, at the end.

@@ -115,12 +115,23 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
     }
 }
 
-/// The final report's CPU time and counts: what the kernel accounted to the processes
+/// The final report's CPU times and counts: what the kernel accounted to the processes
 /// memwatch waited for (`usage`, read once the job is over). An interim report has none.
+/// They are lower bounds when memwatch did not wait for every process: some were left
+/// running (`--wait root`), or it never learned how the command ended.
 pub(super) fn with_usage(mut report: Report, usage: Option<ChildrenUsage>) -> Report {
-    if let Some(u) = usage {
-        report.cpu_user_seconds = Some(u.cpu_user_seconds);
-    }
+    let Some(u) = usage else {
+        return report;
+    };
+    report.cpu_user_seconds = Some(u.cpu_user_seconds);
+    report.cpu_system_seconds = Some(u.cpu_system_seconds);
+    report.page_faults_minor = Some(u.page_faults_minor);
+    report.page_faults_major = Some(u.page_faults_major);
+    report.context_switches_voluntary = Some(u.context_switches_voluntary);
+    report.context_switches_involuntary = Some(u.context_switches_involuntary);
+    report.block_input_ops = Some(u.block_input_ops);
+    report.block_output_ops = Some(u.block_output_ops);
+    report.rusage_is_lower_bound = !report.left_running.is_empty() || report.exit().is_none();
     report
 }
 
@@ -248,6 +259,14 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         processes_metric_unreadable: stats.extra_unreadable,
         // Known only once the job is over: `with_usage`.
         cpu_user_seconds: None,
+        cpu_system_seconds: None,
+        page_faults_minor: None,
+        page_faults_major: None,
+        context_switches_voluntary: None,
+        context_switches_involuntary: None,
+        block_input_ops: None,
+        block_output_ops: None,
+        rusage_is_lower_bound: false,
         exit_code,
         signal,
         interrupted: info.interrupt_signal.is_some(),

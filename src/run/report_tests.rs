@@ -462,30 +462,118 @@ fn a_process_never_sampled_is_said_to_have_exited_first_not_to_peak_at_0() {
     );
 }
 
+fn usage() -> ChildrenUsage {
+    ChildrenUsage {
+        cpu_user_seconds: 1.25,
+        cpu_system_seconds: 0.5,
+        page_faults_minor: 12_345,
+        page_faults_major: 3,
+        context_switches_voluntary: 120,
+        context_switches_involuntary: 45,
+        block_input_ops: 0,
+        block_output_ops: 1024,
+    }
+}
+
 #[test]
-fn cpu_time_is_known_only_at_the_end_of_the_job() {
+fn cpu_time_and_counts_are_known_only_at_the_end_of_the_job() {
     use crate::sys::fake::FakeProc;
     let (fake, mut job) = fake_job();
     fake.spawn(FakeProc::new(ROOT, ME, 10, "make").rss(MIB));
     job.sample(ms(0), true).unwrap();
     // While the job runs (an interim report): unknown, and no line in the summary.
     let r = report_of(&job.stats());
-    assert_eq!(r.cpu_user_seconds, None);
+    assert_eq!((r.cpu_user_seconds, r.page_faults_minor), (None, None));
     assert!(!summary(&r).contains("CPU:"), "{}", summary(&r));
     // Once it is over: what the kernel accounted to the processes memwatch waited for.
-    let usage = ChildrenUsage {
-        cpu_user_seconds: 1.25,
-    };
-    let r = with_usage(report_of(&job.finish()), Some(usage));
+    let mut r = report_of(&job.finish());
+    r.duration_seconds = 0.5;
+    let r = with_usage(r, Some(usage()));
     assert_eq!(r.cpu_user_seconds, Some(1.25));
-    assert!(
-        summary(&r).contains("\nCPU:             1.2 s user\n"),
-        "{}",
-        summary(&r)
+    assert_eq!(r.cpu_system_seconds, Some(0.5));
+    assert_eq!(
+        (
+            r.page_faults_minor,
+            r.page_faults_major,
+            r.context_switches_voluntary,
+            r.context_switches_involuntary,
+            r.block_input_ops,
+            r.block_output_ops
+        ),
+        (
+            Some(12_345),
+            Some(3),
+            Some(120),
+            Some(45),
+            Some(0),
+            Some(1024)
+        )
     );
-    // A report of an earlier version reads, the figure unknown.
+    assert!(!r.rusage_is_lower_bound);
+    let text = summary(&r);
+    assert!(
+        text.contains(
+            "\nCPU:             1.2 s user, 500 ms system (350% of one core on average)\n\
+             Kernel counts:   page faults 12345 minor / 3 major · context switches 120 \
+             voluntary / 45 involuntary · block I/O 0 in / 1024 out\n"
+        ),
+        "{text}"
+    );
+    // A report of an earlier version reads, the figures unknown.
     let mut v = serde_json::to_value(&r).unwrap();
-    v.as_object_mut().unwrap().remove("cpu_user_seconds");
+    for k in [
+        "cpu_user_seconds",
+        "cpu_system_seconds",
+        "page_faults_minor",
+        "block_output_ops",
+        "rusage_is_lower_bound",
+    ] {
+        v.as_object_mut().unwrap().remove(k);
+    }
     let old: Report = serde_json::from_value(v).unwrap();
     assert_eq!(old.cpu_user_seconds, None);
+    assert_eq!(old.page_faults_minor, None);
+    assert!(!old.rusage_is_lower_bound);
+}
+
+#[test]
+fn cpu_time_without_the_processes_left_running_is_a_lower_bound() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "start-server").rss(MIB));
+    fake.spawn(FakeProc::new(102, ROOT, 12, "server").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    let stats = job.finish();
+    let mut info = RunInfo {
+        command: vec!["start-server".to_string()],
+        start_time: Timestamp::UNIX_EPOCH,
+        duration: Duration::ZERO,
+        interval: Duration::from_millis(500),
+        exit: Some(Exit::Code(0)),
+        interrupt_signal: None,
+        left_running: vec![102],
+    };
+    let r = with_usage(build(&stats, info), Some(usage()));
+    assert!(r.rusage_is_lower_bound);
+    let text = summary(&r);
+    assert!(
+        text.contains(
+            "\nCPU:             at least 1.2 s user, 500 ms system (without the 1 process left \
+             running)\nKernel counts:   at least page faults 12345 minor"
+        ),
+        "{text}"
+    );
+    let figure = crate::model::figures::by_name("cpu-user").unwrap();
+    assert!((figure.partial)(&r), "compare and merge see it as partial");
+    // Nor is it whole when memwatch never learned how the command ended.
+    info = RunInfo {
+        command: vec!["x".to_string()],
+        start_time: Timestamp::UNIX_EPOCH,
+        duration: Duration::ZERO,
+        interval: Duration::from_millis(500),
+        exit: None,
+        interrupt_signal: None,
+        left_running: Vec::new(),
+    };
+    assert!(with_usage(build(&stats, info), Some(usage())).rusage_is_lower_bound);
 }

@@ -48,6 +48,20 @@ pub(crate) fn own_pid() -> i32 {
 pub(crate) struct ChildrenUsage {
     /// CPU time in user mode, seconds.
     pub cpu_user_seconds: f64,
+    /// CPU time in the kernel on their behalf, seconds.
+    pub cpu_system_seconds: f64,
+    /// Page faults served without I/O (`ru_minflt`).
+    pub page_faults_minor: u64,
+    /// Page faults that needed I/O (`ru_majflt`; macOS: page-ins).
+    pub page_faults_major: u64,
+    /// Context switches because a process waited (`ru_nvcsw`).
+    pub context_switches_voluntary: u64,
+    /// Context switches because a process was preempted (`ru_nivcsw`).
+    pub context_switches_involuntary: u64,
+    /// Block input operations: file system reads that went to a device (`ru_inblock`).
+    pub block_input_ops: u64,
+    /// Block output operations (`ru_oublock`).
+    pub block_output_ops: u64,
 }
 
 /// [`ChildrenUsage`] now: exact once every child has been reaped. `None` if the kernel
@@ -56,7 +70,15 @@ pub(crate) fn children_usage() -> Option<ChildrenUsage> {
     use nix::sys::resource::{UsageWho, getrusage};
     let u = getrusage(UsageWho::RUSAGE_CHILDREN).ok()?;
     let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    let count = |v: libc::c_long| u64::try_from(v).unwrap_or(0);
     Some(ChildrenUsage {
         cpu_user_seconds: seconds(u.user_time()),
+        cpu_system_seconds: seconds(u.system_time()),
+        page_faults_minor: count(u.minor_page_faults()),
+        page_faults_major: count(u.major_page_faults()),
+        context_switches_voluntary: count(u.voluntary_context_switches()),
+        context_switches_involuntary: count(u.involuntary_context_switches()),
+        block_input_ops: count(u.block_reads()),
+        block_output_ops: count(u.block_writes()),
     })
 }
