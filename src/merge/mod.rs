@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use crate::error::{Error, Outcome, Status};
 use crate::model::figures::{FIGURES, Figure, Merge, Totals, Values};
 use crate::model::timeline::DEFAULT_POINTS;
-use crate::model::{Report, io::read_report, launcher};
+use crate::model::{Metric, Report, io::read_report, launcher};
 use crate::output::{Format, units};
 use crate::sys::unix::file::{PendingFile, print};
 use align::{Series, offset_ms, resolution_ms, series, summed_timeline, sweep, timestamp};
@@ -184,11 +184,15 @@ fn totals(inputs: &[(String, Report)], warnings: &mut Vec<String>) -> Totals {
             .map(|(file, _)| file.as_str())
             .collect();
         if with > 0 && with < reports.len() {
+            // The figures of `run --metric` say how to get them; others are missing from
+            // older reports or another OS's.
+            let how = Metric::ALL
+                .iter()
+                .find(|m| m.name() == f.name)
+                .map_or(String::new(), |m| format!(" (run --metric {})", m.name()));
             warnings.push(format!(
-                "only {with} of {} reports have a {short} figure (run --metric {}): no {short} \
-                 sum is given",
+                "only {with} of {} reports have a {short} figure{how}: no {short} sum is given",
                 reports.len(),
-                f.name
             ));
         } else if !partial.is_empty() {
             warnings.push(format!(

@@ -510,3 +510,40 @@ fn cpu_times_and_counts_add_up_across_reports() {
          user CPU time, system CPU time, minor page fault count are lower bounds"
     );
 }
+
+#[test]
+fn private_peaks_are_summed_as_an_upper_bound_when_every_report_has_one() {
+    let with = |host: &str, rank: u32, private: Option<u64>| {
+        let mut r = report(host, rank, 0, 2_000, &[(0, 10 * MIB), (1_000, 50 * MIB)]);
+        r.max_total_private_rss_kib = private;
+        r
+    };
+    let m = merge(
+        &named(vec![
+            with("a", 0, Some(20 * MIB)),
+            with("b", 1, Some(30 * MIB)),
+        ]),
+        10,
+    );
+    assert_eq!(total(&m, "private"), Some(50 * MIB));
+    let v = serde_json::to_value(&m).unwrap();
+    assert_eq!(v["sum_of_report_private_peaks_kib"], 50 * MIB);
+    let mut text = Vec::new();
+    write_human(&m, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("\nPrivate RSS, summed: 50.0 MiB (each report's private RSS peak added"),
+        "{text}"
+    );
+    // A report from macOS (or an earlier version) has none: no sum, and no advice to run
+    // with a --metric that does not exist.
+    let m = merge(
+        &named(vec![with("a", 0, Some(20 * MIB)), with("b", 1, None)]),
+        10,
+    );
+    assert_eq!(total(&m, "private"), None);
+    assert_eq!(
+        m.warnings,
+        ["only 1 of 2 reports have a private RSS figure: no private RSS sum is given"]
+    );
+}

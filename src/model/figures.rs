@@ -219,6 +219,25 @@ pub static FIGURES: &[Figure] = &[
         unknown_reason: "the report was made without `run --metric footprint`, or no footprint read succeeded",
     },
     Figure {
+        name: "private",
+        key: "max_total_private_rss_kib",
+        ratio_key: Some("max_total_private_rss"),
+        label: "Max total private RSS",
+        noun: "max total private RSS",
+        unit: Unit::Kib,
+        better: Better::Lower,
+        read: |r| kib(r.max_total_private_rss_kib),
+        partial: |r| r.max_total_rss_is_lower_bound || r.processes_unreadable > 0,
+        merge: Merge::SumOfPeaks {
+            key: "sum_of_report_private_peaks_kib",
+        },
+        optional: true,
+        ratio_column: true,
+        scaling: Scaling::Ratio,
+        unknown_reason: "the report was made on macOS, where memwatch cannot tell private pages \
+             from shared ones, or by an earlier memwatch, or no sample saw the job alive",
+    },
+    Figure {
         name: "duration",
         key: "duration_seconds",
         ratio_key: Some("duration"),

@@ -63,6 +63,11 @@ pub struct ProcessReport {
     /// (`ri_lifetime_max_phys_footprint`), KiB; null otherwise.
     #[serde(default)]
     pub kernel_max_footprint_kib: Option<u64>,
+    /// Its largest private RSS, KiB: resident memory neither file-backed nor shared (Linux:
+    /// statm's resident minus shared pages, read with its RSS). Null where its memory could
+    /// not be read, on macOS, and in reports of earlier versions.
+    #[serde(default)]
+    pub max_private_rss_kib: Option<u64>,
 }
 
 /// The whole report.
@@ -138,6 +143,14 @@ pub struct Report {
     /// `max_total_rss_kib` (and `max_process_rss_kib`) are lower bounds, "at least".
     #[serde(default)]
     pub max_total_rss_is_lower_bound: bool,
+    /// The largest sum of the private RSS of the job's processes alive at one sample, KiB:
+    /// their resident memory that is neither file-backed nor shared (Linux: statm's
+    /// resident minus shared pages, from the read that gives the RSS), so a mapping
+    /// several processes share counts in none. Like the RSS total it leaves out what
+    /// `max_total_rss_is_lower_bound` says. `null` on macOS (the kernel does not tell),
+    /// without a max total, and in reports of earlier versions.
+    #[serde(default)]
+    pub max_total_private_rss_kib: Option<u64>,
     /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
     #[serde(default)]
     pub metric: Metric,

@@ -134,6 +134,7 @@ fn write_memory(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
+    write_private(r, out, &rss_left_out)?;
     write_extra_metric(r, out)?;
     if r.processes_unreadable > 0 {
         writeln!(
@@ -143,6 +144,26 @@ fn write_memory(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The max total private RSS: the RSS without file-backed and shared pages; on macOS,
+/// why there is none.
+fn write_private(r: &Report, out: &mut dyn Write, rss_left_out: &str) -> io::Result<()> {
+    match r.max_total_private_rss_kib {
+        Some(kib) => writeln!(
+            out,
+            "Max private:     {}{} (the RSS without file-backed and shared pages, summed at \
+             one sample{rss_left_out})",
+            at_least(r.max_total_rss_is_lower_bound),
+            iec(kib)
+        ),
+        None if r.os == "macos" && r.max_total_rss_kib.is_some() => writeln!(
+            out,
+            "Max private:     unknown (macOS does not tell a process's shared pages from its \
+             own; --metric footprint measures the physical footprint)"
+        ),
+        None => Ok(()),
+    }
 }
 
 /// The max total PSS or footprint (`--metric`), when measured.

@@ -112,6 +112,11 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
         max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Pss)),
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
+        max_private_rss_kib: if p.access == Access::Denied {
+            None
+        } else {
+            p.max_private_kib
+        },
     }
 }
 
@@ -242,6 +247,7 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         fd_shortage_samples: stats.gaps.fd_samples,
         fd_shortage_processes: stats.gaps.fd_processes,
         max_total_rss_is_lower_bound: rss_partial && seen_alive,
+        max_total_private_rss_kib: stats.max_total_private_kib.filter(|_| seen_alive),
         metric: stats.extra.unwrap_or(Metric::Rss),
         max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
         max_total_pss_kib,

@@ -577,3 +577,48 @@ fn cpu_time_without_the_processes_left_running_is_a_lower_bound() {
     };
     assert!(with_usage(build(&stats, info), Some(usage())).rusage_is_lower_bound);
 }
+
+#[test]
+fn the_summary_gives_the_private_total_or_says_why_there_is_none() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "mpirun")
+            .rss(200 * MIB)
+            .shared(150 * MIB),
+    );
+    fake.spawn(
+        FakeProc::new(102, ROOT, 12, "rank")
+            .rss(100 * MIB)
+            .shared(90 * MIB),
+    );
+    job.sample(ms(0), true).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.max_total_private_rss_kib, Some(60 * MIB));
+    let rank = r.processes.iter().find(|p| p.pid == 102).unwrap();
+    assert_eq!(rank.max_private_rss_kib, Some(10 * MIB));
+    assert!(
+        summary(&r).contains(
+            "\nMax private:     60.0 MiB (the RSS without file-backed and shared pages, summed \
+             at one sample)\n"
+        ),
+        "{}",
+        summary(&r)
+    );
+    // On macOS: unknown, and why, never 0.
+    let (fake, mut job) = fake_job();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "app")
+            .rss(MIB)
+            .private_unknown(),
+    );
+    job.sample(ms(0), true).unwrap();
+    let mut r = report_of(&job.finish());
+    assert_eq!(r.max_total_private_rss_kib, None);
+    r.os = "macos".to_string();
+    assert!(
+        summary(&r).contains("\nMax private:     unknown (macOS does not tell"),
+        "{}",
+        summary(&r)
+    );
+}
