@@ -226,6 +226,11 @@ pub struct Report {
     pub interrupt_signal: Option<i32>,
     /// Pids of job processes still running when memwatch stopped (`--wait root`).
     pub left_running: Vec<i32>,
+    /// `run --max-rss`: the check of the peak (the max total RSS, or the `--metric`
+    /// figure) against the limit, and why memwatch exits 3 when it fails; `null` without
+    /// `--max-rss` and in reports of earlier versions.
+    #[serde(default)]
+    pub max_rss_check: Option<super::gate::MaxRssCheck>,
     /// Warnings about the figures (e.g. a kernel peak above the sampled one).
     pub warnings: Vec<String>,
     /// The processes, largest peak first.

@@ -59,6 +59,10 @@ pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) ->
     for w in &r.warnings {
         writeln!(out, "warning: {w}")?;
     }
+    // Last, where a CI log ends: the `--max-rss` verdict.
+    if let Some(check) = &r.max_rss_check {
+        writeln!(out, "{}", check.verdict)?;
+    }
     out.flush()
 }
 

@@ -153,7 +153,8 @@ impl Interim<'_> {
         standing: &Standing,
         live: Vec<i32>,
     ) -> Option<Duration> {
-        let mut report = self.ctx.report(stats, elapsed, standing, live);
+        let report = self.ctx.report(stats, elapsed, standing, live);
+        let mut report = self.ctx.with_check(report, true);
         let signal = standing.interrupt.map_or_else(String::new, |s| {
             crate::model::signal_name(s).map_or_else(|| format!(" signal {s}"), |n| format!(" {n}"))
         });
@@ -258,6 +259,15 @@ pub(super) fn emit(
     } else {
         for w in &report.warnings {
             eprintln!("memwatch: warning: {w}");
+        }
+        // The `--max-rss` verdict always reaches stderr when it fails (and unless --quiet
+        // when it passes), as the summary's last line or on its own.
+        if let Some(check) = report
+            .max_rss_check
+            .as_ref()
+            .filter(|c| !c.passed || !cfg.quiet)
+        {
+            eprintln!("memwatch: {}", check.verdict);
         }
     }
     match (failed, saved) {

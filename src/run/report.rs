@@ -8,9 +8,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::job::{EXTRA_BUDGET, JobStats, ProcRecord};
+use crate::model::figures;
 use crate::model::findings::{self, Copy, Finding};
+use crate::model::gate::MaxRss;
 use crate::model::{Exit, Metric, ProcessReport, Report, SCHEMA_VERSION, sort_processes};
-use crate::output::warnings;
+use crate::output::{gate, warnings};
 use crate::sys::Access;
 use crate::sys::unix::ChildrenUsage;
 
@@ -21,6 +23,26 @@ pub(super) struct Context {
     pub(super) launcher: BTreeMap<String, String>,
     pub(super) start_time: Timestamp,
     pub(super) interval: Duration,
+    /// `--max-rss`, checked against the figure of `metric`.
+    pub(super) max_rss: Option<MaxRss>,
+    pub(super) metric: Metric,
+}
+
+impl Context {
+    /// `report` with its `--max-rss` check, if one was asked for: of the max total RSS, or
+    /// of the `--metric` figure (PSS, footprint). `running`: an interim report, of a job
+    /// not over yet.
+    pub(super) fn with_check(&self, mut report: Report, running: bool) -> Report {
+        if let Some(limit) = &self.max_rss {
+            let figure = figures::by_name(match self.metric {
+                Metric::Rss => "total",
+                m => m.name(),
+            })
+            .expect("every metric has its figure");
+            report.max_rss_check = Some(gate::check(&report, figure, limit, running));
+        }
+        report
+    }
 }
 
 /// How the run stands: how the command ended, whether memwatch was interrupted, and
@@ -278,6 +300,8 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         interrupted: info.interrupt_signal.is_some(),
         interrupt_signal: info.interrupt_signal,
         left_running: info.left_running,
+        // Checked once the figures are final, or as an interim report says: `with_check`.
+        max_rss_check: None,
         warnings: Vec::new(),
         processes,
         timeline: stats.timeline.points().to_vec(),

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::sys::Gaps;
+use crate::sys::unix::ChildrenUsage;
 
 fn report_of(stats: &JobStats) -> Report {
     build(
@@ -620,5 +621,90 @@ fn the_summary_gives_the_private_total_or_says_why_there_is_none() {
         summary(&r).contains("\nMax private:     unknown (macOS does not tell"),
         "{}",
         summary(&r)
+    );
+}
+
+fn context(max_rss: &str, metric: Metric) -> Context {
+    let mib: u64 = max_rss.strip_suffix("MiB").unwrap().parse().unwrap();
+    Context {
+        command: vec!["prog".to_string()],
+        host: "vm".to_string(),
+        launcher: BTreeMap::new(),
+        start_time: Timestamp::UNIX_EPOCH,
+        interval: Duration::from_millis(500),
+        max_rss: Some(MaxRss {
+            text: max_rss.to_string(),
+            kib: mib * MIB,
+        }),
+        metric,
+    }
+}
+
+#[test]
+fn max_rss_checks_the_peak_and_says_so_last() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    job.measure_extra(Metric::Pss);
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "prog")
+            .rss(300 * MIB)
+            .pss(100 * MIB),
+    );
+    job.sample(ms(0), true).unwrap();
+    // While the job runs, a peak within the limit decides nothing yet.
+    let r = context("512MiB", Metric::Rss).with_check(report_of(&job.stats()), true);
+    let check = r.max_rss_check.unwrap();
+    assert_eq!((check.exceeded, check.passed), (None, false));
+    assert!(
+        check.verdict.starts_with("not decided yet"),
+        "{}",
+        check.verdict
+    );
+    let stats = job.finish();
+    let r = context("256MiB", Metric::Rss).with_check(report_of(&stats), false);
+    let check = r.max_rss_check.as_ref().unwrap();
+    assert_eq!(
+        (check.metric.as_str(), check.figure.as_str()),
+        ("total", "max_total_rss_kib")
+    );
+    assert_eq!(
+        (check.value_kib, check.limit_kib),
+        (Some(300 * MIB), 256 * MIB)
+    );
+    assert_eq!((check.exceeded, check.passed), (Some(true), false));
+    assert!(
+        summary(&r).ends_with(
+            "\nFAIL: max total RSS 300.0 MiB is over the limit of 256.0 MiB (--max-rss 256MiB)\n"
+        ),
+        "{}",
+        summary(&r)
+    );
+    // With --metric pss the PSS is the peak checked.
+    let r = context("256MiB", Metric::Pss).with_check(report_of(&stats), false);
+    let check = r.max_rss_check.unwrap();
+    assert_eq!((check.metric.as_str(), check.passed), ("pss", true));
+    assert_eq!(
+        check.verdict,
+        "OK: max total PSS 100.0 MiB is within the limit of 256.0 MiB (--max-rss 256MiB)"
+    );
+}
+
+#[test]
+fn a_lower_bound_within_max_rss_fails_it() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "sudo-wrapper").rss(5 * MIB));
+    fake.spawn(FakeProc::new(102, ROOT, 12, "hidden").denied());
+    job.sample(ms(0), true).unwrap();
+    let r = context("1024MiB", Metric::Rss).with_check(report_of(&job.finish()), false);
+    let check = r.max_rss_check.unwrap();
+    assert!(check.value_is_lower_bound);
+    assert_eq!((check.exceeded, check.passed), (None, false));
+    assert!(
+        check
+            .verdict
+            .starts_with("FAIL: cannot confirm --max-rss 1024MiB"),
+        "{}",
+        check.verdict
     );
 }

@@ -27,6 +27,8 @@ mod errors;
 #[cfg(target_os = "linux")]
 mod gaps;
 #[cfg(target_os = "linux")]
+mod gate;
+#[cfg(target_os = "linux")]
 mod honest;
 #[cfg(target_os = "linux")]
 mod lost;
