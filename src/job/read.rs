@@ -55,13 +55,7 @@ impl<I: Inspector> Job<I> {
                         }
                     }
                     sum.total_rss_kib += kib;
-                    match private_kib {
-                        Some(p) => {
-                            live.rec.observe_private(p);
-                            sum.total_private_kib += p;
-                        }
-                        None => sum.private_unknown += 1,
-                    }
+                    sum.add_private(&mut live.rec, private_kib);
                     if let Some(extra) = round {
                         self.extra_reads += 1;
                         if live.read_extra(&mut self.inspector, extra, &mut extra_sum) {

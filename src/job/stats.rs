@@ -30,6 +30,18 @@ pub struct SampleSummary {
 }
 
 impl SampleSummary {
+    /// Count a process's private RSS (`None`: the platform does not tell) in this sample
+    /// and in its own peak.
+    pub(super) fn add_private(&mut self, rec: &mut ProcRecord, private_kib: Option<u64>) {
+        match private_kib {
+            Some(kib) => {
+                rec.observe_private(kib);
+                self.total_private_kib += kib;
+            }
+            None => self.private_unknown += 1,
+        }
+    }
+
     /// Whether `total_rss_kib` is a figure: some live process was measured, or none is
     /// alive (a true 0). A sample whose processes were all unreadable or mid-exec has no
     /// total, and 0 would be a lie.

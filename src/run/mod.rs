@@ -164,16 +164,22 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
             job: job_desc,
         });
     }
+    Ok(outcome_of(&report))
+}
+
+/// What memwatch exits with once the report is out: the command's status (128+N for a
+/// signal or an interruption), except that a command that succeeded fails a `--max-rss`
+/// check that did not pass with 3.
+fn outcome_of(report: &crate::model::Report) -> Outcome {
     let status = report
         .exit_status()
         .unwrap_or(i32::from(Status::Failure.code()));
-    // A command that failed keeps its own status; one that succeeded fails the gate.
     let gate_failed = report.max_rss_check.as_ref().is_some_and(|c| !c.passed);
-    Ok(if status == 0 && gate_failed {
+    if status == 0 && gate_failed {
         Outcome::Status(Status::MaxRssExceeded)
     } else {
         Outcome::Job(status)
-    })
+    }
 }
 
 /// The job of the command memwatch started (`root`), measuring `extra` besides RSS.
