@@ -78,12 +78,12 @@ fn extra_metric(metric: Metric, inspector: &NativeInspector) -> Result<Option<Me
     if inspector.supports(metric) {
         return Ok(Some(metric));
     }
-    Err(Error::run_usage(match metric {
+    Err(Error::NotRun(Box::new(Error::usage(match metric {
         Metric::Pss => {
             "--metric pss needs Linux's /proc/<pid>/smaps_rollup (kernel 4.14 or later); on macOS use --metric footprint"
         }
         _ => "--metric footprint is macOS's physical footprint; on Linux use --metric pss",
-    }))
+    }))))
 }
 
 /// Run the job; returns its status (the command's, or 128+N).

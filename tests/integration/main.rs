@@ -25,6 +25,8 @@ mod churn;
 #[cfg(target_os = "linux")]
 mod errors;
 #[cfg(target_os = "linux")]
+mod exit;
+#[cfg(target_os = "linux")]
 mod gaps;
 #[cfg(target_os = "linux")]
 mod gate;

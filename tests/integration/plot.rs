@@ -250,10 +250,10 @@ fn bad_input_and_output() {
         ),
         (
             vec![&good, &"--label", &"a", &"--label", &"b"],
-            2,
+            125,
             "one per report",
         ),
-        (vec![], 2, "REPORT"),
+        (vec![], 125, "REPORT"),
         (
             vec![&good, &"-o", &d.join("no/such/dir/x.svg")],
             125,
