@@ -1,8 +1,9 @@
 //! The model: the report and everything that reads or writes it. The report's fields
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
-//! ([`io`]), quantities as people write them ([`quantity`]). It depends on nothing above
-//! it: the job, the outputs and the commands all speak its types.
+//! ([`io`]), quantities as people write them ([`quantity`]), a sweep's result
+//! ([`sweep`]). It depends on nothing above it: the job, the outputs and the commands all
+//! speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -12,6 +13,7 @@ pub(crate) mod launcher;
 pub mod metric;
 pub(crate) mod quantity;
 pub mod report;
+pub mod sweep;
 pub mod timeline;
 
 pub use exit::{Exit, signal_name};

@@ -1,0 +1,252 @@
+//! A sweep's result, `memwatch sweep`'s JSON (`sweep.json`, with its own
+//! [`SWEEP_VERSION`]): the swept parameter, each value's runs and their statistics, the
+//! line fitted through the medians and its forecasts. `compare` and `plot` read it back
+//! ([`read_document`] tells a sweep file from a run report). The field docs are the JSON
+//! schema; the README's table is written from them.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::de::Deserializer;
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+
+use super::figures::Values;
+use super::{Metric, Report};
+use crate::error::{Error, os_message};
+
+/// The version of the sweep file this memwatch writes. Readers refuse other versions.
+pub const SWEEP_VERSION: u32 = 1;
+
+/// A value of the swept parameter: the text substituted into the command, and the number it
+/// is when every value of the sweep is one. JSON: a number in a numeric sweep, else a
+/// string.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// As given (`4`, `0.5`, `jemalloc`).
+    pub text: String,
+    /// Its value, in a numeric sweep.
+    pub number: Option<f64>,
+}
+
+impl Param {
+    /// Whether `self` and `other` are the same value: equal numbers, else equal texts.
+    pub fn same(&self, other: &Param) -> bool {
+        match (self.number, other.number) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.text == other.text,
+        }
+    }
+}
+
+impl Serialize for Param {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.number {
+            Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => s.serialize_i64(v as i64),
+            Some(v) => s.serialize_f64(v),
+            None => s.serialize_str(&self.text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Param {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Param, D::Error> {
+        Ok(match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) => Param {
+                text: n.to_string(),
+                number: n.as_f64(),
+            },
+            serde_json::Value::String(text) => Param { text, number: None },
+            other => Param {
+                text: other.to_string(),
+                number: None,
+            },
+        })
+    }
+}
+
+/// One run of one value (`points[].runs[]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepRun {
+    /// Which run of the value, from 1.
+    pub run: u32,
+    /// Its report's file name, in the sweep's `directory` (`n=4.run2.json`).
+    pub report: String,
+    /// Its max total RSS, KiB; `null` if the job ended before any sample.
+    pub max_total_rss_kib: Option<u64>,
+    /// Its max per-process RSS, KiB.
+    pub max_process_rss_kib: Option<u64>,
+    /// How long the job ran, s.
+    pub duration_seconds: f64,
+    /// The command's exit status, if it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that killed the command, if one did.
+    pub signal: Option<i32>,
+    /// memwatch was sent a signal during this run.
+    pub interrupted: bool,
+    /// The run failed (exited non-zero, was killed, or was interrupted): kept here, left
+    /// out of the statistics and the fit.
+    pub failed: bool,
+}
+
+/// One value of the parameter and what its runs measured (`points[]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The value.
+    pub value: Param,
+    /// Its runs, in order, failed ones included.
+    pub runs: Vec<SweepRun>,
+    /// How many of `runs` failed.
+    pub failed_runs: u32,
+    /// The median of the successful runs' max total RSS, KiB (what the fit is made of);
+    /// `null` when no run succeeded.
+    pub median_max_total_rss_kib: Option<u64>,
+    /// The smallest of them, KiB.
+    pub min_max_total_rss_kib: Option<u64>,
+    /// The largest of them, KiB.
+    pub max_max_total_rss_kib: Option<u64>,
+    /// Every headline figure's median over the successful runs, under the figure's report
+    /// key (`max_process_rss_kib`, `duration_seconds`, `max_total_pss_kib`, …).
+    pub medians: Values,
+}
+
+/// The least-squares line through the points' medians, `median ≈ a + b·value` (`fit`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fit {
+    /// `a`, the fixed part: the line's value at 0, KiB (may be negative).
+    pub intercept_kib: f64,
+    /// `b`, the cost per unit of the parameter, KiB.
+    pub slope_kib_per_unit: f64,
+    /// R², how much of the medians' variation the line explains (1: every point on it).
+    pub r_squared: f64,
+    /// How many values (points with a median) the line was fitted through.
+    pub points: usize,
+}
+
+/// A forecast from the line (`predictions[]`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The value of the parameter (`--predict`).
+    pub value: f64,
+    /// `a + b·value`, KiB; `null` when the line gives less than 0 there.
+    pub max_total_rss_kib: Option<u64>,
+    /// The value divided by the largest measured value; `null` when that is not positive.
+    pub times_largest: Option<f64>,
+    /// The value lies outside the measured ones.
+    pub extrapolated: bool,
+}
+
+/// `memwatch sweep`'s result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    /// [`SWEEP_VERSION`].
+    pub sweep_version: u32,
+    /// The memwatch that wrote it.
+    pub memwatch_version: String,
+    /// Where it ran.
+    pub hostname: String,
+    /// `linux` or `macos`.
+    pub os: String,
+    /// The parameter's name (`n` for `{n}`).
+    pub parameter: String,
+    /// Every value to measure, in order (those an interrupted sweep never reached too).
+    pub values: Vec<Param>,
+    /// The command, with `{NAME}` where the value goes.
+    pub command: Vec<String>,
+    /// Runs per value (`-r`).
+    pub runs_per_value: u32,
+    /// The sampling interval, ms.
+    pub interval_ms: u64,
+    /// What each run measured besides RSS (`--metric`).
+    pub metric: Metric,
+    /// The directory holding the runs' reports, as given (or made).
+    pub directory: String,
+    /// When the first run started.
+    pub start_time: Timestamp,
+    /// When the sweep ended (or this file was written).
+    pub end_time: Timestamp,
+    /// The values measured so far, with their runs.
+    pub points: Vec<Point>,
+    /// The line through the medians; `null` when none can be fitted (`no_fit_reason`).
+    pub fit: Option<Fit>,
+    /// Why there is no fit; `null` when there is one.
+    pub no_fit_reason: Option<String>,
+    /// Forecasts at the `--predict` values.
+    pub predictions: Vec<Prediction>,
+    /// Every value was run `runs_per_value` times.
+    pub complete: bool,
+    /// The sweep was stopped by a signal (Ctrl+C).
+    pub interrupted: bool,
+    /// That signal's number (2 for SIGINT); `null` when not interrupted.
+    pub interrupt_signal: Option<i32>,
+    /// What to keep in mind: failed runs, a poor fit, far extrapolation, …
+    pub warnings: Vec<String>,
+    /// What `memwatch sweep` exits with: 0 when every run succeeded, else the first failed
+    /// run's status, 128+N when interrupted by signal N, 125 when memwatch failed.
+    pub exit_code: i32,
+}
+
+/// Write `sweep` as pretty JSON with a final newline.
+pub fn write(sweep: &Sweep, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, sweep)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// A file `compare` and `plot` read: a run's report or a sweep.
+#[derive(Debug)]
+pub enum Document {
+    /// `memwatch run --json`.
+    Report(Box<Report>),
+    /// `memwatch sweep`'s `sweep.json`.
+    Sweep(Box<Sweep>),
+}
+
+/// Read a report or a sweep file, told apart by their version field; every failure is
+/// one line naming the file.
+pub fn read_document(path: &Path) -> Result<Document, Error> {
+    let input = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| input(format!("cannot read report: {}", os_message(&e))))?;
+    let value: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    let version = value
+        .as_ref()
+        .and_then(|v| v.get("sweep_version"))
+        .map(|v| v.as_u64());
+    match (value, version) {
+        (Some(v), Some(Some(n))) if n == u64::from(SWEEP_VERSION) => serde_json::from_value(v)
+            .map(|s| Document::Sweep(Box::new(s)))
+            .map_err(|e| input(format!("not a memwatch sweep file: {e}"))),
+        (_, Some(n)) => Err(input(format!(
+            "sweep file has sweep_version {}, this memwatch reads version {SWEEP_VERSION}",
+            n.map_or_else(|| "?".to_string(), |n| n.to_string())
+        ))),
+        _ => super::io::read(&bytes)
+            .map(|r| Document::Report(Box::new(r)))
+            .map_err(|e| input(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_numbers_in_a_numeric_sweep_else_strings() {
+        let p = |text: &str, number| Param {
+            text: text.to_string(),
+            number,
+        };
+        let json = serde_json::to_string(&[p("4", Some(4.0)), p("0.5", Some(0.5))]).unwrap();
+        assert_eq!(json, "[4,0.5]");
+        let back: Vec<Param> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [p("4", Some(4.0)), p("0.5", Some(0.5))]);
+        let json = serde_json::to_string(&[p("glibc", None), p("1", None)]).unwrap();
+        assert_eq!(json, r#"["glibc","1"]"#);
+        assert!(p("4", Some(4.0)).same(&p("4.0", Some(4.0))));
+        assert!(!p("4", None).same(&p("4.0", None)));
+    }
+}
