@@ -12,16 +12,6 @@ use crate::output::units;
 
 use super::fit::number;
 
-/// KiB, possibly negative (a fit's intercept): `-2.0 MiB`.
-fn signed(kib: f64) -> String {
-    let text = units::iec(kib.abs().round() as u64);
-    if kib < 0.0 && text != units::iec(0) {
-        format!("-{text}")
-    } else {
-        text
-    }
-}
-
 /// How far a forecast reaches: `extrapolated 8× beyond the largest measured value`.
 fn reach(p: &Prediction) -> String {
     match p.times_largest {
@@ -108,8 +98,8 @@ pub(super) fn human(s: &Sweep) -> String {
             let _ = writeln!(
                 out,
                 "Fit:           max total RSS ≈ {} + {} × {} (least squares through {} medians, R² {:.4})",
-                signed(f.intercept_kib),
-                signed(f.slope_kib_per_unit),
+                units::iec_signed(f.intercept_kib),
+                units::iec_signed(f.slope_kib_per_unit),
                 s.parameter,
                 f.points,
                 f.r_squared
@@ -117,13 +107,13 @@ pub(super) fn human(s: &Sweep) -> String {
             let _ = writeln!(
                 out,
                 "Cost per unit: ≈ {} per unit of {} (the slope)",
-                signed(f.slope_kib_per_unit),
+                units::iec_signed(f.slope_kib_per_unit),
                 s.parameter
             );
             let _ = writeln!(
                 out,
                 "Fixed part:    ≈ {} (the line at {} = 0)",
-                signed(f.intercept_kib),
+                units::iec_signed(f.intercept_kib),
                 s.parameter
             );
             for (i, p) in s.predictions.iter().enumerate() {
@@ -162,10 +152,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signed_sizes_and_reach() {
-        assert_eq!(signed(-2048.0), "-2.0 MiB");
-        assert_eq!(signed(-0.2), "0.0 KiB");
-        assert_eq!(signed(1536.0), "1.5 MiB");
+    fn how_far_forecasts_reach() {
         let p = |times: Option<f64>, extrapolated| Prediction {
             value: 64.0,
             max_total_rss_kib: Some(1),
