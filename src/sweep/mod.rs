@@ -276,8 +276,21 @@ impl Sweeping<'_> {
     fn result(&self, interrupt: Option<i32>, exit_code: i32, ended: bool) -> Sweep {
         let cfg = self.cfg;
         let points = build::points(&cfg.values, &self.runs);
-        let (fit, predictions, warnings) =
+        let (fit, predictions, mut warnings) =
             build::conclude(&cfg.parameter, &cfg.values, &points, &cfg.predict);
+        if let Some(sig) = interrupt {
+            let name = crate::model::signal_name(sig)
+                .map_or_else(|| format!("signal {sig}"), str::to_string);
+            warnings.insert(
+                0,
+                format!(
+                    "the sweep was interrupted by {name} after {} of {} runs: what was not \
+                     measured is missing here",
+                    self.runs.len(),
+                    cfg.values.len() * cfg.runs as usize
+                ),
+            );
+        }
         let all = self.runs.len() == cfg.values.len() * cfg.runs as usize;
         Sweep {
             sweep_version: SWEEP_VERSION,

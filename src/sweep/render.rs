@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::model::figures::{FIGURES, by_key};
-use crate::model::signal_name;
 use crate::model::sweep::{Prediction, Sweep};
 use crate::output::table::{self, Align};
 use crate::output::units;
@@ -84,15 +83,6 @@ pub(super) fn human(s: &Sweep) -> String {
         out,
         "  (medians over each value's successful runs; min and max of their max total RSS)\n"
     );
-    if let Some(sig) = s.interrupt_signal {
-        let measured: usize = s.points.iter().map(|p| p.runs.len()).sum();
-        let name = signal_name(sig).map_or_else(|| format!("signal {sig}"), str::to_string);
-        let _ = writeln!(
-            out,
-            "Interrupted:   by {name}, after {measured} of {} runs; the rest was not measured",
-            s.values.len() * s.runs_per_value as usize
-        );
-    }
     match (&s.fit, &s.no_fit_reason) {
         (Some(f), _) => {
             let _ = writeln!(
