@@ -2,16 +2,18 @@
 //! [`SWEEP_VERSION`]): the swept parameter, each value's runs and their statistics, the
 //! line fitted through the medians and its forecasts. `compare` and `plot` read it back
 //! ([`read_document`] tells a sweep file from a run report). The field docs are the JSON
-//! schema; the README's table is written from them.
+//! schema; the README's table is written from them. It is read back field by field
+//! ([`Sweep::from_json`]) rather than through serde's derive, whose code for a second
+//! large document would not fit memwatch's size budget.
 
 use std::path::Path;
 
 use jiff::Timestamp;
-use serde::de::Deserializer;
+use serde::Serialize;
 use serde::ser::Serializer;
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::figures::Values;
+use super::figures::{FIGURES, Values};
 use super::{Metric, Report};
 use crate::error::{Error, os_message};
 
@@ -49,24 +51,8 @@ impl Serialize for Param {
     }
 }
 
-impl<'de> Deserialize<'de> for Param {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Param, D::Error> {
-        Ok(match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Number(n) => Param {
-                text: n.to_string(),
-                number: n.as_f64(),
-            },
-            serde_json::Value::String(text) => Param { text, number: None },
-            other => Param {
-                text: other.to_string(),
-                number: None,
-            },
-        })
-    }
-}
-
 /// One run of one value (`points[].runs[]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SweepRun {
     /// Which run of the value, from 1.
     pub run: u32,
@@ -90,7 +76,7 @@ pub struct SweepRun {
 }
 
 /// One value of the parameter and what its runs measured (`points[]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Point {
     /// The value.
     pub value: Param,
@@ -111,7 +97,7 @@ pub struct Point {
 }
 
 /// The least-squares line through the points' medians, `median ≈ a + b·value` (`fit`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Fit {
     /// `a`, the fixed part: the line's value at 0, KiB (may be negative).
     pub intercept_kib: f64,
@@ -124,7 +110,7 @@ pub struct Fit {
 }
 
 /// A forecast from the line (`predictions[]`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Prediction {
     /// The value of the parameter (`--predict`).
     pub value: f64,
@@ -137,7 +123,7 @@ pub struct Prediction {
 }
 
 /// `memwatch sweep`'s result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sweep {
     /// [`SWEEP_VERSION`].
     pub sweep_version: u32,
@@ -193,6 +179,195 @@ pub fn write(sweep: &Sweep, out: &mut dyn std::io::Write) -> std::io::Result<()>
     out.flush()
 }
 
+/// A JSON object read field by field; each failure names the field.
+struct Obj<'a>(&'a Map<String, Value>);
+
+impl<'a> Obj<'a> {
+    fn of(v: &'a Value, what: &str) -> Result<Obj<'a>, String> {
+        v.as_object()
+            .map(Obj)
+            .ok_or_else(|| format!("{what} is not an object"))
+    }
+
+    fn get(&self, key: &str) -> Result<&'a Value, String> {
+        self.0.get(key).ok_or_else(|| format!("no field {key}"))
+    }
+
+    fn bad(key: &str, want: &str) -> String {
+        format!("field {key} is not {want}")
+    }
+
+    /// A value that may be `null`, through `read`.
+    fn opt<T>(
+        &self,
+        key: &str,
+        want: &str,
+        read: fn(&Value) -> Option<T>,
+    ) -> Result<Option<T>, String> {
+        match self.get(key)? {
+            Value::Null => Ok(None),
+            v => read(v).map(Some).ok_or_else(|| Self::bad(key, want)),
+        }
+    }
+
+    fn need<T>(&self, key: &str, want: &str, read: fn(&Value) -> Option<T>) -> Result<T, String> {
+        self.opt(key, want, read)?
+            .ok_or_else(|| Self::bad(key, want))
+    }
+
+    fn string(&self, key: &str) -> Result<String, String> {
+        self.need(key, "a string", |v| v.as_str().map(str::to_string))
+    }
+
+    fn u64(&self, key: &str) -> Result<u64, String> {
+        self.need(key, "a whole number", Value::as_u64)
+    }
+
+    fn f64(&self, key: &str) -> Result<f64, String> {
+        self.need(key, "a number", Value::as_f64)
+    }
+
+    fn bool(&self, key: &str) -> Result<bool, String> {
+        self.need(key, "true or false", Value::as_bool)
+    }
+
+    fn list(&self, key: &str) -> Result<&'a Vec<Value>, String> {
+        self.get(key)?
+            .as_array()
+            .ok_or_else(|| Self::bad(key, "a list"))
+    }
+
+    /// A list, each item read by `read`.
+    fn each<T>(&self, key: &str, read: fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {
+        let items = self.list(key)?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(read(item)?);
+        }
+        Ok(out)
+    }
+
+    fn time(&self, key: &str) -> Result<Timestamp, String> {
+        self.need(key, "an RFC 3339 time", |v| v.as_str()?.parse().ok())
+    }
+
+    fn i32(&self, key: &str) -> Result<Option<i32>, String> {
+        self.opt(key, "a whole number", |v| i32::try_from(v.as_i64()?).ok())
+    }
+}
+
+/// A string in a list.
+fn text(v: &Value) -> Result<String, String> {
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| "a list holds something other than strings".to_string())
+}
+
+/// A value of the parameter: a number or a string.
+fn param(v: &Value) -> Result<Param, String> {
+    match v {
+        Value::Number(n) => Ok(Param {
+            text: n.to_string(),
+            number: n.as_f64(),
+        }),
+        Value::String(t) => Ok(Param {
+            text: t.clone(),
+            number: None,
+        }),
+        _ => Err("a value of the parameter is neither a number nor a string".to_string()),
+    }
+}
+
+fn run(v: &Value) -> Result<SweepRun, String> {
+    let o = Obj::of(v, "a run")?;
+    Ok(SweepRun {
+        run: u32::try_from(o.u64("run")?).map_err(|_| Obj::bad("run", "a run number"))?,
+        report: o.string("report")?,
+        max_total_rss_kib: o.opt("max_total_rss_kib", "KiB", Value::as_u64)?,
+        max_process_rss_kib: o.opt("max_process_rss_kib", "KiB", Value::as_u64)?,
+        duration_seconds: o.f64("duration_seconds")?,
+        exit_code: o.i32("exit_code")?,
+        signal: o.i32("signal")?,
+        interrupted: o.bool("interrupted")?,
+        failed: o.bool("failed")?,
+    })
+}
+
+fn point(v: &Value) -> Result<Point, String> {
+    let o = Obj::of(v, "a point")?;
+    let medians = Obj::of(o.get("medians")?, "medians")?;
+    let mut values = Values::unknown();
+    for f in FIGURES {
+        values.set(f, medians.0.get(f.key).and_then(Value::as_f64));
+    }
+    Ok(Point {
+        value: param(o.get("value")?)?,
+        runs: o.each("runs", run)?,
+        failed_runs: u32::try_from(o.u64("failed_runs")?).unwrap_or(u32::MAX),
+        median_max_total_rss_kib: o.opt("median_max_total_rss_kib", "KiB", Value::as_u64)?,
+        min_max_total_rss_kib: o.opt("min_max_total_rss_kib", "KiB", Value::as_u64)?,
+        max_max_total_rss_kib: o.opt("max_max_total_rss_kib", "KiB", Value::as_u64)?,
+        medians: values,
+    })
+}
+
+fn fit(v: &Value) -> Option<Fit> {
+    let o = Obj::of(v, "fit").ok()?;
+    Some(Fit {
+        intercept_kib: o.f64("intercept_kib").ok()?,
+        slope_kib_per_unit: o.f64("slope_kib_per_unit").ok()?,
+        r_squared: o.f64("r_squared").ok()?,
+        points: usize::try_from(o.u64("points").ok()?).ok()?,
+    })
+}
+
+fn prediction(v: &Value) -> Result<Prediction, String> {
+    let o = Obj::of(v, "a prediction")?;
+    Ok(Prediction {
+        value: o.f64("value")?,
+        max_total_rss_kib: o.opt("max_total_rss_kib", "KiB", Value::as_u64)?,
+        times_largest: o.opt("times_largest", "a number", Value::as_f64)?,
+        extrapolated: o.bool("extrapolated")?,
+    })
+}
+
+impl Sweep {
+    /// Read a sweep from its JSON (version checked by the caller).
+    pub fn from_json(v: &Value) -> Result<Sweep, String> {
+        let o = Obj::of(v, "the file")?;
+        let metric = o.string("metric")?;
+        Ok(Sweep {
+            sweep_version: SWEEP_VERSION,
+            memwatch_version: o.string("memwatch_version")?,
+            hostname: o.string("hostname")?,
+            os: o.string("os")?,
+            parameter: o.string("parameter")?,
+            values: o.each("values", param)?,
+            command: o.each("command", text)?,
+            runs_per_value: u32::try_from(o.u64("runs_per_value")?).unwrap_or(u32::MAX),
+            interval_ms: o.u64("interval_ms")?,
+            metric: Metric::ALL
+                .into_iter()
+                .find(|m| m.name() == metric)
+                .ok_or_else(|| Obj::bad("metric", "rss, pss or footprint"))?,
+            directory: o.string("directory")?,
+            start_time: o.time("start_time")?,
+            end_time: o.time("end_time")?,
+            points: o.each("points", point)?,
+            fit: fit(o.get("fit")?),
+            no_fit_reason: o.opt("no_fit_reason", "a string", |v| {
+                v.as_str().map(str::to_string)
+            })?,
+            predictions: o.each("predictions", prediction)?,
+            complete: o.bool("complete")?,
+            interrupted: o.bool("interrupted")?,
+            interrupt_signal: o.i32("interrupt_signal")?,
+            warnings: o.each("warnings", text)?,
+            exit_code: o.i32("exit_code")?.unwrap_or(0),
+        })
+    }
+}
+
 /// A file `compare` and `plot` read: a run's report or a sweep.
 #[derive(Debug)]
 pub enum Document {
@@ -217,7 +392,7 @@ pub fn read_document(path: &Path) -> Result<Document, Error> {
         .and_then(|v| v.get("sweep_version"))
         .map(|v| v.as_u64());
     match (value, version) {
-        (Some(v), Some(Some(n))) if n == u64::from(SWEEP_VERSION) => serde_json::from_value(v)
+        (Some(v), Some(Some(n))) if n == u64::from(SWEEP_VERSION) => Sweep::from_json(&v)
             .map(|s| Document::Sweep(Box::new(s)))
             .map_err(|e| input(format!("not a memwatch sweep file: {e}"))),
         (_, Some(n)) => Err(input(format!(
@@ -242,7 +417,8 @@ mod tests {
         };
         let json = serde_json::to_string(&[p("4", Some(4.0)), p("0.5", Some(0.5))]).unwrap();
         assert_eq!(json, "[4,0.5]");
-        let back: Vec<Param> = serde_json::from_str(&json).unwrap();
+        let back: Vec<Value> = serde_json::from_str(&json).unwrap();
+        let back: Vec<Param> = back.iter().map(|v| param(v).unwrap()).collect();
         assert_eq!(back, [p("4", Some(4.0)), p("0.5", Some(0.5))]);
         let json = serde_json::to_string(&[p("glibc", None), p("1", None)]).unwrap();
         assert_eq!(json, r#"["glibc","1"]"#);

@@ -74,12 +74,7 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     run::check_metric(cfg.metric)?;
     let dir = directory(cfg)?;
     let path = dir.join("sweep.json");
-    let file = PendingFile::create(&path).map_err(|source| Error::Output {
-        what: "the sweep's result",
-        target: path.display().to_string(),
-        source,
-        job: None,
-    })?;
+    let file = PendingFile::create(&path).map_err(|e| unwritten(&path, e))?;
     let host = unix::hostname();
     let session = Session::open(host.clone(), launcher::identity_from_env(), false)?;
     if !cfg.quiet {
@@ -107,16 +102,21 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     let result = s.result(session.interrupted(), code, failed.is_none());
     let written = file
         .commit(|w| model::write(&result, w))
-        .map_err(|source| Error::Output {
-            what: "the sweep's result",
-            target: path.display().to_string(),
-            source,
-            job: None,
-        });
+        .map_err(|e| unwritten(&path, e));
     show(cfg, &result)?;
     match failed {
         Some(e) => Err(e),
         None => written.map(|()| Outcome::Job(code)),
+    }
+}
+
+/// The sweep's result could not be written to `target`.
+fn unwritten(target: &Path, source: io::Error) -> Error {
+    Error::Output {
+        what: "the sweep's result",
+        target: target.display().to_string(),
+        source,
+        job: None,
     }
 }
 
@@ -132,12 +132,7 @@ fn show(cfg: &Config, result: &Sweep) -> Result<(), Error> {
     }
     if cfg.json {
         let mut text = Vec::new();
-        model::write(result, &mut text).map_err(|source| Error::Output {
-            what: "the sweep's result",
-            target: "standard output".to_string(),
-            source,
-            job: None,
-        })?;
+        model::write(result, &mut text).map_err(|e| unwritten(Path::new("standard output"), e))?;
         unix::file::print("the sweep's result", &text)?;
     }
     Ok(())

@@ -101,8 +101,9 @@ fn range(item: &str, out: &mut Vec<String>) -> Result<(), String> {
             "the range '{item}' is empty: its end is below its start"
         ));
     }
-    let next: Box<dyn Fn(i64) -> Option<i64>> = match step {
-        None => Box::new(|v| v.checked_add(1)),
+    // Each next value: v * factor, or v + step.
+    let (factor, add) = match step {
+        None => (1, 1),
         Some(s) if s.starts_with('x') => {
             let k: i64 = s[1..].parse().map_err(|_| malformed())?;
             if k < 2 || start < 1 {
@@ -110,7 +111,7 @@ fn range(item: &str, out: &mut Vec<String>) -> Result<(), String> {
                     "the range '{item}' never grows: a factor (xK) needs K of 2 or more and a start of 1 or more"
                 ));
             }
-            Box::new(move |v| v.checked_mul(k))
+            (k, 0)
         }
         Some(s) => {
             let k: i64 = s
@@ -123,7 +124,7 @@ fn range(item: &str, out: &mut Vec<String>) -> Result<(), String> {
                     "the range '{item}' never grows: its step must be 1 or more"
                 ));
             }
-            Box::new(move |v| v.checked_add(k))
+            (1, k)
         }
     };
     let mut v = Some(start);
@@ -132,7 +133,7 @@ fn range(item: &str, out: &mut Vec<String>) -> Result<(), String> {
         if out.len() > MAX_VALUES {
             break;
         }
-        v = next(x);
+        v = x.checked_mul(factor).and_then(|x| x.checked_add(add));
     }
     Ok(())
 }

@@ -112,8 +112,8 @@ pub(crate) fn svg(s: &Sweep, title: Option<&str>) -> String {
     points(&mut out, s, &x, &py, &xs, &mut placed);
     forecasts(&mut out, s, &x, &py, &mut placed);
     let mut row_y = BOTTOM + 62.0;
-    for (mark, words) in legend {
-        let _ = writeln!(out, "{}", mark(LEFT + 12.0, row_y - 4.0));
+    for (m, words) in legend {
+        let _ = writeln!(out, "{}", mark(m, LEFT + 12.0, row_y - 4.0));
         text(&mut out, LEFT + 32.0, row_y, r##"fill="#333""##, &words);
         row_y += ROW;
     }
@@ -251,11 +251,7 @@ fn points(
         }
         if p.failed_runs > 0 {
             let cy = median.map_or(BOTTOM - 10.0, |k| py(k as f64) - 14.0);
-            let (a, b, c, d) = (n(cx - 5.0), n(cy - 5.0), n(cx + 5.0), n(cy + 5.0));
-            let _ = writeln!(
-                out,
-                r#"<path d="M{a} {b} L{c} {d} M{a} {d} L{c} {b}" stroke="{RED}" stroke-width="2.5"/>"#
-            );
+            let _ = writeln!(out, "{}", cross(cx, cy));
         }
         if roomy {
             let label = match median {
@@ -315,43 +311,60 @@ fn forecasts(
     }
 }
 
-/// A legend row: its mark, drawn at (x, y), and its words.
-type Row = (Box<dyn Fn(f64, f64) -> String>, String);
+/// The mark of a legend row.
+#[derive(Clone, Copy)]
+enum Mark {
+    /// A median.
+    Dot,
+    /// A line of this colour, dashed or not.
+    Line(&'static str, bool),
+    /// A forecast.
+    Ring,
+    /// Failed runs.
+    Cross,
+}
+
+/// The mark, centred at (x, y).
+fn mark(m: Mark, x: f64, y: f64) -> String {
+    let (cx, cy) = (n(x), n(y));
+    match m {
+        Mark::Dot => format!(r#"<circle cx="{cx}" cy="{cy}" r="5.5" fill="{BLUE}"/>"#),
+        Mark::Ring => format!(
+            r##"<circle cx="{cx}" cy="{cy}" r="6" fill="#ffffff" stroke="{ORANGE}" stroke-width="3"/>"##
+        ),
+        Mark::Line(color, dashed) => format!(
+            r#"<path d="M{} {cy} H{}" stroke="{color}" stroke-width="2.5"{}/>"#,
+            n(x - 10.0),
+            n(x + 10.0),
+            if dashed {
+                r#" stroke-dasharray="6 4""#
+            } else {
+                ""
+            }
+        ),
+        Mark::Cross => cross(x, y),
+    }
+}
+
+/// A red cross centred at (x, y).
+fn cross(x: f64, y: f64) -> String {
+    let (a, b, c, d) = (n(x - 5.0), n(y - 5.0), n(x + 5.0), n(y + 5.0));
+    format!(r#"<path d="M{a} {b} L{c} {d} M{a} {d} L{c} {b}" stroke="{RED}" stroke-width="2.5"/>"#)
+}
 
 /// The legend: what each mark is, the line's equation, why there is none.
-fn legend_rows(s: &Sweep) -> Vec<Row> {
-    let mut rows: Vec<Row> = vec![(
-        Box::new(|x, y| {
-            format!(
-                r#"<circle cx="{}" cy="{}" r="5.5" fill="{BLUE}"/>"#,
-                n(x),
-                n(y)
-            )
-        }),
+fn legend_rows(s: &Sweep) -> Vec<(Mark, String)> {
+    let mut rows = vec![(
+        Mark::Dot,
         format!(
             "median max total RSS of each value's successful runs; bar: their min to max ({} runs per value)",
             s.runs_per_value
         ),
     )];
-    let dash = |color: &'static str, dashed: bool| -> Box<dyn Fn(f64, f64) -> String> {
-        Box::new(move |x, y| {
-            format!(
-                r#"<path d="M{} {} H{}" stroke="{color}" stroke-width="2.5"{}/>"#,
-                n(x - 10.0),
-                n(y),
-                n(x + 10.0),
-                if dashed {
-                    r#" stroke-dasharray="6 4""#
-                } else {
-                    ""
-                }
-            )
-        })
-    };
     match (&s.fit, &s.no_fit_reason) {
         (Some(f), _) => {
             rows.push((
-                dash(RED, false),
+                Mark::Line(RED, false),
                 format!(
                     "least-squares line: {} + {} per unit of {} (R² {:.4})",
                     units::iec_signed(f.intercept_kib),
@@ -360,33 +373,25 @@ fn legend_rows(s: &Sweep) -> Vec<Row> {
                     f.r_squared
                 ),
             ));
-            if s.predictions.is_empty() {
-                rows.push((
-                    dash(ORANGE, true),
+            rows.push(if s.predictions.is_empty() {
+                (
+                    Mark::Line(ORANGE, true),
                     "the line beyond the measured values".to_string(),
-                ));
+                )
             } else {
-                rows.push((
-                    Box::new(|x, y| {
-                        format!(
-                            r##"<circle cx="{}" cy="{}" r="6" fill="#ffffff" stroke="{ORANGE}" stroke-width="3"/>"##,
-                            n(x),
-                            n(y)
-                        )
-                    }),
-                    "forecast from the line; dashed: the line beyond the measured values".to_string(),
-                ));
-            }
+                (
+                    Mark::Ring,
+                    "forecast from the line; dashed: the line beyond the measured values"
+                        .to_string(),
+                )
+            });
         }
-        (None, Some(why)) => rows.push((dash("#999999", true), format!("no line: {why}"))),
+        (None, Some(why)) => rows.push((Mark::Line("#999999", true), format!("no line: {why}"))),
         (None, None) => {}
     }
     if s.points.iter().any(|p| p.failed_runs > 0) {
         rows.push((
-            Box::new(|x, y| {
-                let (a, b, c, d) = (n(x - 5.0), n(y - 5.0), n(x + 5.0), n(y + 5.0));
-                format!(r#"<path d="M{a} {b} L{c} {d} M{a} {d} L{c} {b}" stroke="{RED}" stroke-width="2.5"/>"#)
-            }),
+            Mark::Cross,
             "runs failed at this value: left out of its median and of the line".to_string(),
         ));
     }
