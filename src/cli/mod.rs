@@ -138,8 +138,10 @@ fn parse(args: &[OsString]) -> Result<Parsed, Error> {
             Ok(Parsed::Done(Outcome::Status(status)))
         }
         kind => {
+            let text = e.to_string();
+            let missing = text.split("Usage:").next().unwrap_or_default();
             let message = if kind == ErrorKind::MissingRequiredArgument
-                && e.to_string().contains("<COMMAND>")
+                && missing.contains("<COMMAND>")
             {
                 match subcommand(args) {
                     Some("sweep") => "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]...",
@@ -147,7 +149,7 @@ fn parse(args: &[OsString]) -> Result<Parsed, Error> {
                 }
                 .to_string()
             } else {
-                one_line(&e.to_string(), subcommand(args))
+                one_line(&text, subcommand(args))
             };
             Err(Error::Usage { message, status })
         }
@@ -265,6 +267,22 @@ mod tests {
                 "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]..."
             );
         }
+    }
+
+    #[test]
+    fn sweep_usage_errors_exit_125_and_name_what_is_missing() {
+        let (message, status) = usage(&["sweep", "-p", "n", "1,2"]);
+        assert_eq!(status, Status::Failure);
+        assert_eq!(
+            message,
+            "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]..."
+        );
+        let (message, status) = usage(&["sweep", "--", "app", "{n}"]);
+        assert_eq!(status, Status::Failure);
+        assert!(
+            message.contains("--parameter <NAME> <VALUES>") && !message.contains("no command"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -91,9 +91,13 @@ impl SweepArgs {
         self.check().map_err(Error::run_usage)
     }
 
+    // Not inlined into `cli::main`: it is smaller apart (the binary's size budget).
+    #[inline(never)]
     fn check(self) -> Result<Config, String> {
         let [name, list] = <[String; 2]>::try_from(self.parameter)
-            .map_err(|_| "-p takes a NAME and its VALUES (e.g. -p n 1,2,4)".to_string())?;
+            .ok()
+            .filter(|[_, list]| list != "--")
+            .ok_or("-p takes a NAME and its VALUES before -- (e.g. -p n 1,2,4 -- app -n {n})")?;
         sweep_values::check_name(&name)?;
         let values = sweep_values::parse(&name, &list)?;
         if !sweep_values::mentions(&self.command, &name) {
