@@ -40,6 +40,8 @@ mod overhead;
 mod run;
 #[cfg(target_os = "linux")]
 mod signals;
+#[cfg(target_os = "linux")]
+mod sweep;
 
 // The other subcommands, the terminal, the launchers, the corpus.
 mod compare;
