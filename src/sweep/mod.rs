@@ -104,9 +104,14 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
         .commit(|w| model::write(&result, w))
         .map_err(|e| unwritten(&path, e));
     show(cfg, &result)?;
-    match failed {
-        Some(e) => Err(e),
-        None => written.map(|()| Outcome::Job(code)),
+    match (failed, written) {
+        (Some(e), Err(also)) => {
+            // Both are said; the first failure decides the status.
+            eprintln!("memwatch: {also}");
+            Err(e)
+        }
+        (Some(e), Ok(())) => Err(e),
+        (None, written) => written.map(|()| Outcome::Job(code)),
     }
 }
 

@@ -430,6 +430,58 @@ fn usage_errors_exit_125_before_anything_runs() {
 }
 
 #[test]
+fn a_command_that_cannot_run_stops_the_sweep_with_its_status() {
+    let d = tempdir("sweep-missing");
+    let f = finish(&mut sweep_cmd(
+        d.path(),
+        &["-q", "-p", "n", "1,2", "-o", "out"],
+        &["memwatch-no-such-command-{n}"],
+    ));
+    f.assert_code(127);
+    assert_eq!(
+        f.stderr,
+        "memwatch: cannot run 'memwatch-no-such-command-1': No such file or directory\n"
+    );
+    let s = read_sweep(&d.join("out/sweep.json"));
+    assert!(s.points.is_empty() && !s.complete);
+    assert_eq!(s.exit_code, 127);
+}
+
+#[test]
+fn a_directory_removed_mid_sweep_stops_it_and_says_what_was_lost() {
+    let d = tempdir("sweep-gone");
+    let f = finish(
+        sweep_cmd(
+            d.path(),
+            &["-q", "-p", "x", "1,2", "-o", "out"],
+            &["sh", "-c", "rm -rf \"$0\"; : {x}", "out"],
+        )
+        .env("TMPDIR", d.path()),
+    );
+    f.assert_code(125);
+    let lines: Vec<&str> = f
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("memwatch: "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", f.stderr);
+    // The sweep's own loss first, then the failure that stopped it (its status).
+    assert_eq!(
+        lines[0],
+        "memwatch: cannot write the sweep's result to out/sweep.json: No such file or directory"
+    );
+    assert!(
+        lines[1].starts_with(
+            "memwatch: cannot write report to out/x=1.run1.json: No such file or directory \
+             (the command exited with status 0); saved it to "
+        ),
+        "{}",
+        f.stderr
+    );
+    assert!(!d.join("out").exists(), "nothing ran after the failure");
+}
+
+#[test]
 fn text_values_give_a_table_without_a_fit() {
     let d = tempdir("sweep-text");
     let f = finish(&mut sweep_cmd(

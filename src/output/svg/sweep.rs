@@ -397,3 +397,110 @@ fn legend_rows(s: &Sweep) -> Vec<(Mark, String)> {
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A sweep of `values` with these medians (KiB), a fit and forecasts when numeric.
+    pub(crate) fn sweep(
+        values: serde_json::Value,
+        medians: &[Option<u64>],
+        numeric: bool,
+    ) -> Sweep {
+        let points: Vec<serde_json::Value> = values
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(medians)
+            .map(|(v, m)| {
+                json!({
+                    "value": v, "runs": [], "failed_runs": u32::from(m.is_none()),
+                    "median_max_total_rss_kib": m, "min_max_total_rss_kib": m.map(|m| m - 100),
+                    "max_max_total_rss_kib": m.map(|m| m + 100), "medians": {"max_total_rss_kib": m},
+                })
+            })
+            .collect();
+        let v = json!({
+            "sweep_version": 1, "memwatch_version": "0.1.0", "hostname": "h", "os": "linux",
+            "parameter": "n", "values": values, "command": ["app", "-n", "{n}"],
+            "runs_per_value": 3, "interval_ms": 10, "metric": "rss", "directory": "d",
+            "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T00:01:00Z",
+            "points": points,
+            "fit": if numeric { json!({"intercept_kib": -2048.0, "slope_kib_per_unit": 10240.0, "r_squared": 0.998, "points": 3}) } else { json!(null) },
+            "no_fit_reason": if numeric { json!(null) } else { json!("the values of n are not all numbers") },
+            "predictions": if numeric { json!([{"value": 64.0, "max_total_rss_kib": 653312, "times_largest": 16.0, "extrapolated": true}]) } else { json!([]) },
+            "complete": true, "interrupted": false, "interrupt_signal": null, "warnings": [], "exit_code": 0,
+        });
+        Sweep::from_json(&v).unwrap()
+    }
+
+    fn texts(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+        doc.descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| n.text().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_numeric_sweep_has_its_line_forecasts_and_failures() {
+        let s = sweep(json!([1, 2, 4]), &[Some(8192), None, Some(38912)], true);
+        let svg = svg(&s, None);
+        let t = texts(&svg);
+        assert!(t.contains(&"app -n {n}".to_string()), "{t:?}");
+        assert!(
+            t.contains(&"n=64: ≈ 638.0 MiB (forecast)".to_string()),
+            "{t:?}"
+        );
+        assert!(
+            t.contains(
+                &"least-squares line: -2.0 MiB + 10.0 MiB per unit of n (R² 0.9980)".to_string()
+            ),
+            "{t:?}"
+        );
+        assert!(
+            t.iter().any(|l| l.starts_with("runs failed at this value")),
+            "{t:?}"
+        );
+        assert!(
+            svg.contains(r#"stroke-dasharray="7 5""#),
+            "the extrapolated line"
+        );
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        // The axis reaches the forecast and starts at 0.
+        assert!(
+            t.contains(&"0".to_string()) && t.contains(&"70".to_string()),
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn text_values_are_spaced_evenly_without_a_line() {
+        let s = sweep(
+            json!(["glibc", "jemalloc"]),
+            &[Some(1000), Some(2000)],
+            false,
+        );
+        let svg = svg(&s, Some("allocators"));
+        let t = texts(&svg);
+        assert!(t.contains(&"glibc".to_string()) && t.contains(&"jemalloc".to_string()));
+        assert!(t.contains(&"allocators".to_string()));
+        assert!(t.iter().any(|l| l.starts_with("no line: ")), "{t:?}");
+        assert!(!svg.contains(RED), "no line, no failure");
+    }
+
+    #[test]
+    fn one_value_and_nothing_measured_still_draw() {
+        for s in [
+            sweep(json!([4]), &[Some(4096)], false),
+            sweep(json!([4]), &[None], false),
+            sweep(json!([]), &[], false),
+        ] {
+            let svg = svg(&s, None);
+            texts(&svg);
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        }
+    }
+}
