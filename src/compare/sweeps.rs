@@ -150,11 +150,16 @@ fn compare(
         let check = match (&cfg.limit, bv, nv) {
             (Some(limit), Some(bv), Some(nv)) => Some(check(f, limit, bv, nv, gate_fails_on_runs)),
             (Some(_), _, _) if !gate_fails_on_runs => {
-                let (path, side) = if bv.is_none() { (bp, b) } else { (np, n) };
+                let (path, side, p) = if bv.is_none() { (bp, b, x) } else { (np, n, y) };
+                let why = if p.median_max_total_rss_kib.is_none() {
+                    "no run succeeded there".to_string()
+                } else {
+                    format!("the sweep was made without --metric {}", f.name)
+                };
                 return Err(Error::Input {
                     path: path.to_path_buf(),
                     message: format!(
-                        "{} is unknown at {}={} (no successful run measured it): cannot check --max-increase",
+                        "{} is unknown at {}={} ({why}): cannot check --max-increase",
                         f.noun, side.parameter, x.value.text
                     ),
                 });
@@ -348,10 +353,10 @@ fn human(
     for (label, path, s) in [("base:", bp, b), ("new: ", np, n)] {
         let _ = writeln!(
             out,
-            "{label} {} (sweep of {}, {} run(s) each: {})",
+            "{label} {} (sweep of {}, {} each: {})",
             path.display(),
             s.parameter,
-            s.runs_per_value,
+            units::plural(u64::from(s.runs_per_value), "run", "runs"),
             units::short_command(&s.command.join(" "), 80)
         );
     }

@@ -79,10 +79,10 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     let session = Session::open(host.clone(), launcher::identity_from_env(), false)?;
     if !cfg.quiet {
         eprintln!(
-            "memwatch: sweep of {} over {} values, {} run(s) each; reports in {}/",
+            "memwatch: sweep of {} over {}, {} each; reports in {}/",
             cfg.parameter,
-            cfg.values.len(),
-            cfg.runs,
+            units::plural(cfg.values.len() as u64, "value", "values"),
+            units::plural(u64::from(cfg.runs), "run", "runs"),
             dir.display()
         );
     }

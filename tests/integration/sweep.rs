@@ -621,6 +621,20 @@ fn compare_gates_two_sweeps_value_by_value() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+    // A figure the sweep did not measure: exit 2, saying why.
+    let o = output(
+        memwatch(["compare", "--metric", "pss", "--max-increase", "5%"])
+            .arg(&base_path)
+            .arg(&same),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "memwatch: {}: max total PSS is unknown at x=1 (the sweep was made without --metric pss): cannot check --max-increase\n",
+            base_path.display()
+        )
+    );
     // A sweep with a run's report: exit 2, one line naming both.
     let report = d.join("base/x=1.run1.json");
     let o = output(memwatch(["compare"]).arg(&base_path).arg(&report));
