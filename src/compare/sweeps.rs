@@ -4,13 +4,13 @@
 //! by side ("did this branch make the per-rank cost worse?").
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::error::{Error, Outcome, Status};
 use crate::model::figures::Figure;
-use crate::model::sweep::{Document, Param, Point, Sweep, read_document};
+use crate::model::sweep::{Param, Point, Sweep, read_if_sweep};
 use crate::output::table::{self, Align};
 use crate::output::{Format, units};
 
@@ -73,13 +73,7 @@ pub(super) fn run_if_sweeps(cfg: &Config) -> Result<Option<Outcome>, Error> {
     let ([b], [n]) = (base.as_slice(), new.as_slice()) else {
         return Ok(None);
     };
-    let sweep = |p: &PathBuf| -> Result<Option<Sweep>, Error> {
-        Ok(match read_document(p)? {
-            Document::Sweep(s) => Some(*s),
-            Document::Report(_) => None,
-        })
-    };
-    let (bs, ns) = match (sweep(b)?, sweep(n)?) {
+    let (bs, ns) = match (read_if_sweep(b)?, read_if_sweep(n)?) {
         (Some(x), Some(y)) => (x, y),
         (None, None) => return Ok(None),
         (_, lone) => {
@@ -144,41 +138,8 @@ fn compare(
     let cut_short = b.interrupted || n.interrupted;
     let gate_fails_on_runs = cfg.limit.is_some() && !cfg.allow_failed && (failed > 0 || cut_short);
     let mut values = Vec::new();
-    for (x, y) in &pairs {
-        let (bv, nv) = (median(x, f), median(y, f));
-        let runs_failed = x.failed_runs + y.failed_runs;
-        let check = match (&cfg.limit, bv, nv) {
-            (Some(limit), Some(bv), Some(nv)) => Some(check(f, limit, bv, nv, gate_fails_on_runs)),
-            (Some(_), _, _) if !gate_fails_on_runs => {
-                let (path, side, p) = if bv.is_none() { (bp, b, x) } else { (np, n, y) };
-                let why = if p.median_max_total_rss_kib.is_none() {
-                    "no run succeeded there".to_string()
-                } else {
-                    format!("the sweep was made without --metric {}", f.name)
-                };
-                return Err(Error::Input {
-                    path: path.to_path_buf(),
-                    message: format!(
-                        "{} is unknown at {}={} ({why}): cannot check --max-increase",
-                        f.noun, side.parameter, x.value.text
-                    ),
-                });
-            }
-            _ => None,
-        };
-        let change = bv.zip(nv).map(|(a, c)| c - a);
-        values.push(ValueJson {
-            value: x.value.clone(),
-            base_json: bv.map(|v| f.unit.json(v)),
-            new_json: nv.map(|v| f.unit.json(v)),
-            change_json: change.map(|v| f.unit.json(v)),
-            base: bv,
-            new: nv,
-            change,
-            percent: bv.zip(nv).and_then(|(a, c)| percent(a, c)),
-            check,
-            failed_runs: runs_failed,
-        });
+    for (x, y) in pairs {
+        values.push(value(cfg, (bp, b, x), (np, n, y), gate_fails_on_runs)?);
     }
     if failed > 0 {
         notes.push(format!(
@@ -204,6 +165,50 @@ fn compare(
         verdict,
         notes,
         exit_code: i32::from(gate_fails_on_runs || exceeded),
+    })
+}
+
+/// One value compared, base's point `x` against new's `y`; checked against the limit
+/// unless failed runs fail the gate anyway (then an unknown figure is no error).
+fn value(
+    cfg: &Config,
+    (bp, b, x): (&Path, &Sweep, &Point),
+    (np, n, y): (&Path, &Sweep, &Point),
+    gate_fails_on_runs: bool,
+) -> Result<ValueJson, Error> {
+    let f = cfg.figure;
+    let (bv, nv) = (median(x, f), median(y, f));
+    let check = match (&cfg.limit, bv, nv) {
+        (Some(limit), Some(bv), Some(nv)) => Some(check(f, limit, bv, nv, gate_fails_on_runs)),
+        (Some(_), _, _) if !gate_fails_on_runs => {
+            let (path, side, p) = if bv.is_none() { (bp, b, x) } else { (np, n, y) };
+            let why = if p.median_max_total_rss_kib.is_none() {
+                "no run succeeded there".to_string()
+            } else {
+                format!("the sweep was made without --metric {}", f.name)
+            };
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{} is unknown at {}={} ({why}): cannot check --max-increase",
+                    f.noun, side.parameter, x.value.text
+                ),
+            });
+        }
+        _ => None,
+    };
+    let change = bv.zip(nv).map(|(a, c)| c - a);
+    Ok(ValueJson {
+        value: x.value.clone(),
+        base_json: bv.map(|v| f.unit.json(v)),
+        new_json: nv.map(|v| f.unit.json(v)),
+        change_json: change.map(|v| f.unit.json(v)),
+        base: bv,
+        new: nv,
+        change,
+        percent: bv.zip(nv).and_then(|(a, c)| percent(a, c)),
+        check,
+        failed_runs: x.failed_runs + y.failed_runs,
     })
 }
 

@@ -1,7 +1,7 @@
 //! A sweep's result, `memwatch sweep`'s JSON (`sweep.json`, with its own
 //! [`SWEEP_VERSION`]): the swept parameter, each value's runs and their statistics, the
 //! line fitted through the medians and its forecasts. `compare` and `plot` read it back
-//! ([`read_document`] tells a sweep file from a run report). The field docs are the JSON
+//! ([`read_if_sweep`] tells a sweep file from a run report). The field docs are the JSON
 //! schema; the README's table is written from them. It is read back field by field
 //! ([`Sweep::from_json`]) rather than through serde's derive, whose code for a second
 //! large document would not fit memwatch's size budget.
@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde::ser::Serializer;
 use serde_json::{Map, Value};
 
+use super::Metric;
 use super::figures::{FIGURES, Values};
-use super::{Metric, Report};
-use crate::error::{Error, os_message};
+use crate::error::Error;
 
 /// The version of the sweep file this memwatch writes. Readers refuse other versions.
 pub const SWEEP_VERSION: u32 = 1;
@@ -173,7 +173,7 @@ pub struct Sweep {
 }
 
 /// Write `sweep` as pretty JSON with a final newline.
-pub fn write(sweep: &Sweep, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub(crate) fn write(sweep: &Sweep, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, sweep)?;
     out.write_all(b"\n")?;
     out.flush()
@@ -368,40 +368,29 @@ impl Sweep {
     }
 }
 
-/// A file `compare` and `plot` read: a run's report or a sweep.
-#[derive(Debug)]
-pub enum Document {
-    /// `memwatch run --json`.
-    Report(Box<Report>),
-    /// `memwatch sweep`'s `sweep.json`.
-    Sweep(Box<Sweep>),
-}
-
-/// Read a report or a sweep file, told apart by their version field; every failure is
-/// one line naming the file.
-pub fn read_document(path: &Path) -> Result<Document, Error> {
+/// The sweep in `path`, when it is a sweep file (it has a `sweep_version`); `None` for
+/// anything else, which is read as a run's report (and its errors said) by
+/// [`super::io::read_report`]. A sweep file of another version is an error naming it.
+pub(crate) fn read_if_sweep(path: &Path) -> Result<Option<Sweep>, Error> {
     let input = |message: String| Error::Input {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path)
-        .map_err(|e| input(format!("cannot read report: {}", os_message(&e))))?;
-    let value: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
-    let version = value
-        .as_ref()
-        .and_then(|v| v.get("sweep_version"))
-        .map(|v| v.as_u64());
-    match (value, version) {
-        (Some(v), Some(Some(n))) if n == u64::from(SWEEP_VERSION) => Sweep::from_json(&v)
-            .map(|s| Document::Sweep(Box::new(s)))
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Ok(None);
+    };
+    match value.get("sweep_version").map(Value::as_u64) {
+        None => Ok(None),
+        Some(Some(n)) if n == u64::from(SWEEP_VERSION) => Sweep::from_json(&value)
+            .map(Some)
             .map_err(|e| input(format!("not a memwatch sweep file: {e}"))),
-        (_, Some(n)) => Err(input(format!(
+        Some(n) => Err(input(format!(
             "sweep file has sweep_version {}, this memwatch reads version {SWEEP_VERSION}",
             n.map_or_else(|| "?".to_string(), |n| n.to_string())
         ))),
-        _ => super::io::read(&bytes)
-            .map(|r| Document::Report(Box::new(r)))
-            .map_err(|e| input(e.to_string())),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Outcome, Status};
-use crate::model::sweep::{Document, read_document};
+use crate::model::sweep::read_if_sweep;
 use crate::model::{Report, io::read_report};
 use crate::output::{labels, svg};
 use crate::sys::unix::file::{PendingFile, print};
@@ -27,7 +27,7 @@ pub(crate) struct Config {
 /// A sweep is drawn alone.
 fn sweep(cfg: &Config) -> Result<Option<String>, Error> {
     let first = &cfg.reports[0];
-    let Document::Sweep(s) = read_document(first)? else {
+    let Some(s) = read_if_sweep(first)? else {
         return Ok(None);
     };
     if cfg.reports.len() > 1 || !cfg.labels.is_empty() {

@@ -20,7 +20,7 @@ pub(crate) fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
     // Centred sums: no cancellation between large sums of squares.
     let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
     let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
-    if points.len() < 2 || !(sxx > 0.0) {
+    if points.len() < 2 || sxx.is_nan() || sxx <= 0.0 {
         return None;
     }
     let slope = sxy / sxx;
