@@ -793,7 +793,15 @@ fn an_open_mpi_sweep_over_one_two_and_four_ranks() {
                 .iter()
                 .filter(|q| q.command.starts_with(&*mpi.prog.to_string_lossy()))
                 .count();
-            assert_eq!(ranks as u64, n, "{}: {ranks} ranks", r.report);
+            // Every rank is in the job (a rank first read as a copy of its launcher, before
+            // its exec, may be named by another command line, so names are an upper bound).
+            assert!(ranks as u64 <= n, "{}: {ranks} ranks", r.report);
+            assert!(
+                report.processes_total > n,
+                "{}: {:?}",
+                r.report,
+                report.processes
+            );
         }
         assert!(p.median_max_total_rss_kib.unwrap() >= n * 32 * MIB);
     }
