@@ -16,7 +16,7 @@ use crate::sweep::{Config, values as sweep_values};
 /// Examples and exit statuses under `memwatch sweep --help`.
 pub(crate) const AFTER_HELP: &str = "\
 Examples:
-  memwatch sweep -p n 1,2,4,8 --predict 64 -- mpirun -n {n} ./app
+  memwatch sweep -p ranks 1,2,4,8 --predict 64 -- mpirun -n {ranks} ./app
   memwatch sweep -p jobs 1..8 -r 5 -i 20 -- make -j{jobs}
   memwatch sweep -p batch 1..64:x2 -o batch-sweep -- python3 train.py --batch {batch}
   memwatch sweep -p alloc glibc,jemalloc -- env LD_PRELOAD=./lib{alloc}.so ./app
@@ -37,7 +37,7 @@ memwatch itself failed; 126 or 127 if the command could not be run.";
 #[command(after_help = AFTER_HELP)]
 pub(crate) struct SweepArgs {
     /// The parameter: its NAME, written {NAME} in the command where the value goes (a
-    /// whole argument or inside one: -j{n}), and its VALUES (see below).
+    /// whole argument or inside one: -j{jobs}), and its VALUES (see below).
     #[arg(
         short = 'p',
         long = "parameter",
@@ -179,6 +179,20 @@ mod tests {
         let c = config(&["-p", "x", "-1,0,1", "--", "app", "{x}"]).unwrap();
         assert_eq!(c.values[0].number, Some(-1.0));
         assert_eq!(c.runs, 3, "three runs by default");
+    }
+
+    #[test]
+    fn the_help_keeps_its_placeholders() {
+        // clap turns the text `{n}` into a line break in help; the help avoids it.
+        use clap::CommandFactory;
+        let mut cmd = crate::cli::Cli::command();
+        let help = cmd
+            .find_subcommand_mut("sweep")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("inside one: -j{jobs})"), "{help}");
+        assert!(help.contains("mpirun -n {ranks} ./app"), "{help}");
     }
 
     #[test]
