@@ -229,6 +229,7 @@ impl Sweeping<'_> {
                     quiet: true,
                     status: false,
                     wait: WaitMode::All,
+                    max_rss: None,
                     command: command.clone(),
                 };
                 let ran = session.job(&job, cfg.json);
