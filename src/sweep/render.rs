@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::figures::{FIGURES, by_key};
+use crate::model::figures::{FIGURES, Unit, by_key};
 use crate::model::sweep::{Prediction, Sweep};
 use crate::output::table::{self, Align};
 use crate::output::units;
@@ -23,11 +23,14 @@ fn reach(p: &Prediction) -> String {
     }
 }
 
-/// The table of the values measured.
+/// The table of the values measured: the memory figures (the CPU time, faults and I/O
+/// medians are in sweep.json; as columns they would make the table too wide to read).
 fn rows(s: &Sweep) -> String {
     let extra: Vec<_> = FIGURES
         .iter()
-        .filter(|f| f.optional && s.points.iter().any(|p| p.medians.get(f).is_some()))
+        .filter(|f| {
+            f.optional && f.unit == Unit::Kib && s.points.iter().any(|p| p.medians.get(f).is_some())
+        })
         .collect();
     let (process, duration) = (by_key("max_process_rss_kib"), by_key("duration_seconds"));
     let mut header: Vec<String> = [s.parameter.as_str(), "Max total RSS", "min", "max"]

@@ -207,7 +207,7 @@ fn a_sweep_keeps_one_report_per_run_and_its_result() {
     );
     assert!(
         f.stderr
-            .contains("Max total RSS       min       max  Max per process"),
+            .contains("Max total RSS       min       max  Max total private RSS  Max per process"),
         "{}",
         f.stderr
     );
