@@ -261,6 +261,7 @@ mod tests {
             ".SS memwatch compare",
             ".SS memwatch merge",
             ".SS memwatch plot",
+            ".SS memwatch sweep",
             ".SS memwatch completions",
             ".SS memwatch man",
             ".SH EXIT STATUS",

@@ -32,7 +32,10 @@ pub(crate) struct Page {
 
 /// Every status memwatch exits with, for every subcommand: (status, meaning).
 pub(crate) const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "success (compare: within every limit given)"),
+    (
+        "0",
+        "success (compare: within every limit given; sweep: every run succeeded)",
+    ),
     (
         "1",
         "compare: a limit was exceeded (--max-increase, --max-rss), or a report is of a failed run",
@@ -48,19 +51,23 @@ pub(crate) const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "125",
-        "the command line cannot be used (any subcommand; run: the command was not run), or \
-         memwatch itself failed (an output that cannot be written)",
+        "the command line cannot be used (any subcommand; run, sweep: the command was not \
+         run), or memwatch itself failed (an output that cannot be written)",
     ),
     (
         "126",
-        "run: the command was found but could not be executed",
+        "run, sweep: the command was found but could not be executed",
     ),
-    ("127", "run: the command was not found"),
+    ("127", "run, sweep: the command was not found"),
     (
         "128+N",
-        "run: the command was killed by signal N, or memwatch was interrupted by signal N",
+        "run, sweep: the command was killed by signal N, or memwatch was interrupted by \
+         signal N",
     ),
-    ("other", "run: the command's own exit status"),
+    (
+        "other",
+        "run: the command's own exit status; sweep: the first failed run's",
+    ),
 ];
 
 /// The environment variables memwatch reads: (name, what for).
@@ -232,6 +239,36 @@ pub(crate) const PAGES: &[Page] = &[
             (
                 "Several runs over each other, named in the legend",
                 "memwatch plot n1.json n2.json n4.json --label 1 --label 2 --label 4 -o scaling.svg",
+            ),
+        ],
+    },
+    Page {
+        name: "sweep",
+        notes: crate::cli::sweep::NOTES,
+        examples: &[
+            (
+                "Peak memory against the number of MPI ranks, with a forecast at 64",
+                "memwatch sweep -p ranks 1,2,4,8 --predict 64 -- mpirun -n {ranks} ./app",
+            ),
+            (
+                "make -j1 to -j8, five runs each, sampled every 20 ms",
+                "memwatch sweep -p jobs 1..8 -r 5 -i 20ms -- make -j{jobs}",
+            ),
+            (
+                "Doubling batch sizes, the reports and sweep.json kept in batch-sweep/",
+                "memwatch sweep -p batch 1..64:x2 -o batch-sweep -- python3 train.py --batch {batch}",
+            ),
+            (
+                "Values that are not numbers: a sweep without a fit",
+                "memwatch sweep -p alloc glibc,jemalloc -- env LD_PRELOAD=./lib{alloc}.so ./app",
+            ),
+            (
+                "Draw a sweep, and gate a branch's sweep on main's",
+                "memwatch plot batch-sweep/sweep.json -o batch.svg",
+            ),
+            (
+                "",
+                "memwatch compare main/sweep.json branch/sweep.json --max-increase 10%",
             ),
         ],
     },
@@ -425,7 +462,16 @@ mod tests {
         for l in &lines[..lines.len() - 1] {
             assert!(l.ends_with(" \\") && l.len() + 2 <= WIDTH, "{l}");
         }
-        for name in ["", "run", "compare", "merge", "plot", "completions", "man"] {
+        for name in [
+            "",
+            "run",
+            "compare",
+            "merge",
+            "plot",
+            "sweep",
+            "completions",
+            "man",
+        ] {
             for l in long(name).lines().chain(short(name).lines()) {
                 // Only the notes' paragraphs are left to clap to fill.
                 if l.starts_with(' ') {

@@ -10,6 +10,7 @@ pub(crate) mod help;
 pub(crate) mod merge;
 pub(crate) mod plot;
 pub(crate) mod run;
+pub(crate) mod sweep;
 pub(crate) mod values;
 
 use std::ffi::OsString;
@@ -48,8 +49,12 @@ pub(crate) enum Command {
     Compare(compare::CompareArgs),
     /// Merge per-node reports of one job into the job's time-aligned peak.
     Merge(merge::MergeArgs),
-    /// Draw reports' total RSS over time as a self-contained SVG.
+    /// Draw reports' total RSS over time (or a sweep's peaks against its parameter) as a
+    /// self-contained SVG.
     Plot(plot::PlotArgs),
+    /// Run a command for each value of a parameter, several times each: a table of peaks,
+    /// a line fitted through them, forecasts.
+    Sweep(sweep::SweepArgs),
     /// Print a shell completion script.
     #[command(after_help = help::short("completions"), after_long_help = help::long("completions"))]
     Completions {
@@ -102,6 +107,7 @@ fn dispatch(command: Command) -> Result<Outcome, Error> {
         Command::Compare(a) => crate::compare::run(&a.config()?),
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
+        Command::Sweep(a) => crate::sweep::run(&a.config()?),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             docs::completions(shell, &mut text);
@@ -122,7 +128,7 @@ enum Parsed {
 }
 
 /// The subcommands that run a command: a usage error of theirs says it was not run.
-const RUNS_A_COMMAND: &[&str] = &["run"];
+const RUNS_A_COMMAND: &[&str] = &["run", "sweep"];
 
 /// Parse the command line. Help and version are printed here; every clap error becomes one
 /// memwatch line (its message and its suggestions, and where to read more), exit 125.
@@ -351,8 +357,25 @@ mod tests {
         assert_eq!(status, Status::Failure);
         assert_eq!(
             message,
-            "no subcommand given: usage: memwatch <run|compare|merge|plot|completions|man> ... \
-             (see 'memwatch --help')"
+            "no subcommand given: usage: memwatch <run|compare|merge|plot|sweep|completions|man> \
+             ... (see 'memwatch --help')"
+        );
+    }
+
+    #[test]
+    fn sweep_usage_errors_exit_125_and_name_what_is_missing() {
+        let (message, status) = usage(&["sweep", "-p", "n", "1,2"]);
+        assert_eq!(status, Status::Failure);
+        assert_eq!(
+            message,
+            "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> \
+             [ARGS]...; the command was not run (see 'memwatch sweep --help')"
+        );
+        let (message, status) = usage(&["sweep", "--", "app", "{n}"]);
+        assert_eq!(status, Status::Failure);
+        assert!(
+            message.contains("--parameter <NAME> <VALUES>") && !message.contains("no command"),
+            "{message}"
         );
     }
 

@@ -84,7 +84,7 @@ fn every_row_of_the_exit_table_happens() {
         (
             125,
             s(&[]),
-            "usage: memwatch <run|compare|merge|plot|completions|man>",
+            "no subcommand given: usage: memwatch <run|compare|",
         ),
         (125, s(&["rnu"]), "unrecognized subcommand 'rnu'"),
         (125, s(&["completions", "foo"]), "invalid value 'foo'"),

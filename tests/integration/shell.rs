@@ -112,7 +112,16 @@ fn man_page_renders_without_warnings_and_keeps_examples_whole() {
     // only with a trailing backslash), as pasteable as in the help: no hyphenation, no
     // reflowing, ASCII hyphens and quotes.
     let mut examples = 0;
-    for sub in ["", "run", "compare", "merge", "plot", "completions", "man"] {
+    for sub in [
+        "",
+        "run",
+        "compare",
+        "merge",
+        "plot",
+        "sweep",
+        "completions",
+        "man",
+    ] {
         let mut args: Vec<&str> = sub.split_whitespace().collect();
         args.push("--help");
         let help = String::from_utf8(memwatch_output(&args).stdout).unwrap();
@@ -142,7 +151,15 @@ fn help_and_man_page_give_one_exit_table() {
     let help = String::from_utf8(memwatch_output(["--help"]).stdout).unwrap();
     let table = exit_table(&help);
     assert!(table.len() >= 9, "{table:?}");
-    for sub in ["run", "compare", "merge", "plot", "completions", "man"] {
+    for sub in [
+        "run",
+        "compare",
+        "merge",
+        "plot",
+        "sweep",
+        "completions",
+        "man",
+    ] {
         for flag in ["-h", "--help"] {
             let out = String::from_utf8(memwatch_output([sub, flag]).stdout).unwrap();
             assert_eq!(exit_table(&out), table, "memwatch {sub} {flag}");
