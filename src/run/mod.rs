@@ -111,10 +111,14 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
     let start_time = Timestamp::now();
     let start = Instant::now();
-    let root = spawn::spawn(&cfg.command, json_on_stdout)?;
+    // Unique to this run on this machine: how its tasks are told from others' when a
+    // launcher has a daemon start them (job::adopt).
+    let mark = format!("{self_pid}.{}", start_time.as_nanosecond());
+    let root = spawn::spawn(&cfg.command, &[(sys::RUN_MARK, &mark)], json_on_stdout)?;
     unix::raise_nofile_limit();
 
-    let job = job(&cfg, inspector, self_pid, root, extra);
+    let mut job = job(&cfg, inspector, self_pid, root, extra);
+    job.adopt_marked(&mark);
     let ctx = Context {
         command: cfg
             .command

@@ -5,7 +5,7 @@
 //! amount of memory, forks, chains, daemonizes, ignores signals and exits as told.
 //!
 //! Some tests need what a machine may lack: root, a `nobody` who can run memwatch, setuid,
-//! mount namespaces (hidepid), tmux, Chromium, Open MPI. Without it they print
+//! mount namespaces (hidepid), tmux, Chromium, Open MPI, a Slurm cluster. Without it they print
 //! `skipped: <reason>` and pass, unless `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets):
 //! then they fail (see [`util::skip`]).
 //!
@@ -40,6 +40,8 @@ mod overhead;
 mod run;
 #[cfg(target_os = "linux")]
 mod signals;
+#[cfg(target_os = "linux")]
+mod slurm;
 
 // The other subcommands, the terminal, the launchers, the corpus.
 mod compare;

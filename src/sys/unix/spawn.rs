@@ -7,18 +7,22 @@ use std::process::{Command, Stdio};
 
 use crate::error::Error;
 
-/// Start `command` (program and arguments, untouched) as memwatch's child and return its
-/// pid. With `stdout_to_stderr`, its standard output is memwatch's standard error (so
-/// memwatch's stdout carries the JSON report alone). An executable text file without `#!`
+/// Start `command` (program and arguments, untouched) as memwatch's child, with `env` added
+/// to its environment, and return its pid. With `stdout_to_stderr`, its standard output is
+/// memwatch's standard error (so memwatch's stdout carries the JSON report alone). An executable text file without `#!`
 /// runs under `/bin/sh`, as `execvp(3)` and the shells do (its arguments still untouched);
 /// a binary the kernel cannot run stays an error (126), as in bash.
 ///
 /// The child is never waited on through std: memwatch reaps in one place
 /// ([`super::reap`]).
-pub(crate) fn spawn(command: &[OsString], stdout_to_stderr: bool) -> Result<i32, Error> {
+pub(crate) fn spawn(
+    command: &[OsString],
+    env: &[(&str, &str)],
+    stdout_to_stderr: bool,
+) -> Result<i32, Error> {
     let build = |program: &OsStr, args: &[OsString]| -> Result<Command, Error> {
         let mut c = Command::new(program);
-        c.args(args);
+        c.args(args).envs(env.iter().copied());
         if stdout_to_stderr {
             use std::os::fd::AsFd;
             let fd = io::stderr()

@@ -1,0 +1,177 @@
+//! Slurm's step daemons: `srun` asks Slurm to run a step, and on each node `slurmd`
+//! starts a `slurmstepd: [JOB.STEP]` (orphaned, outside `srun`'s process tree) that forks
+//! the step's tasks. Here: whether a process is such a task, which step, and what its
+//! environment says (`/proc/<pid>/environ`, readable for the user's own processes).
+//!
+//! Asked only while the job runs a launcher (the core decides when): about a process born
+//! outside memwatch's tree, its parent is checked once (is it a `slurmstepd`?), and the
+//! step daemons found are remembered, so a task born later costs one `environ` read. The
+//! safety net, once a second, scans `/proc` for step daemons and lists their children.
+
+use super::files::{self, ProcPath};
+use super::inspector::LinuxInspector;
+use super::procfs;
+use crate::sys::{Discovery, Launch, Launched, Pid, ProcId, RUN_MARK, Seen};
+
+/// The name a step daemon runs under (`comm`).
+const STEPD: &[u8] = b"slurmstepd";
+/// Parents found not to be step daemons, remembered until the next search (bounded).
+const MAX_NOT_STEPD: usize = 256;
+
+/// The step daemons memwatch knows of, and the parents it knows are none.
+#[derive(Debug, Default)]
+pub(super) struct StepDaemons {
+    /// Step daemons found, with their step (`JOB.STEP`).
+    daemons: Vec<(ProcId, String)>,
+    /// Pids found not to be step daemons since the last search.
+    not_stepd: Vec<Pid>,
+}
+
+impl LinuxInspector {
+    /// [`Inspector::launched`](crate::sys::Inspector::launched).
+    pub(super) fn launch_of(&mut self, seen: &Seen) -> Launch {
+        let Some(step) = self.stepd_step(seen.ppid) else {
+            return Launch::No;
+        };
+        let Some(stat) = self.read_stat(seen.id.pid) else {
+            return Launch::No;
+        };
+        if stat.1.starttime != seen.id.start {
+            return Launch::No;
+        }
+        if stat.0 {
+            // Still the daemon's copy: its program and environment come with its exec.
+            return Launch::NotYet;
+        }
+        let environ = ProcPath::file(seen.id.pid, "environ");
+        // Unreadable: gone, or another user's task, which is no task of memwatch's job.
+        let Ok(n) = files::read_file_whole(environ.as_c_str(), &mut self.buf) else {
+            return Launch::No;
+        };
+        let env = &self.buf[..n];
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        let nodes = procfs::environ_var(env, "SLURM_STEP_NUM_NODES")
+            .or_else(|| procfs::environ_var(env, "SLURM_JOB_NUM_NODES"))
+            .and_then(procfs::parse_u64)
+            .and_then(|n| u32::try_from(n).ok());
+        Launch::Task(Launched {
+            seen: *seen,
+            step,
+            mark: procfs::environ_var(env, RUN_MARK).map(text),
+            nodes,
+        })
+    }
+
+    /// [`Inspector::launched_search`](crate::sys::Inspector::launched_search): every step
+    /// daemon on the machine (a scan of `/proc`), and their children the job does not
+    /// follow.
+    pub(super) fn search_launched(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        self.steps.not_stepd.clear();
+        self.queue.clear();
+        let queue = &mut self.queue;
+        if files::list_dir(c"/proc", &mut self.dents, |pid| queue.push(pid)).is_err() {
+            return;
+        }
+        let mut daemons = std::mem::take(&mut self.steps.daemons);
+        daemons.retain(|(id, _)| self.read_stat(id.pid).is_some_and(|s| s.1.starttime == id.start));
+        for i in 0..self.queue.len() {
+            let pid = self.queue[i];
+            if (d.is_live)(pid) || daemons.iter().any(|(id, _)| id.pid == pid) {
+                continue;
+            }
+            if let Some(daemon) = self.new_stepd(pid) {
+                daemons.push(daemon);
+            }
+        }
+        for (id, _) in &daemons {
+            self.stepd_children(id.pid, d, out);
+        }
+        self.steps.daemons = daemons;
+    }
+
+    /// The children of step daemon `pid` the job does not follow (threads included: a
+    /// daemon may fork from any of them).
+    fn stepd_children(&mut self, pid: Pid, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        self.tids.clear();
+        let tids = &mut self.tids;
+        let task = ProcPath::file(pid, "task");
+        if files::list_dir(task.as_c_str(), &mut self.dents, |t| tids.push(t)).is_err() {
+            return;
+        }
+        for t in 0..self.tids.len() {
+            let children = ProcPath::children(pid, self.tids[t]);
+            let Ok(n) = files::read_file_whole(children.as_c_str(), &mut self.buf) else {
+                continue;
+            };
+            let start = self.queue.len();
+            self.queue.extend(procfs::children_pids(&self.buf[..n]));
+            for q in start..self.queue.len() {
+                let child = self.queue[q];
+                if (d.is_live)(child) {
+                    continue;
+                }
+                if let Some((_, s)) = self.read_stat(child).filter(|(_, s)| !s.is_thread()) {
+                    out.push(Seen {
+                        id: ProcId {
+                            pid: s.pid,
+                            start: s.starttime,
+                        },
+                        ppid: s.ppid,
+                        pgid: s.pgrp,
+                    });
+                }
+            }
+            self.queue.truncate(start);
+        }
+    }
+
+    /// The step of step daemon `pid`, if it is one (remembered either way).
+    fn stepd_step(&mut self, pid: Pid) -> Option<String> {
+        if let Some((_, step)) = self.steps.daemons.iter().find(|(id, _)| id.pid == pid) {
+            return Some(step.clone());
+        }
+        if self.steps.not_stepd.contains(&pid) {
+            return None;
+        }
+        match self.new_stepd(pid) {
+            Some(daemon) => {
+                let step = daemon.1.clone();
+                self.steps.daemons.push(daemon);
+                Some(step)
+            }
+            None => {
+                if self.steps.not_stepd.len() >= MAX_NOT_STEPD {
+                    self.steps.not_stepd.clear();
+                }
+                self.steps.not_stepd.push(pid);
+                None
+            }
+        }
+    }
+
+    /// Process `pid` as a step daemon, if it is one: its identity and its step, from the
+    /// title it gives itself (`slurmstepd: [1234.0]`).
+    fn new_stepd(&mut self, pid: Pid) -> Option<(ProcId, String)> {
+        let (is_stepd, stat) = self.read_stat(pid)?;
+        if !is_stepd {
+            return None;
+        }
+        let cmdline = ProcPath::file(pid, "cmdline");
+        let n = files::read_file(cmdline.as_c_str(), &mut self.buf).ok()?;
+        let step = String::from_utf8_lossy(procfs::stepd_step(&self.buf[..n])?).into_owned();
+        let id = ProcId {
+            pid,
+            start: stat.starttime,
+        };
+        Some((id, step))
+    }
+
+    /// `/proc/<pid>/stat`: whether its name is `slurmstepd`, and its fields.
+    fn read_stat(&mut self, pid: Pid) -> Option<(bool, procfs::Stat)> {
+        let path = ProcPath::file(pid, "stat");
+        let n = files::read_file(path.as_c_str(), &mut self.buf).ok()?;
+        let line = &self.buf[..n];
+        let stat = procfs::parse_stat(line).filter(|s| !s.is_dead())?;
+        Some((procfs::stat_comm(line) == Some(STEPD), stat))
+    }
+}
