@@ -158,3 +158,7 @@ impl<I: Inspector> Job<I> {
         self.seen.clear();
     }
 }
+
+#[cfg(test)]
+#[path = "adopt_tests.rs"]
+mod tests;

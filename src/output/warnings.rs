@@ -116,10 +116,9 @@ fn launched(r: &Report, launcher: ProcRef, adopted: u64, nodes: Option<u32>) -> 
     let head = format!(
         "{who} had Slurm start its tasks under slurmstepd, outside memwatch's process tree"
     );
-    let host = &r.hostname;
     if adopted == 0 {
         return format!(
-            "{head}, and memwatch found none of them on this node ({host}): the figures \
+            "{head}, and memwatch found none of them on this node: the figures \
              leave the tasks' memory out (they ran on other nodes, were started without \
              memwatch's MEMWATCH_RUN in their environment, e.g. srun --export=NONE, or had \
              not started yet); to measure them, {PER_TASK_RECIPE}"
@@ -138,7 +137,7 @@ fn launched(r: &Report, launcher: ProcRef, adopted: u64, nodes: Option<u32>) -> 
         steps.join(", ")
     );
     let adopted_text = format!(
-        "memwatch followed {} of {steps} on this node ({host}) into the report (adopted_step)",
+        "memwatch followed {} of {steps} on this node into the report (adopted_step)",
         plural(adopted, "task", "tasks")
     );
     match nodes {

@@ -24,18 +24,11 @@ fn batch_script(dir: &TempDir, body: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Poll `sstat` for a running step's MaxRSS (KiB) until `done` says the step is over, and
-/// return the largest it reported (`None` if it never answered).
-fn sstat_max_rss(c: &Cluster, step: &str, mut done: impl FnMut() -> bool) -> Option<u64> {
-    let mut max = None;
-    while !done() {
-        let out = output(c.cmd("sstat").args(["-n", "-P", "-j", step, "-o", "MaxRSS"]));
-        if let Some(kib) = text(&out.stdout).lines().find_map(parse_slurm_size) {
-            max = Some(max.map_or(kib, |m: u64| m.max(kib)));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    max
+/// `sstat`'s MaxRSS (KiB) of a running step, asked once: each query makes the step daemon
+/// take a sample of its own, so polling would sample for Slurm.
+fn sstat_max_rss(c: &Cluster, step: &str) -> Option<u64> {
+    let out = output(c.cmd("sstat").args(["-n", "-P", "-j", step, "-o", "MaxRSS"]));
+    text(&out.stdout).lines().find_map(parse_slurm_size)
 }
 
 /// A Slurm memory figure (`123456K`, `120M`, `1.5G`, or bytes) in KiB.
@@ -195,14 +188,13 @@ fn sbatch_then_scancel_gives_a_complete_report() {
     // Let memwatch sample the workload's memory.
     std::thread::sleep(Duration::from_millis(300));
     c.run("scancel", &[&id]);
-    // The interim report comes first, at the signal; then the final one.
-    let r = poll(Duration::from_secs(30), || {
-        let r = wait_for_report(&report, Duration::from_secs(30));
-        r.exit()
-            .is_some()
-            .then_some(r)
-            .ok_or_else(|| "only an interim report so far".to_string())
+    // memwatch writes an interim report at the signal, then the final one before it exits,
+    // and the job ends with it.
+    poll(Duration::from_secs(30), || match c.job_state(&id) {
+        None => Ok(()),
+        Some(s) => Err(format!("job {id} is {s}")),
     });
+    let r = read_report(&report);
     assert!(r.interrupted, "{r:?}");
     assert_eq!(r.interrupt_signal, Some(15));
     assert_eq!(r.signal, Some(15), "the workload died of SIGTERM");
@@ -282,9 +274,11 @@ fn sstat_and_memwatch_agree_on_memory_held_for_seconds() {
     let dir = tempdir("slurm-sstat");
     let name = token("sstat");
     let report = dir.join("r.json");
-    let (mut mw, id) = around_srun(c, &report, &name, &["--mib", "96", "--hold-ms", "4000"]);
+    let (mw, id) = around_srun(c, &report, &name, &["--mib", "96", "--hold-ms", "5000"]);
     let _cancel = CancelOnDrop(c, id.clone());
-    let slurm_kib = sstat_max_rss(c, &format!("{id}.0"), || !mw.is_running());
+    // The task touches its memory as it starts, then holds it; Slurm samples every second.
+    std::thread::sleep(Duration::from_secs(3));
+    let slurm_kib = sstat_max_rss(c, &format!("{id}.0"));
     mw.wait().assert_code(0);
     let r = read_report(&report);
     let task = adopted(&r);
@@ -299,9 +293,9 @@ fn sstat_and_memwatch_agree_on_memory_held_for_seconds() {
     assert!(off <= 0.05, "sstat {slurm_kib} KiB vs memwatch {ours} KiB");
 }
 
-/// A 60 ms spike of 200 MiB, then 3 s of nothing: Slurm's once-a-second sampling misses it
-/// (it catches it 6% of the time: then the test tries again, up to three times), memwatch
-/// at `-i 10` catches it every time.
+/// A 60 ms spike of 200 MiB, then 4 s of nothing: Slurm's once-a-second sampling misses it
+/// (it may catch it about 6% of the time: then the test tries again, up to three times),
+/// memwatch at `-i 10` catches it every time. `sstat` is asked once, after the spike.
 #[test]
 fn a_short_spike_slurm_misses_memwatch_catches() {
     let Some(c) = slurm() else { return };
@@ -310,10 +304,11 @@ fn a_short_spike_slurm_misses_memwatch_catches() {
     for attempt in 1..=3 {
         let name = token("spike");
         let report = dir.join(format!("r{attempt}.json"));
-        let job = ["--mib", "200", "--spike-ms", "60", "--hold-ms", "3000"];
-        let (mut mw, id) = around_srun(c, &report, &name, &job);
+        let job = ["--mib", "200", "--spike-ms", "60", "--hold-ms", "4000"];
+        let (mw, id) = around_srun(c, &report, &name, &job);
         let _cancel = CancelOnDrop(c, id.clone());
-        let slurm_kib = sstat_max_rss(c, &format!("{id}.0"), || !mw.is_running());
+        std::thread::sleep(Duration::from_secs(3));
+        let slurm_kib = sstat_max_rss(c, &format!("{id}.0"));
         mw.wait().assert_code(0);
         let r = read_report(&report);
         let task = adopted(&r);
