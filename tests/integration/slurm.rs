@@ -155,6 +155,65 @@ fn memwatch_around_srun_follows_the_step_tasks() {
     assert!(human.stderr.contains("adopted from Slurm step"), "{}", human.stderr);
 }
 
+/// `memwatch run -- sbatch --wait job.sh`: the batch script runs under
+/// `slurmstepd: [JOB.batch]`; memwatch adopts it, and the workload it starts joins as its
+/// child.
+#[test]
+fn memwatch_around_sbatch_wait_follows_the_batch_script() {
+    let Some(c) = slurm() else { return };
+    let dir = tempdir("slurm-sbatch-wait");
+    let report = dir.join("r.json");
+    let script = batch_script(
+        &dir,
+        &format!("{} __workload --mib 48 --hold-ms 1500", bin()),
+    );
+    let job = ["sbatch", "--wait", "-o", "/dev/null", &script];
+    let f = finish(c.configure(&mut run_cmd(
+        &["-i", "20", "-o", report.to_str().unwrap()],
+        &job,
+    )));
+    f.assert_code(0);
+    let r = read_report(&report);
+    let tasks = adopted(&r);
+    let steps: Vec<&str> = tasks.iter().filter_map(|p| p.adopted_step.as_deref()).collect();
+    assert!(
+        tasks.len() >= 2 && steps.iter().all(|s| s.ends_with(".batch")),
+        "{:?}",
+        r.processes
+    );
+    let work = tasks.iter().find(|p| p.command.contains("__workload")).unwrap();
+    assert!(work.max_rss_kib.unwrap() >= 48 * MIB, "{work:?}");
+    assert!(r.max_total_rss_kib.unwrap() >= 48 * MIB);
+}
+
+/// `memwatch run -- srun --export=NONE app`: the tasks do not get memwatch's mark, so
+/// memwatch cannot tell them from others' and adopts none; its report says that the tasks'
+/// memory is left out, naming srun, and gives the recipe that works.
+#[test]
+fn memwatch_around_srun_without_the_mark_says_what_is_missing() {
+    let Some(c) = slurm() else { return };
+    let dir = tempdir("slurm-export-none");
+    let report = dir.join("r.json");
+    let mut job = vec!["srun".to_string(), "--export=NONE".into(), "-n".into(), "1".into()];
+    job.extend(workload(&["--mib", "32", "--hold-ms", "1500"]));
+    let f = finish(c.configure(&mut run_cmd(
+        &["-i", "20", "-o", report.to_str().unwrap()],
+        &job,
+    )));
+    f.assert_code(0);
+    let r = read_report(&report);
+    assert!(adopted(&r).is_empty(), "{:?}", r.processes);
+    assert!(r.max_total_rss_kib.unwrap() < 32 * MIB, "srun alone");
+    let said = r.warnings.join("\n");
+    assert!(
+        said.contains("srun --export=NONE")
+            && said.contains("found none of them")
+            && said.contains("srun memwatch run -o mem-%h-%r.json")
+            && said.contains("memwatch merge"),
+        "{said}"
+    );
+}
+
 /// `sbatch` a script that runs memwatch; `scancel` it: memwatch passes SIGTERM on and
 /// writes its complete report.
 #[test]
@@ -287,7 +346,7 @@ fn sstat_and_memwatch_agree_on_memory_held_for_seconds() {
     let slurm_kib = slurm_kib.expect("sstat never reported the step");
     let off = (ours as f64 - slurm_kib as f64).abs() / ours as f64;
     eprintln!(
-        "held 96 MiB for 4 s: sstat MaxRSS {slurm_kib} KiB, memwatch {ours} KiB ({:.1}% apart)",
+        "held 96 MiB for 5 s (sstat asked after 3 s): sstat MaxRSS {slurm_kib} KiB, memwatch {ours} KiB ({:.1}% apart)",
         off * 100.0
     );
     assert!(off <= 0.05, "sstat {slurm_kib} KiB vs memwatch {ours} KiB");
