@@ -44,6 +44,24 @@ fn parse_slurm_size(s: &str) -> Option<u64> {
     num.parse::<f64>().ok().map(|v| (v * scale).round() as u64)
 }
 
+/// The command's environment carries this run's mark (`MEMWATCH_RUN=<memwatch's pid>.<its
+/// start, ns>`), which srun passes on to the tasks; a memwatch inside gives its own command
+/// its own.
+#[test]
+fn the_command_carries_this_runs_mark() {
+    let f = finish(&mut run_cmd(
+        &["-q", "--"],
+        &[bin(), "run", "-q", "--", "sh", "-c", "echo \"$MEMWATCH_RUN\""],
+    ));
+    f.assert_code(0);
+    let inner = f.stdout_str();
+    let (pid, start) = inner.trim().split_once('.').expect("pid.start");
+    assert!(pid.parse::<u32>().unwrap() != f.pid, "the inner memwatch's mark: {inner}");
+    assert!(start.parse::<u64>().is_ok(), "{inner}");
+    let f = finish(&mut run_cmd(&["-q"], &["sh", "-c", "echo \"$MEMWATCH_RUN\""]));
+    assert_eq!(f.stdout_str().split('.').next(), Some(&*f.pid.to_string()));
+}
+
 #[test]
 fn slurm_sizes_parse() {
     assert_eq!(parse_slurm_size("115788K"), Some(115_788));
