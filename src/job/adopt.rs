@@ -16,10 +16,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::Job;
-use crate::sys::{Discovery, Inspector, Launch, Pid, ProcId, Seen};
+use crate::sys::{Discovery, Inspector, Launch, Launched, Pid, ProcId, Seen};
 
 /// Programs that hand their work to a daemon (by file name).
-pub const LAUNCHERS: [&str; 3] = ["srun", "sbatch", "salloc"];
+pub(super) const LAUNCHERS: [&str; 3] = ["srun", "sbatch", "salloc"];
 
 /// A task not run yet is asked about at every sample for this long after it was first
 /// seen, then only at the complete searches.
@@ -78,7 +78,7 @@ impl Adoption {
 impl<I: Inspector> Job<I> {
     /// Adopt the tasks a launcher's daemon started for this run: memwatch gave the command
     /// `mark` in its environment (see [`crate::sys::RUN_MARK`]).
-    pub fn adopt_marked(&mut self, mark: &str) {
+    pub(crate) fn adopt_marked(&mut self, mark: &str) {
         self.adoption.mark = Some(Rc::from(mark));
     }
 
@@ -123,24 +123,7 @@ impl<I: Inspector> Job<I> {
                 // Perhaps born under a task adopted below: admitted then.
                 Launch::No => self.seen.push(s),
                 Launch::NotYet => still_pending.push((s, first_seen(&s))),
-                Launch::Task(task) => {
-                    let ours = task.mark.as_deref() == self.adoption.mark.as_deref();
-                    if ours && self.follow(s, t) {
-                        let rec = &mut self.live.last_mut().expect("just followed").rec;
-                        rec.adopted_step = Some(Rc::from(task.step.as_str()));
-                        self.adoption.roots.push(s.id.pid);
-                        self.adoption.adopted += 1;
-                        if let Some(n) = task.nodes {
-                            self.adoption.nodes = Some(self.adoption.nodes.map_or(n, |m| m.max(n)));
-                        }
-                        adopted = true;
-                    } else if !ours {
-                        if self.adoption.rejected.len() >= MAX_REJECTED {
-                            self.adoption.rejected.clear();
-                        }
-                        self.adoption.rejected.push(s.id);
-                    }
-                }
+                Launch::Task(task) => adopted |= self.adopt_task(&task, t),
             }
         }
         still_pending.truncate(MAX_PENDING);
@@ -156,6 +139,31 @@ impl<I: Inspector> Job<I> {
             self.admit(t);
         }
         self.seen.clear();
+    }
+
+    /// Adopt a task if it carries this run's mark (else remember it is not the job's).
+    /// Returns whether it was adopted.
+    fn adopt_task(&mut self, task: &Launched, t: Duration) -> bool {
+        let a = &mut self.adoption;
+        if task.mark.as_deref() != a.mark.as_deref() {
+            if a.rejected.len() >= MAX_REJECTED {
+                a.rejected.clear();
+            }
+            a.rejected.push(task.seen.id);
+            return false;
+        }
+        if !self.follow(task.seen, t) {
+            return false;
+        }
+        let rec = &mut self.live.last_mut().expect("just followed").rec;
+        rec.adopted_step = Some(Rc::from(task.step.as_str()));
+        let a = &mut self.adoption;
+        a.roots.push(task.seen.id.pid);
+        a.adopted += 1;
+        if let Some(n) = task.nodes {
+            a.nodes = Some(a.nodes.map_or(n, |m| m.max(n)));
+        }
+        true
     }
 }
 

@@ -42,8 +42,16 @@ fn the_marked_tasks_of_a_launcher_are_adopted_with_their_step() {
     let fake = FakeInspector::default();
     fake.spawn(FakeProc::new(ROOT, ME, 10, "srun -n 2 ./app").rss(9000));
     fake.spawn(FakeProc::new(STEPD, 1, 11, "slurmstepd: [7.0]").rss(5000));
-    fake.spawn(FakeProc::new(60, STEPD, 12, "./app").rss(64000).task("7.0", Some(MARK), Some(1)));
-    fake.spawn(FakeProc::new(61, STEPD, 12, "./app").rss(1).task("8.0", Some("99.1"), Some(1)));
+    fake.spawn(
+        FakeProc::new(60, STEPD, 12, "./app")
+            .rss(64000)
+            .task("7.0", Some(MARK), Some(1)),
+    );
+    fake.spawn(
+        FakeProc::new(61, STEPD, 12, "./app")
+            .rss(1)
+            .task("8.0", Some("99.1"), Some(1)),
+    );
     fake.spawn(FakeProc::new(62, 60, 13, "./app --helper").rss(1000));
     fake.spawn(FakeProc::new(70, 1, 14, "cron").rss(777));
     let mut j = job(&fake);
@@ -57,7 +65,11 @@ fn the_marked_tasks_of_a_launcher_are_adopted_with_their_step() {
     let asked = fake.launched_calls.get();
     j.sample(ms(10), false).unwrap();
     j.sample(ms(20), false).unwrap();
-    assert_eq!(fake.launched_calls.get(), asked + 2 * 2, "stepd and cron, each sample");
+    assert_eq!(
+        fake.launched_calls.get(),
+        asked + 2 * 2,
+        "stepd and cron, each sample"
+    );
     fake.exit(60);
     fake.exit(62);
     fake.exit(ROOT);
@@ -95,7 +107,10 @@ fn only_a_running_launcher_makes_memwatch_ask() {
     fake.spawn(FakeProc::new(60, STEPD, 12, "./app").task("7.0", Some(MARK), None));
     j.sample(ms(20), true).unwrap();
     assert_eq!((fake.launched_calls.get(), fake.searches.get()), asked);
-    assert!(record(&j, 60).is_none(), "a task born after srun exited is not srun's");
+    assert!(
+        record(&j, 60).is_none(),
+        "a task born after srun exited is not srun's"
+    );
     let stats = j.finish();
     assert_eq!((stats.launcher, stats.adopted), (Some(102), 0));
 }
@@ -112,7 +127,11 @@ fn a_root_that_execs_srun_becomes_a_launcher() {
     fake.exec(ROOT, "srun ./app", 9000);
     j.sample(ms(10), false).unwrap();
     assert!(j.adoption.active());
-    fake.spawn(FakeProc::new(60, STEPD, 12, "./app").rss(500).task("3.0", Some(MARK), None));
+    fake.spawn(
+        FakeProc::new(60, STEPD, 12, "./app")
+            .rss(500)
+            .task("3.0", Some(MARK), None),
+    );
     j.sample(ms(20), false).unwrap();
     assert_eq!(record(&j, 60).unwrap().adopted_step.as_deref(), Some("3.0"));
 }
@@ -134,5 +153,8 @@ fn a_task_not_run_yet_is_asked_about_again() {
     assert_eq!(j.adoption.roots, [60]);
     fake.exit(60);
     j.sample(ms(30), false).unwrap();
-    assert!(j.adoption.roots.is_empty(), "a gone task is no root to search under");
+    assert!(
+        j.adoption.roots.is_empty(),
+        "a gone task is no root to search under"
+    );
 }

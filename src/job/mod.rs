@@ -20,9 +20,8 @@ use std::time::Duration;
 use crate::error::SampleError;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
-pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
 use adopt::Adoption;
-pub use adopt::LAUNCHERS;
+pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
 use record::{Live, shown_command};
 pub use stats::{JobStats, SampleSummary};
 

@@ -102,7 +102,7 @@ pub struct Discovery<'a> {
 /// to the run: launchers that forward the environment (Slurm's `srun` and `sbatch` do by
 /// default) pass it on to the tasks their daemons start, which is how memwatch knows its
 /// own among them.
-pub const RUN_MARK: &str = "MEMWATCH_RUN";
+pub(crate) const RUN_MARK: &str = "MEMWATCH_RUN";
 
 /// A process that a launcher's daemon started on this node, outside the process tree of
 /// the launcher that asked for it: a task of a Slurm step, started by `slurmstepd`.

@@ -14,6 +14,10 @@
 //! the open-files limit and uses up every descriptor.
 //!
 //! `overhead` is a measurement, not a pass/fail test: ignored, and run by `cargo overhead`.
+//!
+//! The binary under test is the one cargo built, or the one `MEMWATCH_BIN` names (`.ci/run`
+//! runs the run, outputs, signals, MPI and Slurm modules again against the static binary
+//! of `cargo static`): see [`util::bin`].
 
 #![cfg(unix)]
 

@@ -27,7 +27,10 @@ fn batch_script(dir: &TempDir, body: &str) -> String {
 /// `sstat`'s MaxRSS (KiB) of a running step, asked once: each query makes the step daemon
 /// take a sample of its own, so polling would sample for Slurm.
 fn sstat_max_rss(c: &Cluster, step: &str) -> Option<u64> {
-    let out = output(c.cmd("sstat").args(["-n", "-P", "-j", step, "-o", "MaxRSS"]));
+    let out = output(
+        c.cmd("sstat")
+            .args(["-n", "-P", "-j", step, "-o", "MaxRSS"]),
+    );
     text(&out.stdout).lines().find_map(parse_slurm_size)
 }
 
@@ -50,15 +53,29 @@ fn parse_slurm_size(s: &str) -> Option<u64> {
 #[test]
 fn the_command_carries_this_runs_mark() {
     let f = finish(&mut run_cmd(
-        &["-q", "--"],
-        &[bin(), "run", "-q", "--", "sh", "-c", "echo \"$MEMWATCH_RUN\""],
+        &["-q"],
+        &[
+            bin(),
+            "run",
+            "-q",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$MEMWATCH_RUN\"",
+        ],
     ));
     f.assert_code(0);
     let inner = f.stdout_str();
     let (pid, start) = inner.trim().split_once('.').expect("pid.start");
-    assert!(pid.parse::<u32>().unwrap() != f.pid, "the inner memwatch's mark: {inner}");
+    assert!(
+        pid.parse::<u32>().unwrap() != f.pid,
+        "the inner memwatch's mark: {inner}"
+    );
     assert!(start.parse::<u64>().is_ok(), "{inner}");
-    let f = finish(&mut run_cmd(&["-q"], &["sh", "-c", "echo \"$MEMWATCH_RUN\""]));
+    let f = finish(&mut run_cmd(
+        &["-q"],
+        &["sh", "-c", "echo \"$MEMWATCH_RUN\""],
+    ));
     assert_eq!(f.stdout_str().split('.').next(), Some(&*f.pid.to_string()));
 }
 
@@ -80,10 +97,22 @@ fn one_memwatch_per_task_then_merge() {
     let name = token("per-task");
     let template = dir.join("mw-%j-%r.json");
     let mut cmd = c.cmd("srun");
-    cmd.args(["-n", "4", "-O", "-J", &name, bin(), "run", "-q", "-i", "20", "-o"])
-        .arg(&template)
-        .arg("--")
-        .args(workload(&["--mib", "32", "--hold-ms", "2000"]));
+    cmd.args([
+        "-n",
+        "4",
+        "-O",
+        "-J",
+        &name,
+        bin(),
+        "run",
+        "-q",
+        "-i",
+        "20",
+        "-o",
+    ])
+    .arg(&template)
+    .arg("--")
+    .args(workload(&["--mib", "32", "--hold-ms", "2000"]));
     let out = output(&mut cmd);
     assert!(out.status.success(), "srun: {}", text(&out.stderr));
     let files: Vec<_> = dir.list().iter().map(|f| dir.join(f)).collect();
@@ -93,7 +122,10 @@ fn one_memwatch_per_task_then_merge() {
     let mut ranks: Vec<String> = Vec::new();
     for (f, r) in files.iter().zip(&reports) {
         assert_eq!(r.launcher.get("SLURM_JOB_ID"), Some(&job), "{f:?}");
-        assert_eq!(r.launcher.get("SLURM_STEP_ID").map(String::as_str), Some("0"));
+        assert_eq!(
+            r.launcher.get("SLURM_STEP_ID").map(String::as_str),
+            Some("0")
+        );
         let rank = r.launcher["SLURM_PROCID"].clone();
         let expected = format!("mw-{job}.0-{rank}.json");
         assert!(f.ends_with(&expected), "{f:?} is not {expected}");
@@ -155,7 +187,10 @@ fn memwatch_around_srun_follows_the_step_tasks() {
         assert!(t.command.contains("__workload"), "{t:?}");
     }
     let total = r.max_total_rss_kib.unwrap();
-    assert!(total >= 128 * MIB, "max total {total} KiB: the tasks are not in it");
+    assert!(
+        total >= 128 * MIB,
+        "max total {total} KiB: the tasks are not in it"
+    );
     let said = r.warnings.join("\n");
     assert!(said.contains("srun"), "{said}");
     assert!(
@@ -170,7 +205,11 @@ fn memwatch_around_srun_follows_the_step_tasks() {
     // The human summary marks them too.
     let human = finish(c.configure(memwatch(["run", "-i", "20", "--"]).args(&job)));
     human.assert_code(0);
-    assert!(human.stderr.contains("adopted from Slurm step"), "{}", human.stderr);
+    assert!(
+        human.stderr.contains("adopted from Slurm step"),
+        "{}",
+        human.stderr
+    );
 }
 
 /// `memwatch run -- sbatch --wait job.sh`: the batch script runs under
@@ -193,13 +232,19 @@ fn memwatch_around_sbatch_wait_follows_the_batch_script() {
     f.assert_code(0);
     let r = read_report(&report);
     let tasks = adopted(&r);
-    let steps: Vec<&str> = tasks.iter().filter_map(|p| p.adopted_step.as_deref()).collect();
+    let steps: Vec<&str> = tasks
+        .iter()
+        .filter_map(|p| p.adopted_step.as_deref())
+        .collect();
     assert!(
         tasks.len() >= 2 && steps.iter().all(|s| s.ends_with(".batch")),
         "{:?}",
         r.processes
     );
-    let work = tasks.iter().find(|p| p.command.contains("__workload")).unwrap();
+    let work = tasks
+        .iter()
+        .find(|p| p.command.contains("__workload"))
+        .unwrap();
     assert!(work.max_rss_kib.unwrap() >= 48 * MIB, "{work:?}");
     assert!(r.max_total_rss_kib.unwrap() >= 48 * MIB);
 }
@@ -212,7 +257,12 @@ fn memwatch_around_srun_without_the_mark_says_what_is_missing() {
     let Some(c) = slurm() else { return };
     let dir = tempdir("slurm-export-none");
     let report = dir.join("r.json");
-    let mut job = vec!["srun".to_string(), "--export=NONE".into(), "-n".into(), "1".into()];
+    let mut job = vec![
+        "srun".to_string(),
+        "--export=NONE".into(),
+        "-n".into(),
+        "1".into(),
+    ];
     job.extend(workload(&["--mib", "32", "--hold-ms", "1500"]));
     let f = finish(c.configure(&mut run_cmd(
         &["-i", "20", "-o", report.to_str().unwrap()],
@@ -302,7 +352,10 @@ fn a_job_past_its_time_limit_leaves_the_report_written_before_the_sigkill() {
         ),
     );
     let t0 = Instant::now();
-    c.run("sbatch", &["-J", &name, "--time=1", "-o", "/dev/null", &script]);
+    c.run(
+        "sbatch",
+        &["-J", &name, "--time=1", "-o", "/dev/null", &script],
+    );
     let id = c.job_id(&name, Duration::from_secs(30));
     let _cancel = CancelOnDrop(c, id.clone());
     // Slurm checks time limits every 30 s: the job ends 60 to 90 s after it started.
@@ -323,8 +376,16 @@ fn a_job_past_its_time_limit_leaves_the_report_written_before_the_sigkill() {
     );
     assert!(r.interrupted);
     assert_eq!(r.interrupt_signal, Some(15));
-    assert_eq!(r.exit(), None, "SIGKILL ended memwatch before the job: an interim report");
-    assert!(r.warnings.iter().any(|w| w.contains("interim")), "{:?}", r.warnings);
+    assert_eq!(
+        r.exit(),
+        None,
+        "SIGKILL ended memwatch before the job: an interim report"
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("interim")),
+        "{:?}",
+        r.warnings
+    );
     assert!(!r.left_running.is_empty());
     assert!(r.max_total_rss_kib.unwrap() >= 16 * MIB);
     assert!(r.duration_seconds >= 50.0, "{}", r.duration_seconds);

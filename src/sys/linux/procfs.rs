@@ -180,9 +180,8 @@ pub fn stat_comm(buf: &[u8]) -> Option<&[u8]> {
 /// The value of variable `name` in a `/proc/<pid>/environ` (`NAME=value` strings, each
 /// ended by a NUL); the first one wins, as for `getenv`.
 pub fn environ_var<'a>(buf: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    buf.split(|&b| b == 0).find_map(|kv| {
-        kv.strip_prefix(name.as_bytes())?.strip_prefix(b"=")
-    })
+    buf.split(|&b| b == 0)
+        .find_map(|kv| kv.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
 }
 
 /// The step in the title a Slurm step daemon gives itself, its `/proc/<pid>/cmdline`
@@ -513,10 +512,20 @@ Pss_Anon:          40100 kB\n";
         assert_eq!(environ_var(env, "SLURM_JOB_ID"), Some(&b"42"[..]));
         assert_eq!(environ_var(env, "MEMWATCH_RUN"), Some(&b"1.2"[..]));
         assert_eq!(environ_var(env, "EMPTY"), Some(&b""[..]));
-        assert_eq!(environ_var(env, "SLURM_JOB"), None, "a prefix is not a name");
+        assert_eq!(
+            environ_var(env, "SLURM_JOB"),
+            None,
+            "a prefix is not a name"
+        );
         assert_eq!(environ_var(b"", "PATH"), None);
-        assert_eq!(stepd_step(b"slurmstepd: [1234.0]      \0\0"), Some(&b"1234.0"[..]));
-        assert_eq!(stepd_step(b"slurmstepd: [77.batch]"), Some(&b"77.batch"[..]));
+        assert_eq!(
+            stepd_step(b"slurmstepd: [1234.0]      \0\0"),
+            Some(&b"1234.0"[..])
+        );
+        assert_eq!(
+            stepd_step(b"slurmstepd: [77.batch]"),
+            Some(&b"77.batch"[..])
+        );
         assert_eq!(stepd_step(b"slurmstepd\0"), None, "not titled yet");
         assert_eq!(stepd_step(b"slurmstepd: []"), None);
         assert_eq!(stepd_step(b"sh\0-c\0[1.0]"), None);

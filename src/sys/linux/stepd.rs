@@ -6,7 +6,9 @@
 //! Asked only while the job runs a launcher (the core decides when): about a process born
 //! outside memwatch's tree, its parent is checked once (is it a `slurmstepd`?), and the
 //! step daemons found are remembered, so a task born later costs one `environ` read. The
-//! safety net, once a second, scans `/proc` for step daemons and lists their children.
+//! safety net, once a second, lists `/proc`, reads the `stat` of the pids that were not
+//! there at the previous search (the first search reads them all) to find new step
+//! daemons, and lists their children.
 
 use super::files::{self, ProcPath};
 use super::inspector::LinuxInspector;
@@ -25,6 +27,11 @@ pub(super) struct StepDaemons {
     daemons: Vec<(ProcId, String)>,
     /// Pids found not to be step daemons since the last search.
     not_stepd: Vec<Pid>,
+    /// The pids in `/proc` at the last search that were no step daemon, sorted: not read
+    /// again (a step daemon is a new process, with a pid that was not there a second ago).
+    listed: Vec<Pid>,
+    /// Scratch for the current listing.
+    listing: Vec<Pid>,
 }
 
 impl LinuxInspector {
@@ -67,22 +74,32 @@ impl LinuxInspector {
     /// follow.
     pub(super) fn search_launched(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
         self.steps.not_stepd.clear();
-        self.queue.clear();
-        let queue = &mut self.queue;
-        if files::list_dir(c"/proc", &mut self.dents, |pid| queue.push(pid)).is_err() {
+        let mut listing = std::mem::take(&mut self.steps.listing);
+        listing.clear();
+        if files::list_dir(c"/proc", &mut self.dents, |pid| listing.push(pid)).is_err() {
+            self.steps.listing = listing;
             return;
         }
+        listing.sort_unstable();
         let mut daemons = std::mem::take(&mut self.steps.daemons);
-        daemons.retain(|(id, _)| self.read_stat(id.pid).is_some_and(|s| s.1.starttime == id.start));
-        for i in 0..self.queue.len() {
-            let pid = self.queue[i];
-            if (d.is_live)(pid) || daemons.iter().any(|(id, _)| id.pid == pid) {
+        daemons.retain(|(id, _)| {
+            self.read_stat(id.pid)
+                .is_some_and(|s| s.1.starttime == id.start)
+        });
+        for &pid in &listing {
+            // Listed at the previous search already, and no step daemon then.
+            let known = self.steps.listed.binary_search(&pid).is_ok();
+            if known || (d.is_live)(pid) || daemons.iter().any(|(id, _)| id.pid == pid) {
                 continue;
             }
             if let Some(daemon) = self.new_stepd(pid) {
                 daemons.push(daemon);
             }
         }
+        listing.retain(|pid| !daemons.iter().any(|(id, _)| id.pid == *pid));
+        std::mem::swap(&mut self.steps.listed, &mut listing);
+        self.steps.listing = listing;
+        self.queue.clear();
         for (id, _) in &daemons {
             self.stepd_children(id.pid, d, out);
         }

@@ -182,7 +182,8 @@ fn cpus() -> u32 {
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix("CPUs=")?.parse().ok())
         });
-    from_slurmd.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32))
+    from_slurmd
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32))
 }
 
 fn slurm_conf(dir: &Path, node: &str, cpus: u32) -> Result<String, String> {
@@ -242,7 +243,10 @@ fn daemon(dir: &Path, name: &str, cmd: &mut Command) -> Result<(), String> {
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {name}: {e}"))?;
-    DAEMONS.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+    DAEMONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(child);
     Ok(())
 }
 
@@ -392,7 +396,10 @@ fn stop() {
         .args(["-h", "-o", "%i"])
         .output()
     {
-        let ids: Vec<String> = text(&out.stdout).split_whitespace().map(String::from).collect();
+        let ids: Vec<String> = text(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
         if !ids.is_empty() {
             let _ = Command::new("scancel")
                 .env("SLURM_CONF", &conf)
@@ -425,7 +432,9 @@ fn stop() {
 /// step).
 fn slurmstepd_running(dir: &Path) -> bool {
     fs::read_dir(dir.join("spool")).is_ok_and(|d| {
-        d.flatten()
-            .any(|e| e.file_type().is_ok_and(|t| std::os::unix::fs::FileTypeExt::is_socket(&t)))
+        d.flatten().any(|e| {
+            e.file_type()
+                .is_ok_and(|t| std::os::unix::fs::FileTypeExt::is_socket(&t))
+        })
     })
 }
