@@ -53,12 +53,15 @@ fn the_marked_tasks_of_a_launcher_are_adopted_with_their_step() {
             .task("8.0", Some("99.1"), Some(1)),
     );
     fake.spawn(FakeProc::new(62, 60, 13, "./app --helper").rss(1000));
+    // Linked to the job by its group alone (its parent gone): adopted with its leader.
+    fake.spawn(FakeProc::new(63, 1, 13, "./app --orphan").rss(0).pgid(60));
     fake.spawn(FakeProc::new(70, 1, 14, "cron").rss(777));
     let mut j = job(&fake);
     let s = j.sample(ms(0), true).unwrap();
-    assert_eq!((s.processes, s.total_rss_kib), (3, 9000 + 64000 + 1000));
+    assert_eq!((s.processes, s.total_rss_kib), (4, 9000 + 64000 + 1000));
     assert_eq!(record(&j, 60).unwrap().adopted_step.as_deref(), Some("7.0"));
     assert_eq!(record(&j, 62).unwrap().adopted_step.as_deref(), Some("7.0"));
+    assert_eq!(record(&j, 63).unwrap().adopted_step.as_deref(), Some("7.0"));
     assert_eq!(record(&j, ROOT).unwrap().adopted_step, None);
     assert!(record(&j, 61).is_none() && record(&j, 70).is_none() && record(&j, STEPD).is_none());
     // The others are asked about once each, not at every sample.
@@ -72,6 +75,7 @@ fn the_marked_tasks_of_a_launcher_are_adopted_with_their_step() {
     );
     fake.exit(60);
     fake.exit(62);
+    fake.exit(63);
     fake.exit(ROOT);
     j.sample(ms(30), true).unwrap();
     let stats = j.finish();

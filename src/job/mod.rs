@@ -262,7 +262,13 @@ impl<I: Inspector> Job<I> {
             .filter(|parent| parent.id.start <= s.id.start);
         // Found running its parent's command line: maybe between its fork and its exec.
         let copy_of_parent = parent.is_some_and(|parent| *parent.command == *command);
-        let adopted_step = parent.and_then(|parent| parent.adopted_step.clone());
+        // Adopted with its parent, or with the leader of its group when only the group
+        // links it to the job (its parent gone, or not followed yet).
+        let leader = self.live_index.get(&s.pgid).map(|&i| &self.live[i].rec);
+        let adopted_step = parent.map_or_else(
+            || leader.and_then(|l| l.adopted_step.clone()),
+            |p| p.adopted_step.clone(),
+        );
         let launcher = adopt::is_launcher(&command);
         if launcher {
             self.adoption.launcher(s.id.pid, true);
