@@ -96,9 +96,10 @@ impl<I: Inspector> Job<I> {
                 .find(|(p, _)| p.id == s.id)
                 .map_or(t, |&(_, since)| since)
         };
+        let is_due = |since: Duration| full || t.saturating_sub(since) < PENDING_EVERY_SAMPLE;
         let due: Vec<Seen> = pending
             .iter()
-            .filter(|(_, since)| full || t.saturating_sub(*since) < PENDING_EVERY_SAMPLE)
+            .filter(|&&(_, since)| is_due(since))
             .map(|(s, _)| *s)
             .collect();
         candidates.extend(due);
@@ -128,9 +129,8 @@ impl<I: Inspector> Job<I> {
         }
         still_pending.truncate(MAX_PENDING);
         // Pending tasks not due at this sample stay as they were.
-        pending.retain(|(s, since)| {
-            !(full || t.saturating_sub(*since) < PENDING_EVERY_SAMPLE)
-                && !still_pending.iter().any(|(p, _)| p.id == s.id)
+        pending.retain(|&(s, since)| {
+            !is_due(since) && !still_pending.iter().any(|(p, _)| p.id == s.id)
         });
         pending.extend(still_pending);
         self.adoption.pending = pending;
