@@ -136,6 +136,9 @@ impl<I: Inspector> Job<I> {
         self.adoption.pending = pending;
         self.adoption.candidates = candidates;
         if adopted {
+            // What the adopted tasks started before memwatch saw them: a complete search,
+            // which now looks under them too. (This sample's discovery already succeeded.)
+            let _ = self.discover(true);
             self.admit(t);
         }
         self.seen.clear();

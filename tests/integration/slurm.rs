@@ -169,7 +169,7 @@ fn memwatch_around_srun_follows_the_step_tasks() {
     let report = dir.join("r.json");
     let mut job = vec!["srun".to_string(), "-n".into(), "2".into(), "-O".into()];
     job.extend(["-J".to_string(), name.clone()]);
-    job.extend(workload(&["--mib", "64", "--hold-ms", "2000"]));
+    job.extend(workload(&["--mib", "64", "--hold-ms", "3000"]));
     let f = finish(c.configure(&mut run_cmd(
         &["-i", "20", "-o", report.to_str().unwrap()],
         &job,
@@ -222,7 +222,7 @@ fn memwatch_around_sbatch_wait_follows_the_batch_script() {
     let report = dir.join("r.json");
     let script = batch_script(
         &dir,
-        &format!("{} __workload --mib 48 --hold-ms 1500", bin()),
+        &format!("{} __workload --mib 48 --hold-ms 3000", bin()),
     );
     let job = ["sbatch", "--wait", "-o", "/dev/null", &script];
     let f = finish(c.configure(&mut run_cmd(
@@ -391,15 +391,36 @@ fn a_job_past_its_time_limit_leaves_the_report_written_before_the_sigkill() {
     assert!(r.duration_seconds >= 50.0, "{}", r.duration_seconds);
 }
 
-/// `memwatch run -i 10 -- srun -n 1 -J <name> <job>` started; the job's id once Slurm
-/// lists it.
+/// The task of [`around_srun`], adopted: the shell that became the workload.
+#[track_caller]
+fn adopted_workload(r: &Report) -> &ProcessReport {
+    let tasks = adopted(r);
+    let work: Vec<_> = tasks
+        .iter()
+        .filter(|p| p.command.contains("__workload"))
+        .collect();
+    assert_eq!(work.len(), 1, "{:?}", r.processes);
+    work[0]
+}
+
+/// `memwatch run -i 10 -- srun -n 1 -J <name> sh -c 'sleep 1.5; exec <workload>'`
+/// started; the job's id once Slurm lists it. The task waits before it runs the workload:
+/// memwatch has adopted it by then, even on a machine so busy that it saw the task only
+/// with its once-a-second search.
 fn around_srun(c: &Cluster, report: &Path, name: &str, job: &[&str]) -> (Running, String) {
     let mut args = vec!["srun".to_string(), "-n".into(), "1".into(), "-J".into()];
     args.push(name.to_string());
+    let script = format!("sleep 1.5; exec \"$0\" \"$@\"");
+    args.extend(["sh".to_string(), "-c".into(), script]);
     args.extend(workload(job));
     let mut cmd = run_cmd(&["-q", "-i", "10", "-o", report.to_str().unwrap()], &args);
     let mw = spawn(c.configure(&mut cmd));
     let id = c.job_id(name, Duration::from_secs(30));
+    // It may wait for CPUs other tests' jobs hold.
+    poll(Duration::from_secs(60), || match c.job_state(&id) {
+        Some(s) if s == "RUNNING" => Ok(()),
+        s => Err(format!("job {id} is {s:?}")),
+    });
     (mw, id)
 }
 
@@ -414,18 +435,17 @@ fn sstat_and_memwatch_agree_on_memory_held_for_seconds() {
     let report = dir.join("r.json");
     let (mw, id) = around_srun(c, &report, &name, &["--mib", "96", "--hold-ms", "5000"]);
     let _cancel = CancelOnDrop(c, id.clone());
-    // The task touches its memory as it starts, then holds it; Slurm samples every second.
+    // The task touches its memory 1.5 s after it starts, then holds it; Slurm samples
+    // every second.
     std::thread::sleep(Duration::from_secs(3));
     let slurm_kib = sstat_max_rss(c, &format!("{id}.0"));
     mw.wait().assert_code(0);
     let r = read_report(&report);
-    let task = adopted(&r);
-    assert_eq!(task.len(), 1, "{:?}", r.processes);
-    let ours = task[0].max_rss_kib.unwrap();
+    let ours = adopted_workload(&r).max_rss_kib.unwrap();
     let slurm_kib = slurm_kib.expect("sstat never reported the step");
     let off = (ours as f64 - slurm_kib as f64).abs() / ours as f64;
     eprintln!(
-        "held 96 MiB for 5 s (sstat asked after 3 s): sstat MaxRSS {slurm_kib} KiB, memwatch {ours} KiB ({:.1}% apart)",
+        "held 96 MiB for 5 s (sstat asked once, 1.5 s in): sstat MaxRSS {slurm_kib} KiB, memwatch {ours} KiB ({:.1}% apart)",
         off * 100.0
     );
     assert!(off <= 0.05, "sstat {slurm_kib} KiB vs memwatch {ours} KiB");
@@ -445,13 +465,12 @@ fn a_short_spike_slurm_misses_memwatch_catches() {
         let job = ["--mib", "200", "--spike-ms", "60", "--hold-ms", "4000"];
         let (mw, id) = around_srun(c, &report, &name, &job);
         let _cancel = CancelOnDrop(c, id.clone());
+        // The spike comes 1.5 s after the task starts; then 4 s of nothing.
         std::thread::sleep(Duration::from_secs(3));
         let slurm_kib = sstat_max_rss(c, &format!("{id}.0"));
         mw.wait().assert_code(0);
         let r = read_report(&report);
-        let task = adopted(&r);
-        assert_eq!(task.len(), 1, "{:?}", r.processes);
-        let ours = task[0].max_rss_kib.unwrap();
+        let ours = adopted_workload(&r).max_rss_kib.unwrap();
         eprintln!(
             "60 ms spike of 200 MiB (attempt {attempt}): sstat MaxRSS {slurm_kib:?} KiB, \
              memwatch -i 10 {ours} KiB"

@@ -17,6 +17,19 @@ use crate::sys::{Discovery, Launch, Launched, Pid, ProcId, RUN_MARK, Seen};
 
 /// The name a step daemon runs under (`comm`).
 const STEPD: &[u8] = b"slurmstepd";
+/// The name it has before: `slurmd` forks, and the fork executes `slurmstepd`.
+const SLURMD: &[u8] = b"slurmd";
+
+/// What a process is to the search for step daemons.
+enum Daemon {
+    /// A step daemon, with its step (`JOB.STEP`).
+    Step(ProcId, String),
+    /// Not yet, perhaps later: a fork of `slurmd` before its exec, or a `slurmstepd` that
+    /// has not given itself its title yet. Looked at again.
+    NotYet,
+    /// Something else (or gone).
+    No,
+}
 /// Parents found not to be step daemons, remembered until the next search (bounded).
 const MAX_NOT_STEPD: usize = 256;
 
@@ -27,18 +40,24 @@ pub(super) struct StepDaemons {
     daemons: Vec<(ProcId, String)>,
     /// Pids found not to be step daemons since the last search.
     not_stepd: Vec<Pid>,
-    /// The pids in `/proc` at the last search that were no step daemon, sorted: not read
-    /// again (a step daemon is a new process, with a pid that was not there a second ago).
+    /// The pids in `/proc` at the last search that were no step daemon and were not about
+    /// to become one, sorted: not read again (a step daemon is a new process, with a pid
+    /// that was not there a second ago, or a fork of `slurmd` that was about to exec).
     listed: Vec<Pid>,
     /// Scratch for the current listing.
     listing: Vec<Pid>,
+    /// Pids that may still become step daemons: looked at again at the next search.
+    later: Vec<Pid>,
 }
 
 impl LinuxInspector {
     /// [`Inspector::launched`](crate::sys::Inspector::launched).
     pub(super) fn launch_of(&mut self, seen: &Seen) -> Launch {
-        let Some(step) = self.stepd_step(seen.ppid) else {
-            return Launch::No;
+        let step = match self.stepd_step(seen.ppid) {
+            Daemon::Step(_, step) => step,
+            // Its parent may still become a step daemon: ask again.
+            Daemon::NotYet => return Launch::NotYet,
+            Daemon::No => return Launch::No,
         };
         let Some(stat) = self.read_stat(seen.id.pid) else {
             return Launch::No;
@@ -46,7 +65,7 @@ impl LinuxInspector {
         if stat.1.starttime != seen.id.start {
             return Launch::No;
         }
-        if stat.0 {
+        if stat.0 == Some(STEPD) {
             // Still the daemon's copy: its program and environment come with its exec.
             return Launch::NotYet;
         }
@@ -86,17 +105,23 @@ impl LinuxInspector {
             self.read_stat(id.pid)
                 .is_some_and(|s| s.1.starttime == id.start)
         });
+        let mut later = std::mem::take(&mut self.steps.later);
+        later.clear();
         for &pid in &listing {
-            // Listed at the previous search already, and no step daemon then.
+            // Listed at the previous search already, and no step daemon then, nor about to
+            // become one.
             let known = self.steps.listed.binary_search(&pid).is_ok();
             if known || (d.is_live)(pid) || daemons.iter().any(|(id, _)| id.pid == pid) {
                 continue;
             }
-            if let Some(daemon) = self.new_stepd(pid) {
-                daemons.push(daemon);
+            match self.new_stepd(pid) {
+                Daemon::Step(id, step) => daemons.push((id, step)),
+                Daemon::NotYet => later.push(pid),
+                Daemon::No => {}
             }
         }
-        listing.retain(|pid| !daemons.iter().any(|(id, _)| id.pid == *pid));
+        listing.retain(|pid| !daemons.iter().any(|(id, _)| id.pid == *pid) && !later.contains(pid));
+        self.steps.later = later;
         std::mem::swap(&mut self.steps.listed, &mut listing);
         self.steps.listing = listing;
         self.queue.clear();
@@ -142,53 +167,62 @@ impl LinuxInspector {
         }
     }
 
-    /// The step of step daemon `pid`, if it is one (remembered either way).
-    fn stepd_step(&mut self, pid: Pid) -> Option<String> {
-        if let Some((_, step)) = self.steps.daemons.iter().find(|(id, _)| id.pid == pid) {
-            return Some(step.clone());
+    /// What process `pid` is as a step daemon (remembered when it is one, or is none).
+    fn stepd_step(&mut self, pid: Pid) -> Daemon {
+        if let Some((id, step)) = self.steps.daemons.iter().find(|(id, _)| id.pid == pid) {
+            return Daemon::Step(*id, step.clone());
         }
         if self.steps.not_stepd.contains(&pid) {
-            return None;
+            return Daemon::No;
         }
-        match self.new_stepd(pid) {
-            Some(daemon) => {
-                let step = daemon.1.clone();
-                self.steps.daemons.push(daemon);
-                Some(step)
-            }
-            None => {
+        let daemon = self.new_stepd(pid);
+        match &daemon {
+            Daemon::Step(id, step) => self.steps.daemons.push((*id, step.clone())),
+            Daemon::NotYet => {}
+            Daemon::No => {
                 if self.steps.not_stepd.len() >= MAX_NOT_STEPD {
                     self.steps.not_stepd.clear();
                 }
                 self.steps.not_stepd.push(pid);
-                None
             }
         }
+        daemon
     }
 
-    /// Process `pid` as a step daemon, if it is one: its identity and its step, from the
-    /// title it gives itself (`slurmstepd: [1234.0]`).
-    fn new_stepd(&mut self, pid: Pid) -> Option<(ProcId, String)> {
-        let (is_stepd, stat) = self.read_stat(pid)?;
-        if !is_stepd {
-            return None;
+    /// Process `pid` as a step daemon: its identity and its step, from the title it gives
+    /// itself (`slurmstepd: [1234.0]`).
+    fn new_stepd(&mut self, pid: Pid) -> Daemon {
+        let Some((comm, stat)) = self.read_stat(pid) else {
+            return Daemon::No;
+        };
+        match comm {
+            Some(STEPD) => {}
+            Some(SLURMD) => return Daemon::NotYet,
+            _ => return Daemon::No,
         }
         let cmdline = ProcPath::file(pid, "cmdline");
-        let n = files::read_file(cmdline.as_c_str(), &mut self.buf).ok()?;
-        let step = String::from_utf8_lossy(procfs::stepd_step(&self.buf[..n])?).into_owned();
+        let Ok(n) = files::read_file(cmdline.as_c_str(), &mut self.buf) else {
+            return Daemon::No;
+        };
+        let Some(step) = procfs::stepd_step(&self.buf[..n]) else {
+            return Daemon::NotYet;
+        };
         let id = ProcId {
             pid,
             start: stat.starttime,
         };
-        Some((id, step))
+        Daemon::Step(id, String::from_utf8_lossy(step).into_owned())
     }
 
-    /// `/proc/<pid>/stat`: whether its name is `slurmstepd`, and its fields.
-    fn read_stat(&mut self, pid: Pid) -> Option<(bool, procfs::Stat)> {
+    /// `/proc/<pid>/stat`: its name when it is one of [`STEPD`] and [`SLURMD`], and its
+    /// fields.
+    fn read_stat(&mut self, pid: Pid) -> Option<(Option<&'static [u8]>, procfs::Stat)> {
         let path = ProcPath::file(pid, "stat");
         let n = files::read_file(path.as_c_str(), &mut self.buf).ok()?;
         let line = &self.buf[..n];
         let stat = procfs::parse_stat(line).filter(|s| !s.is_dead())?;
-        Some((procfs::stat_comm(line) == Some(STEPD), stat))
+        let comm = procfs::stat_comm(line);
+        let name = [STEPD, SLURMD].into_iter().find(|&n| comm == Some(n));
+        Some((name, stat))
     }
 }
