@@ -410,7 +410,7 @@ fn adopted_workload(r: &Report) -> &ProcessReport {
 fn around_srun(c: &Cluster, report: &Path, name: &str, job: &[&str]) -> (Running, String) {
     let mut args = vec!["srun".to_string(), "-n".into(), "1".into(), "-J".into()];
     args.push(name.to_string());
-    let script = format!("sleep 1.5; exec \"$0\" \"$@\"");
+    let script = "sleep 1.5; exec \"$0\" \"$@\"".to_string();
     args.extend(["sh".to_string(), "-c".into(), script]);
     args.extend(workload(job));
     let mut cmd = run_cmd(&["-q", "-i", "10", "-o", report.to_str().unwrap()], &args);
