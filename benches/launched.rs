@@ -50,6 +50,7 @@ fn main() {
         .unwrap_or(0);
     let mut inspector = NativeInspector::new(std::process::id() as i32).expect("inspector");
     let d = Discovery {
+        root: 0,
         live: &[],
         is_live: &|_| false,
         full: true,

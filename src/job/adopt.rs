@@ -107,6 +107,7 @@ impl<I: Inspector> Job<I> {
             let index = &self.live_index;
             let is_live = |pid: Pid| index.contains_key(&pid);
             let d = Discovery {
+                root: self.root_pid,
                 live: &self.live_pids,
                 is_live: &is_live,
                 full,

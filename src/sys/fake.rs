@@ -19,6 +19,9 @@ pub(crate) struct FakeProc {
     pub ppid: Pid,
     /// Process group (defaults to the parent's convention: itself).
     pub pgid: Pid,
+    /// Birth on the never-stepping clock ([`Seen::born`]); defaults to the start time, as
+    /// on Linux.
+    pub born: Option<u64>,
     /// Command line.
     pub command: String,
     /// Current RSS, KiB; `None` for a process whose memory is denied.
@@ -30,6 +33,9 @@ pub(crate) struct FakeProc {
     /// Started by a step daemon: the step, the mark in its environment, its step's nodes;
     /// `None` for the step while it has not run its program yet.
     pub launch: Option<(Option<String>, Option<String>, Option<u32>)>,
+    /// How much of its RSS is shared or file-backed, KiB (the rest is private); `None`:
+    /// the platform does not tell (macOS).
+    pub shared_kib: Option<u64>,
 }
 
 impl FakeProc {
@@ -39,11 +45,13 @@ impl FakeProc {
             id: ProcId { pid, start },
             ppid,
             pgid: 0,
+            born: Some(start),
             command: command.to_string(),
             rss_kib: Some(0),
             generation: 0,
             pss_kib: None,
             launch: None,
+            shared_kib: Some(0),
         }
     }
     /// A task a step daemon started for step `step`, with `mark` in its environment.
@@ -54,6 +62,16 @@ impl FakeProc {
     /// Forked by a step daemon, not run its program yet.
     pub(crate) fn task_not_yet(mut self) -> Self {
         self.launch = Some((None, None, None));
+        self
+    }
+    /// With this much of its RSS shared or file-backed.
+    pub(crate) fn shared(mut self, kib: u64) -> Self {
+        self.shared_kib = Some(kib);
+        self
+    }
+    /// On a platform that does not tell shared pages from private ones.
+    pub(crate) fn private_unknown(mut self) -> Self {
+        self.shared_kib = None;
         self
     }
     /// With this PSS.
@@ -74,6 +92,12 @@ impl FakeProc {
     /// In this process group.
     pub(crate) fn pgid(mut self, pgid: Pid) -> Self {
         self.pgid = pgid;
+        self
+    }
+    /// Born at this time of the never-stepping clock (`None`: the kernel will not say), the
+    /// start time staying what it is (macOS: the wall clock).
+    pub(crate) fn born(mut self, born: Option<u64>) -> Self {
+        self.born = born;
         self
     }
 }
@@ -151,6 +175,7 @@ impl Inspector for FakeInspector {
                 id: p.id,
                 ppid: p.ppid,
                 pgid: if p.pgid == 0 { p.id.pid } else { p.pgid },
+                born: p.born,
             });
         }
         Ok(())
@@ -190,7 +215,12 @@ impl Inspector for FakeInspector {
                 Some(kib) => {
                     let exec = p.generation != h.generation;
                     h.generation = p.generation;
-                    Reading::Rss { kib, exec }
+                    let private_kib = p.shared_kib.map(|s| kib.saturating_sub(s));
+                    Reading::Rss {
+                        kib,
+                        private_kib,
+                        exec,
+                    }
                 }
             },
         }
@@ -229,6 +259,7 @@ impl Inspector for FakeInspector {
                     id: p.id,
                     ppid: p.ppid,
                     pgid: p.id.pid,
+                    born: p.born,
                 });
             }
         }

@@ -160,6 +160,7 @@ impl LinuxInspector {
                         },
                         ppid: s.ppid,
                         pgid: s.pgrp,
+                        born: Some(s.starttime),
                     });
                 }
             }
