@@ -51,6 +51,8 @@ mod signals;
 #[cfg(target_os = "linux")]
 mod slurm;
 #[cfg(target_os = "linux")]
+mod sweep;
+#[cfg(target_os = "linux")]
 mod usage;
 
 // The other subcommands, the terminal, the launchers, the corpus.
