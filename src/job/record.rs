@@ -69,6 +69,11 @@ pub struct ProcRecord {
     /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
     /// is the parent's pages is decided once the whole sample is read.
     pub(super) copy_peak_pending: bool,
+    /// The Slurm step (`JOB.STEP`) whose daemon started it, or its adopted ancestor,
+    /// outside memwatch's process tree: it is in the job by adoption.
+    pub adopted_step: Option<Rc<str>>,
+    /// It runs a launcher that hands its work to a daemon (`srun`, ...).
+    pub(super) launcher: bool,
 }
 
 impl ProcRecord {
@@ -100,6 +105,8 @@ impl ProcRecord {
             exec_after_copy: false,
             peak_as_copy: false,
             copy_peak_pending: false,
+            adopted_step: None,
+            launcher: false,
         }
     }
 

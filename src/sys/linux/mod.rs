@@ -18,6 +18,8 @@
 //!   lack of descriptors, or cannot be seen at all (`hidepid`), is counted in
 //!   [`Gaps`](super::Gaps).
 //! - `files`: `/proc` paths built on the stack, and opening, reading and listing files.
+//! - `stepd`: Slurm's step daemons (`slurmstepd`) and the tasks they start outside the
+//!   process tree of the `srun` memwatch runs, with what their environment says.
 
 pub mod procfs;
 
@@ -31,6 +33,8 @@ mod files;
 mod inspector;
 #[cfg(target_os = "linux")]
 mod reading;
+#[cfg(target_os = "linux")]
+mod stepd;
 
 #[cfg(target_os = "linux")]
 pub use inspector::LinuxInspector;
