@@ -59,6 +59,7 @@ mod usage;
 
 // The other subcommands, the terminal, the launchers, the corpus.
 mod compare;
+mod docs;
 mod fuzz_corpus;
 mod merge;
 mod mpi;
