@@ -1,7 +1,8 @@
 //! The model: the report and everything that reads or writes it. The report's fields
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
-//! ([`io`]), quantities as people write them ([`quantity`]). It depends on nothing above
+//! ([`io`]), quantities as people write them ([`quantity`]), the memory limit in force
+//! ([`limit`]) and the OOM kills named ([`oom`]). It depends on nothing above
 //! it: the job, the outputs and the commands all speak its types.
 
 pub mod exit;
@@ -9,7 +10,9 @@ pub mod figures;
 pub(crate) mod findings;
 pub mod io;
 pub(crate) mod launcher;
+pub mod limit;
 pub mod metric;
+pub mod oom;
 pub(crate) mod quantity;
 pub mod report;
 pub mod timeline;
