@@ -10,6 +10,8 @@
 //! - `backend`: the `MacInspector` (macOS only).
 //! - `hooks`: what the Unix plumbing asks of macOS through `sys/mod.rs`: the exited child to
 //!   reap first, and whether a caught signal came from the terminal (macOS only).
+//! - `memory`: the machine's memory (`hw.memsize`), and the absence of memory cgroups
+//!   (macOS only).
 //!
 //! # Membership without a subreaper
 //!
@@ -108,6 +110,8 @@ mod backend;
 mod hooks;
 #[cfg(target_os = "macos")]
 mod libproc;
+#[cfg(target_os = "macos")]
+pub(crate) mod memory;
 
 #[cfg(target_os = "macos")]
 pub use backend::MacInspector;

@@ -1,6 +1,7 @@
 //! Unix plumbing shared by the Linux and macOS backends: signals and the self-pipe that
 //! wakes the sampling loop ([`signals`]), reaping ([`reap`]), spawning ([`spawn`]), output
-//! files and standard output ([`file`]), the terminal ([`term`]), and process limits.
+//! files and standard output ([`file`]), the terminal ([`term`]), and process limits (the
+//! open-files limit memwatch raises, the memory limits the job inherits).
 
 pub(crate) mod file;
 pub(crate) mod reap;
@@ -38,4 +39,25 @@ pub(crate) fn hostname() -> String {
 /// memwatch's own pid.
 pub(crate) fn own_pid() -> i32 {
     nix::unistd::getpid().as_raw()
+}
+
+/// The finite soft limits on virtual memory (`RLIMIT_AS`) and data (`RLIMIT_DATA`) that
+/// the job inherits from memwatch: limits of each process, not of the job.
+pub(crate) fn memory_rlimits() -> Vec<crate::model::limit::MemoryLimit> {
+    use crate::model::limit::{LimitSource, MemoryLimit};
+    use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
+    [
+        (Resource::RLIMIT_AS, "RLIMIT_AS"),
+        (Resource::RLIMIT_DATA, "RLIMIT_DATA"),
+    ]
+    .into_iter()
+    .filter_map(|(resource, name)| {
+        let (soft, _) = getrlimit(resource).ok()?;
+        (soft != RLIM_INFINITY).then(|| MemoryLimit {
+            kib: soft / 1024,
+            source: LimitSource::Rlimit,
+            detail: name.to_string(),
+        })
+    })
+    .collect()
 }
