@@ -4,6 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::model::Exit;
 use crate::sys::{Access, Pid, ProcId, Seen};
 
 /// Everything memwatch knows about one process of the job.
@@ -63,6 +64,12 @@ pub struct ProcRecord {
     /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
     /// is the parent's pages is decided once the whole sample is read.
     pub(super) copy_peak_pending: bool,
+    /// The sample at which memwatch found it gone; `None` while alive, and when memwatch
+    /// reaped it before a sample saw it gone.
+    pub gone_at: Option<Duration>,
+    /// How it ended, when memwatch reaped it (the command, orphans it adopted); `None`
+    /// when its parent reaped it, which leaves memwatch no way to know.
+    pub exit: Option<Exit>,
 }
 
 impl ProcRecord {
@@ -92,6 +99,8 @@ impl ProcRecord {
             exec_after_copy: false,
             peak_as_copy: false,
             copy_peak_pending: false,
+            gone_at: None,
+            exit: None,
         }
     }
 
