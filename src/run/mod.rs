@@ -4,8 +4,9 @@
 //! shell), becomes the child subreaper, forwards and escalates signals, and reaps children
 //! (through [`crate::sys::reap_one`] and, once the job looks over,
 //! [`crate::sys::reap_remaining`], nowhere else). The loop is [`sampler`]; the files it
-//! writes are [`outputs`].
+//! writes are [`outputs`]; the memory limit and the job's cgroup are watched by [`memory`].
 
+mod memory;
 mod outputs;
 mod placeholders;
 mod report;
@@ -107,6 +108,8 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let self_pid = unix::own_pid();
     let inspector = NativeInspector::new(self_pid)?;
     let extra = extra_metric(cfg.metric, &inspector)?;
+    // Before the command starts: the limits it will run under, and who is in its cgroup.
+    let memory = memory::MemoryWatch::start(self_pid);
     // Standard output carries the JSON alone: the command's goes to standard error.
     let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
     let start_time = Timestamp::now();
@@ -125,6 +128,7 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
         launcher: identity,
         start_time,
         interval: cfg.interval,
+        limits: memory.limits.clone(),
     };
     let Prepared {
         report: pending,
@@ -134,6 +138,7 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     } = prepared;
     let mut sampler = Sampler::new(&cfg, &pipe, job, root, start);
     sampler.timeline = timeline;
+    sampler.memory = Some(memory);
     sampler.status = cfg.status.then(StatusLine::default);
     sampler.interim = pending.as_ref().map(|file| Interim {
         file,
@@ -210,9 +215,14 @@ fn finish(
         Vec::new()
     };
     let standing = std::mem::take(&mut s.standing);
+    if let Some(memory) = &mut s.memory {
+        memory.finish(duration, &s.job);
+    }
+    let memory = s.memory.take();
     let stats = s.job.finish();
-    (
-        ctx.report(&stats, duration, &standing, left_running),
-        failure,
-    )
+    let mut report = ctx.report(&stats, duration, &standing, left_running);
+    if let Some(memory) = memory {
+        memory.conclude(&mut report, &stats);
+    }
+    (report, failure)
 }

@@ -1,0 +1,199 @@
+//! The memory around the job. The limit in force, read before the command starts: the
+//! lowest of the memory cgroup's limit, Slurm's allocation, the resource limits and the
+//! machine's memory. The job's memory cgroup (the one memwatch is in, which the command
+//! starts in), watched while the job runs: whether anyone but the job and memwatch is in
+//! it (before the start, at every complete search, about once a second, and at the end),
+//! and its OOM-kill counter whenever processes of the job have ended; read at the end: its
+//! high-water mark. memwatch never creates, moves or writes cgroups.
+
+use std::time::Duration;
+
+use crate::job::{Job, JobStats, ProcRecord};
+use crate::model::limit::{self, Limits};
+use crate::model::oom::{self, Ended, Rise};
+use crate::model::{Exit, Report};
+use crate::output::warnings;
+use crate::sys::unix::signals;
+use crate::sys::{self, Inspector, JobCgroup, Pid};
+
+/// The limit in force and the job's cgroup, as watched so far.
+#[derive(Debug)]
+pub(super) struct MemoryWatch {
+    self_pid: Pid,
+    /// The limits found before the command started.
+    pub(super) limits: Limits,
+    /// The job's memory cgroup, or why there is none.
+    cgroup: Result<JobCgroup, String>,
+    /// Why the cgroup is not the job's alone, from the first check that found it.
+    not_alone: Option<String>,
+    /// The OOM-kill counter at its last reading.
+    oom_last: Option<u64>,
+    /// The readings that found it risen.
+    rises: Vec<Rise>,
+    /// [`Job::ended`] when the counter was last read.
+    ended_seen: u64,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl MemoryWatch {
+    /// Before the command starts (memwatch is `self_pid`): find the cgroup and the limits,
+    /// and check that memwatch is alone in its cgroup.
+    pub(super) fn start(self_pid: Pid) -> MemoryWatch {
+        let cgroup = JobCgroup::of_self();
+        let mut candidates = Vec::new();
+        let mut notes = Vec::new();
+        if let Ok(cg) = &cgroup {
+            let (l, n) = cg.limit();
+            candidates.extend(l);
+            notes.extend(n);
+        }
+        let (machine, n) = sys::machine_limits();
+        candidates.extend(machine);
+        notes.extend(n);
+        let (slurm, n) = limit::slurm(|k| std::env::var(k).ok());
+        candidates.extend(slurm);
+        notes.extend(n);
+        let oom_last = cgroup.as_ref().ok().and_then(JobCgroup::oom_kills_at_start);
+        let mut w = MemoryWatch {
+            self_pid,
+            limits: Limits::from_candidates(candidates, notes),
+            cgroup,
+            not_alone: None,
+            oom_last,
+            rises: Vec::new(),
+            ended_seen: 0,
+        };
+        w.check(&[]);
+        w
+    }
+
+    /// After a sample at `t` (`full`: a complete search): who is in the cgroup, at a
+    /// complete search; the OOM-kill counter, when processes of the job ended since it was
+    /// last read. Nothing in the steady state.
+    pub(super) fn after_sample<I: Inspector>(&mut self, t: Duration, full: bool, job: &Job<I>) {
+        if self.cgroup.is_err() {
+            return;
+        }
+        if full {
+            self.check(job.live_pids());
+        }
+        if job.ended() != self.ended_seen {
+            self.ended_seen = job.ended();
+            self.read_oom(t);
+        }
+    }
+
+    /// Once the job is over, at `t`: the last check and reading.
+    pub(super) fn finish<I: Inspector>(&mut self, t: Duration, job: &Job<I>) {
+        if self.cgroup.is_ok() {
+            self.check(job.live_pids());
+            self.read_oom(t);
+        }
+    }
+
+    /// Whether anyone but memwatch and the job (`live`) is in the cgroup, or a job
+    /// process left it; the first reason found is kept.
+    fn check(&mut self, live: &[Pid]) {
+        let Ok(cg) = &self.cgroup else {
+            return;
+        };
+        if self.not_alone.is_some() {
+            return;
+        }
+        let mut sorted = live.to_vec();
+        sorted.sort_unstable();
+        let me = self.self_pid;
+        let is_job = |p: Pid| p == me || sorted.binary_search(&p).is_ok();
+        self.not_alone = match cg.intrusion(&is_job, live) {
+            Ok(None) => None,
+            Ok(Some(i)) => Some(warnings::cgroup_shared(cg.path(), &i)),
+            Err(e) => Some(warnings::cgroup_unchecked(cg.path(), &e)),
+        };
+    }
+
+    fn read_oom(&mut self, t: Duration) {
+        let Some(now) = self.cgroup.as_ref().ok().and_then(JobCgroup::oom_kills) else {
+            return;
+        };
+        if let Some(last) = self.oom_last.filter(|&l| now > l) {
+            self.rises.push(Rise {
+                at_ms: millis(t),
+                kills: now - last,
+            });
+        }
+        self.oom_last = Some(now);
+    }
+
+    /// The cgroup's high-water mark as the job's peak (KiB), or why it is not; with what it
+    /// counts.
+    fn cgroup_peak(&self) -> (Option<u64>, String) {
+        let cg = match &self.cgroup {
+            Ok(cg) => cg,
+            Err(why) => return (None, warnings::no_cgroup(why)),
+        };
+        if let Some(why) = &self.not_alone {
+            return (None, why.clone());
+        }
+        match (cg.peak_at_start(), cg.peak_bytes()) {
+            (Err(e), _) | (_, Err(e)) => (None, e),
+            (Ok(start), Ok(end)) if end <= start => {
+                (None, warnings::cgroup_peak_before(cg.path(), start / 1024))
+            }
+            (Ok(_), Ok(end)) => (Some(end / 1024), warnings::cgroup_peak_counts(cg.path())),
+        }
+    }
+
+    /// Put what was watched into the final report of the job (`stats`): the cgroup's peak
+    /// and its note, the OOM kills and their count.
+    pub(super) fn conclude(&self, report: &mut Report, stats: &JobStats) {
+        let (peak, note) = self.cgroup_peak();
+        report.cgroup_peak_kib = peak;
+        report.cgroup_peak_note = Some(note);
+        let start = self
+            .cgroup
+            .as_ref()
+            .ok()
+            .and_then(JobCgroup::oom_kills_at_start);
+        let count = start.zip(self.oom_last).map(|(s, e)| e.saturating_sub(s));
+        let ended: Vec<Ended> = stats
+            .processes
+            .iter()
+            .filter(|p| p.gone_at.is_some() || p.exit.is_some())
+            .map(ended)
+            .collect();
+        let limit = self.limits.oom_limit();
+        let (kills, _) = oom::attribute(&ended, &self.rises, count.unwrap_or(0), limit.as_ref());
+        report.oom_kills = kills;
+        report.oom_kill_count = count;
+    }
+}
+
+/// A process that ended, as the OOM attribution sees it.
+fn ended(p: &ProcRecord) -> Ended {
+    Ended {
+        pid: p.id.pid,
+        command: p.command.to_string(),
+        // 0 is what a sample that could not read it leaves: unknown.
+        last_rss_kib: (p.last_kib > 0).then_some(p.last_kib),
+        last_seen_ms: millis(p.last_seen),
+        gone_ms: p.gone_at.map(millis),
+        sigkill: p.exit.map(|e| e == Exit::Signal(signals::KILL)),
+    }
+}
+
+/// Put the limit in force into a report: the limit, the peak's share of it, a warning
+/// above 90%, and what could not be read about the limits.
+pub(super) fn apply_limit(report: &mut Report, limits: &Limits) {
+    report.memory_limit = limits.limit.clone();
+    report.peak_percent_of_limit = report
+        .max_total_rss_kib
+        .zip(limits.limit.as_ref())
+        .and_then(|(peak, l)| limit::percent_of(peak, l.kib));
+    if let Some(w) = warnings::near_limit(report) {
+        report.warnings.push(w);
+    }
+    report.warnings.extend(limits.notes.iter().cloned());
+}
