@@ -36,7 +36,7 @@ pub struct MemoryLimit {
 impl MemoryLimit {
     /// How a sentence names it: `cgroup memory.max`, `Slurm --mem`, `RLIMIT_AS, per
     /// process`, `physical memory`.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self.source {
             LimitSource::Cgroup => {
                 let file = self.detail.rsplit('/').next().unwrap_or(&self.detail);

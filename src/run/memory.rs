@@ -197,3 +197,101 @@ pub(super) fn apply_limit(report: &mut Report, limits: &Limits) {
     }
     report.warnings.extend(limits.notes.iter().cloned());
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::sys::linux::cgroup::{JobCgroup, locate};
+
+    /// A watch of a fake v2 cgroup whose high-water mark was `start` bytes when the
+    /// watch began and is `end` now.
+    fn watch(dir: &tempfile::TempDir, start: u64, end: u64) -> MemoryWatch {
+        let cg = dir.path().join("sys/fs/cgroup/job");
+        fs::create_dir_all(&cg).unwrap();
+        fs::write(cg.join("cgroup.controllers"), "memory\n").unwrap();
+        fs::write(cg.join("memory.peak"), format!("{start}\n")).unwrap();
+        fs::write(cg.join("memory.events"), "oom_kill 0\n").unwrap();
+        let mounts = "1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let loc = locate("0::/job\n", mounts, dir.path()).unwrap();
+        let jc = JobCgroup::at(loc);
+        fs::write(cg.join("memory.peak"), format!("{end}\n")).unwrap();
+        MemoryWatch {
+            self_pid: 1,
+            limits: Limits::default(),
+            cgroup: Ok(jc),
+            not_alone: None,
+            oom_last: Some(0),
+            rises: Vec::new(),
+            ended_seen: 0,
+        }
+    }
+
+    fn tmp() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("memwatch-watch-")
+            .tempdir()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_cgroup_peak_is_the_jobs_when_it_rose_during_the_job() {
+        let t = tmp();
+        let (peak, note) = watch(&t, 8 << 20, 300 << 20).cgroup_peak();
+        assert_eq!(peak, Some(300 << 10));
+        assert!(note.contains("page cache and kernel memory"), "{note}");
+    }
+
+    #[test]
+    fn a_high_water_mark_from_before_the_job_is_not_the_jobs() {
+        let t = tmp();
+        let (peak, note) = watch(&t, 300 << 20, 300 << 20).cgroup_peak();
+        assert_eq!(peak, None);
+        assert_eq!(
+            note,
+            "no cgroup peak: the high-water mark of the job's memory cgroup /job (300.0 MiB) was reached before the job started and not passed since, so it says nothing of the job"
+        );
+    }
+
+    #[test]
+    fn a_shared_cgroup_or_none_gives_no_peak_and_says_why() {
+        let t = tmp();
+        let mut w = watch(&t, 1 << 20, 300 << 20);
+        w.not_alone = Some("no cgroup peak: someone else".to_string());
+        assert_eq!(
+            w.cgroup_peak(),
+            (None, "no cgroup peak: someone else".to_string())
+        );
+        w.cgroup = Err("memwatch is in no memory cgroup".to_string());
+        assert_eq!(
+            w.cgroup_peak(),
+            (
+                None,
+                "no cgroup peak: memwatch is in no memory cgroup".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn oom_rises_are_read_only_when_the_counter_moved() {
+        let t = tmp();
+        let mut w = watch(&t, 1, 2);
+        w.read_oom(Duration::from_millis(100));
+        assert!(w.rises.is_empty());
+        fs::write(
+            t.path().join("sys/fs/cgroup/job/memory.events"),
+            "oom_kill 2\n",
+        )
+        .unwrap();
+        w.read_oom(Duration::from_millis(250));
+        assert_eq!(
+            w.rises,
+            vec![Rise {
+                at_ms: 250,
+                kills: 2
+            }]
+        );
+        assert_eq!(w.oom_last, Some(2));
+    }
+}

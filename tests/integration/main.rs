@@ -29,6 +29,8 @@ mod gaps;
 #[cfg(target_os = "linux")]
 mod honest;
 #[cfg(target_os = "linux")]
+mod limits;
+#[cfg(target_os = "linux")]
 mod lost;
 #[cfg(target_os = "linux")]
 mod metric;
