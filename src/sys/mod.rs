@@ -113,6 +113,8 @@ pub use crate::error::SampleError;
 /// Why the memory cgroup a job runs in is not the job's alone, so its high-water mark is
 /// not the job's.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Only Linux has cgroups to find intruders in; macOS words them but never makes one.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) enum Intrusion {
     /// A process that is neither memwatch nor the job's is in it (or in a cgroup below
     /// it); pid 0 stands for one in another pid namespace.
