@@ -2,7 +2,7 @@
 //! lowest of the memory cgroup's limit, Slurm's allocation, the resource limits and the
 //! machine's memory. The job's memory cgroup (the one memwatch is in, which the command
 //! starts in), watched while the job runs: whether anyone but the job and memwatch is in
-//! it (before the start, at every complete search, about once a second, and at the end),
+//! it (before the start, at complete searches but at most once a second, and at the end),
 //! and its OOM-kill counter whenever processes of the job have ended; read at the end: its
 //! high-water mark. memwatch never creates, moves or writes cgroups.
 
@@ -32,7 +32,13 @@ pub(super) struct MemoryWatch {
     rises: Vec<Rise>,
     /// [`Job::ended`] when the counter was last read.
     ended_seen: u64,
+    /// When the members were last checked.
+    checked_at: Option<Duration>,
 }
+
+/// Who is in the cgroup is checked at most this often (every sample is a complete search
+/// once the command has exited).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -65,6 +71,7 @@ impl MemoryWatch {
             oom_last,
             rises: Vec::new(),
             ended_seen: 0,
+            checked_at: None,
         };
         w.check(&[]);
         w
@@ -77,7 +84,8 @@ impl MemoryWatch {
         if self.cgroup.is_err() {
             return;
         }
-        if full {
+        if full && self.checked_at.is_none_or(|c| t >= c + CHECK_EVERY) {
+            self.checked_at = Some(t);
             self.check(job.live_pids());
         }
         if job.ended() != self.ended_seen {
@@ -225,6 +233,7 @@ mod tests {
             oom_last: Some(0),
             rises: Vec::new(),
             ended_seen: 0,
+            checked_at: None,
         }
     }
 
