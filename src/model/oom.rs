@@ -104,14 +104,15 @@ pub(crate) fn attribute(
             .filter(at)
             .filter(|e| e.sigkill.is_none())
             .collect();
-        candidates.sort_by_key(|e| std::cmp::Reverse(e.last_rss_kib));
+        // Unstable sorts: the keys are unique (pids), and the stable sort's code is large.
+        candidates.sort_unstable_by_key(|e| (std::cmp::Reverse(e.last_rss_kib), e.pid));
         let take = rise.kills.saturating_sub(used).min(left) as usize;
         for e in candidates.into_iter().take(take) {
             named.push(kill(e, false));
             left -= 1;
         }
     }
-    named.sort_by_key(|k| (k.last_seen_ms, k.pid));
+    named.sort_unstable_by_key(|k| (k.last_seen_ms, k.pid));
     (named, left)
 }
 

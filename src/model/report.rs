@@ -194,8 +194,8 @@ pub struct Report {
     /// versions, and when not even the machine's memory could be read.
     #[serde(default)]
     pub memory_limit: Option<MemoryLimit>,
-    /// `max_total_rss_kib` as a percentage of `memory_limit` (one decimal); `null` when
-    /// either is unknown.
+    /// `max_total_rss_kib` as a percentage of `memory_limit` (one decimal), a lower bound
+    /// when `max_total_rss_is_lower_bound`; `null` when either is unknown.
     #[serde(default)]
     pub peak_percent_of_limit: Option<f64>,
     /// The kernel's high-water mark of the memory cgroup the job ran in (`memory.peak`,

@@ -54,7 +54,8 @@ pub(super) fn limits(reports: &[(String, &Report)]) -> Vec<Limit> {
             label,
         });
     }
-    out.sort_by_key(|l| std::cmp::Reverse(l.kib));
+    // Distinct values: an unstable sort orders them all the same.
+    out.sort_unstable_by_key(|l| std::cmp::Reverse(l.kib));
     out
 }
 
