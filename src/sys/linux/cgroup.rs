@@ -133,13 +133,19 @@ pub(crate) fn lowest_limit(loc: &Location) -> (Option<MemoryLimit>, Vec<String>)
 
 /// The machine's memory (`MemTotal` of `/proc/meminfo`).
 pub(crate) fn physical() -> Result<MemoryLimit, String> {
-    let text = fs::read_to_string("/proc/meminfo")
-        .map_err(|e| format!("cannot read /proc/meminfo: {}", os_message(&e)))?;
-    let kib = parse_memtotal_kib(&text).ok_or("/proc/meminfo has no MemTotal")?;
+    physical_from(Path::new("/proc/meminfo"))
+}
+
+/// `MemTotal` of a `meminfo` file.
+fn physical_from(meminfo: &Path) -> Result<MemoryLimit, String> {
+    let shown = meminfo.display();
+    let text = fs::read_to_string(meminfo)
+        .map_err(|e| format!("cannot read {shown}: {}", os_message(&e)))?;
+    let kib = parse_memtotal_kib(&text).ok_or_else(|| format!("{shown} has no MemTotal"))?;
     Ok(MemoryLimit {
         kib,
         source: LimitSource::Physical,
-        detail: "/proc/meminfo MemTotal".to_string(),
+        detail: format!("{shown} MemTotal"),
     })
 }
 

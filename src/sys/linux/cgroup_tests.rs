@@ -360,3 +360,22 @@ fn the_machines_own_cgroup_and_memory() {
         Err(why) => eprintln!("no memory cgroup here: {why}"),
     }
 }
+
+#[test]
+fn the_machines_memory_or_why_not() {
+    let t = tmp();
+    let meminfo = t.path().join("meminfo");
+    fs::write(&meminfo, "MemTotal:        2048 kB\nMemFree: 1 kB\n").unwrap();
+    let p = physical_from(&meminfo).unwrap();
+    assert_eq!((p.kib, p.source), (2048, LimitSource::Physical));
+    fs::write(&meminfo, "MemFree: 1 kB\n").unwrap();
+    assert_eq!(
+        physical_from(&meminfo).unwrap_err(),
+        format!("{} has no MemTotal", meminfo.display())
+    );
+    let gone = t.path().join("gone");
+    assert_eq!(
+        physical_from(&gone).unwrap_err(),
+        format!("cannot read {}: No such file or directory", gone.display())
+    );
+}
