@@ -74,6 +74,9 @@ pub struct Job<I: Inspector> {
     extra_period_max: Duration,
     /// Processes that ended so far (found gone or reaped).
     ended: u64,
+    /// Processes memwatch reaped before a sample found them gone: the next sample is when
+    /// memwatch learned of their end, and stamps it.
+    reaped_unstamped: Vec<Pid>,
 }
 
 impl<I: Inspector> Job<I> {
@@ -114,6 +117,7 @@ impl<I: Inspector> Job<I> {
             extra_next: Duration::ZERO,
             extra_period_max: Duration::ZERO,
             ended: 0,
+            reaped_unstamped: Vec::new(),
         }
     }
 
@@ -137,6 +141,9 @@ impl<I: Inspector> Job<I> {
     /// complete search instead of births only (first sample, safety net, after the root's
     /// exit).
     pub fn sample(&mut self, t: Duration, full: bool) -> Result<SampleSummary, SampleError> {
+        if !self.reaped_unstamped.is_empty() {
+            self.stamp_reaped(t);
+        }
         self.discover(full)?;
         self.admit(t);
         let summary = self.read_all(t);
@@ -320,6 +327,19 @@ impl<I: Inspector> Job<I> {
         }
         if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
             rec.kernel_max_rss_kib = kernel_max_rss_kib;
+            if rec.gone_at.is_none() {
+                self.reaped_unstamped.push(pid);
+            }
+        }
+    }
+
+    /// The processes memwatch reaped since the previous sample ended, as far as memwatch
+    /// knows, at this sample (`t`).
+    fn stamp_reaped(&mut self, t: Duration) {
+        for pid in std::mem::take(&mut self.reaped_unstamped) {
+            if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+                rec.gone_at.get_or_insert(t);
+            }
         }
     }
 

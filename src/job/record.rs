@@ -64,8 +64,9 @@ pub struct ProcRecord {
     /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
     /// is the parent's pages is decided once the whole sample is read.
     pub(super) copy_peak_pending: bool,
-    /// The sample at which memwatch found it gone; `None` while alive, and when memwatch
-    /// reaped it before a sample saw it gone.
+    /// The sample at which memwatch learned it was gone: the one that found it gone, or,
+    /// when memwatch reaped it first, the next one. `None` while alive, and for a process
+    /// reaped after the last sample.
     pub gone_at: Option<Duration>,
     /// How it ended, when memwatch reaped it (the command, orphans it adopted); `None`
     /// when its parent reaped it, which leaves memwatch no way to know.

@@ -640,6 +640,21 @@ fn how_and_when_processes_ended() {
 }
 
 #[test]
+fn a_process_reaped_between_samples_is_stamped_by_the_next_one() {
+    let fake = FakeInspector::default();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(100));
+    let mut j = job(fake.clone());
+    j.sample(ms(0), true).unwrap();
+    fake.exit(ROOT);
+    j.reaped(ROOT, Some(120));
+    j.exited(ROOT, Exit::Signal(9));
+    j.sample(ms(10), false).unwrap();
+    j.sample(ms(20), false).unwrap();
+    let stats = j.finish();
+    assert_eq!(stats.processes[0].gone_at, Some(ms(10)));
+}
+
+#[test]
 fn a_root_reaped_before_any_sample_ended_too() {
     let fake = FakeInspector::default();
     let mut j = job(fake);

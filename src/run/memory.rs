@@ -34,6 +34,10 @@ pub(super) struct MemoryWatch {
     ended_seen: u64,
     /// When the members were last checked.
     checked_at: Option<Duration>,
+    /// When memwatch killed the job itself (SIGKILL at a second signal).
+    escalated_at: Option<Duration>,
+    /// When the job ended (the last reading).
+    finished_at: Option<Duration>,
 }
 
 /// Who is in the cgroup is checked at most this often (every sample is a complete search
@@ -72,6 +76,8 @@ impl MemoryWatch {
             rises: Vec::new(),
             ended_seen: 0,
             checked_at: None,
+            escalated_at: None,
+            finished_at: None,
         };
         w.check(&[]);
         w
@@ -94,8 +100,15 @@ impl MemoryWatch {
         }
     }
 
+    /// memwatch sent the job SIGKILL itself at `t` (a second signal): deaths by SIGKILL
+    /// from then on are its own doing, not the OOM killer's.
+    pub(super) fn escalated(&mut self, t: Duration) {
+        self.escalated_at.get_or_insert(t);
+    }
+
     /// Once the job is over, at `t`: the last check and reading.
     pub(super) fn finish<I: Inspector>(&mut self, t: Duration, job: &Job<I>) {
+        self.finished_at = Some(t);
         if self.cgroup.is_ok() {
             self.check(job.live_pids());
             self.read_oom(t);
@@ -166,11 +179,12 @@ impl MemoryWatch {
             .ok()
             .and_then(JobCgroup::oom_kills_at_start);
         let count = start.zip(self.oom_last).map(|(s, e)| e.saturating_sub(s));
+        let end = self.finished_at.unwrap_or(Duration::MAX);
         let ended: Vec<Ended> = stats
             .processes
             .iter()
             .filter(|p| p.gone_at.is_some() || p.exit.is_some())
-            .map(ended)
+            .map(|p| ended(p, end, self.escalated_at))
             .collect();
         let limit = self.limits.oom_limit();
         let (kills, _) = oom::attribute(&ended, &self.rises, count.unwrap_or(0), limit.as_ref());
@@ -179,17 +193,28 @@ impl MemoryWatch {
     }
 }
 
-/// A process that ended, as the OOM attribution sees it.
-fn ended(p: &ProcRecord) -> Ended {
+/// A process that ended (by `end` at the latest), as the OOM attribution sees it. A
+/// SIGKILL learned of after memwatch sent its own (`escalated`) says nothing of the OOM
+/// killer: the process's end counts as unknown then.
+fn ended(p: &ProcRecord, end: Duration, escalated: Option<Duration>) -> Ended {
+    let gone = p.gone_at.unwrap_or(end);
     Ended {
         pid: p.id.pid,
         command: p.command.to_string(),
         // 0 is what a sample that could not read it leaves: unknown.
         last_rss_kib: (p.last_kib > 0).then_some(p.last_kib),
         last_seen_ms: millis(p.last_seen),
-        gone_ms: p.gone_at.map(millis),
-        sigkill: p.exit.map(|e| e == Exit::Signal(signals::KILL)),
+        gone_ms: millis(gone),
+        sigkill: sigkill(p.exit, gone, escalated),
     }
+}
+
+/// Whether a process that memwatch learned was gone at `gone` died by SIGKILL: `None` when
+/// memwatch does not know how it ended, or when memwatch had sent SIGKILL itself by then.
+fn sigkill(exit: Option<Exit>, gone: Duration, escalated: Option<Duration>) -> Option<bool> {
+    let ours = escalated.is_some_and(|e| gone >= e);
+    exit.filter(|_| !ours)
+        .map(|e| e == Exit::Signal(signals::KILL))
 }
 
 /// Put the limit in force into a report: the limit, the peak's share of it, a warning
@@ -234,6 +259,8 @@ mod tests {
             rises: Vec::new(),
             ended_seen: 0,
             checked_at: None,
+            escalated_at: None,
+            finished_at: None,
         }
     }
 
@@ -280,6 +307,19 @@ mod tests {
                 "no cgroup peak: memwatch is in no memory cgroup".to_string()
             )
         );
+    }
+
+    #[test]
+    fn memwatchs_own_sigkill_is_no_oom_evidence() {
+        let kill = Some(Exit::Signal(signals::KILL));
+        let (t, later) = (Duration::from_millis(100), Duration::from_millis(300));
+        assert_eq!(sigkill(kill, t, None), Some(true));
+        assert_eq!(sigkill(Some(Exit::Code(0)), t, None), Some(false));
+        assert_eq!(sigkill(None, t, None), None);
+        // Killed before memwatch escalated at 200 ms: still evidence; after: not.
+        let at = Some(Duration::from_millis(200));
+        assert_eq!(sigkill(kill, t, at), Some(true));
+        assert_eq!(sigkill(kill, later, at), None);
     }
 
     #[test]

@@ -330,6 +330,9 @@ impl<'a> Sampler<'a> {
             self.on_first_signal();
         } else if !self.escalated {
             self.escalated = true;
+            if let Some(memory) = &mut self.memory {
+                memory.escalated(self.start.elapsed());
+            }
             eprintln!("memwatch: second signal: killing the job (SIGKILL)");
             if root_running {
                 signals::kill(self.root, signals::KILL);
