@@ -108,7 +108,6 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let self_pid = unix::own_pid();
     let inspector = NativeInspector::new(self_pid)?;
     let extra = extra_metric(cfg.metric, &inspector)?;
-    // Before the command starts: the limits it will run under, and who is in its cgroup.
     let memory = memory::MemoryWatch::start(self_pid);
     // Standard output carries the JSON alone: the command's goes to standard error.
     let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
