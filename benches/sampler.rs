@@ -1,15 +1,19 @@
 //! Sampler benchmarks (criterion): the cost of one steady-state sample of a job of N
-//! processes while M unrelated processes are alive, next to the kernel's floor (one `pread`
-//! of a kept-open `statm` per job process) and a hand-written full `/proc` scan, all in the
+//! processes while M unrelated processes are alive, next to the kernel's floor, all in the
 //! same run; plus the periodic safety-net search and the parsers.
+//!
+//! - Linux (group `sample`): the floor is one `pread` of a kept-open `statm` per job
+//!   process; a hand-written full `/proc` scan shows what scanning samplers pay.
+//! - macOS (group `sample_macos`, compiled on macOS only, not run by this project yet): the
+//!   floor is one `proc_pid_rusage` per job process, what memwatch must read anyway; the
+//!   listing is one `proc_listallpids` of every process on the machine, the part of a
+//!   sample that grows with the number of other processes.
 //!
 //! Run: `cargo bench --bench sampler` (alias `cargo bench-sampler`). The bench spawns its own
 //! `sleep` processes (job: children of the bench; unrelated: orphans in their own process
 //! group) and kills them at the end.
 
-use std::fs::File;
 use std::hint::black_box;
-use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -18,6 +22,10 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use memwatch::job::Job;
 use memwatch::sys::NativeInspector;
 use memwatch::sys::linux::procfs;
+
+/// Job sizes (N) and unrelated processes (M) every platform's group measures.
+const JOB_SIZES: [usize; 4] = [1, 8, 64, 256];
+const OTHERS: [usize; 2] = [0, 1000];
 
 /// N sleeping children of this process.
 struct JobFixture {
@@ -87,7 +95,10 @@ impl Drop for Strangers {
 
 /// A hand-written full scan: list /proc, read every process's stat (what samplers that scan
 /// the whole system do on every sample).
+#[cfg(target_os = "linux")]
 fn full_proc_scan(buf: &mut [u8]) -> usize {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
     let mut found = 0;
     for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
         let name = entry.file_name();
@@ -105,16 +116,19 @@ fn full_proc_scan(buf: &mut [u8]) -> usize {
     found
 }
 
+#[cfg(target_os = "linux")]
 fn sampler(c: &mut Criterion) {
+    use std::fs::File;
+    use std::os::unix::fs::FileExt;
     let self_pid = std::process::id() as i32;
     let mut group = c.benchmark_group("sample");
     group
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    for m in [0usize, 1000] {
+    for m in OTHERS {
         let strangers = Strangers::new(m);
-        for n in [1usize, 8, 64, 256] {
+        for n in JOB_SIZES {
             let fixture = JobFixture::new(n);
             let pids = fixture.pids();
             std::thread::sleep(Duration::from_millis(100));
@@ -158,6 +172,85 @@ fn sampler(c: &mut Criterion) {
             });
             drop(job);
             drop(files);
+            drop(fixture);
+        }
+        drop(strangers);
+    }
+    group.finish();
+}
+
+/// `proc_pid_rusage(RUSAGE_INFO_V4)` of `pid`: its resident size in bytes, as memwatch reads
+/// it at every sample.
+#[cfg(target_os = "macos")]
+fn rusage_resident(pid: i32) -> u64 {
+    // SAFETY: rusage_info_v4 is plain integers: all zeros is a valid value.
+    let mut ri: libc::rusage_info_v4 = unsafe { std::mem::zeroed() };
+    // SAFETY: for RUSAGE_INFO_V4 the kernel writes exactly sizeof(struct rusage_info_v4)
+    // bytes into `ri`, which is that struct.
+    let r = unsafe {
+        libc::proc_pid_rusage(
+            pid,
+            libc::RUSAGE_INFO_V4,
+            (&raw mut ri).cast::<libc::rusage_info_t>(),
+        )
+    };
+    if r == 0 { ri.ri_resident_size } else { 0 }
+}
+
+/// One `proc_listallpids` into `pids`: how many processes the machine has.
+#[cfg(target_os = "macos")]
+fn list_all(pids: &mut [i32]) -> usize {
+    let bytes = libc::c_int::try_from(std::mem::size_of_val(pids)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `pids` is writable for `bytes` bytes; the kernel writes at most that many
+    // and returns a count of pids.
+    let n = unsafe { libc::proc_listallpids(pids.as_mut_ptr().cast::<libc::c_void>(), bytes) };
+    usize::try_from(n).unwrap_or(0)
+}
+
+#[cfg(target_os = "macos")]
+fn sampler(c: &mut Criterion) {
+    let self_pid = std::process::id() as i32;
+    let mut group = c.benchmark_group("sample_macos");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let mut listing = vec![0i32; 16 * 1024];
+    for m in OTHERS {
+        let strangers = Strangers::new(m);
+        for n in JOB_SIZES {
+            let fixture = JobFixture::new(n);
+            let pids = fixture.pids();
+            std::thread::sleep(Duration::from_millis(100));
+            let label = format!("n{n}_m{m}");
+
+            // The floor: what memwatch must read per job process, one proc_pid_rusage.
+            group.bench_function(BenchmarkId::new("floor", &label), |b| {
+                b.iter(|| {
+                    let total: u64 = pids.iter().map(|&p| rusage_resident(p)).sum();
+                    black_box(total)
+                })
+            });
+
+            // The part that grows with the machine: one listing of every process.
+            group.bench_function(BenchmarkId::new("list_all_pids", &label), |b| {
+                b.iter(|| black_box(list_all(&mut listing)))
+            });
+
+            // memwatch's steady-state sample (a listing, its sort and merge, the reads).
+            let inspector = NativeInspector::new(self_pid).unwrap();
+            let mut job = Job::new(inspector, self_pid, pids[0], n);
+            let s = job.sample(Duration::ZERO, true).unwrap();
+            assert_eq!(s.processes as usize, n, "the job is found whole");
+            group.bench_function(BenchmarkId::new("memwatch", &label), |b| {
+                b.iter(|| black_box(job.sample(Duration::from_millis(10), false).unwrap()))
+            });
+
+            // The periodic safety net (complete search: every listed pid probed).
+            group.bench_function(BenchmarkId::new("memwatch_full_search", &label), |b| {
+                b.iter(|| black_box(job.sample(Duration::from_millis(10), true).unwrap()))
+            });
+            drop(job);
             drop(fixture);
         }
         drop(strangers);

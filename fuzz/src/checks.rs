@@ -271,12 +271,31 @@ fn check_join_args(args: &[&[u8]]) {
 // ---------------------------------------------------------------------------------------
 // macOS KERN_PROCARGS2
 
-/// `sysctl(KERN_PROCARGS2)`: `None` exactly when there is no `argc` or it is negative;
-/// `exec_path` runs to the first NUL; the arguments are the NUL-terminated strings after
-/// the path's NUL padding, in place, at most `argc`, fewer only when the buffer ran out,
-/// none holding NUL, the first never empty (an empty one would be padding); the same
-/// values laid out again parse the same; a cut buffer gives the same values, the last cut.
+/// `sysctl(KERN_PROCARGS2)`, two ways.
+///
+/// The bytes as a reply: `None` exactly when there is no `argc` or it is negative;
+/// `exec_path` runs to the first NUL; the arguments start where the kernel's padding ends
+/// (the first multiple of 8 bytes after the path's NUL, counted from the path's start), in
+/// place, each a NUL-terminated string (empty ones included), at most `argc`, fewer only
+/// when the buffer ran out; the same values laid out again parse the same; a cut buffer
+/// gives the same values, the last cut.
+///
+/// The bytes as a process (see [`procargs2_layout`]): laid out as xnu lays out its
+/// arguments area, whole or cut anywhere, its arguments parse back exactly, and no byte of
+/// its environment ever appears in the parsed command.
 pub fn procargs2(buf: &[u8]) {
+    procargs2_reply(buf);
+    procargs2_process(buf);
+}
+
+/// Where xnu puts `argv[0]` in the bytes after `argc`: the path, its NUL, then NUL padding
+/// up to a multiple of the pointer size (8), counted from the path's first byte
+/// (`exec_extract_strings`; the `executable_path=` key the sysctl strips is 16 bytes).
+fn procargs2_first_argument(path_len: usize) -> usize {
+    (path_len + 1).div_ceil(8) * 8
+}
+
+fn procargs2_reply(buf: &[u8]) {
     let parsed = parse_procargs2(buf);
     let argc = match buf.get(..4) {
         Some(b) => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
@@ -305,15 +324,8 @@ pub fn procargs2(buf: &[u8]) {
         "{} arguments for argc {argc}",
         p.argv.len()
     );
-    assert!(
-        p.argv.first().is_none_or(|a| !a.is_empty()),
-        "an empty first argument (that is padding)"
-    );
-    // Walk the layout: padding NULs, then each argument in place followed by its NUL.
-    let mut pos = p.exec_path.len();
-    while rest.get(pos) == Some(&0) {
-        pos += 1;
-    }
+    // Walk the layout: the padding, then each argument in place followed by its NUL.
+    let mut pos = procargs2_first_argument(p.exec_path.len()).min(rest.len());
     for (i, a) in p.argv.iter().enumerate() {
         assert!(!a.contains(&0), "argument {i} holds NUL");
         assert!(
@@ -336,15 +348,7 @@ pub fn procargs2(buf: &[u8]) {
         );
     }
     // Laid out again, as the kernel would, with argc = the arguments found.
-    let n = i32::try_from(p.argv.len()).expect("at most argc");
-    let mut again = n.to_ne_bytes().to_vec();
-    again.extend_from_slice(p.exec_path);
-    again.extend_from_slice(b"\0\0\0");
-    for a in &p.argv {
-        again.extend_from_slice(a);
-        again.push(0);
-    }
-    again.extend_from_slice(b"ENV=1\0");
+    let again = procargs2_kernel_layout(p.exec_path, &p.argv, &[b"ENV=1"]).0;
     assert_eq!(
         parse_procargs2(&again).as_ref(),
         Some(&p),
@@ -359,6 +363,70 @@ pub fn procargs2(buf: &[u8]) {
         }
         assert_prefix_list(&q.argv, &p.argv, n);
     }
+}
+
+/// A process made of the fuzz input: its NUL-separated pieces are the executable path, then
+/// `argc` arguments (`argc` is the first byte modulo 8, at most the pieces left; empty
+/// pieces are empty arguments), then the environment.
+fn procargs2_layout(buf: &[u8]) -> (&[u8], Vec<&[u8]>, Vec<&[u8]>) {
+    let Some((&n, rest)) = buf.split_first() else {
+        return (b"", Vec::new(), Vec::new());
+    };
+    let mut pieces = rest.split(|&b| b == 0);
+    let path = pieces.next().unwrap_or_default();
+    let pieces: Vec<&[u8]> = pieces.collect();
+    let argc = usize::from(n % 8).min(pieces.len());
+    let (argv, env) = pieces.split_at(argc);
+    (path, argv.to_vec(), env.to_vec())
+}
+
+/// The `KERN_PROCARGS2` reply for a process, as xnu lays it out, and where its environment
+/// starts in it.
+fn procargs2_kernel_layout(path: &[u8], argv: &[&[u8]], env: &[&[u8]]) -> (Vec<u8>, usize) {
+    let argc = i32::try_from(argv.len()).expect("few arguments");
+    let mut out = argc.to_ne_bytes().to_vec();
+    out.extend_from_slice(path);
+    out.resize(4 + procargs2_first_argument(path.len()), 0);
+    for a in argv {
+        out.extend_from_slice(a);
+        out.push(0);
+    }
+    let env_start = out.len();
+    for e in env {
+        out.extend_from_slice(e);
+        out.push(0);
+    }
+    // The apple strings and the alignment that follow.
+    out.extend_from_slice(b"executable_path=x\0\0\0\0\0\0\0");
+    (out, env_start)
+}
+
+fn procargs2_process(buf: &[u8]) {
+    let (path, argv, env) = procargs2_layout(buf);
+    let (reply, env_start) = procargs2_kernel_layout(path, &argv, &env);
+    let env_area = reply[env_start..].as_ptr_range();
+    for n in cuts(reply.len()).chain([reply.len()]).filter(|&n| n >= 4) {
+        let q = parse_procargs2(&reply[..n]).expect("argc is still there");
+        for (i, a) in q.argv.iter().enumerate() {
+            let at = a.as_ptr_range();
+            // An argument ends before the environment starts; an empty one is its NUL,
+            // which is before it too.
+            let holds_env = if a.is_empty() {
+                at.start >= env_area.start
+            } else {
+                at.end > env_area.start
+            };
+            assert!(
+                !holds_env,
+                "cut at {n}: argument {i} holds environment bytes ({:?})",
+                String::from_utf8_lossy(a)
+            );
+        }
+        assert_prefix_list(&q.argv, &argv, n);
+    }
+    let p = parse_procargs2(&reply).expect("a kernel reply has argc");
+    assert_eq!(p.exec_path, path, "the executable path");
+    assert_eq!(p.argv, argv, "the arguments, empty ones included");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use crate::model::Exit;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
 pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
-use record::{Live, shown_command};
+use record::{Live, born_before, shown_command};
 pub use stats::{JobStats, SampleSummary};
 
 /// Dead processes kept in full detail; past twice this many, the ones with the smallest
@@ -51,6 +51,7 @@ pub struct Job<I: Inspector> {
     seen: Vec<Seen>,
     samples: u64,
     max_total_rss_kib: u64,
+    max_total_private_kib: Option<u64>,
     max_total_index: Option<u64>,
     max_total_at: Duration,
     processes_at_peak: u32,
@@ -99,6 +100,7 @@ impl<I: Inspector> Job<I> {
             seen: Vec::with_capacity(capacity),
             samples: 0,
             max_total_rss_kib: 0,
+            max_total_private_kib: None,
             max_total_index: None,
             max_total_at: Duration::ZERO,
             processes_at_peak: 0,
@@ -151,6 +153,13 @@ impl<I: Inspector> Job<I> {
         let index = self.samples - 1;
         // A sample where no process could be measured has no total.
         let measured = summary.processes > summary.unknown + summary.loading;
+        if measured && summary.private_unknown == 0 {
+            let private = summary.total_private_kib;
+            self.max_total_private_kib = Some(
+                self.max_total_private_kib
+                    .map_or(private, |m| m.max(private)),
+            );
+        }
         if let Some(extra) = summary.total_extra_kib.filter(|_| measured) {
             self.max_total_extra_kib =
                 Some(self.max_total_extra_kib.map_or(extra, |m| m.max(extra)));
@@ -177,6 +186,7 @@ impl<I: Inspector> Job<I> {
         let index = &self.live_index;
         let is_live = |pid: Pid| index.contains_key(&pid);
         let d = Discovery {
+            root: self.root_pid,
             live: &self.live_pids,
             is_live: &is_live,
             full,
@@ -192,7 +202,7 @@ impl<I: Inspector> Job<I> {
         }
         let member = |pid: Pid| self.live_index.get(&pid).map(|&i| &self.live[i].rec);
         if let Some(parent) = member(s.ppid) {
-            if parent.id.start <= s.id.start {
+            if born_before(parent.born, s.born) {
                 return true;
             }
         }
@@ -200,7 +210,7 @@ impl<I: Inspector> Job<I> {
         // a subreaper once its parent has exited).
         if s.pgid > 0 && s.pgid != s.id.pid {
             if let Some(leader) = member(s.pgid) {
-                return leader.pgid == leader.id.pid && leader.id.start <= s.id.start;
+                return leader.pgid == leader.id.pid && born_before(leader.born, s.born);
             }
         }
         false
@@ -261,11 +271,12 @@ impl<I: Inspector> Job<I> {
             .live_index
             .get(&s.ppid)
             .map(|&i| &self.live[i].rec)
-            .is_some_and(|parent| parent.id.start <= s.id.start && *parent.command == *command);
+            .is_some_and(|parent| born_before(parent.born, s.born) && *parent.command == *command);
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
         rec.copy_of_parent = copy_of_parent;
         self.copies_live += usize::from(copy_of_parent);
         rec.pgid = s.pgid;
+        rec.born = s.born;
         rec.started_unix_us = self.inspector.start_unix_us(s.id);
         rec.access = access;
         rec.recheck_command = true;

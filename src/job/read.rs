@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::record::{ForkCopy, Live, MAX_FORK_COPIES, copy_sized, shown_command};
+use super::record::{ForkCopy, Live, MAX_FORK_COPIES, born_before, copy_sized, shown_command};
 use super::{EXTRA_BUDGET, Job, SampleSummary};
 use crate::sys::{ExtraReading, Inspector, Metric, Pid, Reading};
 
@@ -21,7 +21,11 @@ impl<I: Inspector> Job<I> {
         while i < self.live.len() {
             let live = &mut self.live[i];
             match self.inspector.read(&mut live.handle) {
-                Reading::Rss { kib, exec } => {
+                Reading::Rss {
+                    kib,
+                    private_kib,
+                    exec,
+                } => {
                     let recheck = live.rec.recheck_command && t > live.rec.first_seen;
                     if exec || recheck {
                         live.rec.recheck_command = false;
@@ -51,6 +55,7 @@ impl<I: Inspector> Job<I> {
                         }
                     }
                     sum.total_rss_kib += kib;
+                    sum.add_private(&mut live.rec, private_kib);
                     if let Some(extra) = round {
                         self.extra_reads += 1;
                         if live.read_extra(&mut self.inspector, extra, &mut extra_sum) {
@@ -93,12 +98,12 @@ impl<I: Inspector> Job<I> {
     }
 
     /// The RSS at this sample of the job process `ppid` that is the parent of a process
-    /// started at `start`, if it is followed.
-    fn parent_kib(&self, ppid: Pid, start: u64) -> Option<u64> {
+    /// born at `born`, if it is followed.
+    fn parent_kib(&self, ppid: Pid, born: Option<u64>) -> Option<u64> {
         self.live_index
             .get(&ppid)
             .map(|&i| &self.live[i].rec)
-            .filter(|p| p.id.start <= start)
+            .filter(|p| born_before(p.born, born))
             .map(|p| p.last_kib)
     }
 
@@ -110,7 +115,7 @@ impl<I: Inspector> Job<I> {
             if !rec.copy_peak_pending {
                 continue;
             }
-            let parent = self.parent_kib(rec.ppid, rec.id.start);
+            let parent = self.parent_kib(rec.ppid, rec.born);
             let rec = &mut self.live[i].rec;
             rec.copy_peak_pending = false;
             rec.peak_as_copy = parent.is_some_and(|p| copy_sized(rec.last_kib, p));
@@ -130,7 +135,7 @@ impl<I: Inspector> Job<I> {
             if !rec.copy_of_parent {
                 continue;
             }
-            let Some(parent) = self.parent_kib(rec.ppid, rec.id.start) else {
+            let Some(parent) = self.parent_kib(rec.ppid, rec.born) else {
                 continue;
             };
             if !copy_sized(rec.last_kib, parent) {

@@ -16,12 +16,18 @@ pub struct ProcRecord {
     pub ppid: Pid,
     /// Process group when first seen.
     pub pgid: Pid,
+    /// When it was born, on the platform's clock that never steps back ([`Seen::born`]):
+    /// orders it against its children.
+    pub born: Option<u64>,
     /// The command line it runs now (re-read after `exec`).
     pub command: Rc<str>,
     /// The command line it ran when it reached its peak.
     pub peak_command: Rc<str>,
     /// Its largest RSS, KiB; `None` while it could never be read.
     pub max_rss_kib: Option<u64>,
+    /// Its largest private RSS (neither file-backed nor shared), KiB; `None` while it could
+    /// never be read, or where the platform does not tell.
+    pub max_private_kib: Option<u64>,
     /// The kernel's own peak for it (`ru_maxrss` when memwatch reaped it), KiB.
     pub kernel_max_rss_kib: Option<u64>,
     /// The kernel's lifetime peak physical footprint for it (macOS, when memwatch reaped
@@ -81,9 +87,11 @@ impl ProcRecord {
             id,
             ppid,
             pgid: 0,
+            born: None,
             peak_command: Rc::clone(&command),
             command,
             max_rss_kib: None,
+            max_private_kib: None,
             kernel_max_rss_kib: None,
             kernel_max_footprint_kib: None,
             max_extra_kib: None,
@@ -120,6 +128,13 @@ impl ProcRecord {
         false
     }
 
+    /// A reading of its private RSS, KiB.
+    pub(super) fn observe_private(&mut self, kib: u64) {
+        if self.max_private_kib.is_none_or(|m| kib > m) {
+            self.max_private_kib = Some(kib);
+        }
+    }
+
     /// It exec'd (or its command line changed since it was first seen).
     pub(super) fn exec_seen(&mut self) {
         if std::mem::replace(&mut self.copy_of_parent, false) {
@@ -141,6 +156,7 @@ impl ProcRecord {
             id: self.id,
             ppid: self.ppid,
             pgid: self.pgid,
+            born: self.born,
         }
     }
 }
@@ -171,6 +187,18 @@ pub(super) fn shown_command(
         .then(|| started_command(started, program, read))
         .flatten()
         .unwrap_or_else(|| Rc::from(read))
+}
+
+/// Whether a process born at `parent` can be the parent (or the group leader) of one born
+/// at `child` ([`Seen::born`]): not if it was born after it, which means the pid or the group
+/// id now belongs to another process. When either time is unknown (another user's process
+/// on macOS) nothing orders them, and the link the kernel states is taken as it is: refusing
+/// it would drop the child and its whole subtree.
+pub(super) fn born_before(parent: Option<u64>, child: Option<u64>) -> bool {
+    match (parent, child) {
+        (Some(parent), Some(child)) => parent <= child,
+        _ => true,
+    }
 }
 
 /// Whether a child of `kib` whose parent has `parent_kib` can be a fresh copy of it (after

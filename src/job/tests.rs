@@ -54,6 +54,59 @@ fn totals_and_peaks() {
 }
 
 #[test]
+fn private_totals_leave_shared_pages_out() {
+    let fake = FakeInspector::default();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(100).shared(60));
+    fake.spawn(FakeProc::new(200, ROOT, 11, "child").rss(300).shared(250));
+    let mut j = job(fake.clone());
+    let s = j.sample(ms(0), true).unwrap();
+    assert_eq!((s.total_rss_kib, s.total_private_kib), (400, 90));
+    // The child's own memory grows, its shared pages shrink: the private total peaks here.
+    fake.spawn(FakeProc::new(200, ROOT, 11, "child").rss(1000).shared(100));
+    let s = j.sample(ms(10), false).unwrap();
+    assert_eq!((s.total_rss_kib, s.total_private_kib), (1100, 940));
+    // A process whose private part is unknown: that sample has no private total, not a
+    // smaller one, while its RSS total stands.
+    fake.spawn(
+        FakeProc::new(201, ROOT, 12, "other")
+            .rss(5000)
+            .private_unknown(),
+    );
+    let s = j.sample(ms(20), false).unwrap();
+    assert_eq!((s.total_rss_kib, s.private_unknown), (6100, 1));
+    let stats = j.finish();
+    assert_eq!(stats.max_total_rss_kib, 6100);
+    assert_eq!(stats.max_total_private_kib, Some(940));
+    let private = |pid| {
+        stats
+            .processes
+            .iter()
+            .find(|p| p.id.pid == pid)
+            .unwrap()
+            .max_private_kib
+    };
+    assert_eq!(
+        (private(ROOT), private(200), private(201)),
+        (Some(40), Some(900), None)
+    );
+}
+
+#[test]
+fn a_platform_without_private_pages_has_no_private_total() {
+    let fake = FakeInspector::default();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "root")
+            .rss(100)
+            .private_unknown(),
+    );
+    let mut j = job(fake);
+    j.sample(ms(0), true).unwrap();
+    let stats = j.finish();
+    assert_eq!(stats.max_total_rss_kib, 100);
+    assert_eq!(stats.max_total_private_kib, None, "unknown, never 0");
+}
+
+#[test]
 fn strangers_are_not_admitted() {
     let fake = FakeInspector::default();
     fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1));
@@ -126,6 +179,96 @@ fn a_recycled_parent_pid_does_not_adopt_strangers() {
     fake.spawn(FakeProc::new(77, ROOT, 5, "impossible").rss(1));
     let s = j.sample(ms(10), true).unwrap();
     assert_eq!(s.processes, 1);
+}
+
+/// A process table shaped like macOS's after the wall clock stepped back 2 s (time sync, a
+/// VM resumed) between a fork and the next: start times are the wall clock's `p_start` in
+/// microseconds, births the monotonic `ri_proc_start_abstime` in Mach ticks.
+fn stepped_clock(fake: &FakeInspector) {
+    const WALL: u64 = 1_700_000_000_000_000;
+    fake.spawn(
+        FakeProc::new(ROOT, ME, WALL + 500_000, "make")
+            .born(Some(40_000))
+            .rss(10),
+    );
+    // Forked after the step: an earlier wall-clock start than its parent's. It leads a
+    // group of its own.
+    fake.spawn(
+        FakeProc::new(300, ROOT, WALL - 1_500_000, "cc")
+            .born(Some(41_000))
+            .pgid(300)
+            .rss(20),
+    );
+    fake.spawn(
+        FakeProc::new(301, 300, WALL - 1_400_000, "cc1")
+            .born(Some(41_500))
+            .rss(30),
+    );
+    // A group member that lost its parent, in a group the child leads.
+    fake.spawn(
+        FakeProc::new(302, 1, WALL - 1_300_000, "as")
+            .born(Some(42_000))
+            .pgid(300)
+            .rss(40),
+    );
+}
+
+#[test]
+fn a_wall_clock_stepped_back_loses_no_subtree() {
+    let fake = FakeInspector::default();
+    stepped_clock(&fake);
+    let mut j = job(fake.clone());
+    let s = j.sample(ms(0), true).unwrap();
+    assert_eq!((s.processes, s.total_rss_kib), (4, 100));
+}
+
+#[test]
+fn birth_order_still_refuses_a_child_older_than_its_parent() {
+    let fake = FakeInspector::default();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 900, "root")
+            .born(Some(40_000))
+            .rss(1),
+    );
+    let mut j = job(fake.clone());
+    j.sample(ms(0), true).unwrap();
+    // Its wall-clock start is later than the root's, but it was born before the root: its
+    // parent was an earlier holder of the pid (or of the group id).
+    fake.spawn(
+        FakeProc::new(77, ROOT, 950, "impossible")
+            .born(Some(39_000))
+            .rss(1),
+    );
+    fake.spawn(
+        FakeProc::new(78, 1, 960, "impossible member")
+            .born(Some(39_500))
+            .pgid(ROOT)
+            .rss(1),
+    );
+    let s = j.sample(ms(10), true).unwrap();
+    assert_eq!(s.processes, 1);
+}
+
+#[test]
+fn processes_whose_birth_is_unknown_are_not_refused() {
+    // macOS: another user's process (a setuid `sudo` and what it runs) has no readable
+    // `ri_proc_start_abstime`, and its wall-clock start may be earlier than its parent's.
+    let fake = FakeInspector::default();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 5_000, "sh")
+            .born(Some(40_000))
+            .rss(1),
+    );
+    fake.spawn(FakeProc::new(400, ROOT, 4_000, "sudo").born(None).denied());
+    fake.spawn(FakeProc::new(401, 400, 4_100, "make").born(None).denied());
+    fake.spawn(
+        FakeProc::new(402, 401, 4_200, "cc")
+            .born(Some(41_000))
+            .rss(2),
+    );
+    let mut j = job(fake.clone());
+    let s = j.sample(ms(0), true).unwrap();
+    assert_eq!((s.processes, s.total_rss_kib, s.unknown), (4, 3, 2));
 }
 
 #[test]
@@ -591,6 +734,8 @@ mod properties {
             }
             let max_total = o.stats.max_total_rss_kib;
             prop_assert_eq!(max_total, o.samples.iter().map(|s| s.0).max().unwrap());
+            // Nothing shared: the private total is the RSS total, sample for sample.
+            prop_assert_eq!(o.stats.max_total_private_kib, Some(max_total));
             for p in &o.stats.processes {
                 // Every per-process peak is at most the max total.
                 prop_assert!(p.max_rss_kib.unwrap_or(0) <= max_total);

@@ -1,13 +1,15 @@
 //! The model: the report and everything that reads or writes it. The report's fields
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
-//! ([`io`]), quantities as people write them ([`quantity`]), the memory limit in force
-//! ([`limit`]) and the OOM kills named ([`oom`]). It depends on nothing above
+//! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
+//! ([`gate`]), the memory limit in force ([`limit`]) and the OOM kills named ([`oom`]). It
+//! depends on nothing above
 //! it: the job, the outputs and the commands all speak its types.
 
 pub mod exit;
 pub mod figures;
 pub(crate) mod findings;
+pub mod gate;
 pub mod io;
 pub(crate) mod launcher;
 pub mod limit;

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::error::{Error, Outcome};
+use crate::error::{Error, Outcome, Status};
 use crate::job::Job;
+use crate::model::gate::MaxRss;
 use crate::model::{Metric, launcher};
 use crate::output::Format;
 use crate::output::status::StatusLine;
-use crate::sys::unix::{self, spawn};
+use crate::sys::unix;
 use crate::sys::{self, Inspector, NativeInspector};
 use outputs::{Interim, Prepared};
 use report::Context;
@@ -51,6 +52,8 @@ pub(crate) struct Config {
     pub output: Option<PathBuf>,
     /// What is measured besides RSS.
     pub metric: Metric,
+    /// `--max-rss`: the limit the peak (the `metric`'s figure) is checked against.
+    pub max_rss: Option<MaxRss>,
     /// Streamed timeline CSV.
     pub timeline: Option<PathBuf>,
     /// Directory for the CSV files.
@@ -113,7 +116,7 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
     let start_time = Timestamp::now();
     let start = Instant::now();
-    let root = spawn::spawn(&cfg.command, json_on_stdout)?;
+    let root = sys::spawn_job(&cfg.command, json_on_stdout, &pipe)?;
     unix::raise_nofile_limit();
 
     let job = job(&cfg, inspector, self_pid, root, extra);
@@ -128,6 +131,8 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
         start_time,
         interval: cfg.interval,
         limits: memory.limits.clone(),
+        max_rss: cfg.max_rss.clone(),
+        metric: cfg.metric,
     };
     let Prepared {
         report: pending,
@@ -163,9 +168,22 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
             job: job_desc,
         });
     }
-    Ok(Outcome::Job(report.exit_status().unwrap_or(i32::from(
-        crate::error::Status::Failure.code(),
-    ))))
+    Ok(outcome_of(&report))
+}
+
+/// What memwatch exits with once the report is out: the command's status (128+N for a
+/// signal or an interruption), except that a command that succeeded fails a `--max-rss`
+/// check that did not pass with 3.
+fn outcome_of(report: &crate::model::Report) -> Outcome {
+    let status = report
+        .exit_status()
+        .unwrap_or(i32::from(Status::Failure.code()));
+    let gate_failed = report.max_rss_check.as_ref().is_some_and(|c| !c.passed);
+    if status == 0 && gate_failed {
+        Outcome::Status(Status::MaxRssExceeded)
+    } else {
+        Outcome::Job(status)
+    }
 }
 
 /// The job of the command memwatch started (`root`), measuring `extra` besides RSS.
@@ -223,5 +241,7 @@ fn finish(
     if let Some(memory) = memory {
         memory.conclude(&mut report, &stats);
     }
-    (report, failure)
+    // Every process memwatch will wait for has been reaped.
+    let report = report::with_usage(report, unix::children_usage());
+    (ctx.with_check(report, false), failure)
 }

@@ -18,6 +18,9 @@ pub(crate) struct FakeProc {
     pub ppid: Pid,
     /// Process group (defaults to the parent's convention: itself).
     pub pgid: Pid,
+    /// Birth on the never-stepping clock ([`Seen::born`]); defaults to the start time, as
+    /// on Linux.
+    pub born: Option<u64>,
     /// Command line.
     pub command: String,
     /// Current RSS, KiB; `None` for a process whose memory is denied.
@@ -26,6 +29,9 @@ pub(crate) struct FakeProc {
     pub generation: u32,
     /// Its PSS (`--metric pss`), KiB; `None`: cannot be read.
     pub pss_kib: Option<u64>,
+    /// How much of its RSS is shared or file-backed, KiB (the rest is private); `None`:
+    /// the platform does not tell (macOS).
+    pub shared_kib: Option<u64>,
 }
 
 impl FakeProc {
@@ -35,11 +41,23 @@ impl FakeProc {
             id: ProcId { pid, start },
             ppid,
             pgid: 0,
+            born: Some(start),
             command: command.to_string(),
             rss_kib: Some(0),
             generation: 0,
             pss_kib: None,
+            shared_kib: Some(0),
         }
+    }
+    /// With this much of its RSS shared or file-backed.
+    pub(crate) fn shared(mut self, kib: u64) -> Self {
+        self.shared_kib = Some(kib);
+        self
+    }
+    /// On a platform that does not tell shared pages from private ones.
+    pub(crate) fn private_unknown(mut self) -> Self {
+        self.shared_kib = None;
+        self
     }
     /// With this PSS.
     pub(crate) fn pss(mut self, kib: u64) -> Self {
@@ -59,6 +77,12 @@ impl FakeProc {
     /// In this process group.
     pub(crate) fn pgid(mut self, pgid: Pid) -> Self {
         self.pgid = pgid;
+        self
+    }
+    /// Born at this time of the never-stepping clock (`None`: the kernel will not say), the
+    /// start time staying what it is (macOS: the wall clock).
+    pub(crate) fn born(mut self, born: Option<u64>) -> Self {
+        self.born = born;
         self
     }
 }
@@ -127,6 +151,7 @@ impl Inspector for FakeInspector {
                 id: p.id,
                 ppid: p.ppid,
                 pgid: if p.pgid == 0 { p.id.pid } else { p.pgid },
+                born: p.born,
             });
         }
         Ok(())
@@ -166,7 +191,12 @@ impl Inspector for FakeInspector {
                 Some(kib) => {
                     let exec = p.generation != h.generation;
                     h.generation = p.generation;
-                    Reading::Rss { kib, exec }
+                    let private_kib = p.shared_kib.map(|s| kib.saturating_sub(s));
+                    Reading::Rss {
+                        kib,
+                        private_kib,
+                        exec,
+                    }
                 }
             },
         }

@@ -39,9 +39,11 @@ pub type Pid = i32;
 /// The identity of a process: its pid plus its start time, so a recycled pid is never
 /// mistaken for the process that held it before.
 ///
-/// `start` is opaque and only compared for equality and order within one platform: clock
-/// ticks since boot on Linux (`/proc/<pid>/stat` field 22), microseconds since the epoch on
-/// macOS (`pbi_start_tvsec`/`usec`).
+/// `start` is opaque and only compared for equality within one platform: clock ticks since
+/// boot on Linux (`/proc/<pid>/stat` field 22), microseconds since the epoch on macOS
+/// (`pbi_start_tvsec`/`usec`, which every user may read). It never changes during a
+/// process's life (`exec` included). Parent and child are ordered by [`Seen::born`]
+/// instead: macOS's start time is on the wall clock, which can step back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcId {
     /// The process id.
@@ -59,14 +61,27 @@ pub struct Seen {
     pub ppid: Pid,
     /// Its process group.
     pub pgid: Pid,
+    /// When it was born on a clock that never steps back and is the same for every
+    /// process, to order parent and child (and group leader and member): Linux's start time
+    /// (clock ticks since boot), macOS's `ri_proc_start_abstime` (Mach ticks). `None` when
+    /// the kernel will not tell (macOS: another user's process); an unknown order never
+    /// refuses a link the kernel states.
+    pub born: Option<u64>,
 }
 
 /// One memory reading of a followed process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reading {
-    /// Alive, with this resident set size in KiB. `exec` is true when the process appears
-    /// to have run `exec` since the previous reading (its command line may have changed).
-    Rss { kib: u64, exec: bool },
+    /// Alive, with this resident set size in KiB. `private_kib` is the part of it that is
+    /// neither file-backed nor shared memory (Linux: statm's resident minus shared, from the
+    /// same read), `None` where the platform does not tell. `exec` is true when the process
+    /// appears to have run `exec` since the previous reading (its command line may have
+    /// changed).
+    Rss {
+        kib: u64,
+        private_kib: Option<u64>,
+        exec: bool,
+    },
     /// Alive, but in the middle of `exec`: the new program is not loaded yet, so its
     /// memory figure means nothing (a page or two). Not counted, never a peak.
     Loading,
@@ -87,6 +102,9 @@ pub enum Access {
 
 /// What the core tells discovery about the job as it stands.
 pub struct Discovery<'a> {
+    /// The command memwatch started (alive or not): on macOS, an orphan in the process
+    /// group it created belongs to the job.
+    pub root: Pid,
     /// Pids of the job's live processes.
     pub live: &'a [Pid],
     /// Whether a pid belongs to a live job process (fast lookup over `live`).
@@ -262,7 +280,7 @@ pub(crate) fn truncate_at_char(s: &mut String, max: usize) {
 /// Whether a caught signal came from the terminal rather than a process's `kill`. Linux
 /// sends a terminal's signals with `si_pid` 0, so a named sender is always a process.
 #[cfg(target_os = "linux")]
-fn raised_by_terminal(_signal: i32, _sender: i32) -> bool {
+fn raised_by_terminal(_signal: i32, _sender: i32, _root: i32) -> bool {
     false
 }
 #[cfg(target_os = "macos")]
@@ -271,11 +289,34 @@ use macos::raised_by_terminal;
 /// The exited child to reap first, with what must be read from it before (macOS: its
 /// lifetime peak footprint). On Linux any child will do.
 #[cfg(target_os = "linux")]
-fn exited_child() -> Option<(Pid, Option<u64>)> {
-    None
+fn exited_child() -> unix::reap::Peek {
+    unix::reap::Peek::Any
 }
 #[cfg(target_os = "macos")]
 use macos::peek_exited_child as exited_child;
+
+/// Whether the command is started in a process group of its own. Linux: never, memwatch
+/// is the child subreaper and needs no group to keep the job's orphans.
+#[cfg(target_os = "linux")]
+fn command_in_own_group() -> bool {
+    false
+}
+#[cfg(target_os = "macos")]
+use macos::command_in_own_group;
+
+/// Start the command as memwatch's child (see [`unix::spawn::spawn`]), in a process group of
+/// its own where the platform needs one to recognise the job's orphans (macOS without a
+/// terminal, see `sys::macos`), and tell `pipe` who it is (its exit can mask who sent a
+/// signal). Returns its pid.
+pub(crate) fn spawn_job(
+    command: &[std::ffi::OsString],
+    stdout_to_stderr: bool,
+    pipe: &unix::signals::SignalPipe,
+) -> Result<Pid, crate::error::Error> {
+    let root = unix::spawn::spawn(command, stdout_to_stderr, command_in_own_group())?;
+    pipe.set_root(root);
+    Ok(root)
+}
 
 /// The self-pipe the sampling loop sleeps on, with the platform's rule for telling the
 /// terminal's signals from a process's.

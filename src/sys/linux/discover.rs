@@ -310,6 +310,8 @@ fn seen_of(s: &Stat) -> Seen {
         },
         ppid: s.ppid,
         pgid: s.pgrp,
+        // Ticks since boot: they never step back.
+        born: Some(s.starttime),
     }
 }
 
@@ -361,6 +363,7 @@ mod tests {
             let mut inspector = LinuxInspector::new(self_pid).unwrap();
             inspector.children_files &= walk;
             let d = Discovery {
+                root: child_pid,
                 live: &[],
                 is_live: &|p| p == self_pid,
                 full: true,

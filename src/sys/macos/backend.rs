@@ -39,7 +39,8 @@ pub struct MacInspector {
     rows: Vec<Row>,
     /// Whether a listing was taken (the first one is always a full search).
     listed: bool,
-    /// `KERN_PROCARGS2` buffer, `kern.argmax` bytes.
+    /// `KERN_PROCARGS2` buffer: the argc slot and `kern.argmax` bytes, the most the kernel
+    /// takes (`darwin::procargs_capacity`).
     args: Vec<u8>,
 }
 
@@ -68,7 +69,7 @@ impl MacInspector {
             next_known: Vec::with_capacity(len),
             rows: Vec::with_capacity(len),
             listed: false,
-            args: vec![0; libproc::argmax()],
+            args: vec![0; darwin::procargs_capacity(libproc::argmax())],
         })
     }
 
@@ -118,6 +119,14 @@ fn life(pid: Pid) -> Life {
     }
 }
 
+/// When the process was born on the Mach clock, which never steps back: its
+/// `ri_proc_start_abstime`, set by the same fork as its wall-clock start time and kept by
+/// `exec` (see [`darwin::born`]). `None` for another user's process (EPERM).
+fn born(pid: Pid) -> Option<u64> {
+    let ri = libproc::rusage(pid).ok()?;
+    darwin::born(ri.ri_proc_start_abstime, ri.ri_proc_exit_abstime)
+}
+
 /// Whether `pid` is still the running process that started at `start`.
 fn is_same(pid: Pid, start: u64) -> bool {
     life(pid) == Life::Alive(start)
@@ -155,7 +164,7 @@ impl Inspector for MacInspector {
                         let pgid = s.pbsi_pgid as Pid;
                         rows.push(Row {
                             pid,
-                            ppid: darwin::adopted_ppid(ppid, pgid, self_pid),
+                            ppid: darwin::adopted_ppid(ppid, pgid, self_pid, d.root),
                             pgid,
                             candidate: false,
                         });
@@ -172,11 +181,14 @@ impl Inspector for MacInspector {
 
         darwin::mark_candidates(&mut self.rows, self_pid, d.is_live);
         for r in self.rows.iter().filter(|r| r.candidate) {
+            // Read before the start time: if that still matches after, it is this process's.
+            let born = born(r.pid);
             match life(r.pid) {
                 Life::Alive(start) if start > 0 => out.push(Seen {
                     id: ProcId { pid: r.pid, start },
                     ppid: r.ppid,
                     pgid: r.pgid,
+                    born,
                 }),
                 Life::Zombie => {}
                 // Gone since the probe, or caught before its start time was set: if it is
@@ -224,12 +236,15 @@ impl Inspector for MacInspector {
 
     fn command(&mut self, seen: &Seen, _handle: &mut MacHandle) -> String {
         let pid = seen.id.pid;
+        let capacity = self.args.len();
         if let Some(n) = libproc::procargs(pid, &mut self.args) {
-            if let Some(command) = darwin::command_from_procargs(&self.args[..n]) {
+            if let Some(command) = darwin::command_from_procargs_reply(&self.args[..n], capacity) {
                 return command;
             }
         }
         // Another user's process: its arguments are refused, its executable path is not.
+        // Arguments and environment too large for the kernel to copy whole: only their tail
+        // came back.
         let mut path = [0u8; PATH_SIZE];
         if let Some(command) =
             libproc::pid_path(pid, &mut path).and_then(|n| darwin::command_from_path(&path[..n]))
@@ -270,6 +285,9 @@ impl Inspector for MacInspector {
                 h.footprint = Some(ri.ri_phys_footprint);
                 Reading::Rss {
                     kib: darwin::bytes_to_kib(ri.ri_resident_size),
+                    // libproc does not tell a process's shared resident pages from its own
+                    // (only a walk of every region would, far too dear per sample).
+                    private_kib: None,
                     exec,
                 }
             }

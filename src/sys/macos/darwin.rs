@@ -4,6 +4,7 @@
 //! it is unit-tested on Linux; the FFI that feeds it lives in `libproc.rs` alone.
 
 use super::procargs::parse_procargs2;
+use crate::sys::unix::reap::Peek;
 use crate::sys::{Pid, join_args, truncate_at_char};
 
 /// Resident size in bytes (`ri_resident_size`, `pti_resident_size`) to KiB, rounded down as
@@ -18,6 +19,16 @@ pub(super) fn start_us(sec: u64, usec: u64) -> u64 {
     sec.saturating_mul(1_000_000).saturating_add(usec)
 }
 
+/// A process's birth for ordering parent and child ([`crate::sys::Seen::born`]), from its
+/// `proc_pid_rusage` figures: `ri_proc_start_abstime`, the Mach absolute time the kernel
+/// stamps at fork together with the wall-clock `p_start` (xnu `forkproc`,
+/// `microtime_with_abstime`; `exec` keeps both). Unlike `p_start` it never steps back, so a
+/// child forked after the clock was set back is still born after its parent. `None` for a
+/// zombie's stashed figures (`exit_abstime` set) and for a zero time, which no process has.
+pub(super) fn born(start_abstime: u64, exit_abstime: u64) -> Option<u64> {
+    (exit_abstime == 0 && start_abstime > 0).then_some(start_abstime)
+}
+
 /// How many pids to offer `proc_listallpids` next, after a listing filled all `current`
 /// slots (or before the first, with `current == 0`): at least double, at least half as
 /// much again as the kernel's size hint (`proc_listallpids(NULL, 0)`, which is the number
@@ -30,13 +41,41 @@ pub(super) fn list_len(current: usize, hint: i32) -> usize {
         .max(256)
 }
 
+/// Whether memwatch starts the command in a process group of its own (`self_pid` is
+/// memwatch's pid, `own_pgid` its group, `has_terminal` whether it has a controlling
+/// terminal), so that the job's orphans stay recognisable by their group (see
+/// [`adopted_ppid`]).
+///
+/// - memwatch leads its group (an interactive shell's job control made it, `setsid`):
+///   no. The command shares it, with the terminal, and the group is memwatch's pid.
+/// - memwatch does not lead its group and has no controlling terminal (CI, `make` or a
+///   script without a terminal, `ssh host cmd`, launchd): yes. The group memwatch is in is
+///   someone else's (the CI runner's, the script's), shared with processes that are not the
+///   job; a group of the command's own has its pid, and with no terminal it loses nothing:
+///   no foreground to leave, no Ctrl+C or Ctrl+Z to miss. memwatch still passes on the
+///   signals it is sent (to the job processes outside its own group, or all of them).
+/// - memwatch does not lead its group but has a terminal (a script or `make` started from
+///   an interactive shell): no. A group of its own would be a background group: the
+///   command would stop at its first read from the terminal (SIGTTIN) or change of its
+///   settings (SIGTTOU), and Ctrl+Z would not reach it. The job keeps the group it is in,
+///   and orphans there are followed only through a live group leader (a README limit).
+pub(super) fn command_in_own_group(self_pid: Pid, own_pgid: Pid, has_terminal: bool) -> bool {
+    own_pgid != self_pid && !has_terminal
+}
+
 /// The parent memwatch records for a process. macOS has no child subreaper: an orphan is
 /// re-parented to launchd (pid 1). One whose process group is memwatch's own
-/// (`pgid == self_pid`: a group memwatch leads, which the job inherits unless it moves) can
+/// (`pgid == self_pid`: a group memwatch leads, which the job inherits unless it moves) or
+/// the command's (`pgid == root`: the group the command memwatch started created, as it
+/// does when memwatch starts it in a group of its own, see [`command_in_own_group`]) can
 /// only descend from the job, so it is recorded as memwatch's child, exactly what a Linux
-/// subreaper would show. Every other parent is kept.
-pub(super) fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid) -> Pid {
-    if ppid == 1 && pgid == self_pid {
+/// subreaper would show. Both ids are safe: xnu gives no new process a pid that is in use
+/// as a group id (`forkproc`), so a group with that id is the one memwatch or the command
+/// made for as long as it has a member; the command's pid could come back only after the
+/// group emptied and all other pids were used (the same bound as for a recycled pid). Every
+/// other parent is kept.
+pub(super) fn adopted_ppid(ppid: Pid, pgid: Pid, self_pid: Pid, root: Pid) -> Pid {
+    if ppid == 1 && (pgid == self_pid || (root > 1 && pgid == root)) {
         self_pid
     } else {
         ppid
@@ -178,6 +217,32 @@ pub(super) fn command_from_procargs(buf: &[u8]) -> Option<String> {
     None
 }
 
+/// The size of memwatch's `KERN_PROCARGS2` buffer for a `kern.argmax` of `argmax`: the
+/// 4-byte argc slot plus `argmax` bytes for the arguments area, the most the kernel takes
+/// (`sysctl_procargsx` refuses, EINVAL, more than `ARG_MAX` after the argc slot, and
+/// `kern.argmax` is `ARG_MAX`).
+pub(super) fn procargs_capacity(argmax: usize) -> usize {
+    argmax.saturating_add(4)
+}
+
+/// The command line from a `KERN_PROCARGS2` reply of `reply.len()` bytes into a buffer of
+/// `capacity` bytes, or `None` when the reply cannot be trusted.
+///
+/// When the arguments area is larger than the buffer, `sysctl_procargsx` copies only its
+/// tail, behind the right argc: the executable path and the first arguments are lost, and
+/// what would be parsed as arguments is the middle of the area (later arguments, the
+/// environment, the apple strings). The area can be larger than any buffer the kernel
+/// accepts: it holds up to `ARG_MAX` bytes of arguments and environment plus a page
+/// (`exec_extract_strings` allows `NCARGS + PAGE_SIZE`), the path and the apple strings.
+/// Such a reply fills the buffer exactly, so a full buffer is not read (the caller shows
+/// the executable path instead); an area of exactly the buffer's size is lost with it.
+pub(super) fn command_from_procargs_reply(reply: &[u8], capacity: usize) -> Option<String> {
+    if reply.len() >= capacity {
+        return None;
+    }
+    command_from_procargs(reply)
+}
+
 /// The command shown for a process whose arguments cannot be read, from the executable
 /// path `proc_pidpath` gave (it works for other users' processes).
 pub(super) fn command_from_path(path: &[u8]) -> Option<String> {
@@ -200,9 +265,44 @@ pub(super) fn command_from_comm(comm: &[u8]) -> String {
     format!("[{}]", String::from_utf8_lossy(comm))
 }
 
+/// What `waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)` said about memwatch's children, from
+/// its return value `ret`, the errno when it failed, and the `si_pid` of the siginfo it was
+/// given zeroed (it leaves it so when no child has exited). The footprint is read by the
+/// caller. When no child has exited, none may be reaped: a `wait4(-1)` now could reap one
+/// that exits a moment later, before its footprint was read.
+pub(super) fn exited_child(ret: i32, errno: i32, si_pid: Pid) -> Peek {
+    match (ret, si_pid) {
+        (0, pid) if pid > 0 => Peek::Exited {
+            pid,
+            max_footprint_kib: None,
+        },
+        (0, _) => Peek::Running,
+        _ if errno == libc::ECHILD => Peek::NoChild,
+        // Interrupted: look again next time.
+        _ if errno == libc::EINTR => Peek::Running,
+        // waitid failing otherwise (it should not): reap whichever child exited rather
+        // than none, losing only its footprint.
+        _ => Peek::Any,
+    }
+}
+
 /// The signals a terminal raises for its foreground process group: SIGHUP, SIGINT, SIGQUIT
 /// (the same numbers on macOS and Linux).
 const TERMINAL_SIGNALS: [i32; 3] = [1, 2, 3];
+
+/// Who a caught signal's `si_pid` names, as far as memwatch can learn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Sender {
+    /// A live process, of this session.
+    Live {
+        /// Its session.
+        session: Pid,
+    },
+    /// The command memwatch started, which has exited (`getsid` refuses a zombie).
+    ExitedRoot,
+    /// Another process that has exited, or none.
+    Exited,
+}
 
 /// Whether a caught signal that names a sender (macOS always does, see
 /// `sys::unix::raised_by_terminal`) most likely came from memwatch's terminal: Ctrl+C,
@@ -210,21 +310,34 @@ const TERMINAL_SIGNALS: [i32; 3] = [1, 2, 3];
 /// as opposed to a `kill` aimed at memwatch alone, which must be passed on.
 ///
 /// The rule: a terminal signal, while memwatch is in its terminal's foreground process
-/// group, whose sender is a live process of another session (the terminal emulator, sshd
-/// or tmux writing to the pty is never in the session of the shell it serves). A sender of
-/// memwatch's own session (the script that started it) or one that already exited (a
-/// short-lived `kill` command) is a process. A `kill -INT` from another terminal while
-/// memwatch runs in the foreground is mistaken for Ctrl+C: it is not passed on, and a second
-/// signal still kills the job.
+/// group, whose sender is
+/// - a live process of another session (the terminal emulator, sshd or tmux writing to the
+///   pty is never in the session of the shell it serves), or
+/// - the command memwatch started, exited. xnu keeps one `si_pid` per process, and a child's
+///   exit overwrites it with the child's pid (`proc_exit` in `bsd/kern/kern_exit.c`), which
+///   the next signal delivered carries (`sendsig`). memwatch's only child is the command, so
+///   when the command exits on the same Ctrl+C before memwatch's handler runs, memwatch's
+///   SIGINT names the command. Taken for a `kill`, it would be sent again to every job
+///   process, and programs that read a second Ctrl+C as "force quit" would skip their
+///   cleanup.
+///
+/// A sender of memwatch's own session (the script that started it) or another one that
+/// already exited (a short-lived `kill` command) is a process. A `kill -INT` from another
+/// terminal while memwatch runs in the foreground is mistaken for Ctrl+C, and so is one
+/// whose sender is masked by the command's exit: it is not passed on, and a second signal
+/// still kills the job.
 pub(super) fn raised_by_terminal(
     signal: i32,
-    sender_session: Option<Pid>,
+    sender: Sender,
     own_session: Pid,
     in_foreground: impl FnOnce() -> bool,
 ) -> bool {
-    TERMINAL_SIGNALS.contains(&signal)
-        && sender_session.is_some_and(|s| s != own_session)
-        && in_foreground()
+    let from_elsewhere = match sender {
+        Sender::Live { session } => session != own_session,
+        Sender::ExitedRoot => true,
+        Sender::Exited => false,
+    };
+    TERMINAL_SIGNALS.contains(&signal) && from_elsewhere && in_foreground()
 }
 
 #[cfg(test)]
@@ -244,6 +357,34 @@ mod tests {
     }
 
     #[test]
+    fn births_come_from_the_mach_clock() {
+        // Shaped like two `proc_pid_rusage` replies: a live process, then its zombie.
+        assert_eq!(born(41_000_123, 0), Some(41_000_123));
+        assert_eq!(born(41_000_123, 52_000_000), None);
+        assert_eq!(born(0, 0), None);
+    }
+
+    #[test]
+    fn only_the_child_waitid_reported_is_reaped() {
+        // A zombie child 4242: reap it, after reading its footprint.
+        assert_eq!(
+            exited_child(0, 0, 4242),
+            Peek::Exited {
+                pid: 4242,
+                max_footprint_kib: None
+            }
+        );
+        // Children, none exited (siginfo left zeroed): reap nothing, not `wait4(-1)`.
+        assert_eq!(exited_child(0, 0, 0), Peek::Running);
+        // No child at all.
+        assert_eq!(exited_child(-1, libc::ECHILD, 0), Peek::NoChild);
+        // Interrupted: look again.
+        assert_eq!(exited_child(-1, libc::EINTR, 0), Peek::Running);
+        // Refused for a reason it should not have: reap as without the look.
+        assert_eq!(exited_child(-1, libc::EINVAL, 0), Peek::Any);
+    }
+
+    #[test]
     fn list_grows() {
         assert_eq!(list_len(0, 0), 256);
         assert_eq!(list_len(0, -1), 256);
@@ -256,11 +397,75 @@ mod tests {
     #[test]
     fn orphans_in_memwatchs_group_are_adopted() {
         const ME: Pid = 500;
-        assert_eq!(adopted_ppid(1, ME, ME), ME);
+        const ROOT: Pid = 501;
+        assert_eq!(adopted_ppid(1, ME, ME, ROOT), ME);
+        // In the group the command made.
+        assert_eq!(adopted_ppid(1, ROOT, ME, ROOT), ME);
         // Not an orphan: the real parent stays.
-        assert_eq!(adopted_ppid(600, ME, ME), 600);
+        assert_eq!(adopted_ppid(600, ME, ME, ROOT), 600);
+        assert_eq!(adopted_ppid(600, ROOT, ME, ROOT), 600);
         // An orphan of another group (a daemon that called setsid) escapes.
-        assert_eq!(adopted_ppid(1, 700, ME), 1);
+        assert_eq!(adopted_ppid(1, 700, ME, ROOT), 1);
+        // No root yet: no group 0 or 1 to match.
+        assert_eq!(adopted_ppid(1, 0, ME, 0), 1);
+    }
+
+    /// A process table as discovery probes it (pid, ppid, pgid), run through what discovery
+    /// decides: the recorded parent, then the candidates for the job.
+    fn candidates(table: &[(Pid, Pid, Pid)], me: Pid, root: Pid, live: &[Pid]) -> Vec<Pid> {
+        let mut rows: Vec<Row> = table
+            .iter()
+            .map(|&(pid, ppid, pgid)| row(pid, adopted_ppid(ppid, pgid, me, root), pgid))
+            .collect();
+        rows.sort_by_key(|r| r.pid);
+        mark_candidates(&mut rows, me, &|p| live.contains(&p));
+        marked(&rows)
+    }
+
+    #[test]
+    fn a_ci_run_gives_the_command_a_group_and_keeps_its_orphans() {
+        // GitHub Actions: the runner (50) runs bash (60) in its group, no terminal; bash
+        // runs memwatch (70), which does not lead the group.
+        const ME: Pid = 70;
+        assert!(command_in_own_group(ME, 50, false));
+        // memwatch started `make` (80) in a group of its own. make's shell (81) exited
+        // before any sample saw it; its background job (82) and a double-forked child
+        // (84, without setsid) are orphans in make's group. A setsid daemon (85) left it.
+        // bash's own background job (90) was orphaned too, in the runner's group.
+        let table = [
+            (50, 1, 50),
+            (60, 50, 50),
+            (80, ME, 80),
+            (82, 1, 80),
+            (84, 1, 80),
+            (85, 1, 85),
+            (86, 85, 85),
+            (90, 1, 50),
+        ];
+        assert_eq!(candidates(&table, ME, 80, &[]), [80, 82, 84]);
+        // make exited and was reaped before its orphans were found: its group still names it.
+        let table = [(50, 1, 50), (60, 50, 50), (82, 1, 80), (90, 1, 50)];
+        assert_eq!(candidates(&table, ME, 80, &[]), [82]);
+    }
+
+    #[test]
+    fn an_interactive_run_shares_memwatchs_group() {
+        // zsh (10) with job control made a group for `memwatch run -- make | tee log`:
+        // memwatch (20) leads it, tee (22) is in it, and so is the command (21).
+        const ME: Pid = 20;
+        assert!(!command_in_own_group(ME, ME, true));
+        assert!(!command_in_own_group(ME, ME, false));
+        // A script or make started from the terminal: memwatch is in its group and keeps
+        // the terminal's foreground for the command.
+        assert!(!command_in_own_group(ME, 15, true));
+        let table = [
+            (10, 1, 10),
+            (21, ME, ME),
+            (22, 10, ME),
+            (23, 1, ME),
+            (30, 1, 30),
+        ];
+        assert_eq!(candidates(&table, ME, 21, &[]), [21, 23]);
     }
 
     #[test]
@@ -278,6 +483,35 @@ mod tests {
         assert_eq!(merge(&[], &[1, 2]), []);
         assert_eq!(merge(&[50, 60], &[1, 2]), [(50, true), (60, true)]);
         assert_eq!(merge(&[1, 2], &[5]), [(1, true), (2, true)]);
+    }
+
+    /// memwatch's own share of a macOS sample that grows with the machine: sorting the
+    /// listing `proc_listallpids` gave (newest first, as xnu walks its process list) and
+    /// merging it with the previous one. Prints medians; run on any platform with
+    /// `cargo test --release --lib listing_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints a measurement, asserts nothing"]
+    fn listing_cost() {
+        for others in [100, 1000, 10_000] {
+            let known: Vec<Pid> = (100..100 + others).collect();
+            let fresh: Vec<Pid> = known.iter().rev().copied().collect();
+            let mut listed = fresh.clone();
+            let mut times = Vec::new();
+            for _ in 0..201 {
+                listed.copy_from_slice(&fresh);
+                let began = std::time::Instant::now();
+                listed.sort_unstable();
+                let mut new = 0;
+                merge_listing(&listed, &known, |_, n| new += usize::from(n));
+                std::hint::black_box(new);
+                times.push(began.elapsed());
+            }
+            times.sort_unstable();
+            eprintln!(
+                "{others} processes: sort and merge {:?}",
+                times[times.len() / 2]
+            );
+        }
     }
 
     fn row(pid: Pid, ppid: Pid, pgid: Pid) -> Row {
@@ -341,24 +575,49 @@ mod tests {
         const SIGTERM: i32 = 15;
         let fg = || true;
         let bg = || false;
+        let emulator = Sender::Live { session: 40 };
+        let script = Sender::Live { session: 90 };
         // Ctrl+C in Terminal.app: the sender is the emulator, of another session.
-        assert!(raised_by_terminal(SIGINT, Some(40), 90, fg));
-        assert!(raised_by_terminal(SIGQUIT, Some(40), 90, fg));
-        assert!(raised_by_terminal(SIGHUP, Some(40), 90, fg));
+        assert!(raised_by_terminal(SIGINT, emulator, 90, fg));
+        assert!(raised_by_terminal(SIGQUIT, emulator, 90, fg));
+        assert!(raised_by_terminal(SIGHUP, emulator, 90, fg));
         // Not in the foreground: the terminal cannot have sent it.
-        assert!(!raised_by_terminal(SIGINT, Some(40), 90, bg));
+        assert!(!raised_by_terminal(SIGINT, emulator, 90, bg));
         // The script that started memwatch (same session).
-        assert!(!raised_by_terminal(SIGINT, Some(90), 90, fg));
+        assert!(!raised_by_terminal(SIGINT, script, 90, fg));
         // A kill(1) that already exited.
-        assert!(!raised_by_terminal(SIGINT, None, 90, fg));
+        assert!(!raised_by_terminal(SIGINT, Sender::Exited, 90, fg));
         // Terminals never send SIGTERM.
-        assert!(!raised_by_terminal(SIGTERM, Some(40), 90, fg));
+        assert!(!raised_by_terminal(SIGTERM, emulator, 90, fg));
         // The foreground check is only made when it matters.
         assert!(!raised_by_terminal(
             SIGTERM,
-            Some(40),
+            emulator,
             90,
             || unreachable!()
+        ));
+    }
+
+    #[test]
+    fn a_ctrl_c_masked_by_the_commands_exit_is_the_terminals() {
+        const SIGINT: i32 = 2;
+        const SIGTERM: i32 = 15;
+        let fg = || true;
+        // Ctrl+C reached memwatch and the command; the command exited first, and its exit
+        // wrote its pid into memwatch's si_pid: the SIGINT names the zombie command.
+        assert!(raised_by_terminal(SIGINT, Sender::ExitedRoot, 90, fg));
+        // The same masking of a `kill -TERM`: terminals never send SIGTERM, it is passed on.
+        assert!(!raised_by_terminal(SIGTERM, Sender::ExitedRoot, 90, fg));
+        // Without a terminal in front of memwatch, nothing comes from a terminal.
+        assert!(!raised_by_terminal(SIGINT, Sender::ExitedRoot, 90, || {
+            false
+        }));
+        // The command alive, signalling its parent: a process of memwatch's session.
+        assert!(!raised_by_terminal(
+            SIGINT,
+            Sender::Live { session: 90 },
+            90,
+            fg
         ));
     }
 
@@ -404,10 +663,14 @@ mod tests {
 
     #[test]
     fn command_lines() {
-        let b = procargs(3, b"/bin/sh\0\0\0sh\0-c\0echo \xff\0PATH=/bin\0");
+        // Laid out as xnu does: the path's NUL padded to 8 bytes, then the arguments.
+        let b = procargs(3, b"/bin/sh\0sh\0-c\0echo \xff\0PATH=/bin\0");
         assert_eq!(command_from_procargs(&b).unwrap(), "sh -c echo \u{fffd}");
-        let b = procargs(3, b"/x\0\0x\0\0y\0");
+        let b = procargs(3, b"/x\0\0\0\0\0\0x\0\0y\0");
         assert_eq!(command_from_procargs(&b).unwrap(), "x  y");
+        // An empty argv[0] is an argument: the environment stays out.
+        let b = procargs(2, b"/tmp/x\0\0\0x\0SECRET_TOKEN=abc\0");
+        assert_eq!(command_from_procargs(&b).unwrap(), " x");
         // No arguments: the executable path.
         let b = procargs(0, b"/usr/libexec/thing\0\0\0");
         assert_eq!(command_from_procargs(&b).unwrap(), "/usr/libexec/thing");
@@ -419,6 +682,47 @@ mod tests {
         assert_eq!(command_from_comm(b"sudo\0\0\0\0\0\0\0\0\0\0\0\0"), "[sudo]");
         assert_eq!(command_from_comm(b"fifteen-chars-x\0"), "[fifteen-chars-x]");
         assert_eq!(command_from_comm(&[0; 16]), "[unknown]");
+    }
+
+    /// What `sysctl_procargsx` returns for an arguments `area` (the path and its padding,
+    /// the arguments, the environment, the apple strings) into a buffer of `capacity`
+    /// bytes: argc, then the whole area if it fits, else its last `capacity - 4` bytes.
+    fn sysctl_reply(argc: i32, area: &[u8], capacity: usize) -> Vec<u8> {
+        let room = capacity - 4;
+        let copied = &area[area.len().saturating_sub(room)..];
+        procargs(argc, copied)
+    }
+
+    #[test]
+    fn an_arguments_area_larger_than_the_buffer_is_not_read() {
+        // `xargs`-sized arguments: 200 of 5 KiB, then the environment and the apple
+        // strings, more than the 1 MiB the kernel copies at most.
+        let big = vec![b'a'; 5 * 1024];
+        let mut area = b"/usr/bin/tool\0\0\0".to_vec();
+        for _ in 0..200 {
+            area.extend_from_slice(&big);
+            area.push(0);
+        }
+        area.extend_from_slice(b"SECRET_TOKEN=abc\0");
+        area.extend_from_slice(&vec![b'e'; 64 * 1024]);
+        area.extend_from_slice(b"\0ptr_munge=\0main_stack=\0");
+        let capacity = procargs_capacity(1024 * 1024);
+        assert_eq!(capacity, 1024 * 1024 + 4);
+        let reply = sysctl_reply(201, &area, capacity);
+        assert_eq!(reply.len(), capacity);
+        // Parsed, the tail would give a "path" cut out of an argument, and "arguments"
+        // out of the environment.
+        let garbage = parse_procargs2(&reply).unwrap();
+        assert!(garbage.exec_path.iter().all(|&b| b == b'a'));
+        assert!(garbage.argv.contains(&&b"SECRET_TOKEN=abc"[..]));
+        assert_eq!(command_from_procargs_reply(&reply, capacity), None);
+        // The same process with a smaller environment fits, and is read.
+        let fits = &area[..area.len() - 64 * 1024 - 40];
+        let reply = sysctl_reply(201, fits, capacity);
+        assert!(reply.len() < capacity);
+        let command = command_from_procargs_reply(&reply, capacity).unwrap();
+        assert!(command.starts_with("aaaa"));
+        assert!(!command.contains("SECRET"));
     }
 
     #[test]

@@ -193,7 +193,8 @@ pub(super) fn kinfo_start(pid: Pid) -> Option<darwin::KinfoStart> {
     darwin::parse_kinfo_proc(&buf[..len])
 }
 
-/// `kern.argmax`: the size a `KERN_PROCARGS2` buffer must have to receive the whole area.
+/// `kern.argmax`: the kernel's `ARG_MAX`, the most a `KERN_PROCARGS2` buffer may hold after
+/// its argc slot.
 pub(super) fn argmax() -> usize {
     let mut value = [0u8; size_of::<c_int>()];
     match sysctl(&mut [libc::CTL_KERN, libc::KERN_ARGMAX], &mut value) {
@@ -206,7 +207,8 @@ pub(super) fn argmax() -> usize {
 }
 
 /// Read the command line area (`KERN_PROCARGS2`) into `args`: the number of bytes, or
-/// `None` when refused (another user: EINVAL), gone or empty.
+/// `None` when refused (another user: EINVAL), gone or empty. An area larger than `args`
+/// comes back as its tail, filling `args` (see `darwin::command_from_procargs_reply`).
 pub(super) fn procargs(pid: Pid, args: &mut [u8]) -> Option<usize> {
     sysctl(&mut [libc::CTL_KERN, libc::KERN_PROCARGS2, pid], args).filter(|&len| len > 0)
 }

@@ -8,8 +8,9 @@
 //! - `libproc`: the calls into libproc and `sysctl`, one function each, with the struct
 //!   layouts they write into checked at compile time (macOS only).
 //! - `backend`: the `MacInspector` (macOS only).
-//! - `hooks`: what the Unix plumbing asks of macOS through `sys/mod.rs`: the exited child to
-//!   reap first, and whether a caught signal came from the terminal (macOS only).
+//! - `hooks`: what the Unix plumbing asks of macOS through `sys/mod.rs`: whether the command
+//!   gets a process group of its own, the exited child to reap first, and whether a caught
+//!   signal came from the terminal (macOS only).
 //! - `memory`: the machine's memory (`hw.memsize`), and the absence of memory cgroups
 //!   (macOS only).
 //!
@@ -18,25 +19,32 @@
 //! macOS has no child subreaper: an orphan is re-parented to launchd (pid 1), so the ppid
 //! chain from memwatch loses it. Membership is therefore the ppid chain **plus** process
 //! groups:
-//! - a process whose parent is memwatch or a live job process (with a start time not before
-//!   the parent's) belongs, as on Linux ([`crate::job`]);
+//! - a process whose parent is memwatch or a live job process (not born before it, see
+//!   "Identity" below) belongs, as on Linux ([`crate::job`]);
 //! - so does one whose process group is led by a live job process (a shell with job control
 //!   puts each pipeline in its own group, so its orphans stay in);
-//! - memwatch does not move the command into a group of its own (a background group would
-//!   lose the terminal's Ctrl+C and stop at its first read from the terminal). When memwatch
-//!   leads its own process group, as it does when an interactive shell starts it, the
-//!   command and every descendant that does not move inherit that group; an orphan found in
-//!   it (parent launchd, `pgid` = memwatch's pid) can only come from the job, so it is
-//!   recorded as memwatch's child (`darwin::adopted_ppid`), which is what the Linux
-//!   subreaper would show.
+//! - and an orphan (parent launchd) in the job's own group, which can only come from the
+//!   job: it is recorded as memwatch's child (`darwin::adopted_ppid`), which is what the
+//!   Linux subreaper would show. The job's group is recognisable in two cases
+//!   (`darwin::command_in_own_group` decides which applies):
+//!   - memwatch leads its own process group, as when an interactive shell starts it: the
+//!     command and every descendant that does not move inherit that group, whose id is
+//!     memwatch's pid. The command stays in the terminal's foreground with memwatch.
+//!   - memwatch does not lead its group and has no controlling terminal (CI, `make` or a
+//!     script without a terminal, `ssh host cmd`): the group memwatch is in is someone
+//!     else's, so memwatch starts the command in a group of its own, whose id is the
+//!     command's pid. No terminal means no foreground to lose; memwatch passes on the
+//!     signals it is sent, as it does to job processes outside its group on Linux.
 //!
 //! What escapes: a process whose parent exited before any sample saw the parent, and that
-//! has left the job's groups: typically a daemon that double-forks and calls `setsid` (or
-//! `setpgid`) in between. Also, when memwatch does not lead its group (started by a script
-//! without job control, or after another process in a pipeline), orphans of the command's
-//! own group are only found through a live group leader. A pipeline neighbour of memwatch
-//! (`memwatch cmd | tee log`) shares memwatch's group, but it is never adopted while its
-//! parent, the shell, is alive.
+//! has left the job's groups: a daemon that double-forks and calls `setsid` (or `setpgid`)
+//! in between. Also, when memwatch does not lead its group but has a terminal (a script or
+//! `make` started from an interactive shell), the command stays in that group, which is
+//! shared with processes outside the job, to keep the terminal: a group of its own would
+//! be a background group, stopped at its first read from the terminal and deaf to Ctrl+Z.
+//! There orphans are found only through a live group leader of the job. A pipeline
+//! neighbour of memwatch (`memwatch cmd | tee log`) shares memwatch's group, but it is never
+//! adopted while its parent, the shell, is alive.
 //!
 //! # Discovery
 //!
@@ -62,7 +70,13 @@
 //! `PROC_PIDTBSDINFO` in microseconds since the epoch. That flavor is refused (EPERM) for
 //! another user's process (setuid programs such as `sudo` included), so the start time then
 //! comes from `sysctl(KERN_PROC_PID)`'s `kinfo_proc`, which every user may read and which
-//! holds the same kernel field (`p_start`): the identity is never a guess. Each reading
+//! holds the same kernel field (`p_start`): the identity is never a guess. `p_start` comes
+//! from the wall clock, which time sync, a resumed VM or `settimeofday` can step back, so it
+//! is never used to order processes: a child's birth is compared with its parent's on the
+//! Mach clock instead (`ri_proc_start_abstime`, stamped by the same fork, read once when a
+//! candidate is found; see [`crate::sys::Seen::born`]). Another user's process has no
+//! readable birth, and a link the kernel states to or from it is taken without an order
+//! check: refusing it would drop the whole subtree after a clock step. Each reading
 //! checks the process is still the one followed through `ri_proc_start_abstime` (its
 //! fork time in Mach ticks, returned by the same call as the RSS, so free), and a
 //! signal is sent only after the start time was read again and matched (macOS has no pidfd:
@@ -90,15 +104,23 @@
 //! `madvise(MADV_FREE_REUSABLE)`, so after a big free it stays higher than the footprint
 //! until the system reclaims the pages. The kernel's own peak for the command
 //! (`wait4`'s `ru_maxrss`, in bytes on macOS) is a resident peak too, read in
-//! `sys::reap_one`.
+//! `sys::reap_one`. Both kernel peaks, it and `ri_lifetime_max_phys_footprint`, belong to
+//! the Mach task, and xnu gives a process a new task at every `exec` (`__mac_execve` and
+//! `posix_spawn` with `POSIX_SPAWN_SETEXEC` call `cloneproc(..., CLONEPROC_EXEC)`, whose
+//! `fork_create_child` calls `task_create_internal`, which instantiates a fresh ledger;
+//! `task_copy_fields_for_exec` carries only the virtual timers over): they cover the program
+//! the process ran last, not its whole life as Linux's `ru_maxrss` does.
 //!
 //! # Command lines
 //!
 //! Read once per process and again after `exec`: `sysctl([CTL_KERN, KERN_PROCARGS2, pid])`
-//! into a buffer of `kern.argmax` bytes (read once; a smaller buffer makes the kernel return
-//! the tail of the area, whose head is then garbage), parsed by [`procargs`]. For
-//! another user's process that call fails (EINVAL), so the executable path from
-//! `proc_pidpath` is shown instead, then the short name (`pbsi_comm`) in brackets.
+//! into a buffer of the argc slot plus `kern.argmax` bytes (read once), the most the kernel
+//! accepts, parsed by [`procargs`]. An arguments area larger than that (arguments and
+//! environment near `ARG_MAX`, plus the path and the apple strings) comes back as its tail
+//! behind the right argc, filling the buffer: a full buffer is therefore not parsed. Then,
+//! and for another user's process, whose arguments are refused (EINVAL), the executable
+//! path from `proc_pidpath` is shown instead, then the short name (`pbsi_comm`) in
+//! brackets.
 
 #[cfg(any(target_os = "macos", test))]
 mod darwin;
@@ -116,4 +138,6 @@ pub(crate) mod memory;
 #[cfg(target_os = "macos")]
 pub use backend::MacInspector;
 #[cfg(target_os = "macos")]
-pub(crate) use hooks::{peek_exited_child, prepare_parent, raised_by_terminal};
+pub(crate) use hooks::{
+    command_in_own_group, peek_exited_child, prepare_parent, raised_by_terminal,
+};

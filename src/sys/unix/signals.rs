@@ -2,6 +2,7 @@
 //! child exits, SIGTSTP and SIGCONT for the status line), what a signal means (the
 //! terminal's, or a process's `kill`), process groups, and sending signals.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -80,14 +81,17 @@ extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *
 }
 
 /// Whether a caught signal with this number and sender (`si_pid`) came from the terminal
-/// rather than from a process's `kill`: the platform's rule (`sys::raised_by_terminal`).
-pub(crate) type Classify = fn(signal: i32, sender: i32) -> bool;
+/// rather than from a process's `kill`, given the command memwatch started (`root`, 0
+/// before it is): the platform's rule (`sys::raised_by_terminal`).
+pub(crate) type Classify = fn(signal: i32, sender: i32, root: i32) -> bool;
 
 /// The self-pipe that the signal handlers write to and the sampling loop sleeps on.
 pub(crate) struct SignalPipe {
     read: OwnedFd,
     _write: OwnedFd,
     classify: Classify,
+    /// The command memwatch started, once it is.
+    root: Cell<i32>,
 }
 
 impl SignalPipe {
@@ -112,7 +116,14 @@ impl SignalPipe {
             read,
             _write: write,
             classify,
+            root: Cell::new(0),
         })
+    }
+
+    /// The command memwatch started (its exit can mask who sent a signal, see
+    /// [`Classify`]).
+    pub(crate) fn set_root(&self, root: i32) {
+        self.root.set(root);
     }
 
     /// Also route Ctrl+Z and `fg` (SIGTSTP, SIGCONT) through the pipe, for the status
@@ -157,7 +168,7 @@ impl SignalPipe {
                 libc::SIGCONT => Event::Continue,
                 _ => Event::Job {
                     signal,
-                    from_process: sender > 0 && !(self.classify)(signal, sender),
+                    from_process: sender > 0 && !(self.classify)(signal, sender, self.root.get()),
                 },
             };
         }

@@ -9,16 +9,26 @@ use crate::error::Error;
 
 /// Start `command` (program and arguments, untouched) as memwatch's child and return its
 /// pid. With `stdout_to_stderr`, its standard output is memwatch's standard error (so
-/// memwatch's stdout carries the JSON report alone). An executable text file without `#!`
-/// runs under `/bin/sh`, as `execvp(3)` and the shells do (its arguments still untouched);
-/// a binary the kernel cannot run stays an error (126), as in bash.
+/// memwatch's stdout carries the JSON report alone). With `own_group`, it leads a new
+/// process group (its pgid is its pid) from before its first instruction; otherwise it
+/// stays in memwatch's. An executable text file without `#!` runs under `/bin/sh`, as
+/// `execvp(3)` and the shells do (its arguments still untouched); a binary the kernel
+/// cannot run stays an error (126), as in bash.
 ///
 /// The child is never waited on through std: memwatch reaps in one place
 /// ([`super::reap`]).
-pub(crate) fn spawn(command: &[OsString], stdout_to_stderr: bool) -> Result<i32, Error> {
+pub(crate) fn spawn(
+    command: &[OsString],
+    stdout_to_stderr: bool,
+    own_group: bool,
+) -> Result<i32, Error> {
     let build = |program: &OsStr, args: &[OsString]| -> Result<Command, Error> {
         let mut c = Command::new(program);
         c.args(args);
+        if own_group {
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+        }
         if stdout_to_stderr {
             use std::os::fd::AsFd;
             let fd = io::stderr()
@@ -97,4 +107,29 @@ fn looks_like_text(path: &std::path::Path) -> bool {
     };
     let first_line = head[..n].split(|&b| b == b'\n').next().unwrap_or(&[]);
     !first_line.contains(&0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::{Signal, kill};
+    use nix::sys::wait::waitpid;
+    use nix::unistd::{Pid, getpgid, getpgrp};
+
+    fn spawned_group(own_group: bool) -> (i32, i32) {
+        let command = [OsString::from("sleep"), OsString::from("60")];
+        let pid = spawn(&command, false, own_group).unwrap();
+        let group = getpgid(Some(Pid::from_raw(pid))).unwrap().as_raw();
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        (pid, group)
+    }
+
+    #[test]
+    fn the_command_leads_its_own_group_when_asked() {
+        let (pid, group) = spawned_group(true);
+        assert_eq!(group, pid);
+        let (_, group) = spawned_group(false);
+        assert_eq!(group, getpgrp().as_raw());
+    }
 }
