@@ -2,9 +2,9 @@
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
 //! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
-//! ([`gate`]), the memory limit in force ([`limit`]) and the OOM kills named ([`oom`]). It
-//! depends on nothing above
-//! it: the job, the outputs and the commands all speak its types.
+//! ([`gate`]), a sweep's result ([`sweep`]), the memory limit in force ([`limit`]) and the
+//! OOM kills named ([`oom`]). It depends on nothing above it: the job, the outputs and the
+//! commands all speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -17,6 +17,7 @@ pub mod metric;
 pub mod oom;
 pub(crate) mod quantity;
 pub mod report;
+pub mod sweep;
 pub mod timeline;
 
 pub use exit::{Exit, signal_name};

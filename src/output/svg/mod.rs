@@ -7,10 +7,12 @@
 //! marked with its value, and the processes with the largest peaks listed below. Several:
 //! one line each in distinct colours, each peak marked, and a legend. The memory limit in
 //! force, when the reports know it, is a dashed line at its height (or named above the
-//! chart when it is far above the data).
+//! chart when it is far above the data). A sweep is drawn by [`sweep`]: its peaks against
+//! the parameter.
 
 mod axis;
 mod limit;
+pub(crate) mod sweep;
 mod text;
 
 use std::fmt::Write as _;
