@@ -77,6 +77,11 @@ pub struct ProcRecord {
     /// How it ended, when memwatch reaped it (the command, orphans it adopted); `None`
     /// when its parent reaped it, which leaves memwatch no way to know.
     pub exit: Option<Exit>,
+    /// The Slurm step (`JOB.STEP`) whose daemon started it, or its adopted ancestor,
+    /// outside memwatch's process tree: it is in the job by adoption.
+    pub adopted_step: Option<Rc<str>>,
+    /// It runs a launcher that hands its work to a daemon (`srun`, ...).
+    pub(super) launcher: bool,
 }
 
 impl ProcRecord {
@@ -110,6 +115,8 @@ impl ProcRecord {
             copy_peak_pending: false,
             gone_at: None,
             exit: None,
+            adopted_step: None,
+            launcher: false,
         }
     }
 
