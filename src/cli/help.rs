@@ -87,8 +87,18 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
         "Recorded in the report's launcher object; the rank of %r when SLURM_PROCID is unset.",
     ),
     (
+        "SLURM_MEM_PER_NODE, SLURM_MEM_PER_CPU, SLURM_CPUS_ON_NODE",
+        "The memory Slurm allocated on this node: one of the limits in force the report \
+         compares the peak with (memory_limit).",
+    ),
+    (
         "PATH",
         "Where run looks for the command, as execvp(3) does.",
+    ),
+    (
+        "MEMWATCH_RUN",
+        "Set by run in the command's environment, to a value unique to the run: by it \
+         memwatch knows the tasks a launcher's daemon (Slurm's slurmstepd) starts for the job.",
     ),
     (
         "TMPDIR",
