@@ -3,6 +3,7 @@
 //! configuration ([`run::RunArgs::config`], …); every usage error, clap's or memwatch's,
 //! leaves as [`Error::Usage`] with the subcommand's status.
 
+pub(crate) mod attach;
 pub(crate) mod compare;
 pub(crate) mod docs;
 pub(crate) mod merge;
@@ -33,6 +34,9 @@ pub(crate) enum Command {
     /// Run a command and report the memory of it and all its descendants.
     #[command(after_help = run::AFTER_HELP)]
     Run(run::RunArgs),
+    /// Attach to a running process and report the memory of it and every process it
+    /// starts, until it exits or Ctrl+C.
+    Attach(attach::AttachArgs),
     /// Compare reports: two give a change table and a verdict (a CI gate with
     /// --max-increase), more give a scaling table.
     #[command(after_help = "\
@@ -81,6 +85,10 @@ pub fn main(args: Vec<OsString>) -> Result<Outcome, Error> {
     let print = crate::sys::unix::file::print;
     match cli.command {
         Command::Run(a) => crate::run::run(a.config()),
+        Command::Attach(a) => {
+            let (pid, cfg) = a.config();
+            crate::run::attach(pid, cfg)
+        }
         Command::Compare(a) => crate::compare::run(&a.config()?),
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
@@ -106,6 +114,9 @@ enum Parsed {
 /// The status a usage error of this command line exits with: 125 for `run` (2 could be
 /// the command's own status), 2 for the commands that read reports.
 fn usage_status(args: &[OsString]) -> Status {
+    if args.get(1).is_some_and(|a| a == "attach") {
+        return Status::Failure;
+    }
     match args.get(1).and_then(|a| a.to_str()) {
         Some("run") | None => Status::Failure,
         Some(_) => Status::BadInput,

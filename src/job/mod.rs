@@ -7,6 +7,7 @@
 //! timeline. Nothing here knows the operating system; tests drive it with
 //! [`crate::sys::fake::FakeInspector`].
 
+mod groups;
 mod read;
 mod record;
 mod stats;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use crate::error::SampleError;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
+use groups::Groups;
 pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
 use record::{Live, born_before, shown_command};
 pub use stats::{JobStats, SampleSummary};
@@ -71,6 +73,15 @@ pub struct Job<I: Inspector> {
     extra_unreadable: u64,
     extra_next: Duration,
     extra_period_max: Duration,
+    /// The total split by program, over time and at the peak.
+    groups: Groups,
+    /// The running process memwatch attached to (`memwatch attach`), if so.
+    attached: Option<ProcId>,
+    /// Attached: job processes whose parent exited while they ran.
+    reparented: u64,
+    /// Attached: live children of processes that exited at this sample; counted in
+    /// `reparented` if they outlive it.
+    orphans: Vec<ProcId>,
 }
 
 impl<I: Inspector> Job<I> {
@@ -110,7 +121,28 @@ impl<I: Inspector> Job<I> {
             extra_unreadable: 0,
             extra_next: Duration::ZERO,
             extra_period_max: Duration::ZERO,
+            groups: Groups::default(),
+            attached: None,
+            reparented: 0,
+            orphans: Vec::new(),
         }
+    }
+
+    /// Attach to `root`, a running process memwatch did not start (`memwatch attach`): it
+    /// is followed at once as the job's root, first seen at the job's start. Returns
+    /// whether its memory can be read, or `None` when it is already gone. The inspector
+    /// must have been told too ([`Inspector::attach`]).
+    pub fn attach(&mut self, root: Seen) -> Option<Access> {
+        self.root_pid = root.id.pid;
+        self.attached = Some(root.id);
+        self.follow(root, Duration::ZERO);
+        let &i = self.live_index.get(&root.id.pid)?;
+        Some(self.live[i].rec.access)
+    }
+
+    /// Whether `pid` is a live process of the job.
+    pub fn is_live(&self, pid: Pid) -> bool {
+        self.live_index.contains_key(&pid)
     }
 
     /// The command line memwatch started: shown for a root that exits before any sample
@@ -136,6 +168,9 @@ impl<I: Inspector> Job<I> {
         self.discover(full)?;
         self.admit(t);
         let summary = self.read_all(t);
+        if !self.orphans.is_empty() {
+            self.settle_orphans();
+        }
         self.samples += 1;
         let index = self.samples - 1;
         // A sample where no process could be measured has no total.
@@ -158,6 +193,9 @@ impl<I: Inspector> Job<I> {
             self.timeline
                 .push(t, summary.total_rss_kib, summary.processes);
         }
+        let total = summary.has_total().then_some(summary.total_rss_kib);
+        self.groups
+            .end(t, total, self.max_total_index == Some(index));
         Ok(summary)
     }
 
@@ -235,7 +273,8 @@ impl<I: Inspector> Job<I> {
         let Some((mut handle, access)) = self.inspector.follow(&s) else {
             return;
         };
-        let is_root = s.id.pid == self.root_pid && s.ppid == self.self_pid;
+        let is_root =
+            (s.id.pid == self.root_pid && s.ppid == self.self_pid) || self.attached == Some(s.id);
         let command = shown_command(
             &self.inspector.command(&s, &mut handle),
             is_root,
@@ -253,6 +292,7 @@ impl<I: Inspector> Job<I> {
             .map(|&i| &self.live[i].rec)
             .is_some_and(|parent| born_before(parent.born, s.born) && *parent.command == *command);
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
+        rec.group = self.groups.join(&rec.command);
         rec.copy_of_parent = copy_of_parent;
         self.copies_live += usize::from(copy_of_parent);
         rec.pgid = s.pgid;
@@ -269,6 +309,10 @@ impl<I: Inspector> Job<I> {
     /// Move live process `i` to the dead records.
     fn retire(&mut self, i: usize) {
         let gone = self.live.swap_remove(i);
+        self.groups.leave(gone.rec.group);
+        if self.attached.is_some() {
+            self.count_reparented(&gone.rec);
+        }
         self.copies_live -= usize::from(gone.rec.copy_of_parent);
         self.live_pids.swap_remove(i);
         self.live_index.remove(&gone.rec.id.pid);
@@ -279,6 +323,29 @@ impl<I: Inspector> Job<I> {
         if self.dead.len() > 2 * MAX_DEAD_RECORDS {
             self.compact_dead();
         }
+    }
+
+    /// Attached, no subreaper: the live children of `parent`, which exited, are
+    /// reparented away from the attached tree (to init or a subreaper) if they outlive this
+    /// sample ([`settle_orphans`](Job::settle_orphans)).
+    fn count_reparented(&mut self, parent: &ProcRecord) {
+        let orphans = self
+            .live
+            .iter()
+            .filter(|l| l.rec.ppid == parent.id.pid && born_before(parent.born, l.rec.born));
+        self.orphans.extend(orphans.map(|l| l.rec.id));
+    }
+
+    /// Count the orphans of this sample that are still alive: they left the attached tree
+    /// and stay in the job.
+    fn settle_orphans(&mut self) {
+        let live = |id: &ProcId| {
+            self.live_index
+                .get(&id.pid)
+                .is_some_and(|&i| self.live[i].rec.id == *id)
+        };
+        self.reparented += self.orphans.iter().filter(|id| live(id)).count() as u64;
+        self.orphans.clear();
     }
 
     /// Keep the heaviest dead processes (and the root), count the rest.

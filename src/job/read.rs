@@ -17,6 +17,7 @@ impl<I: Inspector> Job<I> {
         // The round's total counts the processes whose extra metric could be read; with
         // none, the round has no total (unknown, never 0).
         let mut extra_sum: Option<u64> = None;
+        self.groups.begin();
         let mut i = 0;
         while i < self.live.len() {
             let live = &mut self.live[i];
@@ -35,6 +36,7 @@ impl<I: Inspector> Job<I> {
                                 &self.root_command,
                                 &self.root_program,
                             );
+                            live.rec.group = self.groups.exec(live.rec.group, &live.rec.command);
                         }
                         if (exec || changed) && live.rec.copy_of_parent {
                             live.rec.exec_seen();
@@ -51,6 +53,7 @@ impl<I: Inspector> Job<I> {
                         }
                     }
                     sum.total_rss_kib += kib;
+                    self.groups.add(live.rec.group, kib);
                     if let Some(extra) = round {
                         self.extra_reads += 1;
                         if live.read_extra(&mut self.inspector, extra, &mut extra_sum) {

@@ -66,6 +66,8 @@ pub struct ProcRecord {
     /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
     /// is the parent's pages is decided once the whole sample is read.
     pub(super) copy_peak_pending: bool,
+    /// Its program's slot in the split by program (`job::groups`).
+    pub(super) group: u16,
 }
 
 impl ProcRecord {
@@ -96,6 +98,7 @@ impl ProcRecord {
             exec_after_copy: false,
             peak_as_copy: false,
             copy_peak_pending: false,
+            group: 0,
         }
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::record::{ForkCopy, ProcRecord};
 use super::{Job, Timeline};
+use crate::model::groups::TimelineGroups;
 use crate::sys::{Gaps, Inspector, Metric};
 
 /// What one sample found.
@@ -76,6 +77,11 @@ pub struct JobStats {
     pub fork_copies_at_peak: Vec<ForkCopy>,
     /// Every process kept, in no particular order.
     pub processes: Vec<ProcRecord>,
+    /// The total split by program, over time and at the peak.
+    pub groups: TimelineGroups,
+    /// Attached (`memwatch attach`): job processes whose parent exited while they ran, so
+    /// that they left the attached tree; still measured.
+    pub processes_reparented: u64,
 }
 
 impl<I: Inspector> Job<I> {
@@ -128,6 +134,8 @@ impl<I: Inspector> Job<I> {
             timeline,
             fork_copies_at_peak,
             processes,
+            groups: self.groups.report(),
+            processes_reparented: self.reparented,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{Report, SCHEMA_VERSION};
+use super::{Report, SCHEMA_VERSIONS_READ};
 use crate::error::{Error, os_message};
 
 /// Write `report` as pretty JSON with a final newline.
@@ -28,9 +28,10 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::Invalid(e) => write!(f, "not a memwatch JSON report: {e}"),
             ReadError::Version(v) => {
+                let [old, new] = SCHEMA_VERSIONS_READ;
                 write!(
                     f,
-                    "report has schema_version {v}, this memwatch reads version {SCHEMA_VERSION}"
+                    "report has schema_version {v}, this memwatch reads versions {old} and {new}"
                 )
             }
         }
@@ -49,7 +50,7 @@ pub fn read(bytes: &[u8]) -> Result<Report, ReadError> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
     {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) if SCHEMA_VERSIONS_READ.iter().any(|&r| u64::from(r) == v) => {}
         Some(v) => return Err(ReadError::Version(v)),
         None => return Err(ReadError::Invalid("no schema_version field".to_string())),
     }

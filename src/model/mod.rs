@@ -1,12 +1,14 @@
 //! The model: the report and everything that reads or writes it. The report's fields
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
-//! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
-//! ([`io`]), quantities as people write them ([`quantity`]). It depends on nothing above
-//! it: the job, the outputs and the commands all speak its types.
+//! ([`findings`]), the timeline and its split by program ([`groups`]), how the command
+//! ended ([`exit`]), reports as files ([`io`]), quantities as people write them
+//! ([`quantity`]). It depends on nothing above it: the job, the outputs and the commands
+//! all speak its types.
 
 pub mod exit;
 pub mod figures;
 pub(crate) mod findings;
+pub mod groups;
 pub mod io;
 pub(crate) mod launcher;
 pub mod metric;
@@ -16,4 +18,4 @@ pub mod timeline;
 
 pub use exit::{Exit, signal_name};
 pub use metric::Metric;
-pub use report::{ProcessReport, Report, SCHEMA_VERSION, sort_processes};
+pub use report::{ProcessReport, Report, SCHEMA_VERSION, SCHEMA_VERSIONS_READ, sort_processes};

@@ -6,6 +6,7 @@
 //! [`crate::sys::reap_remaining`], nowhere else). The loop is [`sampler`]; the files it
 //! writes are [`outputs`].
 
+mod attach;
 mod outputs;
 mod placeholders;
 mod report;
@@ -29,6 +30,8 @@ use outputs::{Interim, Prepared};
 use report::Context;
 pub use report::{RunInfo, build as report};
 use sampler::Sampler;
+
+pub(crate) use attach::attach;
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

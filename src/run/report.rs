@@ -245,6 +245,10 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         processes,
         timeline: stats.timeline.points().to_vec(),
         timeline_thinned: Some(stats.timeline.thinned()),
+        attached: false,
+        attached_process_start_time: None,
+        processes_reparented: stats.processes_reparented,
+        timeline_groups: Some(stats.groups.clone()),
     }
 }
 

@@ -18,9 +18,12 @@
 //!   lack of descriptors, or cannot be seen at all (`hidepid`), is counted in
 //!   [`Gaps`](super::Gaps).
 //! - `files`: `/proc` paths built on the stack, and opening, reading and listing files.
+//! - `attach`: who a running process is, before `memwatch attach` follows it.
 
 pub mod procfs;
 
+#[cfg(target_os = "linux")]
+mod attach;
 #[cfg(target_os = "linux")]
 mod discover;
 #[cfg(target_os = "linux")]
@@ -32,6 +35,8 @@ mod inspector;
 #[cfg(target_os = "linux")]
 mod reading;
 
+#[cfg(target_os = "linux")]
+pub(crate) use attach::{arguments, process};
 #[cfg(target_os = "linux")]
 pub use inspector::LinuxInspector;
 #[cfg(target_os = "linux")]
