@@ -443,3 +443,6 @@ impl<I: Inspector> Job<I> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod attach_tests;

@@ -21,6 +21,8 @@ mod util;
 
 // The real binary on jobs (Linux: they read /proc).
 #[cfg(target_os = "linux")]
+mod attach;
+#[cfg(target_os = "linux")]
 mod churn;
 #[cfg(target_os = "linux")]
 mod errors;
