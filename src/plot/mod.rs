@@ -1,6 +1,6 @@
-//! `memwatch plot`: reports' total RSS over time as a self-contained SVG. The picture is
-//! drawn by [`crate::output::svg`]; this command reads the reports, names them and writes
-//! the file.
+//! `memwatch plot`: reports' total RSS over time (one report's stacked by program) as a
+//! self-contained SVG. The picture is drawn by [`crate::output::svg`]; this command reads
+//! the reports, names them and writes the file.
 
 use std::path::PathBuf;
 
@@ -20,6 +20,8 @@ pub(crate) struct Config {
     pub labels: Vec<String>,
     /// The title; the command by default.
     pub title: Option<String>,
+    /// Draw one report's total alone, not stacked by program.
+    pub total_only: bool,
 }
 
 /// Run `memwatch plot`.
@@ -37,7 +39,7 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
         cfg.labels.clone()
     };
     let pairs: Vec<(String, &Report)> = names.into_iter().zip(&reports).collect();
-    let doc = svg::svg(&pairs, cfg.title.as_deref());
+    let doc = svg::picture(&pairs, cfg.title.as_deref(), cfg.total_only);
     match &cfg.output {
         Some(path) => PendingFile::create(path)
             .and_then(|f| f.commit(|w| w.write_all(doc.as_bytes())))

@@ -50,4 +50,5 @@ mod merge;
 mod mpi;
 mod plot;
 mod shell;
+mod stack;
 mod status;

@@ -4,10 +4,12 @@
 //! The picture has no script, no external font or image and no style sheet: it shows the
 //! same in a browser, an image viewer and a README. One report: its total RSS over time
 //! (the report's bounded, max-preserving timeline) with the area below it filled, the peak
-//! marked with its value, and the processes with the largest peaks listed below. Several:
+//! marked with its value, and the processes with the largest peaks listed below; or, when
+//! the report splits its total by program, stacked areas by program ([`stack`]). Several:
 //! one line each in distinct colours, each peak marked, and a legend.
 
 mod axis;
+mod stack;
 mod text;
 
 use std::fmt::Write as _;
@@ -389,10 +391,23 @@ fn legend(s: &mut String, reports: &[(String, &Report)]) {
     }
 }
 
-/// Write the reports (label, report) as one SVG: what `memwatch plot` and
-/// `memwatch run --plot` write. The labels name the lines in the legend (several reports).
+/// The picture of the reports: one report that splits its total by program as stacked
+/// areas by program, unless `total_only`; else the total of each ([`svg`]).
+pub(crate) fn picture(
+    reports: &[(String, &Report)],
+    title: Option<&str>,
+    total_only: bool,
+) -> String {
+    match reports {
+        [(_, r)] if !total_only => stack::svg(r, title).unwrap_or_else(|| svg(reports, title)),
+        _ => svg(reports, title),
+    }
+}
+
+/// Write the reports (label, report) as one SVG: what `memwatch run --plot` writes. The
+/// labels name the lines in the legend (several reports).
 pub(crate) fn write(reports: &[(String, &Report)], out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(svg(reports, None).as_bytes())?;
+    out.write_all(picture(reports, None, false).as_bytes())?;
     out.flush()
 }
 
