@@ -11,7 +11,6 @@
 //! against the other's by that much.
 
 mod align;
-pub mod model;
 mod render;
 
 use std::collections::BTreeSet;
@@ -22,12 +21,12 @@ use jiff::Timestamp;
 
 use crate::error::{Error, Outcome, Status};
 use crate::model::figures::{FIGURES, Figure, Merge, Totals, Values};
+pub use crate::model::merge::{MERGE_VERSION, Merged, MergedProcess, MergedReport};
 use crate::model::timeline::DEFAULT_POINTS;
 use crate::model::{Report, io::read_report, launcher};
 use crate::output::{Format, units};
 use crate::sys::unix::file::{PendingFile, print};
 use align::{Series, offset_ms, resolution_ms, series, summed_timeline, sweep, timestamp};
-pub use model::{MERGE_VERSION, Merged, MergedProcess, MergedReport};
 pub(crate) use render::{write_human, write_json};
 
 /// Processes listed by default.

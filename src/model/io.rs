@@ -1,5 +1,6 @@
 //! Reports as files: writing the JSON report, reading one back with its schema checked
-//! (schema in the README; fields documented on [`super::Report`]).
+//! (schema in the README; fields documented on [`super::Report`]); reading a report or a
+//! merge, whichever a file holds (`memwatch export`).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -66,6 +67,41 @@ pub fn read_report(path: &Path) -> Result<Report, Error> {
     let bytes = std::fs::read(path)
         .map_err(|e| input(format!("cannot read report: {}", os_message(&e))))?;
     read(&bytes).map_err(|e| input(e.to_string()))
+}
+
+/// What a file given to `memwatch export` holds.
+#[derive(Debug)]
+pub enum Input {
+    /// A report (`memwatch run` or `attach`).
+    Report(Box<Report>),
+    /// A merge (`memwatch merge --json`).
+    Merge(Box<super::merge::Merged>),
+}
+
+/// Read a report or a merge; every failure is one line naming the file.
+pub fn read_input(path: &Path) -> Result<Input, Error> {
+    use super::merge::MERGE_VERSION;
+    let input = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes =
+        std::fs::read(path).map_err(|e| input(format!("cannot read it: {}", os_message(&e))))?;
+    let merge_version = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("merge_version").map(|m| m.as_u64()));
+    match merge_version {
+        Some(Some(v)) if v == u64::from(MERGE_VERSION) => serde_json::from_slice(&bytes)
+            .map(|m| Input::Merge(Box::new(m)))
+            .map_err(|e| input(format!("not a memwatch merge: {e}"))),
+        Some(v) => Err(input(format!(
+            "merge has merge_version {}, this memwatch reads version {MERGE_VERSION}",
+            v.map_or_else(|| "that is not a number".to_string(), |v| v.to_string())
+        ))),
+        None => read(&bytes)
+            .map(|r| Input::Report(Box::new(r)))
+            .map_err(|e| input(e.to_string())),
+    }
 }
 
 #[cfg(test)]

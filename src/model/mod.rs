@@ -1,9 +1,9 @@
 //! The model: the report and everything that reads or writes it. The report's fields
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline and its split by program ([`groups`]), how the command
-//! ended ([`exit`]), reports as files ([`io`]), quantities as people write them
-//! ([`quantity`]). It depends on nothing above it: the job, the outputs and the commands
-//! all speak its types.
+//! ended ([`exit`]), the merge of several reports ([`merge`]), reports and merges as files
+//! ([`io`]), quantities as people write them ([`quantity`]). It depends on nothing above
+//! it: the job, the outputs and the commands all speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -11,6 +11,7 @@ pub(crate) mod findings;
 pub mod groups;
 pub mod io;
 pub(crate) mod launcher;
+pub mod merge;
 pub mod metric;
 pub(crate) mod quantity;
 pub mod report;

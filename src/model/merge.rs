@@ -1,12 +1,13 @@
-//! `memwatch merge --json`: the merge of several reports, machine-readable.
+//! `memwatch merge --json`: the merge of several reports, machine-readable (written by
+//! `memwatch merge`, read by `memwatch export`).
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::figures::{Totals, Values};
-use crate::model::timeline::Point;
+use super::figures::{Totals, Values};
+use super::timeline::Point;
 
 /// Version of the `merge --json` format.
 pub const MERGE_VERSION: u32 = 1;
