@@ -3,7 +3,7 @@
 //! Messages say what failed and on what, lower case, no trailing period; `main` prefixes
 //! `memwatch: `. Exit statuses follow `time` and `timeout`: 125 memwatch itself failed, 126
 //! the command could not be executed, 127 it was not found; the commands that read reports
-//! use 2 for bad input and 1 for a failed gate.
+//! use 2 for bad input and 1 for a failed gate; `run --max-rss` fails with 3.
 
 use std::fmt;
 use std::io;
@@ -20,6 +20,11 @@ pub enum Status {
     /// 2: a report given as input cannot be used, or the arguments of a command that reads
     /// reports do not fit together.
     BadInput,
+    /// 3: `run --max-rss`: the command succeeded, but its peak was over the limit (or
+    /// could not be shown to be within it). Not 1 or 2, which commands use most; not 101
+    /// (a Rust panic, `cargo test`'s failure), nor 123 to 127 (xargs, timeout and the
+    /// shells'), nor above 128 (signals).
+    MaxRssExceeded,
     /// 125: memwatch itself failed, or `run` was used wrongly (125 cannot be mistaken for
     /// the command's own status as 2 could).
     Failure,
@@ -36,6 +41,7 @@ impl Status {
             Status::Ok => 0,
             Status::GateFailed => 1,
             Status::BadInput => 2,
+            Status::MaxRssExceeded => 3,
             Status::Failure => 125,
             Status::CannotExecute => 126,
             Status::NotFound => 127,

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::values::{self, MetricParser};
 use crate::model::Metric;
+use crate::model::gate::MaxRss;
 use crate::output::Format;
 use crate::run::{Config, WaitMode};
 use crate::sys::Pid;
@@ -18,6 +19,7 @@ Examples:
   memwatch attach 4242 -o server.json          # until pid 4242 exits, or Ctrl+C
   memwatch attach $(pgrep -o nginx) -i 100 --plot nginx.svg
   timeout -s INT 60 memwatch attach 4242 --json > mem.json
+  memwatch attach 4242 --max-rss 2GiB -o server.json
 
 The job is the process and every process it starts from now on. memwatch never signals
 it: Ctrl+C or SIGTERM stop memwatch alone, which writes its report. Without the
@@ -25,7 +27,7 @@ child subreaper of `run`, a process whose parent exits is reparented away from t
 one memwatch saw stays in the job (the report counts them), one it never saw escapes.
 
 Exit status: 0 when the process exited or memwatch was stopped by a signal, the report
-written; 125 if memwatch cannot attach (no such process, another user's it may not
+written; 3 if its peak failed --max-rss; 125 if memwatch cannot attach (no such process, another user's it may not
 read, memwatch itself or one of its ancestors) or failed, with nothing written.";
 
 /// `memwatch attach`.
@@ -74,6 +76,12 @@ pub(crate) struct AttachArgs {
     /// Also measure, besides RSS: pss (Linux) or footprint (macOS), as for `memwatch run`.
     #[arg(long, value_name = "METRIC", default_value = "rss", value_parser = MetricParser)]
     pub metric: Metric,
+
+    /// Exit 3 when the job's peak is over this size (IEC: 512MiB, 2GiB): the max total RSS,
+    /// or with --metric pss|footprint that figure, as for `memwatch run`. A peak memwatch
+    /// cannot show to be within the limit fails too.
+    #[arg(long, value_name = "SIZE", value_parser = values::max_rss, allow_hyphen_values = true)]
+    pub max_rss: Option<MaxRss>,
 }
 
 impl AttachArgs {
@@ -89,6 +97,7 @@ impl AttachArgs {
             format: Format::choose(self.json, self.output.as_deref()),
             output: self.output,
             metric: self.metric,
+            max_rss: self.max_rss,
             timeline: self.timeline,
             csv: self.csv,
             plot: self.plot,

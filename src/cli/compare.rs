@@ -8,6 +8,7 @@ use super::values::{self, FigureParser};
 use crate::compare::{Config, Plan};
 use crate::error::Error;
 use crate::model::figures::{Figure, Unit};
+use crate::model::gate::MaxRss;
 use crate::model::quantity::{Amount, Quantity};
 use crate::output::Format;
 
@@ -19,6 +20,7 @@ Examples:
                    --new pr1.json pr2.json pr3.json --max-increase 10%
   memwatch compare n1.json n2.json n4.json n8.json --label 1 --label 2 --label 4 --label 8
   memwatch compare main.json branch.json --metric pss --max-increase 10%   (reports of run --metric pss)
+  memwatch compare --max-rss 2GiB mem.json                  (one report against an absolute limit)
 
 Noise: the peak of an allocation-heavy job varies from run to run (allocator timing,
 parallel scheduling, when a sample falls). For a CI gate, run the job 3 times on each
@@ -38,8 +40,14 @@ Differences: reports that differ in command line (two sides only: a scaling tabl
 commands differ by design), host, memwatch version or OS are noted; the verdict stays
 about the figures.
 
-Exit status: 0 within the limit (or no limit given), 1 over it or a failed run (see
-above), 2 if a report cannot be read or the arguments do not fit together.";
+--max-rss SIZE: an absolute limit on the figure (a memory figure; the max total RSS by
+default) of one report, or of the new side of two, as `run --max-rss` checks it: a
+figure over it fails, and so does a figure that leaves out processes memwatch could not
+read when what it has is within it (it cannot be shown to be within).
+
+Exit status: 0 within the limits (or none given), 1 over one or a failed run (see
+above), 2 if a report cannot be read, a figure to check is unknown, or the arguments do
+not fit together.";
 
 /// `memwatch compare`.
 #[derive(Debug, Args)]
@@ -70,12 +78,18 @@ pub(crate) struct CompareArgs {
 
     /// Exit 1 when the new figure exceeds the base by more than this: a percentage of the
     /// base (20%) or an amount: a size for memory (512KiB, 256MiB, 1.5GiB), a time for
-    /// the duration (30s, 500ms, 2min, 1h), a number for the process count (10). Two
+    /// the duration and CPU times (30s, 500ms, 2min, 1h), a number for the counts (10). Two
     /// reports (or --base/--new) only.
     #[arg(long, value_name = "LIMIT", value_parser = values::limit, allow_hyphen_values = true)]
     pub max_increase: Option<Quantity>,
 
-    /// The figure the verdict and --max-increase are about.
+    /// Exit 1 when the figure (a memory figure: the max total RSS unless --metric names
+    /// another) is over this size (IEC: 512MiB, 2GiB), in the one report given or the new
+    /// side of two, as `run --max-rss` checks it.
+    #[arg(long, value_name = "SIZE", value_parser = values::max_rss, allow_hyphen_values = true)]
+    pub max_rss: Option<MaxRss>,
+
+    /// The figure the verdict, --max-increase and --max-rss are about.
     #[arg(long, value_name = "FIGURE", default_value = "total", value_parser = FigureParser)]
     pub metric: &'static Figure,
 
@@ -102,7 +116,7 @@ fn unit_noun(u: Unit) -> &'static str {
     match u {
         Unit::Kib => "a memory size",
         Unit::Seconds => "a time",
-        Unit::Count => "a process count",
+        Unit::Count => "a count",
     }
 }
 
@@ -111,7 +125,7 @@ fn unit_example(u: Unit) -> &'static str {
     match u {
         Unit::Kib => "a size (256MiB)",
         Unit::Seconds => "a time (30s)",
-        Unit::Count => "a number of processes (10)",
+        Unit::Count => "a count (10)",
     }
 }
 
@@ -124,8 +138,10 @@ fn plan(a: &CompareArgs) -> Result<Plan, String> {
         });
     }
     match a.reports.len() {
+        1 if a.max_rss.is_some() => Ok(Plan::Single(a.reports[0].clone())),
         0 | 1 => Err(format!(
-            "compare needs at least two reports, or --base and --new (got {})",
+            "compare needs at least two reports, or --base and --new, or one with --max-rss \
+             (got {})",
             a.reports.len()
         )),
         2 => Ok(Plan::Pair {
@@ -157,7 +173,34 @@ fn check_fit(a: &CompareArgs, plan: &Plan) -> Result<(), String> {
                 paths.len()
             ));
         }
+        Plan::Scaling(paths) if a.max_rss.is_some() => {
+            return Err(format!(
+                "--max-rss checks one report, or the new side of two: give one report, two, or --base and --new (got {} reports)",
+                paths.len()
+            ));
+        }
+        Plan::Single(_) if n > 1 => {
+            return Err(format!(
+                "--label was given {n} times for one report: give one label or none"
+            ));
+        }
+        Plan::Single(_) if a.max_increase.is_some() => {
+            return Err(
+                "--max-increase compares two reports: give two, or --base and --new (one report takes --max-rss only)"
+                    .to_string(),
+            );
+        }
         _ => {}
+    }
+    if let Some(limit) = &a.max_rss {
+        if a.metric.unit != Unit::Kib {
+            return Err(format!(
+                "--max-rss {} is a size, but --metric {} is {}: --max-rss checks a memory figure (total, process, private, pss, footprint)",
+                limit.text,
+                a.metric.name,
+                unit_noun(a.metric.unit)
+            ));
+        }
     }
     let Some(limit) = &a.max_increase else {
         return Ok(());
@@ -195,6 +238,7 @@ impl CompareArgs {
             figure: self.metric,
             format: Format::choose(self.json, None),
             limit: self.max_increase,
+            max_rss: self.max_rss,
             labels: self.labels,
             allow_failed: self.allow_failed,
         })
@@ -264,6 +308,45 @@ mod tests {
             args(&["a"]).config().unwrap_err().status(),
             crate::error::Status::BadInput
         );
+    }
+
+    #[test]
+    fn max_rss_takes_one_report_or_two_and_a_memory_figure() {
+        let c = args(&["--max-rss", "2GiB", "a.json"]).config().unwrap();
+        assert_eq!(c.plan, Plan::Single("a.json".into()));
+        assert_eq!(c.max_rss.unwrap().kib, 2 * 1024 * 1024);
+        let c = args(&["a", "b", "--max-rss", "2GiB", "--max-increase", "5%"])
+            .config()
+            .unwrap();
+        assert!(matches!(c.plan, Plan::Pair { .. }));
+        assert!(
+            args(&["--max-rss", "1GiB", "--metric", "private", "a"])
+                .config()
+                .is_ok()
+        );
+        for (a, says) in [
+            (
+                &["a", "b", "c", "--max-rss", "1GiB"][..],
+                "--max-rss checks one report, or the new side of two",
+            ),
+            (
+                &["a", "--max-rss", "1GiB", "--metric", "cpu-user"],
+                "--max-rss 1GiB is a size, but --metric cpu-user is a time",
+            ),
+            (
+                &["a", "--max-rss", "1GiB", "--max-increase", "5%"],
+                "--max-increase compares two reports",
+            ),
+            (
+                &["a", "--max-rss", "1GiB", "--label", "x", "--label", "y"],
+                "for one report",
+            ),
+            (&["a"], "or one with --max-rss (got 1)"),
+        ] {
+            let e = args(a).config().unwrap_err();
+            assert!(e.to_string().contains(says), "{a:?}: {e}");
+            assert_eq!(e.status(), crate::error::Status::BadInput);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::values::{self, MetricParser};
 use crate::model::Metric;
+use crate::model::gate::MaxRss;
 use crate::output::Format;
 use crate::run::{Config, WaitMode};
 
@@ -19,11 +20,13 @@ Examples:
   memwatch run --json -o mem.json -- pytest -n 8
   memwatch run --json -- make -j8 > mem.json
   memwatch run --metric pss -o mem-%h-%r.json -- ./mpi_app
+  memwatch run --max-rss 2GiB -- cargo test
   memwatch compare main.json branch.json --max-increase 20%
   memwatch plot mem.json -o mem.svg
 
-Exit status: the command's own (128+N if it died of signal N); 125 if memwatch
-itself failed, 126 if the command could not be executed, 127 if it was not found.";
+Exit status: the command's own (128+N if it died of signal N); 3 if it succeeded
+but its peak failed --max-rss; 125 if memwatch itself failed, 126 if the command
+could not be executed, 127 if it was not found.";
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -81,6 +84,14 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "METRIC", default_value = "rss", value_parser = MetricParser)]
     pub metric: Metric,
 
+    /// Fail the run when the job's peak is over this size (IEC: 512MiB, 2GiB): the max total
+    /// RSS, or with --metric pss|footprint that figure. memwatch then prints a FAIL line
+    /// naming the peak and the limit, and exits 3 if the command succeeded (else with the
+    /// command's status). A peak memwatch cannot show to be within the limit (unknown, or
+    /// leaving out processes it could not read) fails too.
+    #[arg(long, value_name = "SIZE", value_parser = values::max_rss, allow_hyphen_values = true)]
+    pub max_rss: Option<MaxRss>,
+
     /// When the job is over: when every process has exited (all), or when the command
     /// itself has (root).
     #[arg(long, value_enum, value_name = "WHEN", default_value = "all")]
@@ -104,6 +115,7 @@ impl RunArgs {
             format: Format::choose(self.json, self.output.as_deref()),
             output: self.output,
             metric: self.metric,
+            max_rss: self.max_rss,
             timeline: self.timeline,
             csv: self.csv,
             plot: self.plot,

@@ -8,7 +8,8 @@ use clap::error::ErrorKind;
 
 use crate::model::Metric;
 use crate::model::figures::{FIGURES, Figure};
-use crate::model::quantity::{self, Quantity};
+use crate::model::gate::MaxRss;
+use crate::model::quantity::{self, Amount, Quantity};
 
 /// Sampling interval bounds, milliseconds.
 pub(crate) const INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=3_600_000;
@@ -28,6 +29,37 @@ pub(crate) fn interval(s: &str) -> Result<u64, String> {
 /// `--max-increase`: a quantity.
 pub(crate) fn limit(s: &str) -> Result<Quantity, String> {
     quantity::parse(s)
+}
+
+/// `--max-rss` (of `run` and `compare`): a size above 0, written as every size flag takes
+/// it (`512MiB`, `2GiB`; IEC units), nothing relative, no time, no bare number.
+pub(crate) fn max_rss(s: &str) -> Result<MaxRss, String> {
+    const SIZE: &str = "give a size above 0 in IEC units (512MiB, 2GiB, 1.5TiB)";
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(format!("an empty value is not a size: {SIZE}"));
+    }
+    let q = quantity::parse(t).map_err(|e| {
+        // Its own words for a negative value and for `MB`; the rest: not a size.
+        if e.contains("negative") || e.contains("IEC") {
+            e
+        } else {
+            format!("'{t}' is not a size: {SIZE}")
+        }
+    })?;
+    match q.amount {
+        Amount::Kib(kib) if kib.round() >= 1.0 => Ok(MaxRss {
+            text: q.text,
+            kib: kib.round() as u64,
+        }),
+        Amount::Kib(_) => Err(format!("the limit must be above 0: {SIZE}")),
+        Amount::Count(_) => Err(format!("'{t}' has no unit: {SIZE}")),
+        Amount::Percent(_) => Err(format!(
+            "'{t}' is a percentage, and --max-rss is an absolute limit: {SIZE} (compare \
+             --max-increase takes percentages)"
+        )),
+        Amount::Seconds(_) => Err(format!("'{t}' is a time: {SIZE}")),
+    }
 }
 
 /// Parses a figure's name (`compare --metric`) into the figure, offering the names of the
@@ -119,6 +151,35 @@ fn invalid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_rss_takes_a_size_above_0_and_nothing_else() {
+        let ok = |s: &str| max_rss(s).unwrap();
+        assert_eq!(ok("2GiB").kib, 2 * 1024 * 1024);
+        assert_eq!(ok(" 512mib ").kib, 512 * 1024);
+        assert_eq!(ok("1.5GiB").kib, 1_572_864);
+        assert_eq!(ok("1KiB").kib, 1);
+        assert_eq!(ok("2GiB").text, "2GiB");
+        for (bad, says) in [
+            ("0", "'0' has no unit"),
+            ("-5", "cannot be negative"),
+            ("-5MiB", "cannot be negative"),
+            ("12XB", "'12XB' is not a size"),
+            ("", "an empty value is not a size"),
+            ("  ", "an empty value is not a size"),
+            ("20%", "'20%' is a percentage"),
+            ("30s", "'30s' is a time"),
+            ("1.5", "'1.5' is not a size"),
+            ("0MiB", "must be above 0"),
+            ("0.2KiB", "must be above 0"),
+            ("2GB", "IEC"),
+            ("lots", "'lots' is not a size"),
+        ] {
+            let e = max_rss(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad:?}: {e}");
+            assert!(!e.contains('\n'), "{bad:?}: {e}");
+        }
+    }
 
     #[test]
     fn intervals() {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::figures::{Values, by_name};
+use crate::model::figures::{FIGURES, Values, by_name};
 use crate::model::{Exit, Report};
 use crate::output::units;
 
@@ -94,6 +94,9 @@ pub(super) struct Entry {
     pub(super) values: Values,
     /// Reports whose extra metric missed processes it could not read, and how many.
     pub(super) partial_metric: Vec<(PathBuf, u64)>,
+    /// The keys of the figures that leave processes out in one of its reports (lower
+    /// bounds).
+    pub(super) lower_bounds: Vec<&'static str>,
     /// Each report's origin and end, in the order of `paths`.
     pub(super) runs: Vec<Run>,
 }
@@ -115,10 +118,16 @@ impl Entry {
             .zip(reports)
             .map(|(p, r)| Run::of(p, r))
             .collect();
+        let lower_bounds = FIGURES
+            .iter()
+            .filter(|f| reports.iter().any(|r| f.of(r).is_some() && (f.partial)(r)))
+            .map(|f| f.key)
+            .collect();
         Entry {
             label,
             paths,
             partial_metric,
+            lower_bounds,
             runs,
             command: reports
                 .first()

@@ -14,8 +14,9 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Outcome, Status};
 use crate::model::figures::{FIGURES, Figure, Scaling};
+use crate::model::gate::{MaxRss, MaxRssCheck};
 use crate::model::quantity::{Amount, Quantity};
-use crate::output::{Format, labels, units};
+use crate::output::{Format, gate, labels, units};
 use entries::{Entry, failures, notes};
 use model::{COMPARE_VERSION, Changes, Check, CompareJson, EntryJson, Kind, Ratios};
 
@@ -31,6 +32,8 @@ pub(crate) enum Plan {
     },
     /// Three or more reports, ratios to the first.
     Scaling(Vec<PathBuf>),
+    /// One report, checked against `--max-rss`.
+    Single(PathBuf),
 }
 
 /// A checked `memwatch compare` command line.
@@ -42,6 +45,9 @@ pub(crate) struct Config {
     pub figure: &'static Figure,
     /// `--max-increase`, checked to fit the figure.
     pub limit: Option<Quantity>,
+    /// `--max-rss`: the absolute limit of the figure (a memory figure) in the one report,
+    /// or the new side.
+    pub max_rss: Option<MaxRss>,
     /// `--label`s, as many as the plan takes, or none.
     pub labels: Vec<String>,
     /// `--allow-failed`.
@@ -95,7 +101,21 @@ fn compare(cfg: &Config) -> Result<Comparison, Error> {
                 Entry::new(lb, base.clone(), &b),
                 Entry::new(ln, new.clone(), &n),
             ];
-            pair(entries, cfg.figure, cfg.limit.as_ref(), cfg.allow_failed)
+            let gates = Gates {
+                increase: cfg.limit.as_ref(),
+                max_rss: cfg.max_rss.as_ref(),
+                allow_failed: cfg.allow_failed,
+            };
+            pair(entries, cfg.figure, &gates)
+        }
+        Plan::Single(path) => {
+            let r = load(std::slice::from_ref(path))?;
+            let label = cfg.labels.first().cloned().unwrap_or("report".to_string());
+            let entries = vec![Entry::new(label, vec![path.clone()], &r)];
+            let limit = cfg.max_rss.as_ref().ok_or_else(|| {
+                Error::input_usage("one report is checked against --max-rss, which is missing")
+            })?;
+            single(entries, cfg.figure, limit, cfg.allow_failed)
         }
         Plan::Scaling(paths) => {
             let reports = load(paths)?;
@@ -151,10 +171,17 @@ fn check(f: &'static Figure, limit: &Quantity, base: f64, new: f64, failed_runs:
 
 /// A side's value of the gated figure, or the error saying why it is unknown.
 fn gated_value(f: &Figure, e: &Entry) -> Result<f64, Error> {
-    e.values.get(f).ok_or_else(|| Error::Input {
+    e.values
+        .get(f)
+        .ok_or_else(|| unknown_error(f, e, "--max-increase"))
+}
+
+/// Why `flag` cannot be checked: `f` is unknown in entry `e`.
+fn unknown_error(f: &Figure, e: &Entry, flag: &str) -> Error {
+    Error::Input {
         path: e.paths[0].clone(),
         message: format!(
-            "{} is unknown ({}{}): cannot check --max-increase",
+            "{} is unknown ({}{}): cannot check {flag}",
             f.noun,
             f.unknown_reason,
             if e.paths.len() > 1 {
@@ -163,20 +190,80 @@ fn gated_value(f: &Figure, e: &Entry) -> Result<f64, Error> {
                 String::new()
             }
         ),
-    })
+    }
 }
 
-/// Base and new. With a limit, a report of a failed run fails the gate unless
-/// `allow_failed`; its figure may then be unknown (no check is made, `check` is null).
-fn pair(
+/// The gates of a two-sided comparison.
+#[derive(Clone, Copy, Debug, Default)]
+struct Gates<'a> {
+    /// `--max-increase`.
+    increase: Option<&'a Quantity>,
+    /// `--max-rss`, of the new side.
+    max_rss: Option<&'a MaxRss>,
+    /// `--allow-failed`.
+    allow_failed: bool,
+}
+
+/// The `--max-rss` check of entry `e`'s figure `f`, or the error saying why it is unknown.
+fn max_rss_check(f: &Figure, e: &Entry, limit: &MaxRss) -> Result<MaxRssCheck, Error> {
+    let value = e.values.get(f);
+    if value.is_none() {
+        return Err(unknown_error(f, e, "--max-rss"));
+    }
+    let partial = e.lower_bounds.contains(&f.key);
+    Ok(gate::check_value(f, value, partial, limit, false))
+}
+
+/// One report against `--max-rss`. A report of a failed run fails the gate unless
+/// `allow_failed` (its figure may then be unknown: no check is made).
+fn single(
     entries: Vec<Entry>,
     f: &'static Figure,
-    limit: Option<&Quantity>,
+    limit: &MaxRss,
     allow_failed: bool,
 ) -> Result<Comparison, Error> {
+    let failures = failures(&entries);
+    let failed_runs = !allow_failed && !failures.is_empty();
+    let check = match max_rss_check(f, &entries[0], limit) {
+        Ok(c) => Some(c),
+        Err(_) if failed_runs => None,
+        Err(e) => return Err(e),
+    };
+    let verdict = match &check {
+        _ if failed_runs => render::failed_verdict(&entries),
+        Some(c) if failures.is_empty() => c.verdict.clone(),
+        Some(c) => format!(
+            "{} (a report of a failed run checked anyway: --allow-failed)",
+            c.verdict
+        ),
+        None => String::new(),
+    };
+    let exit_code = i32::from(failed_runs || check.as_ref().is_some_and(|c| !c.passed));
+    let (notes, differs) = notes(&entries, false);
+    let json = CompareJson {
+        compare_version: COMPARE_VERSION,
+        kind: Kind::Single,
+        entries: entries.iter().map(|e| entry_json(e, None)).collect(),
+        changes: None,
+        check: None,
+        max_rss_check: check,
+        verdict,
+        notes,
+        failures,
+        differs,
+        exit_code,
+    };
+    Ok(Comparison { json, entries })
+}
+
+/// Base and new. With a gate, a report of a failed run fails it unless `allow_failed`;
+/// its figure may then be unknown (no check is made, `check` is null).
+fn pair(entries: Vec<Entry>, f: &'static Figure, gates: &Gates<'_>) -> Result<Comparison, Error> {
+    let (limit, allow_failed) = (gates.increase, gates.allow_failed);
     let (b, n) = (&entries[0], &entries[1]);
     let failures = failures(&entries);
-    let failed_runs = limit.is_some() && !allow_failed && !failures.is_empty();
+    let gated = limit.is_some() || gates.max_rss.is_some();
+    let failed_runs = gated && !allow_failed && !failures.is_empty();
     let check = match limit {
         None => None,
         Some(limit) => match (gated_value(f, b), gated_value(f, n)) {
@@ -186,11 +273,17 @@ fn pair(
             (Err(e), _) | (_, Err(e)) => return Err(e),
         },
     };
+    let max_rss_check = match gates.max_rss.map(|l| max_rss_check(f, n, l)) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) if failed_runs => None,
+        Some(Err(e)) => return Err(e),
+        None => None,
+    };
     let verdict = if failed_runs {
         render::failed_verdict(&entries)
     } else {
         let mut v = render::verdict(f, b.values.get(f), n.values.get(f), check.as_ref());
-        if limit.is_some() && !failures.is_empty() {
+        if gated && !failures.is_empty() {
             let k = failures.len();
             let _ = write!(
                 v,
@@ -200,7 +293,11 @@ fn pair(
         }
         v
     };
-    let exit_code = i32::from(failed_runs || check.as_ref().is_some_and(|c| c.exceeded));
+    let exit_code = i32::from(
+        failed_runs
+            || check.as_ref().is_some_and(|c| c.exceeded)
+            || max_rss_check.as_ref().is_some_and(|c| !c.passed),
+    );
     let (notes, differs) = notes(&entries, true);
     let json = CompareJson {
         compare_version: COMPARE_VERSION,
@@ -208,6 +305,7 @@ fn pair(
         entries: entries.iter().map(|e| entry_json(e, None)).collect(),
         changes: Some(Changes::new(&b.values, &n.values)),
         check,
+        max_rss_check,
         verdict,
         notes,
         failures,
@@ -225,7 +323,7 @@ fn scaling_verdict(entries: &[Entry], ratios: &Ratios) -> String {
         let (a, b) = (first.values.get(f), last.values.get(f));
         let ratio = units::ratio(ratios.get(f));
         match f.scaling {
-            Scaling::Values if f.optional && (a.is_none() || b.is_none()) => None,
+            Scaling::Values | Scaling::Ratio if f.optional && (a.is_none() || b.is_none()) => None,
             Scaling::Values => Some(format!(
                 "{} {ratio} ({} to {})",
                 f.noun,
@@ -233,7 +331,7 @@ fn scaling_verdict(entries: &[Entry], ratios: &Ratios) -> String {
                 units::value_or_unknown(f.unit, b)
             )),
             Scaling::Ratio => Some(format!("{} {ratio}", f.noun)),
-            Scaling::Absent => None,
+            Scaling::Absent | Scaling::Hidden => None,
         }
     };
     let core = FIGURES.iter().filter(|f| !f.optional).filter_map(part);
@@ -265,6 +363,7 @@ fn scaling(entries: Vec<Entry>) -> Comparison {
             .collect(),
         changes: None,
         check: None,
+        max_rss_check: None,
         verdict,
         notes,
         failures: failures(&entries),

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::model::figures::{FIGURES, Figure, Values};
+use crate::model::gate::MaxRssCheck;
 
 /// Version of the `compare --json` format.
 pub(crate) const COMPARE_VERSION: u32 = 1;
@@ -17,6 +18,8 @@ pub(crate) enum Kind {
     Pair,
     /// Three or more reports, each with ratios to the first.
     Scaling,
+    /// One report, checked against `--max-rss`.
+    Single,
 }
 
 /// The change of one figure, base to new.
@@ -216,6 +219,9 @@ pub(crate) struct CompareJson {
     pub changes: Option<Changes>,
     /// The `--max-increase` check; null without a limit.
     pub check: Option<Check>,
+    /// The `--max-rss` check of the report (one report) or of the new side (two); null
+    /// without `--max-rss`, and when a failed run left the figure unknown.
+    pub max_rss_check: Option<MaxRssCheck>,
     /// The verdict (pair) or summary (scaling) line, as printed.
     pub verdict: String,
     /// Notes printed before the verdict: reports of failed runs, reports that differ
@@ -228,8 +234,8 @@ pub(crate) struct CompareJson {
     /// `command` (two sides only: a scaling table's commands differ by design),
     /// `hostname`, `memwatch_version`, `os`, `interval_ms`.
     pub differs: Vec<&'static str>,
-    /// The exit code: 0, or 1 when the gate failed (`check.exceeded` or
-    /// `check.failed_runs`).
+    /// The exit code: 0, or 1 when a gate failed (`check.exceeded` or
+    /// `check.failed_runs`, or `max_rss_check.passed` false).
     pub exit_code: i32,
 }
 

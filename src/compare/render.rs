@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::figures::Figure;
+use crate::model::figures::{Figure, Scaling};
 use crate::output::table::{self, Align};
 use crate::output::units;
 
@@ -16,6 +16,7 @@ pub(super) fn human(c: &Comparison) -> String {
     match c.json.kind {
         Kind::Pair => pair(c),
         Kind::Scaling => scaling(c),
+        Kind::Single => single(c),
     }
 }
 
@@ -109,7 +110,7 @@ fn describe_side(e: &Entry, width: usize) -> String {
     }
 }
 
-/// The notes, then the verdict, each on its line.
+/// The notes, then the verdict, each on its line; then the `--max-rss` verdict of a pair.
 fn notes_and_verdict(c: &Comparison, out: &mut String) {
     for note in &c.json.notes {
         out.push_str(note);
@@ -117,6 +118,34 @@ fn notes_and_verdict(c: &Comparison, out: &mut String) {
     }
     out.push_str(&c.json.verdict);
     out.push('\n');
+    if let Some(check) = c
+        .json
+        .max_rss_check
+        .as_ref()
+        .filter(|_| c.json.kind == Kind::Pair)
+    {
+        out.push_str(&check.verdict);
+        out.push('\n');
+    }
+}
+
+/// One report against `--max-rss`: where it came from, its figures, the verdict.
+fn single(c: &Comparison) -> String {
+    let e = &c.entries[0];
+    let mut out = describe_side(e, e.label.chars().count());
+    out.push_str("\n\n");
+    let rows: Vec<Vec<String>> = shown(&c.entries)
+        .map(|f| {
+            vec![
+                f.label.to_string(),
+                units::value_or_unknown(f.unit, e.values.get(f)),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&rows, &[Align::Left, Align::Right], 0));
+    out.push('\n');
+    notes_and_verdict(c, &mut out);
+    out
 }
 
 fn pair(c: &Comparison) -> String {
@@ -163,7 +192,9 @@ fn pair(c: &Comparison) -> String {
 }
 
 fn scaling(c: &Comparison) -> String {
-    let figures: Vec<&Figure> = shown(&c.entries).collect();
+    let figures: Vec<&Figure> = shown(&c.entries)
+        .filter(|f| f.scaling != Scaling::Hidden)
+        .collect();
     let mut header = vec![String::new()];
     let mut align = vec![Align::Left];
     for f in &figures {

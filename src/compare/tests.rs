@@ -28,6 +28,21 @@ fn with_pss(mut v: Values, pss: Option<u64>) -> Values {
     v
 }
 
+/// A pair with `--max-increase` (and `--allow-failed`) as its only gate.
+fn pair(
+    entries: Vec<Entry>,
+    f: &'static Figure,
+    limit: Option<&Quantity>,
+    allow_failed: bool,
+) -> Result<Comparison, Error> {
+    let gates = Gates {
+        increase: limit,
+        max_rss: None,
+        allow_failed,
+    };
+    super::pair(entries, f, &gates)
+}
+
 fn human_pair(c: &Comparison) -> String {
     render::human(c)
 }
@@ -157,6 +172,7 @@ fn entry(label: &str, values: Values) -> Entry {
         intervals: vec![500],
         values,
         partial_metric: Vec::new(),
+        lower_bounds: Vec::new(),
         runs: vec![Run {
             path,
             command: vec!["app".to_string()],
@@ -537,4 +553,208 @@ fn json_shape() {
             .unwrap()
             .starts_with("FAIL: max total RSS")
     );
+}
+
+fn with_usage(mut v: Values, user: f64, minor: u64) -> Values {
+    v.set(fig("cpu-user"), Some(user));
+    v.set(fig("cpu-system"), Some(user / 10.0));
+    v.set(fig("faults-minor"), Some(minor as f64));
+    v
+}
+
+#[test]
+fn cpu_times_and_counts_are_compared_but_gated_only_when_asked() {
+    let b = entry(
+        "base",
+        with_usage(figures(Some(1000), None, 1.0, 2), 2.0, 100),
+    );
+    let n = entry(
+        "new",
+        with_usage(figures(Some(1000), None, 1.0, 2), 4.0, 900),
+    );
+    // The default gate is on memory: doubled CPU passes it, and shows in the table.
+    let limit = quantity::parse("10%").unwrap();
+    let c = pair(
+        vec![b.clone(), n.clone()],
+        fig("total"),
+        Some(&limit),
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.json.exit_code, 0);
+    let text = human_pair(&c);
+    for row in ["CPU user", "CPU system", "Minor faults"] {
+        assert!(text.contains(row), "{row}: {text}");
+    }
+    assert!(
+        !text.contains("Major faults"),
+        "measured by neither: {text}"
+    );
+    // Asked for, CPU time is a gate like any figure.
+    let c = pair(
+        vec![b.clone(), n.clone()],
+        fig("cpu-user"),
+        Some(&limit),
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.json.exit_code, 1);
+    assert_eq!(
+        c.json.verdict,
+        "FAIL: user CPU time rose from 2.0 s to 4.0 s (+2.0 s, +100.0%), over the limit of \
+         +10% (at most 2.2 s allowed)"
+    );
+    let v = serde_json::to_value(&c.json).unwrap();
+    assert_eq!(v["entries"][1]["cpu_user_seconds"], 4.0);
+    assert_eq!(v["entries"][1]["page_faults_minor"], 900);
+    assert_eq!(v["changes"]["page_faults_minor"]["change"], 800);
+    // A scaling table keeps CPU time and leaves the counts to pairs and JSON.
+    let c = scaling(vec![b.clone(), n.clone(), n]);
+    let header = human_scaling(&c).lines().next().unwrap().to_string();
+    assert!(
+        header.contains("CPU user") && header.contains("CPU system"),
+        "{header}"
+    );
+    assert!(!header.contains("faults"), "{header}");
+    assert!(
+        c.json.verdict.ends_with(", user CPU time 2.00x"),
+        "{}",
+        c.json.verdict
+    );
+}
+
+/// `--max-rss <mib>MiB`, or KiB.
+fn max_rss(s: &str) -> MaxRss {
+    let (n, kib) = match s.strip_suffix("MiB") {
+        Some(n) => (n, 1024),
+        None => (s.strip_suffix("KiB").unwrap(), 1),
+    };
+    MaxRss {
+        text: s.to_string(),
+        kib: n.parse::<u64>().unwrap() * kib,
+    }
+}
+
+#[test]
+fn one_report_is_checked_against_max_rss() {
+    let mib = 1024;
+    let one = |total: u64| vec![entry("report", figures(Some(total * mib), None, 1.0, 1))];
+    let c = single(one(300), fig("total"), &max_rss("256MiB"), false).unwrap();
+    assert_eq!(c.json.kind, Kind::Single);
+    assert_eq!(c.json.exit_code, 1);
+    assert_eq!(
+        c.json.verdict,
+        "FAIL: max total RSS 300.0 MiB is over the limit of 256.0 MiB (--max-rss 256MiB)"
+    );
+    let check = c.json.max_rss_check.as_ref().unwrap();
+    assert_eq!(
+        (check.value_kib, check.limit_kib),
+        (Some(300 * mib), 256 * mib)
+    );
+    assert_eq!((check.exceeded, check.passed), (Some(true), false));
+    let text = human_pair(&c);
+    assert!(
+        text.starts_with("report: report.json (app)\n\nMax total RSS"),
+        "{text}"
+    );
+    assert!(text.ends_with(&format!("\n{}\n", c.json.verdict)), "{text}");
+    // Exactly at the limit passes.
+    let c = single(one(256), fig("total"), &max_rss("256MiB"), false).unwrap();
+    assert_eq!(c.json.exit_code, 0);
+    assert!(
+        c.json
+            .verdict
+            .starts_with("OK: max total RSS 256.0 MiB is within")
+    );
+    let v = serde_json::to_value(&c.json).unwrap();
+    assert_eq!(v["kind"], "single");
+    assert_eq!(v["max_rss_check"]["passed"], true);
+    assert!(v["check"].is_null() && v["changes"].is_null());
+}
+
+#[test]
+fn a_lower_bound_within_max_rss_does_not_pass() {
+    let mut e = entry("report", figures(Some(100), None, 1.0, 1));
+    e.lower_bounds = vec!["max_total_rss_kib"];
+    let c = single(vec![e.clone()], fig("total"), &max_rss("1MiB"), false).unwrap();
+    assert_eq!(c.json.exit_code, 1);
+    assert!(
+        c.json.verdict.starts_with(
+            "FAIL: cannot confirm --max-rss 1MiB: max total RSS is at least 100.0 KiB"
+        ),
+        "{}",
+        c.json.verdict
+    );
+    let check = c.json.max_rss_check.unwrap();
+    assert_eq!((check.exceeded, check.value_is_lower_bound), (None, true));
+    // Over the limit, a lower bound is over it all the same.
+    let c = single(vec![e], fig("total"), &max_rss("50KiB"), false).unwrap();
+    assert!(
+        c.json
+            .verdict
+            .starts_with("FAIL: max total RSS, at least 100.0 KiB")
+    );
+}
+
+#[test]
+fn an_unknown_figure_or_a_failed_run_fails_max_rss() {
+    // A report without PSS, checked on PSS: an input error naming the file (exit 2).
+    let e = entry("report", figures(Some(100), None, 1.0, 1));
+    let Err(err) = single(vec![e], fig("pss"), &max_rss("1MiB"), false) else {
+        panic!("an unknown figure was checked");
+    };
+    assert_eq!(err.status(), crate::error::Status::BadInput);
+    assert!(
+        err.to_string()
+            .starts_with("report.json: max total PSS is unknown"),
+        "{err}"
+    );
+    assert!(err.to_string().ends_with("cannot check --max-rss"), "{err}");
+    // A failed run fails the gate, whatever its figure, unless --allow-failed.
+    let mut e = ended(Some(Exit::Code(3)), false);
+    e.label = "report".into();
+    let c = single(vec![e.clone()], fig("total"), &max_rss("1024MiB"), false).unwrap();
+    assert_eq!(c.json.exit_code, 1);
+    assert!(
+        c.json
+            .verdict
+            .starts_with("FAIL: 1 report is of a failed run"),
+        "{}",
+        c.json.verdict
+    );
+    let c = single(vec![e], fig("total"), &max_rss("1024MiB"), true).unwrap();
+    assert_eq!(c.json.exit_code, 0);
+    assert!(
+        c.json.verdict.ends_with("checked anyway: --allow-failed)"),
+        "{}",
+        c.json.verdict
+    );
+}
+
+#[test]
+fn max_rss_checks_the_new_side_of_a_pair() {
+    let mib = 1024;
+    let b = entry("base", figures(Some(100 * mib), None, 1.0, 1));
+    let n = entry("new", figures(Some(300 * mib), None, 1.0, 1));
+    let limit = max_rss("256MiB");
+    let gates = Gates {
+        max_rss: Some(&limit),
+        ..Gates::default()
+    };
+    let c = super::pair(vec![b.clone(), n], fig("total"), &gates).unwrap();
+    assert_eq!(c.json.exit_code, 1);
+    assert!(
+        c.json.verdict.starts_with("max total RSS rose"),
+        "{}",
+        c.json.verdict
+    );
+    let text = human_pair(&c);
+    assert!(
+        text.ends_with(
+            "FAIL: max total RSS 300.0 MiB is over the limit of 256.0 MiB (--max-rss 256MiB)\n"
+        ),
+        "{text}"
+    );
+    let c = super::pair(vec![b.clone(), b], fig("total"), &gates).unwrap();
+    assert_eq!(c.json.exit_code, 0);
 }

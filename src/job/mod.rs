@@ -52,6 +52,7 @@ pub struct Job<I: Inspector> {
     seen: Vec<Seen>,
     samples: u64,
     max_total_rss_kib: u64,
+    max_total_private_kib: Option<u64>,
     max_total_index: Option<u64>,
     max_total_at: Duration,
     processes_at_peak: u32,
@@ -104,6 +105,7 @@ impl<I: Inspector> Job<I> {
             seen: Vec::with_capacity(capacity),
             samples: 0,
             max_total_rss_kib: 0,
+            max_total_private_kib: None,
             max_total_index: None,
             max_total_at: Duration::ZERO,
             processes_at_peak: 0,
@@ -175,6 +177,13 @@ impl<I: Inspector> Job<I> {
         let index = self.samples - 1;
         // A sample where no process could be measured has no total.
         let measured = summary.processes > summary.unknown + summary.loading;
+        if measured && summary.private_unknown == 0 {
+            let private = summary.total_private_kib;
+            self.max_total_private_kib = Some(
+                self.max_total_private_kib
+                    .map_or(private, |m| m.max(private)),
+            );
+        }
         if let Some(extra) = summary.total_extra_kib.filter(|_| measured) {
             self.max_total_extra_kib =
                 Some(self.max_total_extra_kib.map_or(extra, |m| m.max(extra)));

@@ -22,7 +22,11 @@ impl<I: Inspector> Job<I> {
         while i < self.live.len() {
             let live = &mut self.live[i];
             match self.inspector.read(&mut live.handle) {
-                Reading::Rss { kib, exec } => {
+                Reading::Rss {
+                    kib,
+                    private_kib,
+                    exec,
+                } => {
                     let recheck = live.rec.recheck_command && t > live.rec.first_seen;
                     if exec || recheck {
                         live.rec.recheck_command = false;
@@ -54,6 +58,7 @@ impl<I: Inspector> Job<I> {
                     }
                     sum.total_rss_kib += kib;
                     self.groups.add(live.rec.group, kib);
+                    sum.add_private(&mut live.rec, private_kib);
                     if let Some(extra) = round {
                         self.extra_reads += 1;
                         if live.read_extra(&mut self.inspector, extra, &mut extra_sum) {

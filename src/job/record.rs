@@ -24,6 +24,9 @@ pub struct ProcRecord {
     pub peak_command: Rc<str>,
     /// Its largest RSS, KiB; `None` while it could never be read.
     pub max_rss_kib: Option<u64>,
+    /// Its largest private RSS (neither file-backed nor shared), KiB; `None` while it could
+    /// never be read, or where the platform does not tell.
+    pub max_private_kib: Option<u64>,
     /// The kernel's own peak for it (`ru_maxrss` when memwatch reaped it), KiB.
     pub kernel_max_rss_kib: Option<u64>,
     /// The kernel's lifetime peak physical footprint for it (macOS, when memwatch reaped
@@ -82,6 +85,7 @@ impl ProcRecord {
             peak_command: Rc::clone(&command),
             command,
             max_rss_kib: None,
+            max_private_kib: None,
             kernel_max_rss_kib: None,
             kernel_max_footprint_kib: None,
             max_extra_kib: None,
@@ -115,6 +119,13 @@ impl ProcRecord {
             return true;
         }
         false
+    }
+
+    /// A reading of its private RSS, KiB.
+    pub(super) fn observe_private(&mut self, kib: u64) {
+        if self.max_private_kib.is_none_or(|m| kib > m) {
+            self.max_private_kib = Some(kib);
+        }
     }
 
     /// It exec'd (or its command line changed since it was first seen).

@@ -22,9 +22,27 @@ pub struct SampleSummary {
     /// Sum of the extra metric (`--metric`) over the live processes, KiB, when this sample
     /// read it (a round).
     pub total_extra_kib: Option<u64>,
+    /// Sum of the private part of the RSS (neither file-backed nor shared) over the
+    /// processes whose RSS was read, KiB.
+    pub total_private_kib: u64,
+    /// Processes whose RSS was read without its private part (the platform does not
+    /// tell): `total_private_kib` is then no total.
+    pub private_unknown: u32,
 }
 
 impl SampleSummary {
+    /// Count a process's private RSS (`None`: the platform does not tell) in this sample
+    /// and in its own peak.
+    pub(super) fn add_private(&mut self, rec: &mut ProcRecord, private_kib: Option<u64>) {
+        match private_kib {
+            Some(kib) => {
+                rec.observe_private(kib);
+                self.total_private_kib += kib;
+            }
+            None => self.private_unknown += 1,
+        }
+    }
+
     /// Whether `total_rss_kib` is a figure: some live process was measured, or none is
     /// alive (a true 0). A sample whose processes were all unreadable or mid-exec has no
     /// total, and 0 would be a lie.
@@ -40,6 +58,9 @@ pub struct JobStats {
     pub samples: u64,
     /// Largest sum of simultaneous RSS, KiB.
     pub max_total_rss_kib: u64,
+    /// Largest sum of simultaneous private RSS (neither file-backed nor shared), KiB, over
+    /// the samples that could read it for every process they measured.
+    pub max_total_private_kib: Option<u64>,
     /// Index of the sample with that total (`None` when no sample was taken).
     pub max_total_index: Option<u64>,
     /// Offset of that sample from the start.
@@ -117,6 +138,7 @@ impl<I: Inspector> Job<I> {
         JobStats {
             samples: self.samples,
             max_total_rss_kib: self.max_total_rss_kib,
+            max_total_private_kib: self.max_total_private_kib,
             max_total_index: self.max_total_index,
             max_total_at: self.max_total_at,
             processes_at_peak: self.processes_at_peak,

@@ -54,6 +54,59 @@ fn totals_and_peaks() {
 }
 
 #[test]
+fn private_totals_leave_shared_pages_out() {
+    let fake = FakeInspector::default();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(100).shared(60));
+    fake.spawn(FakeProc::new(200, ROOT, 11, "child").rss(300).shared(250));
+    let mut j = job(fake.clone());
+    let s = j.sample(ms(0), true).unwrap();
+    assert_eq!((s.total_rss_kib, s.total_private_kib), (400, 90));
+    // The child's own memory grows, its shared pages shrink: the private total peaks here.
+    fake.spawn(FakeProc::new(200, ROOT, 11, "child").rss(1000).shared(100));
+    let s = j.sample(ms(10), false).unwrap();
+    assert_eq!((s.total_rss_kib, s.total_private_kib), (1100, 940));
+    // A process whose private part is unknown: that sample has no private total, not a
+    // smaller one, while its RSS total stands.
+    fake.spawn(
+        FakeProc::new(201, ROOT, 12, "other")
+            .rss(5000)
+            .private_unknown(),
+    );
+    let s = j.sample(ms(20), false).unwrap();
+    assert_eq!((s.total_rss_kib, s.private_unknown), (6100, 1));
+    let stats = j.finish();
+    assert_eq!(stats.max_total_rss_kib, 6100);
+    assert_eq!(stats.max_total_private_kib, Some(940));
+    let private = |pid| {
+        stats
+            .processes
+            .iter()
+            .find(|p| p.id.pid == pid)
+            .unwrap()
+            .max_private_kib
+    };
+    assert_eq!(
+        (private(ROOT), private(200), private(201)),
+        (Some(40), Some(900), None)
+    );
+}
+
+#[test]
+fn a_platform_without_private_pages_has_no_private_total() {
+    let fake = FakeInspector::default();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "root")
+            .rss(100)
+            .private_unknown(),
+    );
+    let mut j = job(fake);
+    j.sample(ms(0), true).unwrap();
+    let stats = j.finish();
+    assert_eq!(stats.max_total_rss_kib, 100);
+    assert_eq!(stats.max_total_private_kib, None, "unknown, never 0");
+}
+
+#[test]
 fn strangers_are_not_admitted() {
     let fake = FakeInspector::default();
     fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(1));
@@ -681,6 +734,8 @@ mod properties {
             }
             let max_total = o.stats.max_total_rss_kib;
             prop_assert_eq!(max_total, o.samples.iter().map(|s| s.0).max().unwrap());
+            // Nothing shared: the private total is the RSS total, sample for sample.
+            prop_assert_eq!(o.stats.max_total_private_kib, Some(max_total));
             for p in &o.stats.processes {
                 // Every per-process peak is at most the max total.
                 prop_assert!(p.max_rss_kib.unwrap_or(0) <= max_total);

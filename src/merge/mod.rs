@@ -23,7 +23,7 @@ use crate::error::{Error, Outcome, Status};
 use crate::model::figures::{FIGURES, Figure, Merge, Totals, Values};
 pub use crate::model::merge::{MERGE_VERSION, Merged, MergedProcess, MergedReport};
 use crate::model::timeline::DEFAULT_POINTS;
-use crate::model::{Report, io::read_report, launcher};
+use crate::model::{Metric, Report, io::read_report, launcher};
 use crate::output::{Format, units};
 use crate::sys::unix::file::{PendingFile, print};
 use align::{Series, offset_ms, resolution_ms, series, summed_timeline, sweep, timestamp};
@@ -183,11 +183,15 @@ fn totals(inputs: &[(String, Report)], warnings: &mut Vec<String>) -> Totals {
             .map(|(file, _)| file.as_str())
             .collect();
         if with > 0 && with < reports.len() {
+            // The figures of `run --metric` say how to get them; others are missing from
+            // older reports or another OS's.
+            let how = Metric::ALL
+                .iter()
+                .find(|m| m.name() == f.name)
+                .map_or(String::new(), |m| format!(" (run --metric {})", m.name()));
             warnings.push(format!(
-                "only {with} of {} reports have a {short} figure (run --metric {}): no {short} \
-                 sum is given",
+                "only {with} of {} reports have a {short} figure{how}: no {short} sum is given",
                 reports.len(),
-                f.name
             ));
         } else if !partial.is_empty() {
             warnings.push(format!(
@@ -197,7 +201,34 @@ fn totals(inputs: &[(String, Report)], warnings: &mut Vec<String>) -> Totals {
             ));
         }
     }
+    lower_bound_sums(inputs, warnings);
     Totals(values)
+}
+
+/// The warning when sums merge gives are lower bounds: a report's value leaves processes
+/// out (memwatch did not wait for every process of its job, for the CPU times and counts).
+fn lower_bound_sums(inputs: &[(String, Report)], warnings: &mut Vec<String>) {
+    let partial =
+        |f: &Figure, r: &Report| f.merge == Merge::Sum && f.of(r).is_some() && (f.partial)(r);
+    let figures: Vec<&str> = FIGURES
+        .iter()
+        .filter(|f| inputs.iter().any(|(_, r)| partial(f, r)))
+        .map(|f| f.noun)
+        .collect();
+    if figures.is_empty() {
+        return;
+    }
+    let files: Vec<&str> = inputs
+        .iter()
+        .filter(|(_, r)| FIGURES.iter().any(|f| partial(f, r)))
+        .map(|(file, _)| file.as_str())
+        .collect();
+    warnings.push(format!(
+        "{} left out processes memwatch did not wait for (left running): the sums of {} are \
+         lower bounds",
+        files.join(", "),
+        figures.join(", ")
+    ));
 }
 
 /// Warnings about reports that do not fit together: no overlap in time, different Slurm

@@ -24,9 +24,16 @@ fn human_offset(from: Timestamp, to: Timestamp) -> String {
     format!("+{}", units::millis(offset_ms(from, to)))
 }
 
-/// `Label:` padded to the summary's first column.
+/// `Label:` padded to the summary's first column (a longer one still gets its space).
 fn heading(label: &str) -> String {
-    format!("{:<17}", format!("{label}:"))
+    format!("{:<17}", format!("{label}: "))
+}
+
+/// `private RSS` as a heading: `Private RSS`.
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 /// Write the human summary of a merge.
@@ -120,7 +127,7 @@ fn write_peak(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "{}{} (each report's {short} peak added: an upper bound, as {short} has no timeline to align)",
-                heading(&format!("{short}, summed")),
+                heading(&format!("{}, summed", capitalized(short))),
                 units::value(f.unit, sum),
             )?;
         }

@@ -448,3 +448,102 @@ fn extreme_figures_saturate_instead_of_panicking() {
     write_human(&m, &mut Vec::new()).unwrap();
     write_json(&m, &mut Vec::new()).unwrap();
 }
+
+#[test]
+fn cpu_times_and_counts_add_up_across_reports() {
+    let with = |host: &str, rank: u32, user: Option<f64>, faults: Option<u64>| {
+        let mut r = report(host, rank, 0, 2_000, &[(0, 10 * MIB)]);
+        r.cpu_user_seconds = user;
+        r.cpu_system_seconds = user.map(|u| u / 4.0);
+        r.page_faults_minor = faults;
+        r
+    };
+    let m = merge(
+        &named(vec![
+            with("a", 0, Some(1.5), Some(100)),
+            with("b", 1, Some(2.5), Some(300)),
+        ]),
+        10,
+    );
+    let cpu = by_name("cpu-user").unwrap();
+    assert_eq!(m.totals.get(cpu), Some(4.0));
+    assert_eq!(total(&m, "faults-minor"), Some(400));
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    let v = serde_json::to_value(&m).unwrap();
+    assert_eq!(v["cpu_user_seconds"], 4.0);
+    assert_eq!(v["page_faults_minor"], 400);
+    assert_eq!(v["reports"][1]["cpu_user_seconds"], 2.5);
+    let mut text = Vec::new();
+    write_human(&m, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("\nCPU user:        4.0 s in all reports\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nMinor faults:    400 in all reports\n"),
+        "{text}"
+    );
+
+    // A report that does not know them (an older one): no sum, never a partial one.
+    let m = merge(
+        &named(vec![
+            with("a", 0, Some(1.5), Some(100)),
+            with("b", 1, None, None),
+        ]),
+        10,
+    );
+    assert_eq!(m.totals.get(cpu), None);
+    assert_eq!(total(&m, "faults-minor"), None);
+    // A report that left processes running: the sums are lower bounds, and merge says so.
+    let mut partial = with("b", 1, Some(2.5), Some(300));
+    partial.rusage_is_lower_bound = true;
+    let m = merge(
+        &named(vec![with("a", 0, Some(1.5), Some(100)), partial]),
+        10,
+    );
+    assert_eq!(m.totals.get(cpu), Some(4.0));
+    assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+    assert_eq!(
+        m.warnings[0],
+        "mem-1.json left out processes memwatch did not wait for (left running): the sums of \
+         user CPU time, system CPU time, minor page fault count are lower bounds"
+    );
+}
+
+#[test]
+fn private_peaks_are_summed_as_an_upper_bound_when_every_report_has_one() {
+    let with = |host: &str, rank: u32, private: Option<u64>| {
+        let mut r = report(host, rank, 0, 2_000, &[(0, 10 * MIB), (1_000, 50 * MIB)]);
+        r.max_total_private_rss_kib = private;
+        r
+    };
+    let m = merge(
+        &named(vec![
+            with("a", 0, Some(20 * MIB)),
+            with("b", 1, Some(30 * MIB)),
+        ]),
+        10,
+    );
+    assert_eq!(total(&m, "private"), Some(50 * MIB));
+    let v = serde_json::to_value(&m).unwrap();
+    assert_eq!(v["sum_of_report_private_peaks_kib"], 50 * MIB);
+    let mut text = Vec::new();
+    write_human(&m, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("\nPrivate RSS, summed: 50.0 MiB (each report's private RSS peak added"),
+        "{text}"
+    );
+    // A report from macOS (or an earlier version) has none: no sum, and no advice to run
+    // with a --metric that does not exist.
+    let m = merge(
+        &named(vec![with("a", 0, Some(20 * MIB)), with("b", 1, None)]),
+        10,
+    );
+    assert_eq!(total(&m, "private"), None);
+    assert_eq!(
+        m.warnings,
+        ["only 1 of 2 reports have a private RSS figure: no private RSS sum is given"]
+    );
+}

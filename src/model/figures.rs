@@ -83,6 +83,9 @@ pub enum Scaling {
     Ratio,
     /// Not in the line.
     Absent,
+    /// Neither in the line nor a column of the scaling table, which it would crowd (the
+    /// kernel's counts): two-sided tables, JSON and merge show it.
+    Hidden,
 }
 
 /// One headline figure.
@@ -109,7 +112,8 @@ pub struct Figure {
     pub partial: fn(&Report) -> bool,
     /// How `merge` combines it.
     pub merge: Merge,
-    /// Only some reports have it (`run --metric`): shown only when one of them does.
+    /// Only some reports have it (`run --metric`; a figure an interim report or an earlier
+    /// memwatch version does not give): shown only when one of them does.
     pub optional: bool,
     /// A scaling table gives its ratio in a column of its own.
     pub ratio_column: bool,
@@ -135,7 +139,13 @@ fn kib(v: Option<u64>) -> Option<f64> {
     v.map(|v| v as f64)
 }
 
+fn count(v: Option<u64>) -> Option<f64> {
+    v.map(|v| v as f64)
+}
+
 const NO_SAMPLE: &str = "no sample saw the job alive";
+const AT_THE_END: &str = "it is known only once the job is over, so an interim report and reports of \
+     earlier memwatch versions lack it";
 
 /// Every headline figure, in the order tables show them: the memory figures together,
 /// then time and counts.
@@ -209,6 +219,25 @@ pub static FIGURES: &[Figure] = &[
         unknown_reason: "the report was made without `run --metric footprint`, or no footprint read succeeded",
     },
     Figure {
+        name: "private",
+        key: "max_total_private_rss_kib",
+        ratio_key: Some("max_total_private_rss"),
+        label: "Max total private RSS",
+        noun: "max total private RSS",
+        unit: Unit::Kib,
+        better: Better::Lower,
+        read: |r| kib(r.max_total_private_rss_kib),
+        partial: |r| r.max_total_rss_is_lower_bound || r.processes_unreadable > 0,
+        merge: Merge::SumOfPeaks {
+            key: "sum_of_report_private_peaks_kib",
+        },
+        optional: true,
+        ratio_column: true,
+        scaling: Scaling::Ratio,
+        unknown_reason: "the report was made on macOS, where memwatch cannot tell private pages \
+             from shared ones, or by an earlier memwatch, or no sample saw the job alive",
+    },
+    Figure {
         name: "duration",
         key: "duration_seconds",
         ratio_key: Some("duration"),
@@ -256,7 +285,108 @@ pub static FIGURES: &[Figure] = &[
         scaling: Scaling::Absent,
         unknown_reason: NO_SAMPLE,
     },
+    Figure {
+        name: "cpu-user",
+        key: "cpu_user_seconds",
+        ratio_key: Some("cpu_user"),
+        label: "CPU user",
+        noun: "user CPU time",
+        unit: Unit::Seconds,
+        better: Better::Lower,
+        read: |r| r.cpu_user_seconds,
+        partial: |r| r.rusage_is_lower_bound,
+        merge: Merge::Sum,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Ratio,
+        unknown_reason: AT_THE_END,
+    },
+    Figure {
+        name: "cpu-system",
+        key: "cpu_system_seconds",
+        ratio_key: Some("cpu_system"),
+        label: "CPU system",
+        noun: "system CPU time",
+        unit: Unit::Seconds,
+        better: Better::Lower,
+        read: |r| r.cpu_system_seconds,
+        partial: |r| r.rusage_is_lower_bound,
+        merge: Merge::Sum,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Absent,
+        unknown_reason: AT_THE_END,
+    },
+    count_figure(
+        "faults-minor",
+        "page_faults_minor",
+        "Minor faults",
+        "minor page fault count",
+        |r| count(r.page_faults_minor),
+    ),
+    count_figure(
+        "faults-major",
+        "page_faults_major",
+        "Major faults",
+        "major page fault count",
+        |r| count(r.page_faults_major),
+    ),
+    count_figure(
+        "switches-voluntary",
+        "context_switches_voluntary",
+        "Vol. switches",
+        "voluntary context switch count",
+        |r| count(r.context_switches_voluntary),
+    ),
+    count_figure(
+        "switches-involuntary",
+        "context_switches_involuntary",
+        "Invol. switches",
+        "involuntary context switch count",
+        |r| count(r.context_switches_involuntary),
+    ),
+    count_figure(
+        "block-in",
+        "block_input_ops",
+        "Block inputs",
+        "block input count",
+        |r| count(r.block_input_ops),
+    ),
+    count_figure(
+        "block-out",
+        "block_output_ops",
+        "Block outputs",
+        "block output count",
+        |r| count(r.block_output_ops),
+    ),
 ];
+
+/// One of the kernel's counts of the job (`getrusage`): added up by merge, gateable, shown
+/// in two-sided tables only.
+const fn count_figure(
+    name: &'static str,
+    key: &'static str,
+    label: &'static str,
+    noun: &'static str,
+    read: fn(&Report) -> Option<f64>,
+) -> Figure {
+    Figure {
+        name,
+        key,
+        ratio_key: None,
+        label,
+        noun,
+        unit: Unit::Count,
+        better: Better::Lower,
+        read,
+        partial: |r| r.rusage_is_lower_bound,
+        merge: Merge::Sum,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Hidden,
+        unknown_reason: AT_THE_END,
+    }
+}
 
 /// The figure named `name` on the command line.
 pub fn by_name(name: &str) -> Option<&'static Figure> {

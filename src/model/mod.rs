@@ -2,12 +2,14 @@
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline and its split by program ([`groups`]), how the command
 //! ended ([`exit`]), the merge of several reports ([`merge`]), reports and merges as files
-//! ([`io`]), quantities as people write them ([`quantity`]). It depends on nothing above
+//! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
+//! ([`gate`]). It depends on nothing above
 //! it: the job, the outputs and the commands all speak its types.
 
 pub mod exit;
 pub mod figures;
 pub(crate) mod findings;
+pub mod gate;
 pub mod groups;
 pub mod io;
 pub(crate) mod launcher;

@@ -48,7 +48,7 @@ impl Amount {
 }
 
 const FORMS: &str =
-    "give a percentage (20%), a size (256MiB, 1.5GiB), a time (30s) or a process count (10)";
+    "give a percentage (20%), a size (256MiB, 1.5GiB), a time (30s) or a count (10)";
 
 /// Parse `20%`, `256MiB`, `1.5GiB`, `30s`, `500ms`, `2min`, `1h`, `10`. Sizes are IEC
 /// (`KiB`…`TiB`, any case); `MB`, `G` and the like are refused as ambiguous. Errors are
@@ -82,7 +82,7 @@ pub(crate) fn parse(s: &str) -> Result<Quantity, String> {
         "h" => Amount::Seconds(value * 3600.0),
         "" if num.contains('.') => {
             return Err(format!(
-                "a bare number is a process count and must be whole; {FORMS}"
+                "a bare number is a count and must be whole; {FORMS}"
             ));
         }
         "" => Amount::Count(num.parse().map_err(|_| FORMS.to_string())?),

@@ -68,6 +68,11 @@ pub struct ProcessReport {
     /// (`ri_lifetime_max_phys_footprint`), KiB; null otherwise.
     #[serde(default)]
     pub kernel_max_footprint_kib: Option<u64>,
+    /// Its largest private RSS, KiB: resident memory neither file-backed nor shared (Linux:
+    /// statm's resident minus shared pages, read with its RSS). Null where its memory could
+    /// not be read, on macOS, and in reports of earlier versions.
+    #[serde(default)]
+    pub max_private_rss_kib: Option<u64>,
 }
 
 /// The whole report.
@@ -143,6 +148,14 @@ pub struct Report {
     /// `max_total_rss_kib` (and `max_process_rss_kib`) are lower bounds, "at least".
     #[serde(default)]
     pub max_total_rss_is_lower_bound: bool,
+    /// The largest sum of the private RSS of the job's processes alive at one sample, KiB:
+    /// their resident memory that is neither file-backed nor shared (Linux: statm's
+    /// resident minus shared pages, from the read that gives the RSS), so a mapping
+    /// several processes share counts in none. Like the RSS total it leaves out what
+    /// `max_total_rss_is_lower_bound` says. `null` on macOS (the kernel does not tell),
+    /// without a max total, and in reports of earlier versions.
+    #[serde(default)]
+    pub max_total_private_rss_kib: Option<u64>,
     /// What was measured besides RSS: `rss` (nothing), `pss` or `footprint` (`--metric`).
     #[serde(default)]
     pub metric: Metric,
@@ -167,6 +180,44 @@ pub struct Report {
     /// of its totals, which are then lower bounds.
     #[serde(default)]
     pub processes_metric_unreadable: u64,
+    /// CPU time the job spent in user mode, seconds: every process memwatch waited for,
+    /// and every process those waited for in turn (`getrusage(RUSAGE_CHILDREN)` once the
+    /// job is over). Not memwatch's own. `null` in an interim report (known only at the
+    /// end) and in reports of earlier versions.
+    #[serde(default)]
+    pub cpu_user_seconds: Option<f64>,
+    /// CPU time the kernel spent on the job's behalf (system time), seconds; the same
+    /// processes as `cpu_user_seconds`, `null` in the same cases.
+    #[serde(default)]
+    pub cpu_system_seconds: Option<f64>,
+    /// Page faults served without I/O (a page in memory already, or a fresh zeroed one),
+    /// the same processes; `null` in the same cases.
+    #[serde(default)]
+    pub page_faults_minor: Option<u64>,
+    /// Page faults that needed I/O (on macOS: page-ins), the same processes.
+    #[serde(default)]
+    pub page_faults_major: Option<u64>,
+    /// Context switches because a process waited (for I/O, a lock, a child), the same
+    /// processes.
+    #[serde(default)]
+    pub context_switches_voluntary: Option<u64>,
+    /// Context switches because a process was preempted (its time slice was up, or a
+    /// process of higher priority woke), the same processes.
+    #[serde(default)]
+    pub context_switches_involuntary: Option<u64>,
+    /// Block input operations: file system reads that had to go to a device (not those
+    /// served from the page cache), the same processes.
+    #[serde(default)]
+    pub block_input_ops: Option<u64>,
+    /// Block output operations: file system writes to a device, the same processes.
+    #[serde(default)]
+    pub block_output_ops: Option<u64>,
+    /// True when the CPU times and counts above leave out processes of the job memwatch
+    /// did not wait for (`--wait root` left some running; the command's end is unknown):
+    /// they are lower bounds, "at least". `false` without them and in reports of earlier
+    /// versions.
+    #[serde(default)]
+    pub rusage_is_lower_bound: bool,
     /// The command's exit code, if it exited.
     pub exit_code: Option<i32>,
     /// The signal that killed the command, if one did.
@@ -180,6 +231,11 @@ pub struct Report {
     pub interrupt_signal: Option<i32>,
     /// Pids of job processes still running when memwatch stopped (`--wait root`).
     pub left_running: Vec<i32>,
+    /// `run --max-rss`: the check of the peak (the max total RSS, or the `--metric`
+    /// figure) against the limit, and why memwatch exits 3 when it fails; `null` without
+    /// `--max-rss` and in reports of earlier versions.
+    #[serde(default)]
+    pub max_rss_check: Option<super::gate::MaxRssCheck>,
     /// Warnings about the figures (e.g. a kernel peak above the sampled one).
     pub warnings: Vec<String>,
     /// The processes, largest peak first.

@@ -13,8 +13,9 @@ use crate::model::Report;
 /// Header of both timeline files.
 pub(crate) const TIMELINE_HEADER: &str = "t_ms,total_rss_kib,processes\r\n";
 
-/// Header of `process_peaks.csv`.
-pub(crate) const PEAKS_HEADER: &str = "pid,ppid,start_time,first_seen,last_seen,first_seen_ms,last_seen_ms,samples,max_rss_kib,kernel_max_rss_kib,root,command\r\n";
+/// Header of `process_peaks.csv`. Columns added later go after `command`, so a reader
+/// that takes columns by position still finds the earlier ones.
+pub(crate) const PEAKS_HEADER: &str = "pid,ppid,start_time,first_seen,last_seen,first_seen_ms,last_seen_ms,samples,max_rss_kib,kernel_max_rss_kib,root,command,max_private_rss_kib\r\n";
 
 /// Write one field, quoted if it needs to be.
 pub(crate) fn field(out: &mut dyn Write, s: &str) -> io::Result<()> {
@@ -55,7 +56,10 @@ pub(crate) fn write_peaks(report: &Report, out: &mut dyn Write) -> io::Result<()
         opt(out, p.kernel_max_rss_kib)?;
         write!(out, "{},", p.root)?;
         field(out, &p.command)?;
-        out.write_all(b"\r\n")?;
+        match p.max_private_rss_kib {
+            Some(v) => write!(out, ",{v}\r\n")?,
+            None => out.write_all(b",\r\n")?,
+        }
     }
     out.flush()
 }

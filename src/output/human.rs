@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::units::{duration, iec, iec_or_unknown, pid_list, short_command};
+use super::units::{duration, iec, iec_or_unknown, pid_list, plural, seconds, short_command};
 use crate::model::{Exit, Metric, Report};
 
 /// Rows of the per-process table; the rest are counted in a final line.
@@ -45,6 +45,7 @@ pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) ->
     write_job(r, out)?;
     writeln!(out)?;
     write_memory(r, out)?;
+    write_usage(r, out)?;
     write_processes(r, out, full)?;
     if !r.left_running.is_empty() {
         writeln!(out)?;
@@ -57,6 +58,10 @@ pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) ->
     }
     for w in &r.warnings {
         writeln!(out, "warning: {w}")?;
+    }
+    // Last, where a CI log ends: the `--max-rss` verdict.
+    if let Some(check) = &r.max_rss_check {
+        writeln!(out, "{}", check.verdict)?;
     }
     out.flush()
 }
@@ -170,6 +175,7 @@ fn write_memory(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?,
         _ => writeln!(out, "Max per process: unknown")?,
     }
+    write_private(r, out, &rss_left_out)?;
     write_extra_metric(r, out)?;
     if r.processes_unreadable > 0 {
         writeln!(
@@ -179,6 +185,26 @@ fn write_memory(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The max total private RSS: the RSS without file-backed and shared pages; on macOS,
+/// why there is none.
+fn write_private(r: &Report, out: &mut dyn Write, rss_left_out: &str) -> io::Result<()> {
+    match r.max_total_private_rss_kib {
+        Some(kib) => writeln!(
+            out,
+            "Max private:     {}{} (the RSS without file-backed and shared pages, summed at \
+             one sample{rss_left_out})",
+            at_least(r.max_total_rss_is_lower_bound),
+            iec(kib)
+        ),
+        None if r.os == "macos" && r.max_total_rss_kib.is_some() => writeln!(
+            out,
+            "Max private:     unknown (macOS does not tell a process's shared pages from its \
+             own; --metric footprint measures the physical footprint)"
+        ),
+        None => Ok(()),
+    }
 }
 
 /// The max total PSS or footprint (`--metric`), when measured.
@@ -219,6 +245,53 @@ fn write_extra_metric(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "{heading}{}{} ({what}{left})",
         at_least(partial),
         iec(kib)
+    )
+}
+
+/// What the kernel accounted to the job once it was over: its CPU time and average use of
+/// a core, then its page faults, context switches and block I/O, each "at least" when
+/// processes memwatch did not wait for are missing.
+fn write_usage(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let (Some(user), Some(system)) = (r.cpu_user_seconds, r.cpu_system_seconds) else {
+        return Ok(());
+    };
+    let at_least = at_least(r.rusage_is_lower_bound);
+    let mut notes = Vec::new();
+    if r.duration_seconds > 0.0 {
+        let share = (user + system) / r.duration_seconds * 100.0;
+        notes.push(format!("{share:.0}% of one core on average"));
+    }
+    if r.rusage_is_lower_bound {
+        notes.push(match r.left_running.len() {
+            0 => "without processes memwatch did not wait for".to_string(),
+            n => format!(
+                "without the {} left running",
+                plural(n as u64, "process", "processes")
+            ),
+        });
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    };
+    writeln!(
+        out,
+        "CPU:             {at_least}{} user, {} system{notes}",
+        seconds(user),
+        seconds(system)
+    )?;
+    let n = |v: Option<u64>| v.map_or_else(|| "unknown".to_string(), |v| v.to_string());
+    writeln!(
+        out,
+        "Kernel counts:   {at_least}page faults {} minor / {} major · context switches {} \
+         voluntary / {} involuntary · block I/O {} in / {} out",
+        n(r.page_faults_minor),
+        n(r.page_faults_major),
+        n(r.context_switches_voluntary),
+        n(r.context_switches_involuntary),
+        n(r.block_input_ops),
+        n(r.block_output_ops),
     )
 }
 

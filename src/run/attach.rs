@@ -24,7 +24,7 @@ use crate::sys::{self, Access, Inspector, NativeInspector, Pid, Refusal, Seen, u
 
 /// Attach to `pid` and measure its tree; 0 once it exited or memwatch was stopped by a
 /// signal (the normal way to stop watching a service), with the report written either
-/// way.
+/// way; 3 when its peak failed `--max-rss`.
 pub(crate) fn attach(pid: Pid, mut cfg: Config) -> Result<Outcome, Error> {
     let host = unix::hostname();
     let identity = launcher::identity_from_env();
@@ -65,6 +65,8 @@ pub(crate) fn attach(pid: Pid, mut cfg: Config) -> Result<Outcome, Error> {
         launcher: identity,
         start_time,
         interval: cfg.interval,
+        max_rss: cfg.max_rss.clone(),
+        metric: cfg.metric,
     };
     let Prepared {
         report: pending,
@@ -100,7 +102,12 @@ pub(crate) fn attach(pid: Pid, mut cfg: Config) -> Result<Outcome, Error> {
             job: None,
         });
     }
-    Ok(Outcome::Status(Status::Ok))
+    let gate_failed = report.max_rss_check.as_ref().is_some_and(|c| !c.passed);
+    Ok(Outcome::Status(if gate_failed {
+        Status::MaxRssExceeded
+    } else {
+        Status::Ok
+    }))
 }
 
 /// The process to attach to, or why not: it must exist, be a process memwatch may see, and

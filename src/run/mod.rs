@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::error::{Error, Outcome};
+use crate::error::{Error, Outcome, Status};
 use crate::job::Job;
+use crate::model::gate::MaxRss;
 use crate::model::{Metric, launcher};
 use crate::output::Format;
 use crate::output::status::StatusLine;
@@ -53,6 +54,8 @@ pub(crate) struct Config {
     pub output: Option<PathBuf>,
     /// What is measured besides RSS.
     pub metric: Metric,
+    /// `--max-rss`: the limit the peak (the `metric`'s figure) is checked against.
+    pub max_rss: Option<MaxRss>,
     /// Streamed timeline CSV.
     pub timeline: Option<PathBuf>,
     /// Directory for the CSV files.
@@ -128,6 +131,8 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
         launcher: identity,
         start_time,
         interval: cfg.interval,
+        max_rss: cfg.max_rss.clone(),
+        metric: cfg.metric,
     };
     let Prepared {
         report: pending,
@@ -162,9 +167,22 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
             job: job_desc,
         });
     }
-    Ok(Outcome::Job(report.exit_status().unwrap_or(i32::from(
-        crate::error::Status::Failure.code(),
-    ))))
+    Ok(outcome_of(&report))
+}
+
+/// What memwatch exits with once the report is out: the command's status (128+N for a
+/// signal or an interruption), except that a command that succeeded fails a `--max-rss`
+/// check that did not pass with 3.
+fn outcome_of(report: &crate::model::Report) -> Outcome {
+    let status = report
+        .exit_status()
+        .unwrap_or(i32::from(Status::Failure.code()));
+    let gate_failed = report.max_rss_check.as_ref().is_some_and(|c| !c.passed);
+    if status == 0 && gate_failed {
+        Outcome::Status(Status::MaxRssExceeded)
+    } else {
+        Outcome::Job(status)
+    }
 }
 
 /// The job of the command memwatch started (`root`), measuring `extra` besides RSS.
@@ -214,8 +232,14 @@ fn finish(
     };
     let standing = std::mem::take(&mut s.standing);
     let stats = s.job.finish();
-    (
-        ctx.report(&stats, duration, &standing, left_running),
-        failure,
-    )
+    let report = ctx.report(&stats, duration, &standing, left_running);
+    // Every process memwatch will wait for has been reaped. An attached job's processes
+    // are not memwatch's children: what they used is unknown to it.
+    let usage = if s.attached {
+        None
+    } else {
+        unix::children_usage()
+    };
+    let report = report::with_usage(report, usage);
+    (ctx.with_check(report, false), failure)
 }

@@ -153,7 +153,8 @@ impl Interim<'_> {
         standing: &Standing,
         live: Vec<i32>,
     ) -> Option<Duration> {
-        let mut report = self.ctx.report(stats, elapsed, standing, live);
+        let report = self.ctx.report(stats, elapsed, standing, live);
+        let mut report = self.ctx.with_check(report, true);
         let signal = standing.interrupt.map_or_else(String::new, |s| {
             crate::model::signal_name(s).map_or_else(|| format!(" signal {s}"), |n| format!(" {n}"))
         });
@@ -163,6 +164,11 @@ impl Interim<'_> {
              report when the job ends",
             units::duration(elapsed)
         ));
+        report.warnings.push(
+            "the job's CPU times, page faults, context switches and block I/O are known only \
+             once memwatch has waited for it: null in this interim report"
+                .to_string(),
+        );
         match self.file.write_interim(|w| render(&report, self.format, w)) {
             Ok(true) => Some(INTERIM_EVERY),
             // A device, a FIFO or a descriptor gets the report once, at the end.
@@ -253,6 +259,15 @@ pub(super) fn emit(
     } else {
         for w in &report.warnings {
             eprintln!("memwatch: warning: {w}");
+        }
+        // The `--max-rss` verdict always reaches stderr when it fails (and unless --quiet
+        // when it passes), as the summary's last line or on its own.
+        if let Some(check) = report
+            .max_rss_check
+            .as_ref()
+            .filter(|c| !c.passed || !cfg.quiet)
+        {
+            eprintln!("memwatch: {}", check.verdict);
         }
     }
     match (failed, saved) {

@@ -8,10 +8,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::job::{EXTRA_BUDGET, JobStats, ProcRecord};
+use crate::model::figures;
 use crate::model::findings::{self, Copy, Finding};
+use crate::model::gate::MaxRss;
 use crate::model::{Exit, Metric, ProcessReport, Report, SCHEMA_VERSION, sort_processes};
-use crate::output::warnings;
+use crate::output::{gate, warnings};
 use crate::sys::Access;
+use crate::sys::unix::ChildrenUsage;
 
 /// What every report of a run shares: what ran, where and when.
 pub(super) struct Context {
@@ -20,6 +23,26 @@ pub(super) struct Context {
     pub(super) launcher: BTreeMap<String, String>,
     pub(super) start_time: Timestamp,
     pub(super) interval: Duration,
+    /// `--max-rss`, checked against the figure of `metric`.
+    pub(super) max_rss: Option<MaxRss>,
+    pub(super) metric: Metric,
+}
+
+impl Context {
+    /// `report` with its `--max-rss` check, if one was asked for: of the max total RSS, or
+    /// of the `--metric` figure (PSS, footprint). `running`: an interim report, of a job
+    /// not over yet.
+    pub(super) fn with_check(&self, mut report: Report, running: bool) -> Report {
+        if let Some(limit) = &self.max_rss {
+            let figure = figures::by_name(match self.metric {
+                Metric::Rss => "total",
+                m => m.name(),
+            })
+            .expect("every metric has its figure");
+            report.max_rss_check = Some(gate::check(&report, figure, limit, running));
+        }
+        report
+    }
 }
 
 /// How the run stands: how the command ended, whether memwatch was interrupted, and
@@ -111,7 +134,32 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
         max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Pss)),
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
+        max_private_rss_kib: if p.access == Access::Denied {
+            None
+        } else {
+            p.max_private_kib
+        },
     }
+}
+
+/// The final report's CPU times and counts: what the kernel accounted to the processes
+/// memwatch waited for (`usage`, read once the job is over). An interim report has none.
+/// They are lower bounds when memwatch did not wait for every process: some were left
+/// running (`--wait root`), or it never learned how the command ended.
+pub(super) fn with_usage(mut report: Report, usage: Option<ChildrenUsage>) -> Report {
+    let Some(u) = usage else {
+        return report;
+    };
+    report.cpu_user_seconds = Some(u.cpu_user_seconds);
+    report.cpu_system_seconds = Some(u.cpu_system_seconds);
+    report.page_faults_minor = Some(u.page_faults_minor);
+    report.page_faults_major = Some(u.page_faults_major);
+    report.context_switches_voluntary = Some(u.context_switches_voluntary);
+    report.context_switches_involuntary = Some(u.context_switches_involuntary);
+    report.block_input_ops = Some(u.block_input_ops);
+    report.block_output_ops = Some(u.block_output_ops);
+    report.rusage_is_lower_bound = !report.left_running.is_empty() || report.exit().is_none();
+    report
 }
 
 /// The report of the job's figures and the run's facts, with its warnings.
@@ -221,6 +269,7 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         fd_shortage_samples: stats.gaps.fd_samples,
         fd_shortage_processes: stats.gaps.fd_processes,
         max_total_rss_is_lower_bound: rss_partial && seen_alive,
+        max_total_private_rss_kib: stats.max_total_private_kib.filter(|_| seen_alive),
         metric: stats.extra.unwrap_or(Metric::Rss),
         max_total_pss_is_lower_bound: extra_partial && max_total_pss_kib.is_some(),
         max_total_pss_kib,
@@ -236,11 +285,23 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
             )
         }),
         processes_metric_unreadable: stats.extra_unreadable,
+        // Known only once the job is over: `with_usage`.
+        cpu_user_seconds: None,
+        cpu_system_seconds: None,
+        page_faults_minor: None,
+        page_faults_major: None,
+        context_switches_voluntary: None,
+        context_switches_involuntary: None,
+        block_input_ops: None,
+        block_output_ops: None,
+        rusage_is_lower_bound: false,
         exit_code,
         signal,
         interrupted: info.interrupt_signal.is_some(),
         interrupt_signal: info.interrupt_signal,
         left_running: info.left_running,
+        // Checked once the figures are final, or as an interim report says: `with_check`.
+        max_rss_check: None,
         warnings: Vec::new(),
         processes,
         timeline: stats.timeline.points().to_vec(),

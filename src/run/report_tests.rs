@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::sys::Gaps;
+use crate::sys::unix::ChildrenUsage;
 
 fn report_of(stats: &JobStats) -> Report {
     build(
@@ -459,5 +460,251 @@ fn a_process_never_sampled_is_said_to_have_exited_first_not_to_peak_at_0() {
     assert!(
         w.contains("64.0 MiB") && !w.contains("0 B") && !w.contains("-i"),
         "{w}"
+    );
+}
+
+fn usage() -> ChildrenUsage {
+    ChildrenUsage {
+        cpu_user_seconds: 1.25,
+        cpu_system_seconds: 0.5,
+        page_faults_minor: 12_345,
+        page_faults_major: 3,
+        context_switches_voluntary: 120,
+        context_switches_involuntary: 45,
+        block_input_ops: 0,
+        block_output_ops: 1024,
+    }
+}
+
+#[test]
+fn cpu_time_and_counts_are_known_only_at_the_end_of_the_job() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "make").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    // While the job runs (an interim report): unknown, and no line in the summary.
+    let r = report_of(&job.stats());
+    assert_eq!((r.cpu_user_seconds, r.page_faults_minor), (None, None));
+    assert!(!summary(&r).contains("CPU:"), "{}", summary(&r));
+    // Once it is over: what the kernel accounted to the processes memwatch waited for.
+    let mut r = report_of(&job.finish());
+    r.duration_seconds = 0.5;
+    let r = with_usage(r, Some(usage()));
+    assert_eq!(r.cpu_user_seconds, Some(1.25));
+    assert_eq!(r.cpu_system_seconds, Some(0.5));
+    assert_eq!(
+        (
+            r.page_faults_minor,
+            r.page_faults_major,
+            r.context_switches_voluntary,
+            r.context_switches_involuntary,
+            r.block_input_ops,
+            r.block_output_ops
+        ),
+        (
+            Some(12_345),
+            Some(3),
+            Some(120),
+            Some(45),
+            Some(0),
+            Some(1024)
+        )
+    );
+    assert!(!r.rusage_is_lower_bound);
+    let text = summary(&r);
+    assert!(
+        text.contains(
+            "\nCPU:             1.2 s user, 500 ms system (350% of one core on average)\n\
+             Kernel counts:   page faults 12345 minor / 3 major · context switches 120 \
+             voluntary / 45 involuntary · block I/O 0 in / 1024 out\n"
+        ),
+        "{text}"
+    );
+    // A report of an earlier version reads, the figures unknown.
+    let mut v = serde_json::to_value(&r).unwrap();
+    for k in [
+        "cpu_user_seconds",
+        "cpu_system_seconds",
+        "page_faults_minor",
+        "block_output_ops",
+        "rusage_is_lower_bound",
+    ] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    let old: Report = serde_json::from_value(v).unwrap();
+    assert_eq!(old.cpu_user_seconds, None);
+    assert_eq!(old.page_faults_minor, None);
+    assert!(!old.rusage_is_lower_bound);
+}
+
+#[test]
+fn cpu_time_without_the_processes_left_running_is_a_lower_bound() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "start-server").rss(MIB));
+    fake.spawn(FakeProc::new(102, ROOT, 12, "server").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    let stats = job.finish();
+    let mut info = RunInfo {
+        command: vec!["start-server".to_string()],
+        start_time: Timestamp::UNIX_EPOCH,
+        duration: Duration::ZERO,
+        interval: Duration::from_millis(500),
+        exit: Some(Exit::Code(0)),
+        interrupt_signal: None,
+        left_running: vec![102],
+    };
+    let r = with_usage(build(&stats, info), Some(usage()));
+    assert!(r.rusage_is_lower_bound);
+    let text = summary(&r);
+    assert!(
+        text.contains(
+            "\nCPU:             at least 1.2 s user, 500 ms system (without the 1 process left \
+             running)\nKernel counts:   at least page faults 12345 minor"
+        ),
+        "{text}"
+    );
+    let figure = crate::model::figures::by_name("cpu-user").unwrap();
+    assert!((figure.partial)(&r), "compare and merge see it as partial");
+    // Nor is it whole when memwatch never learned how the command ended.
+    info = RunInfo {
+        command: vec!["x".to_string()],
+        start_time: Timestamp::UNIX_EPOCH,
+        duration: Duration::ZERO,
+        interval: Duration::from_millis(500),
+        exit: None,
+        interrupt_signal: None,
+        left_running: Vec::new(),
+    };
+    assert!(with_usage(build(&stats, info), Some(usage())).rusage_is_lower_bound);
+}
+
+#[test]
+fn the_summary_gives_the_private_total_or_says_why_there_is_none() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "mpirun")
+            .rss(200 * MIB)
+            .shared(150 * MIB),
+    );
+    fake.spawn(
+        FakeProc::new(102, ROOT, 12, "rank")
+            .rss(100 * MIB)
+            .shared(90 * MIB),
+    );
+    job.sample(ms(0), true).unwrap();
+    let r = report_of(&job.finish());
+    assert_eq!(r.max_total_private_rss_kib, Some(60 * MIB));
+    let rank = r.processes.iter().find(|p| p.pid == 102).unwrap();
+    assert_eq!(rank.max_private_rss_kib, Some(10 * MIB));
+    assert!(
+        summary(&r).contains(
+            "\nMax private:     60.0 MiB (the RSS without file-backed and shared pages, summed \
+             at one sample)\n"
+        ),
+        "{}",
+        summary(&r)
+    );
+    // On macOS: unknown, and why, never 0.
+    let (fake, mut job) = fake_job();
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "app")
+            .rss(MIB)
+            .private_unknown(),
+    );
+    job.sample(ms(0), true).unwrap();
+    let mut r = report_of(&job.finish());
+    assert_eq!(r.max_total_private_rss_kib, None);
+    r.os = "macos".to_string();
+    assert!(
+        summary(&r).contains("\nMax private:     unknown (macOS does not tell"),
+        "{}",
+        summary(&r)
+    );
+}
+
+fn context(max_rss: &str, metric: Metric) -> Context {
+    let mib: u64 = max_rss.strip_suffix("MiB").unwrap().parse().unwrap();
+    Context {
+        command: vec!["prog".to_string()],
+        host: "vm".to_string(),
+        launcher: BTreeMap::new(),
+        start_time: Timestamp::UNIX_EPOCH,
+        interval: Duration::from_millis(500),
+        max_rss: Some(MaxRss {
+            text: max_rss.to_string(),
+            kib: mib * MIB,
+        }),
+        metric,
+    }
+}
+
+#[test]
+fn max_rss_checks_the_peak_and_says_so_last() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    job.measure_extra(Metric::Pss);
+    fake.spawn(
+        FakeProc::new(ROOT, ME, 10, "prog")
+            .rss(300 * MIB)
+            .pss(100 * MIB),
+    );
+    job.sample(ms(0), true).unwrap();
+    // While the job runs, a peak within the limit decides nothing yet.
+    let r = context("512MiB", Metric::Rss).with_check(report_of(&job.stats()), true);
+    let check = r.max_rss_check.unwrap();
+    assert_eq!((check.exceeded, check.passed), (None, false));
+    assert!(
+        check.verdict.starts_with("not decided yet"),
+        "{}",
+        check.verdict
+    );
+    let stats = job.finish();
+    let r = context("256MiB", Metric::Rss).with_check(report_of(&stats), false);
+    let check = r.max_rss_check.as_ref().unwrap();
+    assert_eq!(
+        (check.metric.as_str(), check.figure.as_str()),
+        ("total", "max_total_rss_kib")
+    );
+    assert_eq!(
+        (check.value_kib, check.limit_kib),
+        (Some(300 * MIB), 256 * MIB)
+    );
+    assert_eq!((check.exceeded, check.passed), (Some(true), false));
+    assert!(
+        summary(&r).ends_with(
+            "\nFAIL: max total RSS 300.0 MiB is over the limit of 256.0 MiB (--max-rss 256MiB)\n"
+        ),
+        "{}",
+        summary(&r)
+    );
+    // With --metric pss the PSS is the peak checked.
+    let r = context("256MiB", Metric::Pss).with_check(report_of(&stats), false);
+    let check = r.max_rss_check.unwrap();
+    assert_eq!((check.metric.as_str(), check.passed), ("pss", true));
+    assert_eq!(
+        check.verdict,
+        "OK: max total PSS 100.0 MiB is within the limit of 256.0 MiB (--max-rss 256MiB)"
+    );
+}
+
+#[test]
+fn a_lower_bound_within_max_rss_fails_it() {
+    use crate::sys::fake::FakeProc;
+    let (fake, mut job) = fake_job();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "sudo-wrapper").rss(5 * MIB));
+    fake.spawn(FakeProc::new(102, ROOT, 12, "hidden").denied());
+    job.sample(ms(0), true).unwrap();
+    let r = context("1024MiB", Metric::Rss).with_check(report_of(&job.finish()), false);
+    let check = r.max_rss_check.unwrap();
+    assert!(check.value_is_lower_bound);
+    assert_eq!((check.exceeded, check.passed), (None, false));
+    assert!(
+        check
+            .verdict
+            .starts_with("FAIL: cannot confirm --max-rss 1024MiB"),
+        "{}",
+        check.verdict
     );
 }

@@ -29,6 +29,9 @@ pub(crate) struct FakeProc {
     pub generation: u32,
     /// Its PSS (`--metric pss`), KiB; `None`: cannot be read.
     pub pss_kib: Option<u64>,
+    /// How much of its RSS is shared or file-backed, KiB (the rest is private); `None`:
+    /// the platform does not tell (macOS).
+    pub shared_kib: Option<u64>,
 }
 
 impl FakeProc {
@@ -43,7 +46,18 @@ impl FakeProc {
             rss_kib: Some(0),
             generation: 0,
             pss_kib: None,
+            shared_kib: Some(0),
         }
+    }
+    /// With this much of its RSS shared or file-backed.
+    pub(crate) fn shared(mut self, kib: u64) -> Self {
+        self.shared_kib = Some(kib);
+        self
+    }
+    /// On a platform that does not tell shared pages from private ones.
+    pub(crate) fn private_unknown(mut self) -> Self {
+        self.shared_kib = None;
+        self
     }
     /// With this PSS.
     pub(crate) fn pss(mut self, kib: u64) -> Self {
@@ -177,7 +191,12 @@ impl Inspector for FakeInspector {
                 Some(kib) => {
                     let exec = p.generation != h.generation;
                     h.generation = p.generation;
-                    Reading::Rss { kib, exec }
+                    let private_kib = p.shared_kib.map(|s| kib.saturating_sub(s));
+                    Reading::Rss {
+                        kib,
+                        private_kib,
+                        exec,
+                    }
                 }
             },
         }

@@ -72,9 +72,16 @@ pub struct Seen {
 /// One memory reading of a followed process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reading {
-    /// Alive, with this resident set size in KiB. `exec` is true when the process appears
-    /// to have run `exec` since the previous reading (its command line may have changed).
-    Rss { kib: u64, exec: bool },
+    /// Alive, with this resident set size in KiB. `private_kib` is the part of it that is
+    /// neither file-backed nor shared memory (Linux: statm's resident minus shared, from the
+    /// same read), `None` where the platform does not tell. `exec` is true when the process
+    /// appears to have run `exec` since the previous reading (its command line may have
+    /// changed).
+    Rss {
+        kib: u64,
+        private_kib: Option<u64>,
+        exec: bool,
+    },
     /// Alive, but in the middle of `exec`: the new program is not loaded yet, so its
     /// memory figure means nothing (a page or two). Not counted, never a peak.
     Loading,

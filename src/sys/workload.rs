@@ -59,6 +59,14 @@ pub(crate) struct WorkloadArgs {
     /// With --fork-exec: do not wait for the child; it is orphaned when the parent exits.
     #[arg(long)]
     pub orphan: bool,
+    /// CPU time each worker spends in user mode first, ms: a busy loop that watches its own
+    /// CPU clock, so the amount is the same on a busy machine.
+    #[arg(long, default_value = "0")]
+    pub cpu_ms: u64,
+    /// Then CPU time in the kernel, ms: reads of /dev/zero until its own system time has
+    /// grown by this much.
+    #[arg(long, default_value = "0")]
+    pub sys_ms: u64,
     /// Print this line on standard output first.
     #[arg(long)]
     pub print: Option<String>,
@@ -87,8 +95,13 @@ fn sleep_ms(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
-/// The work of one worker process: touch, hold (or spike), done.
+/// The work of one worker process: spin, touch, hold (or spike), done.
 fn work(a: &WorkloadArgs, mib: u64) {
+    #[cfg(unix)]
+    {
+        spin(a.cpu_ms);
+        in_kernel(a.sys_ms);
+    }
     if let Some(spike) = a.spike_ms {
         let v = touch(mib);
         sleep_ms(spike);
@@ -98,6 +111,48 @@ fn work(a: &WorkloadArgs, mib: u64) {
         let v = touch(mib);
         sleep_ms(a.hold_ms);
         drop(v);
+    }
+}
+
+/// This process's CPU time so far: (in user mode, in the kernel).
+#[cfg(unix)]
+fn cpu_time() -> (Duration, Duration) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::{TimeVal, TimeValLike};
+    let d = |t: TimeVal| Duration::from_micros(t.num_microseconds().max(0) as u64);
+    getrusage(UsageWho::RUSAGE_SELF).map_or((Duration::MAX, Duration::MAX), |u| {
+        (d(u.user_time()), d(u.system_time()))
+    })
+}
+
+/// Spend `ms` of CPU time in user mode.
+#[cfg(unix)]
+fn spin(ms: u64) {
+    let (start, want) = (cpu_time().0, Duration::from_millis(ms));
+    let mut x = 1u64;
+    while cpu_time().0.saturating_sub(start) < want {
+        for i in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+    }
+}
+
+/// Spend `ms` of CPU time in the kernel: it zeroes a buffer for every read of /dev/zero.
+#[cfg(unix)]
+fn in_kernel(ms: u64) {
+    use std::io::Read;
+    if ms == 0 {
+        return;
+    }
+    let mut zero = std::fs::File::open("/dev/zero").expect("workload: open /dev/zero");
+    let mut buf = vec![1u8; 1 << 20];
+    let (start, want) = (cpu_time().1, Duration::from_millis(ms));
+    while cpu_time().1.saturating_sub(start) < want {
+        for _ in 0..16 {
+            let _ = zero.read(&mut buf);
+        }
+        std::hint::black_box(&buf);
     }
 }
 

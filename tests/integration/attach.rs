@@ -63,6 +63,9 @@ fn attach_follows_a_running_tree_as_it_grows_and_shrinks() {
     assert_eq!(r.exit_code, None, "how it ended is unknown to memwatch");
     assert_eq!(r.signal, None);
     assert!(!r.interrupted);
+    // What the kernel accounts to memwatch's children is not the attached job's.
+    assert_eq!(r.cpu_user_seconds, None, "{r:?}");
+    assert_eq!(r.page_faults_minor, None);
     let attached_at = r
         .attached_process_start_time
         .expect("the root's start time");
@@ -108,16 +111,29 @@ fn a_signal_stops_memwatch_alone_and_the_report_is_written() {
         let d = tempdir("attach-stop");
         let out = d.join("mem.json");
         let timeline = d.join("tl.csv");
-        let mw = spawn(&mut attach_cmd(
-            root,
-            &[&"-i", &"20", &"-o", &out, &"--timeline", &timeline],
-        ));
+        // Stopped by SIGTERM, it also checks a --max-rss the job is over: exit 3.
+        let limit: &[&dyn AsRef<std::ffi::OsStr>] = if signal == libc::SIGTERM {
+            &[&"--max-rss", &"10MiB"]
+        } else {
+            &[]
+        };
+        let mut opts: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            vec![&"-i", &"20", &"-o", &out, &"--timeline", &timeline];
+        opts.extend_from_slice(limit);
+        let mw = spawn(&mut attach_cmd(root, &opts));
         wait_followed(mw.pid(), &pids);
         std::thread::sleep(Duration::from_millis(200));
         send(mw.pid(), signal);
         let f = mw.wait();
-        f.assert_code(0);
         let r = read_report(&out);
+        if signal == libc::SIGTERM {
+            f.assert_code(3);
+            let check = r.max_rss_check.as_ref().expect("the check");
+            assert!(!check.passed, "{check:?}");
+        } else {
+            f.assert_code(0);
+            assert!(r.max_rss_check.is_none());
+        }
         assert!(r.attached && r.interrupted, "{r:?}");
         assert_eq!(r.interrupt_signal, Some(signal));
         let mut left = r.left_running.clone();

@@ -29,6 +29,8 @@ mod errors;
 #[cfg(target_os = "linux")]
 mod gaps;
 #[cfg(target_os = "linux")]
+mod gate;
+#[cfg(target_os = "linux")]
 mod honest;
 #[cfg(target_os = "linux")]
 mod lost;
@@ -39,9 +41,13 @@ mod outputs;
 #[cfg(target_os = "linux")]
 mod overhead;
 #[cfg(target_os = "linux")]
+mod private;
+#[cfg(target_os = "linux")]
 mod run;
 #[cfg(target_os = "linux")]
 mod signals;
+#[cfg(target_os = "linux")]
+mod usage;
 
 // The other subcommands, the terminal, the launchers, the corpus.
 mod compare;

@@ -171,6 +171,8 @@ impl LinuxInspector {
         }
     }
 
+    // Inlined into the hot path: as a call it costs more than the private figure it adds.
+    #[inline]
     fn statm_reading(&self, h: &mut LinuxHandle, buf: &[u8]) -> Reading {
         match procfs::parse_statm(buf) {
             // All zeros: a zombie, its memory already released.
@@ -192,6 +194,13 @@ impl LinuxInspector {
                 h.text = m.text;
                 Reading::Rss {
                     kib: m.resident.saturating_mul(self.page_kib),
+                    // Resident anonymous memory: statm's shared pages are the file-backed
+                    // and shmem ones, whoever else maps them.
+                    private_kib: Some(
+                        m.resident
+                            .saturating_sub(m.shared)
+                            .saturating_mul(self.page_kib),
+                    ),
                     exec,
                 }
             }

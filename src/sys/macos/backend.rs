@@ -296,6 +296,9 @@ impl Inspector for MacInspector {
                 h.footprint = Some(ri.ri_phys_footprint);
                 Reading::Rss {
                     kib: darwin::bytes_to_kib(ri.ri_resident_size),
+                    // libproc does not tell a process's shared resident pages from its own
+                    // (only a walk of every region would, far too dear per sample).
+                    private_kib: None,
                     exec,
                 }
             }

@@ -1,6 +1,7 @@
 //! Unix plumbing shared by the Linux and macOS backends: signals and the self-pipe that
 //! wakes the sampling loop ([`signals`]), reaping ([`reap`]), spawning ([`spawn`]), output
-//! files and standard output ([`file`]), the terminal ([`term`]), and process limits.
+//! files and standard output ([`file`]), the terminal ([`term`]), process limits, and what
+//! the kernel accounted to the children memwatch waited for ([`children_usage`]).
 
 pub(crate) mod file;
 pub(crate) mod reap;
@@ -38,4 +39,46 @@ pub(crate) fn hostname() -> String {
 /// memwatch's own pid.
 pub(crate) fn own_pid() -> i32 {
     nix::unistd::getpid().as_raw()
+}
+
+/// What the kernel accounted to every child memwatch waited for, and to every descendant
+/// each of them waited for in turn (`getrusage(RUSAGE_CHILDREN)`), in the report's units.
+/// Not memwatch itself, and not a process nobody waited for.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct ChildrenUsage {
+    /// CPU time in user mode, seconds.
+    pub cpu_user_seconds: f64,
+    /// CPU time in the kernel on their behalf, seconds.
+    pub cpu_system_seconds: f64,
+    /// Page faults served without I/O (`ru_minflt`).
+    pub page_faults_minor: u64,
+    /// Page faults that needed I/O (`ru_majflt`; macOS: page-ins).
+    pub page_faults_major: u64,
+    /// Context switches because a process waited (`ru_nvcsw`).
+    pub context_switches_voluntary: u64,
+    /// Context switches because a process was preempted (`ru_nivcsw`).
+    pub context_switches_involuntary: u64,
+    /// Block input operations: file system reads that went to a device (`ru_inblock`).
+    pub block_input_ops: u64,
+    /// Block output operations (`ru_oublock`).
+    pub block_output_ops: u64,
+}
+
+/// [`ChildrenUsage`] now: exact once every child has been reaped. `None` if the kernel
+/// refuses (it does not, for `RUSAGE_CHILDREN`).
+pub(crate) fn children_usage() -> Option<ChildrenUsage> {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_CHILDREN).ok()?;
+    let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    let count = |v: libc::c_long| u64::try_from(v).unwrap_or(0);
+    Some(ChildrenUsage {
+        cpu_user_seconds: seconds(u.user_time()),
+        cpu_system_seconds: seconds(u.system_time()),
+        page_faults_minor: count(u.minor_page_faults()),
+        page_faults_major: count(u.major_page_faults()),
+        context_switches_voluntary: count(u.voluntary_context_switches()),
+        context_switches_involuntary: count(u.involuntary_context_switches()),
+        block_input_ops: count(u.block_reads()),
+        block_output_ops: count(u.block_writes()),
+    })
 }
