@@ -6,6 +6,7 @@
 pub(crate) mod attach;
 pub(crate) mod compare;
 pub(crate) mod docs;
+pub(crate) mod export;
 pub(crate) mod merge;
 pub(crate) mod plot;
 pub(crate) mod run;
@@ -50,6 +51,9 @@ Exit status: 0 within the limit, 1 over it or a failed run, 2 if a report cannot
     Merge(merge::MergeArgs),
     /// Draw reports' total RSS over time as a self-contained SVG.
     Plot(plot::PlotArgs),
+    /// Write a report or a merge in a format another tool reads: a Markdown summary, benchmark
+    /// JSON, Snakemake's benchmark TSV, OpenMetrics.
+    Export(export::ExportArgs),
     /// Print a shell completion script (e.g. `memwatch completions bash > ~/.local/share/bash-completion/completions/memwatch`).
     Completions {
         /// The shell.
@@ -92,6 +96,7 @@ pub fn main(args: Vec<OsString>) -> Result<Outcome, Error> {
         Command::Compare(a) => crate::compare::run(&a.config()?),
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
+        Command::Export(a) => crate::export::run(&a.config()),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             docs::completions(shell, &mut text);

@@ -486,4 +486,4 @@ fn subtitle(reports: &[(String, &Report)]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
