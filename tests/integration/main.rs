@@ -5,7 +5,7 @@
 //! amount of memory, forks, chains, daemonizes, ignores signals and exits as told.
 //!
 //! Some tests need what a machine may lack: root, a `nobody` who can run memwatch, setuid,
-//! mount namespaces (hidepid), tmux, Chromium, Open MPI. Without it they print
+//! mount namespaces (hidepid), tmux, Chromium, Open MPI, the Prometheus Python client. Without it they print
 //! `skipped: <reason>` and pass, unless `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets):
 //! then they fail (see [`util::skip`]).
 //!
@@ -26,6 +26,8 @@ mod attach;
 mod churn;
 #[cfg(target_os = "linux")]
 mod errors;
+#[cfg(target_os = "linux")]
+mod export;
 #[cfg(target_os = "linux")]
 mod gaps;
 #[cfg(target_os = "linux")]
