@@ -231,6 +231,21 @@ fn lower_bound_sums(inputs: &[(String, Report)], warnings: &mut Vec<String>) {
     ));
 }
 
+/// The keys of the job figures (the aligned peak, the sums) that are lower bounds: some
+/// report's own value leaves processes out.
+fn lower_bounds(inputs: &[(String, Report)]) -> Vec<String> {
+    FIGURES
+        .iter()
+        .filter(|f| matches!(f.merge, Merge::Sum | Merge::Aligned { .. }))
+        .filter(|f| {
+            inputs
+                .iter()
+                .any(|(_, r)| f.of(r).is_some() && (f.partial)(r))
+        })
+        .map(|f| f.key.to_string())
+        .collect()
+}
+
 /// Warnings about reports that do not fit together: no overlap in time, different Slurm
 /// jobs, no sample.
 fn fit_warnings(inputs: &[(String, Report)], rows: &[MergedReport], warnings: &mut Vec<String>) {
@@ -377,6 +392,7 @@ pub(crate) fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
         max_total_rss_is_upper_bound: thinned > 0,
         resolution_ms: resolution,
         totals,
+        lower_bounds: lower_bounds(inputs),
         reports,
         processes: largest_processes(inputs, top),
         warnings,

@@ -52,6 +52,11 @@ pub struct Merged {
     /// read in rounds and has no timeline to align). `null` when a report does not know it.
     #[serde(flatten)]
     pub totals: Totals,
+    /// Report keys of the job figures above (the job peak, the sums) that are lower bounds:
+    /// a report's value left out processes memwatch could not read or did not wait for.
+    /// Empty in merges of earlier versions.
+    #[serde(default)]
+    pub lower_bounds: Vec<String>,
     /// The reports, by rank (then host, then file).
     pub reports: Vec<MergedReport>,
     /// The processes with the largest peaks across all reports, largest first.

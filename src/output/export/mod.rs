@@ -78,7 +78,13 @@ pub(crate) fn of_merge(m: &Merged) -> Vec<Exported> {
     FIGURES
         .iter()
         .filter_map(|f| {
+            let lower = m.lower_bounds.iter().any(|k| k == f.key);
             let (value, bound) = match f.merge {
+                // A peak both thinned (at most) and leaving processes out (at least) is
+                // neither bound: unknown.
+                Merge::Aligned { .. } if m.max_total_rss_is_upper_bound && lower => {
+                    (None, Bound::Exact)
+                }
                 Merge::Aligned { .. } if m.max_total_rss_is_upper_bound => {
                     (m.max_total_rss_kib.map(|v| v as f64), Bound::AtMost)
                 }
@@ -86,6 +92,11 @@ pub(crate) fn of_merge(m: &Merged) -> Vec<Exported> {
                 Merge::Span => (Some(m.duration_seconds), Bound::Exact),
                 Merge::Sum => (m.totals.get(f), Bound::Exact),
                 Merge::SumOfPeaks { .. } | Merge::PerReport => return None,
+            };
+            let bound = if lower && value.is_some() && bound == Bound::Exact {
+                Bound::AtLeast
+            } else {
+                bound
             };
             Some(Exported {
                 figure: f,
