@@ -8,8 +8,8 @@
 //! - [`job`]: who is in the job and what it used (platform-neutral).
 //! - [`output`]: renderers and the shared formatting of sizes, durations and tables.
 //! - the commands: [`run`] (and the sampling loop, and `attach`), [`compare`], [`merge`],
-//!   [`plot`], [`export`].
-//!   They share code through the layers below and never call each other.
+//!   [`plot`], [`export`], [`sweep`] (which runs its jobs through the [`run`] layer). They
+//!   share code through the layers below and never call each other.
 //! - [`cli`]: the command line, turned into each command's checked configuration.
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
@@ -27,4 +27,5 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod plot;
 pub mod run;
+pub(crate) mod sweep;
 pub mod sys;

@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub(crate) mod merge;
 pub(crate) mod plot;
 pub(crate) mod run;
+pub(crate) mod sweep;
 pub(crate) mod values;
 
 use std::ffi::OsString;
@@ -49,11 +50,15 @@ Exit status: 0 within the limit, 1 over it or a failed run, 2 if a report cannot
     Compare(compare::CompareArgs),
     /// Merge per-node reports of one job into the job's time-aligned peak.
     Merge(merge::MergeArgs),
-    /// Draw reports' total RSS over time as a self-contained SVG.
+    /// Draw reports' total RSS over time (or a sweep's peaks against its parameter) as a
+    /// self-contained SVG.
     Plot(plot::PlotArgs),
     /// Write a report or a merge in a format another tool reads: a Markdown summary, benchmark
     /// JSON, Snakemake's benchmark TSV, OpenMetrics.
     Export(export::ExportArgs),
+    /// Run a command for each value of a parameter, several times each: a table of peaks,
+    /// a line fitted through them, forecasts.
+    Sweep(sweep::SweepArgs),
     /// Print a shell completion script (e.g. `memwatch completions bash > ~/.local/share/bash-completion/completions/memwatch`).
     Completions {
         /// The shell.
@@ -97,6 +102,7 @@ pub fn main(args: Vec<OsString>) -> Result<Outcome, Error> {
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
         Command::Export(a) => crate::export::run(&a.config()),
+        Command::Sweep(a) => crate::sweep::run(&a.config()?),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             docs::completions(shell, &mut text);
@@ -116,14 +122,14 @@ enum Parsed {
     Done(Outcome),
 }
 
-/// The status a usage error of this command line exits with: 125 for `run` (2 could be
-/// the command's own status), 2 for the commands that read reports.
+/// The status a usage error of this command line exits with: 125 for `run` and `sweep`
+/// (2 could be the command's own status), 2 for the commands that read reports.
 fn usage_status(args: &[OsString]) -> Status {
     if args.get(1).is_some_and(|a| a == "attach") {
         return Status::Failure;
     }
     match args.get(1).and_then(|a| a.to_str()) {
-        Some("run") | None => Status::Failure,
+        Some("run" | "sweep") | None => Status::Failure,
         Some(_) => Status::BadInput,
     }
 }
@@ -148,12 +154,18 @@ fn parse(args: &[OsString]) -> Result<Parsed, Error> {
             Ok(Parsed::Done(Outcome::Status(status)))
         }
         kind => {
+            let text = e.to_string();
+            let missing = text.split("Usage:").next().unwrap_or_default();
             let message = if kind == ErrorKind::MissingRequiredArgument
-                && e.to_string().contains("<COMMAND>")
+                && missing.contains("<COMMAND>")
             {
-                "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...".to_string()
+                match subcommand(args) {
+                    Some("sweep") => "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]...",
+                    _ => "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...",
+                }
+                .to_string()
             } else {
-                one_line(&e.to_string(), subcommand(args))
+                one_line(&text, subcommand(args))
             };
             Err(Error::Usage { message, status })
         }
@@ -271,6 +283,22 @@ mod tests {
                 "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]..."
             );
         }
+    }
+
+    #[test]
+    fn sweep_usage_errors_exit_125_and_name_what_is_missing() {
+        let (message, status) = usage(&["sweep", "-p", "n", "1,2"]);
+        assert_eq!(status, Status::Failure);
+        assert_eq!(
+            message,
+            "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]..."
+        );
+        let (message, status) = usage(&["sweep", "--", "app", "{n}"]);
+        assert_eq!(status, Status::Failure);
+        assert!(
+            message.contains("--parameter <NAME> <VALUES>") && !message.contains("no command"),
+            "{message}"
+        );
     }
 
     #[test]

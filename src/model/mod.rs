@@ -3,8 +3,8 @@
 //! ([`findings`]), the timeline and its split by program ([`groups`]), how the command
 //! ended ([`exit`]), the merge of several reports ([`merge`]), reports and merges as files
 //! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
-//! ([`gate`]). It depends on nothing above
-//! it: the job, the outputs and the commands all speak its types.
+//! ([`gate`]), a sweep's result ([`sweep`]). It depends on nothing above it: the job, the
+//! outputs and the commands all speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -17,6 +17,7 @@ pub mod merge;
 pub mod metric;
 pub(crate) mod quantity;
 pub mod report;
+pub mod sweep;
 pub mod timeline;
 
 pub use exit::{Exit, signal_name};

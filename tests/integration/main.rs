@@ -49,6 +49,8 @@ mod run;
 #[cfg(target_os = "linux")]
 mod signals;
 #[cfg(target_os = "linux")]
+mod sweep;
+#[cfg(target_os = "linux")]
 mod usage;
 
 // The other subcommands, the terminal, the launchers, the corpus.

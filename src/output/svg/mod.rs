@@ -6,10 +6,12 @@
 //! (the report's bounded, max-preserving timeline) with the area below it filled, the peak
 //! marked with its value, and the processes with the largest peaks listed below; or, when
 //! the report splits its total by program, stacked areas by program ([`stack`]). Several:
-//! one line each in distinct colours, each peak marked, and a legend.
+//! one line each in distinct colours, each peak marked, and a legend. A sweep is drawn by
+//! [`sweep`]: its peaks against the parameter.
 
 mod axis;
 mod stack;
+pub(crate) mod sweep;
 mod text;
 
 use std::fmt::Write as _;
