@@ -4,9 +4,11 @@
 //! parent (or process group leader) is in the job, or whose parent is memwatch itself (the
 //! root, and orphans memwatch adopted as subreaper), reads every live member's RSS, and keeps
 //! the running maxima: the total at each sample, each process's own peak, and a bounded
-//! timeline. Nothing here knows the operating system; tests drive it with
-//! [`crate::sys::fake::FakeInspector`].
+//! timeline. A launcher's tasks that a daemon started outside the job's tree (Slurm's
+//! `srun`) are adopted ([`adopt`]). Nothing here knows the operating system; tests drive it
+//! with [`crate::sys::fake::FakeInspector`].
 
+mod adopt;
 mod groups;
 mod read;
 mod record;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use crate::error::SampleError;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
+use adopt::Adoption;
 use groups::Groups;
 pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
 use record::{Live, born_before, shown_command};
@@ -83,6 +86,7 @@ pub struct Job<I: Inspector> {
     /// Attached: live children of processes that exited at this sample; counted in
     /// `reparented` if they outlive it.
     orphans: Vec<ProcId>,
+    adoption: Adoption,
 }
 
 impl<I: Inspector> Job<I> {
@@ -127,6 +131,7 @@ impl<I: Inspector> Job<I> {
             attached: None,
             reparented: 0,
             orphans: Vec::new(),
+            adoption: Adoption::default(),
         }
     }
 
@@ -169,6 +174,9 @@ impl<I: Inspector> Job<I> {
     pub fn sample(&mut self, t: Duration, full: bool) -> Result<SampleSummary, SampleError> {
         self.discover(full)?;
         self.admit(t);
+        if self.adoption.active() {
+            self.adopt(t, full);
+        }
         let summary = self.read_all(t);
         if !self.orphans.is_empty() {
             self.settle_orphans();
@@ -217,6 +225,7 @@ impl<I: Inspector> Job<I> {
             live: &self.live_pids,
             is_live: &is_live,
             full,
+            roots: &self.adoption.roots,
         };
         self.inspector.discover(&d, &mut self.seen)
     }
@@ -278,9 +287,10 @@ impl<I: Inspector> Job<I> {
         }
     }
 
-    fn follow(&mut self, s: Seen, t: Duration) {
+    /// Follow a process admitted into the job; false if it is already gone.
+    fn follow(&mut self, s: Seen, t: Duration) -> bool {
         let Some((mut handle, access)) = self.inspector.follow(&s) else {
-            return;
+            return false;
         };
         let is_root =
             (s.id.pid == self.root_pid && s.ppid == self.self_pid) || self.attached == Some(s.id);
@@ -294,14 +304,28 @@ impl<I: Inspector> Job<I> {
             self.denied.push(s.id);
             self.newly_denied += 1;
         }
-        // Found running its parent's command line: maybe between its fork and its exec.
-        let copy_of_parent = self
+        let parent = self
             .live_index
             .get(&s.ppid)
             .map(|&i| &self.live[i].rec)
-            .is_some_and(|parent| born_before(parent.born, s.born) && *parent.command == *command);
+            .filter(|parent| born_before(parent.born, s.born));
+        // Found running its parent's command line: maybe between its fork and its exec.
+        let copy_of_parent = parent.is_some_and(|parent| *parent.command == *command);
+        // Adopted with its parent, or with the leader of its group when only the group
+        // links it to the job (its parent gone, or not followed yet).
+        let leader = self.live_index.get(&s.pgid).map(|&i| &self.live[i].rec);
+        let adopted_step = parent.map_or_else(
+            || leader.and_then(|l| l.adopted_step.clone()),
+            |p| p.adopted_step.clone(),
+        );
+        let launcher = adopt::is_launcher(&command);
+        if launcher {
+            self.adoption.launcher(s.id.pid, true);
+        }
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
         rec.group = self.groups.join(&rec.command);
+        rec.adopted_step = adopted_step;
+        rec.launcher = launcher;
         rec.copy_of_parent = copy_of_parent;
         self.copies_live += usize::from(copy_of_parent);
         rec.pgid = s.pgid;
@@ -313,6 +337,7 @@ impl<I: Inspector> Job<I> {
         self.live_index.insert(s.id.pid, self.live.len());
         self.live_pids.push(s.id.pid);
         self.live.push(Live { rec, handle });
+        true
     }
 
     /// Move live process `i` to the dead records.
@@ -323,6 +348,12 @@ impl<I: Inspector> Job<I> {
             self.count_reparented(&gone.rec);
         }
         self.copies_live -= usize::from(gone.rec.copy_of_parent);
+        if gone.rec.launcher {
+            self.adoption.launcher(gone.rec.id.pid, false);
+        }
+        if gone.rec.adopted_step.is_some() {
+            self.adoption.roots.retain(|&p| p != gone.rec.id.pid);
+        }
         self.live_pids.swap_remove(i);
         self.live_index.remove(&gone.rec.id.pid);
         if let Some(moved) = self.live.get(i) {

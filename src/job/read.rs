@@ -41,6 +41,13 @@ impl<I: Inspector> Job<I> {
                                 &self.root_program,
                             );
                             live.rec.group = self.groups.exec(live.rec.group, &live.rec.command);
+                            // It exec'd a launcher (the root, srun, is first found as a
+                            // copy of memwatch), or exec'd from one.
+                            let launcher = super::adopt::is_launcher(&live.rec.command);
+                            if launcher != live.rec.launcher {
+                                live.rec.launcher = launcher;
+                                self.adoption.launcher(live.rec.id.pid, launcher);
+                            }
                         }
                         if (exec || changed) && live.rec.copy_of_parent {
                             live.rec.exec_seen();

@@ -71,6 +71,11 @@ pub struct ProcRecord {
     pub(super) copy_peak_pending: bool,
     /// Its program's slot in the split by program (`job::groups`).
     pub(super) group: u16,
+    /// The Slurm step (`JOB.STEP`) whose daemon started it, or its adopted ancestor,
+    /// outside memwatch's process tree: it is in the job by adoption.
+    pub adopted_step: Option<Rc<str>>,
+    /// It runs a launcher that hands its work to a daemon (`srun`, ...).
+    pub(super) launcher: bool,
 }
 
 impl ProcRecord {
@@ -103,6 +108,8 @@ impl ProcRecord {
             peak_as_copy: false,
             copy_peak_pending: false,
             group: 0,
+            adopted_step: None,
+            launcher: false,
         }
     }
 

@@ -68,6 +68,13 @@ pub struct ProcessReport {
     /// (`ri_lifetime_max_phys_footprint`), KiB; null otherwise.
     #[serde(default)]
     pub kernel_max_footprint_kib: Option<u64>,
+    /// The Slurm step (`JOB.STEP`: `1234.0`, `1234.batch`) whose daemon (`slurmstepd`)
+    /// started this process on this node, outside the command's process tree, when memwatch
+    /// adopted it into the job: a task of an `srun` (or `sbatch --wait`) the command ran, or
+    /// a descendant of one. null for the command's own processes and in reports of earlier
+    /// versions.
+    #[serde(default)]
+    pub adopted_step: Option<String>,
     /// Its largest private RSS, KiB: resident memory neither file-backed nor shared (Linux:
     /// statm's resident minus shared pages, read with its RSS). Null where its memory could
     /// not be read, on macOS, and in reports of earlier versions.

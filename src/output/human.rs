@@ -314,6 +314,8 @@ fn write_processes(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::R
         let cmd = short_command(&p.command, COMMAND_WIDTH);
         let note = if p.peak_before_exec {
             format!("  (before its exec, as a copy of pid {})", p.ppid)
+        } else if let Some(step) = &p.adopted_step {
+            format!("  (adopted from Slurm step {step})")
         } else {
             String::new()
         };

@@ -77,6 +77,11 @@ pub(crate) fn word(r: &Report, f: &Finding) -> String {
                  total and the totals are lower bounds; run memwatch as root to see {it}"
             )
         }
+        Finding::Launcher {
+            launcher,
+            adopted,
+            nodes,
+        } => launched(r, launcher, adopted, nodes),
         Finding::FdShortage {
             samples,
             processes,
@@ -97,6 +102,59 @@ pub(crate) fn word(r: &Report, f: &Finding) -> String {
                 plural(samples, "sample", "samples"),
             )
         }
+    }
+}
+
+/// How to measure every node of a step: one memwatch per task, merged.
+const PER_TASK_RECIPE: &str = "run one memwatch per task instead, `srun memwatch run -o \
+     mem-%h-%r.json -- <program>`, then `memwatch merge mem-*.json`";
+
+/// A launcher that had Slurm start its tasks: which of them are in the report (the ones
+/// adopted on this node), which cannot be, and how to measure them all.
+fn launched(r: &Report, launcher: ProcRef, adopted: u64, nodes: Option<u32>) -> String {
+    let who = named_ref(r, launcher);
+    let head = format!(
+        "{who} had Slurm start its tasks under slurmstepd, outside memwatch's process tree"
+    );
+    if adopted == 0 {
+        return format!(
+            "{head}, and memwatch found none of them on this node: the figures \
+             leave the tasks' memory out (they ran on other nodes, were started without \
+             memwatch's MEMWATCH_RUN in their environment, e.g. srun --export=NONE, or had \
+             not started yet); to measure them, {PER_TASK_RECIPE}"
+        );
+    }
+    let mut steps: Vec<&str> = r
+        .processes
+        .iter()
+        .filter_map(|p| p.adopted_step.as_deref())
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    let steps = format!(
+        "{} {}",
+        if steps.len() == 1 { "step" } else { "steps" },
+        steps.join(", ")
+    );
+    let adopted_text = format!(
+        "memwatch followed {} of {steps} on this node into the report (adopted_step)",
+        plural(adopted, "task", "tasks")
+    );
+    match nodes {
+        Some(1) => format!(
+            "{head}; {adopted_text}; the step ran on this node only, so no task is missing, \
+             but tasks on other nodes would not be in this report: for a step across nodes, \
+             {PER_TASK_RECIPE}"
+        ),
+        Some(n) => format!(
+            "{head}; {adopted_text}; the tasks on the other {} are NOT in this report: to \
+             measure every node, {PER_TASK_RECIPE}",
+            plural(u64::from(n) - 1, "node", "nodes")
+        ),
+        None => format!(
+            "{head}; {adopted_text}; tasks on other nodes are not in this report: to measure \
+             every node, {PER_TASK_RECIPE}"
+        ),
     }
 }
 

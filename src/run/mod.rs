@@ -178,9 +178,18 @@ impl Session {
                 let extra = extra_metric(cfg.metric, &inspector)?;
                 let start_time = Timestamp::now();
                 let start = Instant::now();
-                let root = sys::spawn_job(&cfg.command, stdout_to_stderr, &self.pipe)?;
+                // Unique to this run on this machine: how its tasks are told from others'
+                // when a launcher has a daemon start them (job::adopt).
+                let mark = format!("{self_pid}.{}", start_time.as_nanosecond());
+                let root = sys::spawn_job(
+                    &cfg.command,
+                    &[(sys::RUN_MARK, &mark)],
+                    stdout_to_stderr,
+                    &self.pipe,
+                )?;
                 unix::raise_nofile_limit();
-                let job = job(cfg, inspector, self_pid, root, extra);
+                let mut job = job(cfg, inspector, self_pid, root, extra);
+                job.adopt_marked(&mark);
                 Ok((job, root, start_time, start))
             });
         let (job, root, start_time, start) = match started {

@@ -134,6 +134,7 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
         max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Pss)),
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
+        adopted_step: p.adopted_step.as_deref().map(String::from),
         max_private_rss_kib: if p.access == Access::Denied {
             None
         } else {
@@ -187,6 +188,14 @@ pub fn build(stats: &JobStats, info: RunInfo) -> Report {
         found.push(Finding::Invisible {
             processes: stats.gaps.invisible,
         });
+    }
+    if let Some(pid) = stats.launcher {
+        found.push(findings::launcher(
+            &report,
+            pid,
+            stats.adopted,
+            stats.adopted_nodes,
+        ));
     }
     if stats.gaps.fd_samples > 0 {
         found.push(Finding::FdShortage {

@@ -19,6 +19,8 @@
 //!   [`Gaps`](super::Gaps).
 //! - `files`: `/proc` paths built on the stack, and opening, reading and listing files.
 //! - `attach`: who a running process is, before `memwatch attach` follows it.
+//! - `stepd`: Slurm's step daemons (`slurmstepd`) and the tasks they start outside the
+//!   process tree of the `srun` memwatch runs, with what their environment says.
 
 pub mod procfs;
 
@@ -34,6 +36,8 @@ mod files;
 mod inspector;
 #[cfg(target_os = "linux")]
 mod reading;
+#[cfg(target_os = "linux")]
+mod stepd;
 
 #[cfg(target_os = "linux")]
 pub(crate) use attach::{arguments, process};
