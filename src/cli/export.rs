@@ -31,12 +31,14 @@ Examples:
   memwatch export mem.json --to snakemake -o benchmarks/align.tsv
   memwatch export mem.json --to openmetrics -o /var/lib/node_exporter/memwatch.prom
   memwatch export merged.json --to markdown
+  memwatch export sweep-n-20261130T080700Z/sweep.json --to github-benchmark --name app
 
 A figure memwatch does not know is left out, or written as the format's word for unknown
 (unknown, NA), never as 0.")]
 pub(crate) struct ExportArgs {
-    /// A report (`memwatch run --json`, `memwatch attach --json`) or a merge
-    /// (`memwatch merge --json`).
+    /// A report (`memwatch run --json`, `memwatch attach --json`), a merge
+    /// (`memwatch merge --json`) or a sweep's result (`sweep.json`: each value's medians as
+    /// one job named `NAME parameter=value`; not for snakemake, which holds one job).
     #[arg(value_name = "REPORT")]
     pub input: PathBuf,
 
@@ -49,7 +51,8 @@ pub(crate) struct ExportArgs {
     pub output: Option<PathBuf>,
 
     /// The benchmark's name (github-benchmark, bencher), the summary's heading (markdown),
-    /// the job label (openmetrics). By default the command line; `merge` for a merge.
+    /// the job label (openmetrics). By default the command line; `merge` for a merge,
+    /// `sweep` for a sweep.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 }

@@ -361,3 +361,114 @@ fn export_errors_are_one_line() {
         "x.md",
     );
 }
+
+/// A real sweep's result: the workload touching 16 + 8·x MiB for x = 1, 2, 3, one run each.
+fn real_sweep(d: &TempDir) -> PathBuf {
+    let f = finish(
+        memwatch([
+            "sweep",
+            "-p",
+            "x",
+            "1,2,3",
+            "-r",
+            "1",
+            "-i",
+            "10",
+            "--predict",
+            "8",
+            "-o",
+        ])
+        .arg(d.join("sw"))
+        .args([
+            "--",
+            BIN,
+            "__workload",
+            "--mib",
+            "16",
+            "--mib-per-unit",
+            "8",
+            "--units",
+            "{x}",
+            "--hold-ms",
+            "150",
+        ]),
+    );
+    f.assert_code(0);
+    d.join("sw/sweep.json")
+}
+
+#[test]
+fn a_sweep_exports_each_value_as_one_job_and_refuses_snakemake() {
+    let d = tempdir("export-sweep");
+    let sweep = real_sweep(&d);
+    let s: Value = serde_json::from_slice(&fs::read(&sweep).unwrap()).unwrap();
+    let median = |i: usize| s["points"][i]["median_max_total_rss_kib"].as_f64().unwrap();
+
+    // Markdown: one table with a row per value, the fit and the forecast, as GitHub shows it.
+    let md = export(&sweep, "markdown", &["--name", "per-unit cost"]);
+    let html = render_gfm(&md);
+    assert_eq!(html.matches("<table>").count(), 1, "{html}");
+    assert_eq!(
+        html.matches("<tr>").count(),
+        4,
+        "a header and 3 values: {html}"
+    );
+    assert!(md.contains("Fit: max total RSS ≈"), "{md}");
+    assert!(md.contains("forecast at x=8"), "{md}");
+
+    // Benchmark JSON: the medians of each value as a job named after it.
+    let gh: Value =
+        serde_json::from_str(&export(&sweep, "github-benchmark", &["--name", "w"])).unwrap();
+    for (i, x) in ["1", "2", "3"].iter().enumerate() {
+        let e = gh
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == format!("w x={x} - Max total RSS").as_str())
+            .unwrap_or_else(|| panic!("x={x}: {gh}"));
+        assert!((e["value"].as_f64().unwrap() - median(i) / 1024.0).abs() < 0.001);
+    }
+    let bmf: Value = serde_json::from_str(&export(&sweep, "bencher", &["--name", "w"])).unwrap();
+    assert_eq!(
+        bmf["w x=3"]["max-total-rss"]["value"].as_f64(),
+        Some(median(2) * 1024.0),
+        "{bmf}"
+    );
+
+    // OpenMetrics: one family, a sample per value labelled with it.
+    let exposition = export(&sweep, "openmetrics", &["--name", "w"]);
+    assert_eq!(
+        exposition
+            .matches("# TYPE memwatch_max_total_rss_bytes gauge")
+            .count(),
+        1
+    );
+    if let Some(read) = prometheus_read(&exposition) {
+        for parser in ["openmetrics", "prometheus"] {
+            let samples = read[parser]["memwatch_max_total_rss_bytes"]["samples"]
+                .as_array()
+                .unwrap();
+            assert_eq!(samples.len(), 3, "{parser}: {read}");
+            for (i, sample) in samples.iter().enumerate() {
+                assert_eq!(sample[1]["parameter"], "x");
+                assert_eq!(sample[1]["value"], (i + 1).to_string().as_str());
+                assert_eq!(sample[2].as_f64(), Some(median(i) * 1024.0), "{parser}");
+            }
+        }
+    } else {
+        skip_or_fail(
+            "python3 with prometheus_client is not installed (.ci/run installs it from PyPI or Debian)",
+        );
+    }
+
+    // Snakemake's TSV holds one job: refused, in one line, saying what to export instead.
+    let o = output(memwatch(["export"]).arg(&sweep).args(["--to", "snakemake"]));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("Snakemake's benchmark TSV one: export one of its runs' reports"),
+        "{err}"
+    );
+    assert!(err.contains("x=1.run1.json"), "{err}");
+}

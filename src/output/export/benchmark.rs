@@ -33,7 +33,13 @@ fn bound_note(b: Bound) -> Option<&'static str> {
 /// `customSmallerIsBetter` JSON: one entry per figure, named `<name> - <label>`; `extra`
 /// holds `context` (where and when) and, for a bound, what it means.
 pub(crate) fn github(figures: &[Exported], name: &str, context: &str) -> String {
-    let entries: Vec<Value> = figures
+    pretty(&Value::Array(github_entries(figures, name, context)))
+}
+
+/// The entries of [`github`] for one job, so that several (a sweep's values) make one
+/// array.
+pub(crate) fn github_entries(figures: &[Exported], name: &str, context: &str) -> Vec<Value> {
+    figures
         .iter()
         .filter(|e| e.benchmark())
         .filter_map(|e| {
@@ -49,6 +55,14 @@ pub(crate) fn github(figures: &[Exported], name: &str, context: &str) -> String 
                 "extra": extra,
             }))
         })
+        .collect()
+}
+
+/// github-action-benchmark's array for several jobs at once.
+pub(crate) fn github_many(jobs: &[(String, Vec<Exported>)], context: &str) -> String {
+    let entries = jobs
+        .iter()
+        .flat_map(|(name, figures)| github_entries(figures, name, context))
         .collect();
     pretty(&Value::Array(entries))
 }
@@ -67,14 +81,21 @@ pub(crate) fn slug(e: &Exported) -> String {
 /// Bencher Metric Format: the benchmark `name`, one measure per figure, values in bytes,
 /// seconds or counts.
 pub(crate) fn bencher(figures: &[Exported], name: &str) -> String {
-    let mut measures = Map::new();
-    for e in figures.iter().filter(|e| e.benchmark()) {
-        if let Some(v) = e.machine_value() {
-            measures.insert(slug(e), json!({ "value": v }));
-        }
-    }
+    bencher_many(&[(name.to_string(), figures.to_vec())])
+}
+
+/// Bencher Metric Format for several jobs (benchmarks) at once.
+pub(crate) fn bencher_many(jobs: &[(String, Vec<Exported>)]) -> String {
     let mut doc = Map::new();
-    doc.insert(name.to_string(), Value::Object(measures));
+    for (name, figures) in jobs {
+        let mut measures = Map::new();
+        for e in figures.iter().filter(|e| e.benchmark()) {
+            if let Some(v) = e.machine_value() {
+                measures.insert(slug(e), json!({ "value": v }));
+            }
+        }
+        doc.insert(name.clone(), Value::Object(measures));
+    }
     pretty(&Value::Object(doc))
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod benchmark;
 pub(crate) mod markdown;
 pub(crate) mod openmetrics;
 pub(crate) mod snakemake;
+pub(crate) mod sweep;
 
 use crate::model::Report;
 use crate::model::figures::{Better, FIGURES, Figure, Merge, Unit};

@@ -58,17 +58,41 @@ fn number(v: f64) -> String {
     }
 }
 
+/// Labels as name and value.
+pub(crate) type Labels<'a> = Vec<(&'a str, &'a str)>;
+
+/// One job's labels and figures.
+pub(crate) type Labelled<'a> = (Labels<'a>, Vec<Exported>);
+
 /// The exposition of `figures` (unknown ones left out), every sample labelled `labels`.
 pub(crate) fn exposition(figures: &[Exported], labels: &[(&str, &str)]) -> String {
-    let set = label_set(labels);
+    exposition_many(&[(labels.to_vec(), figures.to_vec())])
+}
+
+/// The exposition of several jobs (a sweep's values), each with its own labels: one family
+/// per figure, one sample per job that knows it.
+pub(crate) fn exposition_many(jobs: &[Labelled<'_>]) -> String {
     let mut out = String::new();
-    for e in figures {
-        let Some(v) = e.machine_value() else {
+    for f in crate::model::figures::FIGURES {
+        let samples: Vec<(String, f64)> = jobs
+            .iter()
+            .filter_map(|(labels, figures)| {
+                let e = figures.iter().find(|e| std::ptr::eq(e.figure, f))?;
+                Some((label_set(labels), e.machine_value()?))
+            })
+            .collect();
+        let Some(e) = jobs
+            .iter()
+            .find_map(|(_, figures)| figures.iter().find(|e| std::ptr::eq(e.figure, f)))
+        else {
             continue;
         };
+        if samples.is_empty() {
+            continue;
+        }
         let name = family(e);
         let _ = writeln!(out, "# TYPE {name} gauge");
-        match e.figure.unit {
+        match f.unit {
             Unit::Kib => {
                 let _ = writeln!(out, "# UNIT {name} bytes");
             }
@@ -77,10 +101,12 @@ pub(crate) fn exposition(figures: &[Exported], labels: &[(&str, &str)]) -> Strin
             }
             Unit::Count => {}
         }
-        let _ = writeln!(out, "# HELP {name} {}", help(e.figure.label));
-        let _ = writeln!(out, "{name}{set} {}", number(v));
+        let _ = writeln!(out, "# HELP {name} {}", help(f.label));
+        for (set, v) in samples {
+            let _ = writeln!(out, "{name}{set} {}", number(v));
+        }
     }
-    bounds(&mut out, figures, labels);
+    bounds(&mut out, jobs);
     out.push_str("# EOF\n");
     out
 }
@@ -88,16 +114,17 @@ pub(crate) fn exposition(figures: &[Exported], labels: &[(&str, &str)]) -> Strin
 /// `memwatch_figure_bound{figure, bound}`: 1 for each figure whose value is a lower bound
 /// (processes memwatch could not read are left out) or an upper bound (a merge of thinned
 /// timelines). None when every value is exact.
-fn bounds(out: &mut String, figures: &[Exported], labels: &[(&str, &str)]) {
-    let bounded: Vec<(String, &str)> = figures
-        .iter()
-        .filter(|e| e.value.is_some())
-        .filter_map(|e| match e.bound {
-            Bound::Exact => None,
-            Bound::AtLeast => Some((family(e), "lower")),
-            Bound::AtMost => Some((family(e), "upper")),
-        })
-        .collect();
+fn bounds(out: &mut String, jobs: &[Labelled<'_>]) {
+    let mut bounded: Vec<(&Labels<'_>, String, &str)> = Vec::new();
+    for (labels, figures) in jobs {
+        for e in figures.iter().filter(|e| e.value.is_some()) {
+            match e.bound {
+                Bound::Exact => {}
+                Bound::AtLeast => bounded.push((labels, family(e), "lower")),
+                Bound::AtMost => bounded.push((labels, family(e), "upper")),
+            }
+        }
+    }
     if bounded.is_empty() {
         return;
     }
@@ -107,7 +134,7 @@ fn bounds(out: &mut String, figures: &[Exported], labels: &[(&str, &str)]) {
         out,
         "# HELP {name} 1 when the figure's value is a bound (lower or upper), not the value itself"
     );
-    for (figure, bound) in bounded {
+    for (labels, figure, bound) in bounded {
         let mut all: Vec<(&str, &str)> = labels.to_vec();
         all.push(("figure", &figure));
         all.push(("bound", bound));
