@@ -19,6 +19,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::error::SampleError;
+use crate::model::Exit;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
 use adopt::Adoption;
@@ -86,6 +87,11 @@ pub struct Job<I: Inspector> {
     /// Attached: live children of processes that exited at this sample; counted in
     /// `reparented` if they outlive it.
     orphans: Vec<ProcId>,
+    /// Processes that ended so far (found gone or reaped).
+    ended: u64,
+    /// Processes memwatch reaped before a sample found them gone: the next sample is when
+    /// memwatch learned of their end, and stamps it.
+    reaped_unstamped: Vec<Pid>,
     adoption: Adoption,
 }
 
@@ -131,6 +137,8 @@ impl<I: Inspector> Job<I> {
             attached: None,
             reparented: 0,
             orphans: Vec::new(),
+            ended: 0,
+            reaped_unstamped: Vec::new(),
             adoption: Adoption::default(),
         }
     }
@@ -172,6 +180,9 @@ impl<I: Inspector> Job<I> {
     /// complete search instead of births only (first sample, safety net, after the root's
     /// exit).
     pub fn sample(&mut self, t: Duration, full: bool) -> Result<SampleSummary, SampleError> {
+        if !self.reaped_unstamped.is_empty() {
+            self.stamp_reaped(t);
+        }
         self.discover(full)?;
         self.admit(t);
         if self.adoption.active() {
@@ -271,7 +282,7 @@ impl<I: Inspector> Job<I> {
                         self.seen.swap_remove(i);
                         continue;
                     }
-                    self.retire(li);
+                    self.retire(li, Some(t));
                 }
                 if self.belongs(&s) {
                     self.seen.swap_remove(i);
@@ -340,9 +351,12 @@ impl<I: Inspector> Job<I> {
         true
     }
 
-    /// Move live process `i` to the dead records.
-    fn retire(&mut self, i: usize) {
-        let gone = self.live.swap_remove(i);
+    /// Move live process `i` to the dead records; `gone_at`: the sample that found it
+    /// gone, if one did.
+    fn retire(&mut self, i: usize, gone_at: Option<Duration>) {
+        let mut gone = self.live.swap_remove(i);
+        gone.rec.gone_at = gone_at;
+        self.ended += 1;
         self.groups.leave(gone.rec.group);
         if self.attached.is_some() {
             self.count_reparented(&gone.rec);
@@ -405,12 +419,13 @@ impl<I: Inspector> Job<I> {
     /// KiB). The process is marked gone if a sample had not seen it die yet.
     pub fn reaped(&mut self, pid: Pid, kernel_max_rss_kib: Option<u64>) {
         if let Some(&i) = self.live_index.get(&pid) {
-            self.retire(i);
+            self.retire(i, None);
         }
         if pid == self.root_pid && !self.dead.iter().any(|r| r.is_root) {
             // The command exited before any sample found it: it was still the job. Keep it,
             // with no sampled figure (unknown, not 0) and the kernel's peak.
             self.total_seen += 1;
+            self.ended += 1;
             self.dead.push(ProcRecord::new(
                 ProcId { pid, start: 0 },
                 self.self_pid,
@@ -421,7 +436,34 @@ impl<I: Inspector> Job<I> {
         }
         if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
             rec.kernel_max_rss_kib = kernel_max_rss_kib;
+            if rec.gone_at.is_none() {
+                self.reaped_unstamped.push(pid);
+            }
         }
+    }
+
+    /// The processes memwatch reaped since the previous sample ended, as far as memwatch
+    /// knows, at this sample (`t`).
+    fn stamp_reaped(&mut self, t: Duration) {
+        for pid in std::mem::take(&mut self.reaped_unstamped) {
+            if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+                rec.gone_at.get_or_insert(t);
+            }
+        }
+    }
+
+    /// Record how a process memwatch reaped ended (its wait status). Call after
+    /// [`reaped`](Job::reaped).
+    pub fn exited(&mut self, pid: Pid, exit: Exit) {
+        if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+            rec.exit = Some(exit);
+        }
+    }
+
+    /// How many of the job's processes have ended so far (found gone by a sample, or
+    /// reaped): a change tells that processes ended since.
+    pub fn ended(&self) -> u64 {
+        self.ended
     }
 
     /// Record a reaped process's lifetime peak physical footprint (macOS), KiB. Call after

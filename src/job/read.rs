@@ -91,7 +91,7 @@ impl<I: Inspector> Job<I> {
                     sum.unknown += 1;
                     i += 1;
                 }
-                Reading::Gone => self.retire(i),
+                Reading::Gone => self.retire(i, Some(t)),
             }
         }
         if self.copy_peaks_pending > 0 {

@@ -4,6 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::model::Exit;
 use crate::sys::{Access, Pid, ProcId, Seen};
 
 /// Everything memwatch knows about one process of the job.
@@ -71,6 +72,13 @@ pub struct ProcRecord {
     pub(super) copy_peak_pending: bool,
     /// Its program's slot in the split by program (`job::groups`).
     pub(super) group: u16,
+    /// The sample at which memwatch learned it was gone: the one that found it gone, or,
+    /// when memwatch reaped it first, the next one. `None` while alive, and for a process
+    /// reaped after the last sample.
+    pub gone_at: Option<Duration>,
+    /// How it ended, when memwatch reaped it (the command, orphans it adopted); `None`
+    /// when its parent reaped it, which leaves memwatch no way to know.
+    pub exit: Option<Exit>,
     /// The Slurm step (`JOB.STEP`) whose daemon started it, or its adopted ancestor,
     /// outside memwatch's process tree: it is in the job by adoption.
     pub adopted_step: Option<Rc<str>>,
@@ -108,6 +116,8 @@ impl ProcRecord {
             peak_as_copy: false,
             copy_peak_pending: false,
             group: 0,
+            gone_at: None,
+            exit: None,
             adopted_step: None,
             launcher: false,
         }

@@ -3,8 +3,9 @@
 //! ([`findings`]), the timeline and its split by program ([`groups`]), how the command
 //! ended ([`exit`]), the merge of several reports ([`merge`]), reports and merges as files
 //! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
-//! ([`gate`]), a sweep's result ([`sweep`]). It depends on nothing above it: the job, the
-//! outputs and the commands all speak its types.
+//! ([`gate`]), a sweep's result ([`sweep`]), the memory limit in force ([`limit`]) and the
+//! OOM kills named ([`oom`]). It depends on nothing above it: the job, the outputs and the
+//! commands all speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -13,8 +14,10 @@ pub mod gate;
 pub mod groups;
 pub mod io;
 pub(crate) mod launcher;
+pub mod limit;
 pub mod merge;
 pub mod metric;
+pub mod oom;
 pub(crate) mod quantity;
 pub mod report;
 pub mod sweep;

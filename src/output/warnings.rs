@@ -1,5 +1,6 @@
 //! The words of the report's warnings and notes, from the cross-checks' findings
-//! ([`crate::model::findings`]) and the run's figures.
+//! ([`crate::model::findings`]) and the run's figures, the memory limit and the job's
+//! cgroup among them.
 
 use std::time::Duration;
 
@@ -244,4 +245,97 @@ pub(crate) fn metric_sampling(
             format!("physical footprint (ri_phys_footprint) read {reads} time(s) in all, with RSS")
         }
     }
+}
+
+/// Why the job's cgroup is not the job's alone, as `cgroup_peak_note` says it.
+pub(crate) fn cgroup_shared(path: &str, why: &crate::sys::Intrusion) -> String {
+    match why {
+        crate::sys::Intrusion::Stranger { pid: 0, name } => format!(
+            "no cgroup peak: the job did not have its memory cgroup {path} to itself ({name} \
+             was in it too), so the cgroup's high-water mark is not the job's"
+        ),
+        crate::sys::Intrusion::Stranger { pid, name } => format!(
+            "no cgroup peak: the job did not have its memory cgroup {path} to itself (pid \
+             {pid}, {}, was in it too), so the cgroup's high-water mark is not the job's",
+            short_command(name, 60)
+        ),
+        crate::sys::Intrusion::Escaped { pid, cgroup } => format!(
+            "no cgroup peak: pid {pid} of the job ran in another cgroup ({cgroup}), whose \
+             memory the high-water mark of the job's cgroup {path} does not count"
+        ),
+    }
+}
+
+/// Why memwatch could not tell who was in the job's cgroup.
+pub(crate) fn cgroup_unchecked(path: &str, error: &str) -> String {
+    format!(
+        "no cgroup peak: memwatch could not tell who else was in the job's memory cgroup \
+         {path} ({error})"
+    )
+}
+
+/// Why there is no cgroup peak: no memory cgroup.
+pub(crate) fn no_cgroup(why: &str) -> String {
+    format!("no cgroup peak: {why}")
+}
+
+/// Why there is no cgroup peak: the high-water mark did not rise during the job.
+pub(crate) fn cgroup_peak_before(path: &str, kib: u64) -> String {
+    format!(
+        "no cgroup peak: the high-water mark of the job's memory cgroup {path} ({}) was \
+         reached before the job started and not passed since, so it says nothing of the job",
+        iec(kib)
+    )
+}
+
+/// What a cgroup peak counts.
+pub(crate) fn cgroup_peak_counts(path: &str) -> String {
+    format!(
+        "the kernel's high-water mark of the job's memory cgroup {path}, which the job had \
+         to itself (with memwatch): it counts page cache and kernel memory too, as the OOM \
+         killer does, and shared pages once, so it can differ from the RSS total either way"
+    )
+}
+
+/// The warning when the max total RSS is above 90% of the limit in force.
+pub(crate) fn near_limit(r: &Report) -> Option<String> {
+    let pct = r.peak_percent_of_limit.filter(|&p| p > 90.0)?;
+    let limit = r.memory_limit.as_ref()?;
+    let peak = r.max_total_rss_kib?;
+    let at_least = if r.max_total_rss_is_lower_bound {
+        "at least "
+    } else {
+        ""
+    };
+    let why = match limit.source {
+        crate::model::limit::LimitSource::Cgroup => {
+            "the kernel counts page cache and kernel memory against it too, and the OOM \
+             killer acts at the limit"
+        }
+        crate::model::limit::LimitSource::Slurm => {
+            "Slurm enforces it through its cgroup (ConstrainRAMSpace) or by killing the job \
+             (OverMemoryKill), where configured"
+        }
+        crate::model::limit::LimitSource::Rlimit => {
+            "it limits the virtual memory of each process, not the job's total: a process \
+             that reaches it fails to allocate"
+        }
+        crate::model::limit::LimitSource::Physical => {
+            "beyond it the machine swaps or its OOM killer acts"
+        }
+    };
+    let over = if pct > 100.0 {
+        " (RSS counts a page shared by several processes in each of them, so the total can \
+         exceed what the job holds)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "the max total RSS ({at_least}{}) is {at_least}{}% of the limit in force ({}, {}): \
+         little headroom; {why}{over}",
+        iec(peak),
+        crate::output::units::trim_float(pct),
+        iec(limit.kib),
+        limit.describe()
+    ))
 }

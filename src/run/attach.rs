@@ -67,6 +67,7 @@ pub(crate) fn attach(pid: Pid, mut cfg: Config) -> Result<Outcome, Error> {
         interval: cfg.interval,
         max_rss: cfg.max_rss.clone(),
         metric: cfg.metric,
+        limits: machine_limit(),
     };
     let Prepared {
         report: pending,
@@ -149,4 +150,22 @@ fn refused(pid: Pid, why: &Refusal) -> Error {
         }
     };
     Error::run_usage(format!("cannot attach to pid {pid}: {reason}"))
+}
+
+/// The limit in force for an attached job: the machine's memory. Its cgroup, resource
+/// limits and Slurm allocation are the process's own, not memwatch's, and are not read.
+fn machine_limit() -> crate::model::limit::Limits {
+    use crate::model::limit::{LimitSource, Limits};
+    let (found, mut notes) = sys::machine_limits();
+    notes.push(
+        "attached: the process's own memory cgroup, resource limits and Slurm allocation were not read"
+            .to_string(),
+    );
+    Limits::from_candidates(
+        found
+            .into_iter()
+            .filter(|l| l.source == LimitSource::Physical)
+            .collect(),
+        notes,
+    )
 }

@@ -4,9 +4,10 @@
 //! shell), becomes the child subreaper, forwards and escalates signals, and reaps children
 //! (through [`crate::sys::reap_one`] and, once the job looks over,
 //! [`crate::sys::reap_remaining`], nowhere else). The loop is [`sampler`]; the files it
-//! writes are [`outputs`].
+//! writes are [`outputs`]; the memory limit and the job's cgroup are watched by [`memory`].
 
 mod attach;
+mod memory;
 mod outputs;
 mod placeholders;
 mod report;
@@ -172,6 +173,7 @@ impl Session {
     /// Start the command, sample it until the job is over, write its outputs.
     fn measure(&self, cfg: &Config, prepared: Prepared, stdout_to_stderr: bool) -> Ran {
         let self_pid = unix::own_pid();
+        let memory = memory::MemoryWatch::start(self_pid);
         let started = NativeInspector::new(self_pid)
             .map_err(Error::from)
             .and_then(|inspector| {
@@ -211,6 +213,7 @@ impl Session {
             launcher: self.identity.clone(),
             start_time,
             interval: cfg.interval,
+            limits: memory.limits.clone(),
             max_rss: cfg.max_rss.clone(),
             metric: cfg.metric,
         };
@@ -222,6 +225,7 @@ impl Session {
         } = prepared;
         let mut sampler = Sampler::new(cfg, &self.pipe, job, root, start);
         sampler.timeline = timeline;
+        sampler.memory = Some(memory);
         sampler.status = cfg.status.then(StatusLine::default);
         sampler.interim = pending.as_ref().map(|file| Interim {
             file,
@@ -339,8 +343,15 @@ fn finish(
         Vec::new()
     };
     let standing = std::mem::take(&mut s.standing);
+    if let Some(memory) = &mut s.memory {
+        memory.finish(duration, &s.job);
+    }
+    let memory = s.memory.take();
     let stats = s.job.finish();
-    let report = ctx.report(&stats, duration, &standing, left_running);
+    let mut report = ctx.report(&stats, duration, &standing, left_running);
+    if let Some(memory) = memory {
+        memory.conclude(&mut report, &stats);
+    }
     // Every process memwatch will wait for has been reaped. An attached job's processes
     // are not memwatch's children: what they used is unknown to it.
     let usage = if s.attached {

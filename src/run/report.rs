@@ -23,6 +23,8 @@ pub(super) struct Context {
     pub(super) launcher: BTreeMap<String, String>,
     pub(super) start_time: Timestamp,
     pub(super) interval: Duration,
+    /// The memory limits found before the command started.
+    pub(super) limits: crate::model::limit::Limits,
     /// `--max-rss`, checked against the figure of `metric`.
     pub(super) max_rss: Option<MaxRss>,
     pub(super) metric: Metric,
@@ -79,6 +81,7 @@ impl Context {
         report.hostname = self.host.clone();
         report.launcher = self.launcher.clone();
         report.warnings.extend(standing.warnings.iter().cloned());
+        super::memory::apply_limit(&mut report, &self.limits);
         report
     }
 }
@@ -319,6 +322,12 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         attached_process_start_time: None,
         processes_reparented: stats.processes_reparented,
         timeline_groups: Some(stats.groups.clone()),
+        memory_limit: None,
+        peak_percent_of_limit: None,
+        cgroup_peak_kib: None,
+        cgroup_peak_note: None,
+        oom_kills: Vec::new(),
+        oom_kill_count: None,
     }
 }
 

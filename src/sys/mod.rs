@@ -164,6 +164,50 @@ pub enum ExtraReading {
 
 pub use crate::error::SampleError;
 
+/// Why the memory cgroup a job runs in is not the job's alone, so its high-water mark is
+/// not the job's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// Only Linux has cgroups to find intruders in; macOS words them but never makes one.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) enum Intrusion {
+    /// A process that is neither memwatch nor the job's is in it (or in a cgroup below
+    /// it); pid 0 stands for one in another pid namespace.
+    Stranger {
+        /// Its pid.
+        pid: Pid,
+        /// Its command line.
+        name: String,
+    },
+    /// A process of the job runs in another cgroup.
+    Escaped {
+        /// Its pid.
+        pid: Pid,
+        /// The cgroup it is in.
+        cgroup: String,
+    },
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::cgroup::JobCgroup;
+#[cfg(target_os = "linux")]
+use linux::cgroup::physical;
+#[cfg(target_os = "macos")]
+pub(crate) use macos::memory::JobCgroup;
+#[cfg(target_os = "macos")]
+use macos::memory::physical;
+
+/// The memory limits a job started now runs under besides its cgroup's: `RLIMIT_AS` and
+/// `RLIMIT_DATA` when finite, and the machine's memory; with what could not be read.
+pub(crate) fn machine_limits() -> (Vec<crate::model::limit::MemoryLimit>, Vec<String>) {
+    let mut found = unix::memory_rlimits();
+    let mut notes = Vec::new();
+    match physical() {
+        Ok(p) => found.push(p),
+        Err(e) => notes.push(e),
+    }
+    (found, notes)
+}
+
 /// What a backend could not see or read during the job: the report counts it and says why,
 /// so a total that misses something is never presented as whole.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

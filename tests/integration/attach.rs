@@ -65,6 +65,14 @@ fn attach_follows_a_running_tree_as_it_grows_and_shrinks() {
     assert!(!r.interrupted);
     // What the kernel accounts to memwatch's children is not the attached job's.
     assert_eq!(r.cpu_user_seconds, None, "{r:?}");
+    // memwatch's own cgroup and limits are not the attached process's: the machine's
+    // memory is the limit in force.
+    let limit = r.memory_limit.as_ref().expect("the machine's memory");
+    assert_eq!(
+        limit.source,
+        memwatch::model::limit::LimitSource::Physical,
+        "{limit:?}"
+    );
     assert_eq!(r.page_faults_minor, None);
     let attached_at = r
         .attached_process_start_time

@@ -39,6 +39,8 @@ mod gate;
 #[cfg(target_os = "linux")]
 mod honest;
 #[cfg(target_os = "linux")]
+mod limits;
+#[cfg(target_os = "linux")]
 mod lost;
 #[cfg(target_os = "linux")]
 mod metric;

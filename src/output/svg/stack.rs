@@ -47,7 +47,15 @@ pub(super) fn svg(r: &Report, title: Option<&str>) -> Option<String> {
     header(&mut s, &title, &subtitle(r, g), height);
     grid(&mut s, &chart);
     areas(&mut s, &chart, g, &colors(g));
-    peaks(&mut s, &chart, &reports);
+    let mut placed = Vec::new();
+    super::limit::draw(
+        &mut s,
+        &chart,
+        &super::limit::limits(&reports),
+        chart.data_kib,
+        &mut placed,
+    );
+    peaks(&mut s, &chart, &reports, &mut placed);
     split_at_peak(&mut s, r, g, &colors(g));
     let _ = writeln!(s, "</svg>");
     Some(s)
