@@ -313,9 +313,12 @@ pub(crate) enum Refusal {
     Hidden,
     /// It has exited (a zombie its parent has not reaped).
     Exited,
-    /// It is a thread of a process, not a process.
+    /// It is a thread of a process, not a process (Linux: macOS pids are processes).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Thread,
-    /// It is a kernel thread, which has no memory of its own.
+    /// It is a kernel thread, which has no memory of its own (Linux; macOS has none a pid
+    /// names).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     KernelThread,
 }
 
