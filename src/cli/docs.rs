@@ -262,6 +262,8 @@ mod tests {
             ".SS memwatch merge",
             ".SS memwatch plot",
             ".SS memwatch sweep",
+            ".SS memwatch attach",
+            ".SS memwatch export",
             ".SS memwatch completions",
             ".SS memwatch man",
             ".SH EXIT STATUS",

@@ -34,7 +34,8 @@ pub(crate) struct Page {
 pub(crate) const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
-        "success (compare: within every limit given; sweep: every run succeeded)",
+        "success (compare: within every limit given; sweep: every run succeeded; attach: the \
+         process exited, or memwatch was stopped by a signal)",
     ),
     (
         "1",
@@ -42,17 +43,18 @@ pub(crate) const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "2",
-        "compare, merge, plot: a report given cannot be read or used (missing, not a memwatch \
-         report, lacking a figure a limit checks)",
+        "compare, merge, plot, export: a report given cannot be read or used (missing, not a \
+         memwatch report, lacking a figure a limit checks)",
     ),
     (
         "3",
-        "run: the command succeeded, but the job's peak failed --max-rss",
+        "run, attach: the job's peak failed --max-rss (run: the command itself succeeded)",
     ),
     (
         "125",
         "the command line cannot be used (any subcommand; run, sweep: the command was not \
-         run), or memwatch itself failed (an output that cannot be written)",
+         run; attach: memwatch cannot attach to the process), or memwatch itself failed (an \
+         output that cannot be written)",
     ),
     (
         "126",
@@ -283,6 +285,62 @@ pub(crate) const PAGES: &[Page] = &[
         ],
     },
     Page {
+        name: "attach",
+        notes: crate::cli::attach::NOTES,
+        examples: &[
+            (
+                "Measure a running server until it exits, or until Ctrl+C",
+                "memwatch attach 4242 -o server.json",
+            ),
+            (
+                "The oldest nginx process, sampled every 100 ms, drawn",
+                "memwatch attach $(pgrep -o nginx) -i 100ms --plot nginx.svg",
+            ),
+            (
+                "One minute of it, as JSON",
+                "timeout -s INT 60 memwatch attach 4242 --json > mem.json",
+            ),
+            (
+                "Exit 3 if its peak goes over 2 GiB",
+                "memwatch attach 4242 --max-rss 2GiB -o server.json",
+            ),
+        ],
+    },
+    Page {
+        name: "export",
+        notes: crate::cli::export::NOTES,
+        examples: &[
+            (
+                "A summary table on a GitHub Actions run's page",
+                "memwatch export mem.json --to markdown >> \"$GITHUB_STEP_SUMMARY\"",
+            ),
+            (
+                "For github-action-benchmark",
+                "memwatch export mem.json --to github-benchmark --name build -o bench.json",
+            ),
+            (
+                "For Bencher",
+                "memwatch export mem.json --to bencher --name build",
+            ),
+            (
+                "Snakemake's benchmark file",
+                "memwatch export mem.json --to snakemake -o benchmarks/align.tsv",
+            ),
+            (
+                "For node_exporter's textfile collector",
+                "memwatch export mem.json --to openmetrics -o /var/lib/node_exporter/memwatch.prom",
+            ),
+            (
+                "A merge of several nodes",
+                "memwatch export merged.json --to markdown",
+            ),
+            (
+                "A sweep's medians, one benchmark per value",
+                "memwatch export sweep-n-20261130T080700Z/sweep.json --to github-benchmark --name app",
+            ),
+        ],
+    },
+    Page {
         name: "completions",
         notes: "",
         examples: &[
@@ -472,16 +530,7 @@ mod tests {
         for l in &lines[..lines.len() - 1] {
             assert!(l.ends_with(" \\") && l.len() + 2 <= WIDTH, "{l}");
         }
-        for name in [
-            "",
-            "run",
-            "compare",
-            "merge",
-            "plot",
-            "sweep",
-            "completions",
-            "man",
-        ] {
+        for name in PAGES.iter().map(|p| p.name) {
             for l in long(name).lines().chain(short(name).lines()) {
                 // Only the notes' paragraphs are left to clap to fill.
                 if l.starts_with(' ') {

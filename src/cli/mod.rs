@@ -4,8 +4,10 @@
 //! leaves as [`Error::Usage`] (exit 125, whatever the subcommand). The words `--help` and
 //! the manual page share are in [`help`].
 
+pub(crate) mod attach;
 pub(crate) mod compare;
 pub(crate) mod docs;
+pub(crate) mod export;
 pub(crate) mod help;
 pub(crate) mod merge;
 pub(crate) mod plot;
@@ -44,6 +46,9 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run a command and report the memory of it and all its descendants.
     Run(run::RunArgs),
+    /// Attach to a running process and report the memory of it and every process it
+    /// starts, until it exits or Ctrl+C.
+    Attach(attach::AttachArgs),
     /// Compare reports: two give a change table and a verdict (a CI gate with
     /// --max-increase), more give a scaling table.
     Compare(compare::CompareArgs),
@@ -52,6 +57,9 @@ pub(crate) enum Command {
     /// Draw reports' total RSS over time (or a sweep's peaks against its parameter) as a
     /// self-contained SVG.
     Plot(plot::PlotArgs),
+    /// Write a report or a merge in a format another tool reads: a Markdown summary, benchmark
+    /// JSON, Snakemake's benchmark TSV, OpenMetrics.
+    Export(export::ExportArgs),
     /// Run a command for each value of a parameter, several times each: a table of peaks,
     /// a line fitted through them, forecasts.
     Sweep(sweep::SweepArgs),
@@ -104,9 +112,14 @@ fn dispatch(command: Command) -> Result<Outcome, Error> {
     let print = crate::sys::unix::file::print;
     match command {
         Command::Run(a) => crate::run::run(a.config()),
+        Command::Attach(a) => {
+            let (pid, cfg) = a.config();
+            crate::run::attach(pid, cfg)
+        }
         Command::Compare(a) => crate::compare::run(&a.config()?),
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
+        Command::Export(a) => crate::export::run(&a.config()),
         Command::Sweep(a) => crate::sweep::run(&a.config()?),
         Command::Completions { shell } => {
             let mut text = Vec::new();
@@ -357,7 +370,7 @@ mod tests {
         assert_eq!(status, Status::Failure);
         assert_eq!(
             message,
-            "no subcommand given: usage: memwatch <run|compare|merge|plot|sweep|completions|man> \
+            "no subcommand given: usage: memwatch <run|attach|compare|merge|plot|export|sweep|completions|man> \
              ... (see 'memwatch --help')"
         );
     }

@@ -28,6 +28,11 @@ pub(crate) struct PlotArgs {
     /// The title (by default the command).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
+
+    /// Draw the total alone, as one line with the top processes listed, instead of one
+    /// report's total stacked by program.
+    #[arg(long)]
+    pub total_only: bool,
 }
 
 impl PlotArgs {
@@ -45,6 +50,7 @@ impl PlotArgs {
             output: self.output,
             labels: self.labels,
             title: self.title,
+            total_only: self.total_only,
         })
     }
 }

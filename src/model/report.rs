@@ -2,18 +2,23 @@
 //! every output and by the commands that read reports back.
 //!
 //! Every memory figure is KiB, every offset milliseconds, every instant RFC 3339 UTC. The
-//! field docs are the JSON schema; the README's table is written from them.
+//! field docs are the JSON schema; docs/schema.md's table is written from them.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::groups::TimelineGroups;
 use super::limit::MemoryLimit;
 use super::oom::OomKill;
 use super::timeline::Point;
 use super::{Exit, Metric};
 
-/// The schema version this memwatch writes. Readers refuse other versions.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this memwatch writes: 2 added `timeline_groups` (and `attached`).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The schema versions memwatch reads (`compare`, `merge`, `plot`, `export`): version 1
+/// reports read as version 2 ones without what version 2 added. Readers refuse others.
+pub const SCHEMA_VERSIONS_READ: [u32; 2] = [1, SCHEMA_VERSION];
 
 /// One process of the job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,6 +256,26 @@ pub struct Report {
     /// for several samples); `null` in reports of earlier memwatch versions.
     #[serde(default)]
     pub timeline_thinned: Option<bool>,
+    /// True when memwatch attached to a process that was already running (`memwatch
+    /// attach`) instead of starting the command: `start_time` and `duration_seconds` count
+    /// from the attach, and how the process ended is unknown (`exit_code` and `signal` are
+    /// null). False in reports of `run` and of earlier versions.
+    #[serde(default)]
+    pub attached: bool,
+    /// `memwatch attach`: when the attached process really started (the kernel's start
+    /// time), before memwatch attached; null otherwise.
+    #[serde(default)]
+    pub attached_process_start_time: Option<Timestamp>,
+    /// `memwatch attach`: job processes whose parent exited while they ran, so that they
+    /// were reparented away from the attached process's tree (to init or a subreaper);
+    /// memwatch kept measuring them. One reparented before any sample saw it is not in the
+    /// job. 0 for `run` and in reports of earlier versions.
+    #[serde(default)]
+    pub processes_reparented: u64,
+    /// The job's RSS split by program over time, to see what made up the peak; null in
+    /// reports of earlier versions.
+    #[serde(default)]
+    pub timeline_groups: Option<TimelineGroups>,
     /// The memory limit in force for the job: the lowest of its memory cgroup's limit (the
     /// lowest along the cgroup's path), Slurm's allocation on this node, `RLIMIT_AS` and
     /// `RLIMIT_DATA` when finite, and the machine's memory. `null` in reports of earlier
@@ -271,7 +296,7 @@ pub struct Report {
     /// What `cgroup_peak_kib` counts, or why it is `null`.
     #[serde(default)]
     pub cgroup_peak_note: Option<String>,
-    /// The processes of the job the OOM killer killed (see the README: certain when
+    /// The processes of the job the OOM killer killed (see docs/accuracy.md: certain when
     /// memwatch reaped it and saw SIGKILL, probable when its parent reaped it).
     #[serde(default)]
     pub oom_kills: Vec<OomKill>,

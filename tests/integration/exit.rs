@@ -63,6 +63,11 @@ fn every_row_of_the_exit_table_happens() {
         (2, s(&["merge", &small, missing]), "missing.json"),
         (2, s(&["plot", missing]), "missing.json"),
         (
+            2,
+            s(&["export", missing, "--to", "markdown"]),
+            "missing.json",
+        ),
+        (
             3,
             s(&[
                 "run",
@@ -111,6 +116,16 @@ fn every_row_of_the_exit_table_happens() {
             "invalid value 'bogus'",
         ),
         (125, s(&["merge"]), "<REPORT>"),
+        (
+            125,
+            s(&["export", &small, "--to", "csv"]),
+            "invalid value 'csv'",
+        ),
+        (
+            125,
+            s(&["attach", "999999999"]),
+            "cannot attach to pid 999999999",
+        ),
         (125, s(&["merge", "--top", "x", &small]), "--top"),
         (
             125,

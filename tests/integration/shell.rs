@@ -61,7 +61,17 @@ fn man_page_documents_every_subcommand() {
     assert!(out.status.success());
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(page.starts_with(".TH MEMWATCH 1 "), "not roff");
-    for section in ["run", "compare", "plot", "merge", "completions", "man"] {
+    for section in [
+        "run",
+        "attach",
+        "compare",
+        "plot",
+        "merge",
+        "sweep",
+        "export",
+        "completions",
+        "man",
+    ] {
         assert!(
             page.contains(&format!("\n.SS memwatch {section}\n")),
             "no {section} section"

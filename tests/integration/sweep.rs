@@ -4,7 +4,7 @@
 //! sweep over 1, 2 and 4 ranks.
 //!
 //! `MEMWATCH_UPDATE_EXAMPLE=1 cargo test --test integration sweep::` also saves the picture
-//! of the MPI sweep to tests/plot/sweep.png (the picture in the README).
+//! of the MPI sweep to tests/plot/sweep.png (the picture in docs/sweep.md).
 
 use std::ffi::OsString;
 use std::fs;
