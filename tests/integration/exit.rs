@@ -89,7 +89,7 @@ fn every_row_of_the_exit_table_happens() {
         (
             125,
             s(&[]),
-            "no subcommand given: usage: memwatch <run|compare|",
+            "no subcommand given: usage: memwatch <run|",
         ),
         (125, s(&["rnu"]), "unrecognized subcommand 'rnu'"),
         (125, s(&["completions", "foo"]), "invalid value 'foo'"),
