@@ -10,6 +10,7 @@ mod outputs;
 mod placeholders;
 mod report;
 mod sampler;
+mod timing;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -65,6 +66,9 @@ pub(crate) struct Config {
     pub status: bool,
     /// When the job is over.
     pub wait: WaitMode,
+    /// `--cpu-budget`: memwatch's own CPU, percent of one core, to stretch the interval
+    /// for.
+    pub cpu_budget: Option<f64>,
     /// The command and its arguments, untouched.
     pub command: Vec<OsString>,
 }
@@ -221,6 +225,7 @@ fn finish(
             failure = Some((path, source));
         }
     }
+    s.standing.timing = Some(s.run_timing());
     let duration = s.start.elapsed();
     let left_running = if s.cfg.wait == WaitMode::Root {
         s.job.live_pids().to_vec()
