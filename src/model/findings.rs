@@ -95,8 +95,8 @@ pub(crate) enum Lateness {
     Processes {
         /// The most job processes alive at one sample.
         processes: u32,
-        /// memwatch's own CPU, percent of one core.
-        cpu_percent: f64,
+        /// memwatch's own CPU time per sample, ms.
+        per_sample_ms: f64,
     },
     /// It used little CPU but got it late: the machine was busy.
     Busy {
@@ -114,9 +114,9 @@ pub(crate) enum Lateness {
 
 /// An achieved interval more than this many times the one asked for was not kept.
 pub(crate) const SLOWER_THAN_ASKED: f64 = 1.2;
-/// memwatch using at least this share of one core, percent, while late: its own samples
-/// took the time (else the machine was busy).
-const OWN_COST_PERCENT: f64 = 50.0;
+/// memwatch's own CPU time per sample at least this share of the interval asked for: its
+/// own samples took the time (else the machine was busy).
+const OWN_COST_SHARE: f64 = 0.8;
 
 /// Whether `r` was sampled more slowly than asked: the mean or the median gap between
 /// samples is more than [`SLOWER_THAN_ASKED`] times `interval_ms` (a busy machine delays
@@ -138,13 +138,21 @@ pub(crate) fn interval_not_kept(r: &Report) -> Option<Finding> {
             percent,
             stretched_ms,
         },
-        _ => match r.memwatch_cpu_percent {
-            Some(cpu) if cpu >= OWN_COST_PERCENT => Lateness::Processes {
-                processes: r.max_processes,
-                cpu_percent: cpu,
-            },
-            cpu => Lateness::Busy { cpu_percent: cpu },
-        },
+        _ => {
+            // memwatch's CPU over the run, per sample.
+            let per_sample_ms = r.memwatch_cpu_percent.map(|cpu| {
+                cpu / 100.0 * r.duration_seconds * 1000.0 / r.samples.max(1) as f64
+            });
+            match per_sample_ms {
+                Some(ms) if ms >= OWN_COST_SHARE * r.interval_ms as f64 => Lateness::Processes {
+                    processes: r.max_processes,
+                    per_sample_ms: ms,
+                },
+                _ => Lateness::Busy {
+                    cpu_percent: r.memwatch_cpu_percent,
+                },
+            }
+        }
     };
     Some(Finding::IntervalNotKept {
         requested_ms: r.interval_ms,

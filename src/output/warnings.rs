@@ -129,12 +129,12 @@ fn interval_not_kept(requested_ms: u64, gaps: [f64; 3], missed: u64, cause: Late
     let why = match cause {
         Lateness::Processes {
             processes,
-            cpu_percent,
+            per_sample_ms,
         } => format!(
-            "too many processes for the interval: a sample of up to {} takes memwatch about \
-             that long (it used {cpu_percent:.0}% of a core); use a longer -i, or \
-             --cpu-budget to bound memwatch's own CPU",
-            plural(u64::from(processes), "process", "processes")
+            "too many processes for the interval: a sample of up to {} took memwatch {} of \
+             CPU on average; use a longer -i, or --cpu-budget to bound memwatch's own CPU",
+            plural(u64::from(processes), "process", "processes"),
+            Interval(per_sample_ms)
         ),
         Lateness::Busy { cpu_percent } => format!(
             "the machine was busy: memwatch used only {} of a core but did not get the CPU \

@@ -718,6 +718,7 @@ fn timed(interval_ms: u64, t: RunTiming) -> (Report, String) {
     let mut report = report_of(&job.finish());
     report.interval_ms = interval_ms;
     report.samples = 3066;
+    report.duration_seconds = 5.06;
     let report = with_timing(report, &t);
     let mut out = Vec::new();
     crate::output::human::write(&report, &mut out).unwrap();
@@ -754,9 +755,9 @@ fn an_interval_memwatch_could_not_keep_is_reported_and_blamed_on_the_process_cou
         r.warnings[0],
         "memwatch sampled every 1.7 ms, not every 1 ms as asked (on average; median 1.7 ms, \
          99th percentile 2.3 ms, 1100 deadlines missed): too many processes for the \
-         interval: a sample of up to 1 process takes memwatch about that long (it used 97% \
-         of a core); use a longer -i, or --cpu-budget to bound memwatch's own CPU; a peak \
-         shorter than 1.7 ms may fall between samples and be missed"
+         interval: a sample of up to 1 process took memwatch 1.6 ms of CPU on average; use \
+         a longer -i, or --cpu-budget to bound memwatch's own CPU; a peak shorter than 1.7 ms may \
+         fall between samples and be missed"
     );
     assert!(
         summary.contains("Samples:         3066 (every 1 ms requested, 1.7 ms achieved)\n"),
