@@ -176,7 +176,11 @@ mod tests {
             let e = cpu_budget(bad).unwrap_err();
             assert!(e.contains("percentage above 0%"), "{bad}: {e}");
         }
-        assert!(cpu_budget("150%").unwrap_err().contains("more than one core"));
+        assert!(
+            cpu_budget("150%")
+                .unwrap_err()
+                .contains("more than one core")
+        );
         assert!(cpu_budget("0").unwrap_err().contains("must be above 0"));
     }
 

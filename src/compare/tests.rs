@@ -531,9 +531,11 @@ fn a_warning_when_achieved_intervals_are_far_apart() {
     let (n, differs) = notes(&[a.clone(), b], true);
     assert_eq!(
         n,
-        ["warning: the reports were sampled at very different achieved intervals (a: 10 ms; \
+        [
+            "warning: the reports were sampled at very different achieved intervals (a: 10 ms; \
           b: 25 ms): their peaks are not comparable, since the one sampled less often can \
-          miss more of a short peak (see interval_achieved_mean_ms)"]
+          miss more of a short peak (see interval_achieved_mean_ms)"
+        ]
     );
     assert_eq!(differs, ["interval_achieved_mean_ms"]);
     // A report of an earlier memwatch does not know it: nothing to say.

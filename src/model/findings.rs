@@ -140,9 +140,9 @@ pub(crate) fn interval_not_kept(r: &Report) -> Option<Finding> {
         },
         _ => {
             // memwatch's CPU over the run, per sample.
-            let per_sample_ms = r.memwatch_cpu_percent.map(|cpu| {
-                cpu / 100.0 * r.duration_seconds * 1000.0 / r.samples.max(1) as f64
-            });
+            let per_sample_ms = r
+                .memwatch_cpu_percent
+                .map(|cpu| cpu / 100.0 * r.duration_seconds * 1000.0 / r.samples.max(1) as f64);
             match per_sample_ms {
                 Some(ms) if ms >= OWN_COST_SHARE * r.interval_ms as f64 => Lateness::Processes {
                     processes: r.max_processes,

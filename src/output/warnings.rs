@@ -104,7 +104,12 @@ pub(crate) fn word(r: &Report, f: &Finding) -> String {
             p99_ms,
             missed,
             cause,
-        } => interval_not_kept(requested_ms, [achieved_ms, median_ms, p99_ms], missed, cause),
+        } => interval_not_kept(
+            requested_ms,
+            [achieved_ms, median_ms, p99_ms],
+            missed,
+            cause,
+        ),
     }
 }
 
@@ -155,9 +160,7 @@ fn interval_not_kept(requested_ms: u64, gaps: [f64; 3], missed: u64, cause: Late
             );
         }
     };
-    format!(
-        "{how}: {why}; a peak shorter than {achieved} may fall between samples and be missed"
-    )
+    format!("{how}: {why}; a peak shorter than {achieved} may fall between samples and be missed")
 }
 
 /// A kernel peak the samples missed: whose it is, what the samples saw, and the likely

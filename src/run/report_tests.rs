@@ -763,7 +763,10 @@ fn an_interval_memwatch_could_not_keep_is_reported_and_blamed_on_the_process_cou
         summary.contains("Samples:         3066 (every 1 ms requested, 1.7 ms achieved)\n"),
         "{summary}"
     );
-    assert!(summary.contains("warning: memwatch sampled every 1.7 ms"), "{summary}");
+    assert!(
+        summary.contains("warning: memwatch sampled every 1.7 ms"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -799,7 +802,10 @@ fn an_interval_kept_within_20_percent_gives_no_warning_and_the_usual_line() {
     );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert_eq!(r.interval_achieved_ms, Some(11.9));
-    assert!(summary.contains("Samples:         3066 (every 10 ms)\n"), "{summary}");
+    assert!(
+        summary.contains("Samples:         3066 (every 10 ms)\n"),
+        "{summary}"
+    );
 }
 
 #[test]

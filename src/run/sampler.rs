@@ -18,9 +18,9 @@ use crate::sys::{NativeInspector, Pid};
 use super::outputs::{Interim, timeline_warning};
 use super::report::{RunTiming, Standing};
 use super::timing::{Budget, Timing};
+use super::{Config, WaitMode};
 use crate::model::findings::SLOWER_THAN_ASKED;
 use crate::sys::unix;
-use super::{Config, WaitMode};
 
 /// A complete search for processes (children walk) at least this often, on top of the
 /// cheap per-sample birth check: the safety net for anything the birth check missed.
@@ -208,7 +208,9 @@ impl<'a> Sampler<'a> {
 
     /// The interval to keep now: the one asked for, or the one `--cpu-budget` set.
     fn interval(&self) -> Duration {
-        self.budget.as_ref().map_or(self.cfg.interval, Budget::interval)
+        self.budget
+            .as_ref()
+            .map_or(self.cfg.interval, Budget::interval)
     }
 
     /// What the sampler achieved so far, for a report.
@@ -256,9 +258,10 @@ impl<'a> Sampler<'a> {
             line.defer(t);
         } else if let Some((rows, cols)) = term::stderr_size() {
             // The recent interval, when it falls behind the one asked for.
-            let behind = self.timing.recent().filter(|r| {
-                r.as_secs_f64() > SLOWER_THAN_ASKED * self.cfg.interval.as_secs_f64()
-            });
+            let behind = self
+                .timing
+                .recent()
+                .filter(|r| r.as_secs_f64() > SLOWER_THAN_ASKED * self.cfg.interval.as_secs_f64());
             let figures = Figures {
                 elapsed: t,
                 now_kib: s.total_rss_kib,

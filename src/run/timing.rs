@@ -231,7 +231,20 @@ mod tests {
     #[test]
     fn buckets_are_ordered_and_about_three_percent_wide() {
         let mut last = 0;
-        for us in [0u64, 1, 31, 32, 33, 63, 64, 100, 1000, 1650, 10_000, 3_600_000_000] {
+        for us in [
+            0u64,
+            1,
+            31,
+            32,
+            33,
+            63,
+            64,
+            100,
+            1000,
+            1650,
+            10_000,
+            3_600_000_000,
+        ] {
             let b = bucket(us);
             assert!(b >= last, "{us}");
             last = b;

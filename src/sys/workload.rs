@@ -277,7 +277,8 @@ pub(crate) fn run(a: &WorkloadArgs) -> i32 {
 #[cfg(target_os = "linux")]
 fn statm_sum(children: &[nix::unistd::Pid]) -> u64 {
     // SAFETY: sysconf with a valid name.
-    let page_kib = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096) / 1024;
+    let page_kib =
+        u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096) / 1024;
     let resident = |path: String| {
         std::fs::read_to_string(path)
             .ok()
