@@ -7,8 +7,9 @@
 //!   Unix plumbing, pure `/proc` and `KERN_PROCARGS2` parsers). Nothing else names `libc`.
 //! - [`job`]: who is in the job and what it used (platform-neutral).
 //! - [`output`]: renderers and the shared formatting of sizes, durations and tables.
-//! - the commands: [`run`] (and the sampling loop), [`compare`], [`merge`], [`plot`].
-//!   They share code through the layers below and never call each other.
+//! - the commands: [`run`] (and the sampling loop), [`compare`], [`merge`], [`plot`],
+//!   [`sweep`] (which runs its jobs through the [`run`] layer). They share code through
+//!   the layers below and never call each other.
 //! - [`cli`]: the command line, turned into each command's checked configuration.
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
@@ -25,4 +26,5 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod plot;
 pub mod run;
+pub(crate) mod sweep;
 pub mod sys;

@@ -8,6 +8,7 @@ pub(crate) mod docs;
 pub(crate) mod merge;
 pub(crate) mod plot;
 pub(crate) mod run;
+pub(crate) mod sweep;
 pub(crate) mod values;
 
 use std::ffi::OsString;
@@ -44,8 +45,12 @@ Exit status: 0 within the limit, 1 over it or a failed run, 2 if a report cannot
     Compare(compare::CompareArgs),
     /// Merge per-node reports of one job into the job's time-aligned peak.
     Merge(merge::MergeArgs),
-    /// Draw reports' total RSS over time as a self-contained SVG.
+    /// Draw reports' total RSS over time (or a sweep's peaks against its parameter) as a
+    /// self-contained SVG.
     Plot(plot::PlotArgs),
+    /// Run a command for each value of a parameter, several times each: a table of peaks,
+    /// a line fitted through them, forecasts.
+    Sweep(sweep::SweepArgs),
     /// Print a shell completion script (e.g. `memwatch completions bash > ~/.local/share/bash-completion/completions/memwatch`).
     Completions {
         /// The shell.
@@ -84,6 +89,7 @@ pub fn main(args: Vec<OsString>) -> Result<Outcome, Error> {
         Command::Compare(a) => crate::compare::run(&a.config()?),
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
+        Command::Sweep(a) => crate::sweep::run(&a.config()?),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             docs::completions(shell, &mut text);
@@ -103,11 +109,11 @@ enum Parsed {
     Done(Outcome),
 }
 
-/// The status a usage error of this command line exits with: 125 for `run` (2 could be
-/// the command's own status), 2 for the commands that read reports.
+/// The status a usage error of this command line exits with: 125 for `run` and `sweep`
+/// (2 could be the command's own status), 2 for the commands that read reports.
 fn usage_status(args: &[OsString]) -> Status {
     match args.get(1).and_then(|a| a.to_str()) {
-        Some("run") | None => Status::Failure,
+        Some("run" | "sweep") | None => Status::Failure,
         Some(_) => Status::BadInput,
     }
 }
@@ -132,12 +138,18 @@ fn parse(args: &[OsString]) -> Result<Parsed, Error> {
             Ok(Parsed::Done(Outcome::Status(status)))
         }
         kind => {
+            let text = e.to_string();
+            let missing = text.split("Usage:").next().unwrap_or_default();
             let message = if kind == ErrorKind::MissingRequiredArgument
-                && e.to_string().contains("<COMMAND>")
+                && missing.contains("<COMMAND>")
             {
-                "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...".to_string()
+                match subcommand(args) {
+                    Some("sweep") => "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]...",
+                    _ => "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...",
+                }
+                .to_string()
             } else {
-                one_line(&e.to_string(), subcommand(args))
+                one_line(&text, subcommand(args))
             };
             Err(Error::Usage { message, status })
         }
@@ -255,6 +267,22 @@ mod tests {
                 "no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]..."
             );
         }
+    }
+
+    #[test]
+    fn sweep_usage_errors_exit_125_and_name_what_is_missing() {
+        let (message, status) = usage(&["sweep", "-p", "n", "1,2"]);
+        assert_eq!(status, Status::Failure);
+        assert_eq!(
+            message,
+            "no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]..."
+        );
+        let (message, status) = usage(&["sweep", "--", "app", "{n}"]);
+        assert_eq!(status, Status::Failure);
+        assert!(
+            message.contains("--parameter <NAME> <VALUES>") && !message.contains("no command"),
+            "{message}"
+        );
     }
 
     #[test]

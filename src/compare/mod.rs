@@ -3,11 +3,13 @@
 //! Two reports (or `--base …` and `--new …`, whose figures are the medians of their
 //! reports) give a change table and a one-line verdict, checked against `--max-increase`
 //! when given. Three or more give a scaling table with each figure's ratio to the first.
-//! Every figure comes from the figure table ([`crate::model::figures`]).
+//! Two sweep files are compared value by value (`sweeps`). Every figure comes from the
+//! figure table ([`crate::model::figures`]).
 
 mod entries;
 pub(crate) mod model;
 mod render;
+mod sweeps;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -65,6 +67,9 @@ struct Comparison {
 
 /// Run `memwatch compare`.
 pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
+    if let Some(done) = sweeps::run_if_sweeps(cfg)? {
+        return Ok(done);
+    }
     let c = compare(cfg)?;
     let text = match cfg.format {
         Format::Json => {

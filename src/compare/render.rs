@@ -21,7 +21,7 @@ pub(super) fn human(c: &Comparison) -> String {
 }
 
 /// `+20%`, `+256.0 MiB`: the limit as the verdict says it.
-fn limit_text(f: &Figure, l: &Check) -> String {
+pub(super) fn limit_text(f: &Figure, l: &Check) -> String {
     match (l.limit_percent, l.limit_amount) {
         (Some(p), _) => format!("+{}%", units::trim_float(p)),
         (None, Some(a)) => format!("+{}", units::value(f.unit, a)),

@@ -51,6 +51,13 @@ pub fn read(bytes: &[u8]) -> Result<Report, ReadError> {
     {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => return Err(ReadError::Version(v)),
+        None if value.get("sweep_version").is_some() => {
+            return Err(ReadError::Invalid(
+                "this is a sweep file (memwatch sweep), not a run's report; `compare` takes two \
+                 sweep files, `plot` one"
+                    .to_string(),
+            ));
+        }
         None => return Err(ReadError::Invalid("no schema_version field".to_string())),
     }
     serde_json::from_value(value).map_err(|e| ReadError::Invalid(e.to_string()))

@@ -2,8 +2,8 @@
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
 //! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
-//! ([`gate`]). It depends on nothing above
-//! it: the job, the outputs and the commands all speak its types.
+//! ([`gate`]), a sweep's result ([`sweep`]). It depends on nothing above it: the job, the
+//! outputs and the commands all speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -14,6 +14,7 @@ pub(crate) mod launcher;
 pub mod metric;
 pub(crate) mod quantity;
 pub mod report;
+pub mod sweep;
 pub mod timeline;
 
 pub use exit::{Exit, signal_name};

@@ -37,6 +37,16 @@ pub(crate) fn iec_unit(kib: f64) -> (f64, &'static str) {
     (per_unit, UNITS[unit])
 }
 
+/// KiB that may be negative (a fitted line's intercept or slope): `-2.0 MiB`, `1.5 MiB`.
+pub(crate) fn iec_signed(kib: f64) -> String {
+    let text = iec(kib.abs().round() as u64);
+    if kib < 0.0 && text != iec(0) {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
 /// Optional KiB: `unknown` when memwatch could not read it.
 pub(crate) fn iec_or_unknown(kib: Option<u64>) -> String {
     kib.map_or_else(|| "unknown".to_string(), iec)
@@ -189,6 +199,9 @@ mod tests {
         assert_eq!(iec(1024 * 1024 - 1), "1.0 GiB");
         assert_eq!(iec(u64::MAX), "16777216.0 PiB");
         assert_eq!(iec_or_unknown(None), "unknown");
+        assert_eq!(iec_signed(-2048.0), "-2.0 MiB");
+        assert_eq!(iec_signed(-0.2), "0.0 KiB");
+        assert_eq!(iec_signed(1536.0), "1.5 MiB");
     }
 
     #[test]

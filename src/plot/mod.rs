@@ -1,10 +1,11 @@
-//! `memwatch plot`: reports' total RSS over time as a self-contained SVG. The picture is
-//! drawn by [`crate::output::svg`]; this command reads the reports, names them and writes
-//! the file.
+//! `memwatch plot`: reports' total RSS over time, or a sweep's peaks against its
+//! parameter, as a self-contained SVG. The picture is drawn by [`crate::output::svg`];
+//! this command reads the files, names them and writes the picture.
 
 use std::path::PathBuf;
 
 use crate::error::{Error, Outcome, Status};
+use crate::model::sweep::read_if_sweep;
 use crate::model::{Report, io::read_report};
 use crate::output::{labels, svg};
 use crate::sys::unix::file::{PendingFile, print};
@@ -22,8 +23,27 @@ pub(crate) struct Config {
     pub title: Option<String>,
 }
 
+/// The picture of a sweep file, when `cfg` names one: its peaks against its parameter.
+/// A sweep is drawn alone.
+fn sweep(cfg: &Config) -> Result<Option<String>, Error> {
+    let first = &cfg.reports[0];
+    let Some(s) = read_if_sweep(first)? else {
+        return Ok(None);
+    };
+    if cfg.reports.len() > 1 || !cfg.labels.is_empty() {
+        return Err(Error::input_usage(format!(
+            "{} is a sweep file: plot draws one sweep alone (no other file, no --label)",
+            first.display()
+        )));
+    }
+    Ok(Some(svg::sweep::svg(&s, cfg.title.as_deref())))
+}
+
 /// Run `memwatch plot`.
 pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
+    if let Some(doc) = sweep(cfg)? {
+        return write(cfg, &doc);
+    }
     let reports = cfg
         .reports
         .iter()
@@ -38,6 +58,11 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
     };
     let pairs: Vec<(String, &Report)> = names.into_iter().zip(&reports).collect();
     let doc = svg::svg(&pairs, cfg.title.as_deref());
+    write(cfg, &doc)
+}
+
+/// Write the picture to `-o` (atomically) or standard output.
+fn write(cfg: &Config, doc: &str) -> Result<Outcome, Error> {
     match &cfg.output {
         Some(path) => PendingFile::create(path)
             .and_then(|f| f.commit(|w| w.write_all(doc.as_bytes())))

@@ -12,6 +12,7 @@ mod report;
 mod sampler;
 mod timing;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -96,67 +97,155 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let identity = launcher::identity_from_env();
     placeholders::expand_all(&mut cfg, &host, &identity)?;
     let prepared = Prepared::create(&cfg)?;
-    let pipe = sys::signal_pipe().map_err(|source| Error::Setup {
-        what: "install signal handlers",
-        source,
-    })?;
-    if cfg.status {
-        // Ctrl+Z puts the terminal in order before memwatch stops; `fg` redraws.
-        pipe.handle_stops().map_err(|source| Error::Setup {
+    let session = Session::open(host, identity, cfg.status)?;
+    // Standard output carries the JSON alone: the command's goes to standard error.
+    let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
+    session.measure(&cfg, prepared, json_on_stdout).result
+}
+
+/// What one job gave: its report, when it ran, and how `run` would end (the job's status,
+/// or memwatch's failure, reported after the report was written).
+pub(crate) struct Ran {
+    /// The final report of the job; `None` when it never started.
+    pub(crate) report: Option<crate::model::Report>,
+    /// The job's status (the command's, or 128+N), or what failed.
+    pub(crate) result: Result<Outcome, Error>,
+}
+
+/// What every job of one memwatch process shares, set up once: the signal handlers and
+/// their self-pipe, the child subreaper, where it runs. `run` opens one for its job; a
+/// sweep opens one for all of its jobs.
+pub(crate) struct Session {
+    pipe: sys::unix::signals::SignalPipe,
+    host: String,
+    identity: BTreeMap<String, String>,
+}
+
+impl Session {
+    /// Install the signal handlers (with `stops`, also Ctrl+Z and `fg`, for the status
+    /// line) and become the child subreaper.
+    pub(crate) fn open(
+        host: String,
+        identity: BTreeMap<String, String>,
+        stops: bool,
+    ) -> Result<Session, Error> {
+        let pipe = sys::signal_pipe().map_err(|source| Error::Setup {
             what: "install signal handlers",
             source,
         })?;
+        if stops {
+            // Ctrl+Z puts the terminal in order before memwatch stops; `fg` redraws.
+            pipe.handle_stops().map_err(|source| Error::Setup {
+                what: "install signal handlers",
+                source,
+            })?;
+        }
+        sys::prepare_parent().map_err(|source| Error::Setup {
+            what: "become the child subreaper",
+            source,
+        })?;
+        Ok(Session {
+            pipe,
+            host,
+            identity,
+        })
     }
-    sys::prepare_parent().map_err(|source| Error::Setup {
-        what: "become the child subreaper",
-        source,
-    })?;
-    let self_pid = unix::own_pid();
-    let inspector = NativeInspector::new(self_pid)?;
-    let extra = extra_metric(cfg.metric, &inspector)?;
-    // Standard output carries the JSON alone: the command's goes to standard error.
-    let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
-    let start_time = Timestamp::now();
-    let start = Instant::now();
-    let root = sys::spawn_job(&cfg.command, json_on_stdout, &pipe)?;
-    unix::raise_nofile_limit();
 
-    let job = job(&cfg, inspector, self_pid, root, extra);
-    let ctx = Context {
-        command: cfg
-            .command
-            .iter()
-            .map(|a| a.to_string_lossy().into())
-            .collect(),
-        host,
-        launcher: identity,
-        start_time,
-        interval: cfg.interval,
-        max_rss: cfg.max_rss.clone(),
-        metric: cfg.metric,
-    };
-    let Prepared {
-        report: pending,
-        plot,
-        csv,
-        timeline,
-    } = prepared;
-    let mut sampler = Sampler::new(&cfg, &pipe, job, root, start);
-    sampler.timeline = timeline;
-    sampler.status = cfg.status.then(StatusLine::default);
-    sampler.interim = pending.as_ref().map(|file| Interim {
-        file,
-        format: cfg.format,
-        ctx: &ctx,
-    });
-    let outcome = sampler.run();
-    let (report, failure) = finish(sampler, &ctx);
+    /// The first job signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) memwatch received since it
+    /// started, if any: a job running then was passed it and ended interrupted.
+    pub(crate) fn interrupted(&self) -> Option<i32> {
+        sys::unix::signals::first_job_signal()
+    }
+
+    /// Run one job of `cfg` (its placeholders expanded) to the end: its outputs created
+    /// (an unwritable one fails before the command starts), sampled, written. With
+    /// `stdout_to_stderr` the command's standard output goes to memwatch's standard error.
+    pub(crate) fn job(&self, cfg: &Config, stdout_to_stderr: bool) -> Ran {
+        match Prepared::create(cfg) {
+            Ok(prepared) => self.measure(cfg, prepared, stdout_to_stderr),
+            Err(e) => Ran {
+                report: None,
+                result: Err(e),
+            },
+        }
+    }
+
+    /// Start the command, sample it until the job is over, write its outputs.
+    fn measure(&self, cfg: &Config, prepared: Prepared, stdout_to_stderr: bool) -> Ran {
+        let self_pid = unix::own_pid();
+        let started = NativeInspector::new(self_pid)
+            .map_err(Error::from)
+            .and_then(|inspector| {
+                let extra = extra_metric(cfg.metric, &inspector)?;
+                let start_time = Timestamp::now();
+                let start = Instant::now();
+                let root = sys::spawn_job(&cfg.command, stdout_to_stderr, &self.pipe)?;
+                unix::raise_nofile_limit();
+                let job = job(cfg, inspector, self_pid, root, extra);
+                Ok((job, root, start_time, start))
+            });
+        let (job, root, start_time, start) = match started {
+            Ok(s) => s,
+            Err(e) => {
+                return Ran {
+                    report: None,
+                    result: Err(e),
+                };
+            }
+        };
+        let ctx = Context {
+            command: cfg
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into())
+                .collect(),
+            host: self.host.clone(),
+            launcher: self.identity.clone(),
+            start_time,
+            interval: cfg.interval,
+            max_rss: cfg.max_rss.clone(),
+            metric: cfg.metric,
+        };
+        let Prepared {
+            report: pending,
+            plot,
+            csv,
+            timeline,
+        } = prepared;
+        let mut sampler = Sampler::new(cfg, &self.pipe, job, root, start);
+        sampler.timeline = timeline;
+        sampler.status = cfg.status.then(StatusLine::default);
+        sampler.interim = pending.as_ref().map(|file| Interim {
+            file,
+            format: cfg.format,
+            ctx: &ctx,
+        });
+        let outcome = sampler.run();
+        let (report, failure) = finish(sampler, &ctx);
+        let result = write_outputs(cfg, pending, plot, csv, &report, outcome, failure);
+        Ran {
+            report: Some(report),
+            result,
+        }
+    }
+}
+
+/// Write the report and the other outputs of a finished job; then memwatch's failures
+/// count (the report of what was measured is written first), else the job's status.
+fn write_outputs(
+    cfg: &Config,
+    pending: Option<sys::unix::file::PendingFile>,
+    plot: Option<sys::unix::file::PendingFile>,
+    csv: Option<outputs::CsvFiles>,
+    report: &crate::model::Report,
+    outcome: Result<(), Error>,
+    failure: Option<(PathBuf, io::Error)>,
+) -> Result<Outcome, Error> {
     let job_desc = report
         .exit()
         .map(|e| format!("the command {}", e.describe()));
-    let extras = outputs::write_extras(csv, plot, &report, job_desc.as_ref());
-    let emitted = outputs::emit(&cfg, pending, &report, job_desc.clone());
-    // The report of what was measured is written first; then memwatch's failures count.
+    let extras = outputs::write_extras(csv, plot, report, job_desc.as_ref());
+    let emitted = outputs::emit(cfg, pending, report, job_desc.clone());
     outcome?;
     emitted?;
     extras?;
@@ -168,7 +257,7 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
             job: job_desc,
         });
     }
-    Ok(outcome_of(&report))
+    Ok(outcome_of(report))
 }
 
 /// What memwatch exits with once the report is out: the command's status (128+N for a
@@ -184,6 +273,16 @@ fn outcome_of(report: &crate::model::Report) -> Outcome {
     } else {
         Outcome::Job(status)
     }
+}
+
+/// Whether this platform can measure `metric` besides RSS: the usage error of `run`
+/// when it cannot, checked before anything starts.
+pub(crate) fn check_metric(metric: Metric) -> Result<(), Error> {
+    if metric == Metric::Rss {
+        return Ok(());
+    }
+    let inspector = NativeInspector::new(unix::own_pid())?;
+    extra_metric(metric, &inspector).map(drop)
 }
 
 /// The job of the command memwatch started (`root`), measuring `extra` besides RSS.

@@ -15,6 +15,13 @@ pub(crate) struct WorkloadArgs {
     /// MiB the parent touches when it has children (default: --mib).
     #[arg(long)]
     pub parent_mib: Option<u64>,
+    /// With --units X: each worker touches --mib + X times this many MiB (`a + b·x` MiB,
+    /// for a sweep over x).
+    #[arg(long, default_value = "0")]
+    pub mib_per_unit: u64,
+    /// The x of --mib-per-unit.
+    #[arg(long, default_value = "0")]
+    pub units: u64,
     /// Children to fork; each touches --mib and holds.
     #[arg(long, default_value = "0")]
     pub fork: u32,
@@ -112,6 +119,7 @@ fn work(a: &WorkloadArgs, mib: u64) {
         spin(a.cpu_ms);
         in_kernel(a.sys_ms);
     }
+    let mib = mib + a.mib_per_unit * a.units;
     if let Some(spike) = a.spike_ms {
         let v = touch(mib);
         sleep_ms(spike);

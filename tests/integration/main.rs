@@ -47,6 +47,8 @@ mod scale;
 #[cfg(target_os = "linux")]
 mod signals;
 #[cfg(target_os = "linux")]
+mod sweep;
+#[cfg(target_os = "linux")]
 mod usage;
 
 // The other subcommands, the terminal, the launchers, the corpus.

@@ -25,7 +25,7 @@ use memwatch::model::{ProcessReport, Report};
 use crate::util::*;
 
 /// mpirun's options for every job (see the module documentation).
-const MPIRUN_FLAGS: [&str; 8] = [
+pub(crate) const MPIRUN_FLAGS: [&str; 8] = [
     "--allow-run-as-root",
     "--oversubscribe",
     "--mca",
@@ -37,15 +37,15 @@ const MPIRUN_FLAGS: [&str; 8] = [
 ];
 
 /// Open MPI, ready to use.
-struct Mpi {
-    mpirun: PathBuf,
+pub(crate) struct Mpi {
+    pub(crate) mpirun: PathBuf,
     /// The compiled tests/mpi/rank.c.
-    prog: PathBuf,
+    pub(crate) prog: PathBuf,
 }
 
 impl Mpi {
     /// `mpirun <flags> -n <n>` followed by `args`, as arguments (without mpirun itself).
-    fn mpirun_args(&self, n: u32, args: &[&OsStr]) -> Vec<std::ffi::OsString> {
+    pub(crate) fn mpirun_args(&self, n: u32, args: &[&OsStr]) -> Vec<std::ffi::OsString> {
         let mut v: Vec<std::ffi::OsString> = MPIRUN_FLAGS.iter().map(Into::into).collect();
         v.push("-n".into());
         v.push(n.to_string().into());
@@ -53,7 +53,7 @@ impl Mpi {
         v
     }
 
-    fn prog(&self) -> &OsStr {
+    pub(crate) fn prog(&self) -> &OsStr {
         self.prog.as_os_str()
     }
 }
@@ -62,7 +62,7 @@ static SETUP: OnceLock<Result<Mpi, String>> = OnceLock::new();
 
 /// Open MPI, with the tests' heavy lock (four busy ranks on a small machine: one MPI test
 /// at a time, and no other heavy test beside it), or `None` after [`skip_or_fail`].
-fn mpi() -> Option<(&'static Mpi, MutexGuard<'static, ()>)> {
+pub(crate) fn mpi() -> Option<(&'static Mpi, MutexGuard<'static, ()>)> {
     match SETUP.get_or_init(setup) {
         Ok(m) => Some((m, heavy())),
         Err(reason) => {
@@ -131,7 +131,7 @@ fn setup() -> Result<Mpi, String> {
 /// Run to the end in a process group of its own, which is killed whole (mpirun, the ranks)
 /// past the deadline.
 #[track_caller]
-fn run_with_deadline(cmd: &mut Command) -> Output {
+pub(crate) fn run_with_deadline(cmd: &mut Command) -> Output {
     output(cmd.process_group(0))
 }
 

@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use crate::util::*;
 
 /// The line colours of the first reports (memwatch's plot palette), as RGB.
-const BLUE: [u8; 3] = [0x1f, 0x77, 0xb4];
-const RED: [u8; 3] = [0xd6, 0x27, 0x28];
-const GREEN: [u8; 3] = [0x2c, 0xa0, 0x2c];
+pub(crate) const BLUE: [u8; 3] = [0x1f, 0x77, 0xb4];
+pub(crate) const RED: [u8; 3] = [0xd6, 0x27, 0x28];
+pub(crate) const GREEN: [u8; 3] = [0x2c, 0xa0, 0x2c];
 
 /// Run memwatch (with the deadline), with `path_dir` first on its PATH if given.
 fn mw(args: &[&dyn AsRef<OsStr>], path_dir: Option<&Path>) -> Output {
@@ -72,7 +72,7 @@ fn shape(secs: u64, peak_mib: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn svg_texts(svg: &str) -> Vec<String> {
+pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     doc.descendants()
@@ -86,7 +86,7 @@ fn svg_texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
-fn svg_height(svg: &str) -> u32 {
+pub(crate) fn svg_height(svg: &str) -> u32 {
     let doc = roxmltree::Document::parse(svg).unwrap();
     doc.root_element()
         .attribute("height")
@@ -283,7 +283,14 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Screenshot `svg` with headless Chromium at `width` x `height` into `png`.
-fn render(chromium: &Path, dir: &TempDir, svg: &Path, png: &Path, width: u32, height: u32) {
+pub(crate) fn render(
+    chromium: &Path,
+    dir: &TempDir,
+    svg: &Path,
+    png: &Path,
+    width: u32,
+    height: u32,
+) {
     let o = output(
         Command::new(chromium)
             .args([
@@ -309,14 +316,14 @@ fn render(chromium: &Path, dir: &TempDir, svg: &Path, png: &Path, width: u32, he
 }
 
 /// The decoded screenshot.
-struct Image {
-    width: u32,
-    height: u32,
+pub(crate) struct Image {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
     /// RGB, row by row.
     rgb: Vec<[u8; 3]>,
 }
 
-fn decode(png_path: &Path) -> Image {
+pub(crate) fn decode(png_path: &Path) -> Image {
     let mut decoder = png::Decoder::new(BufReader::new(File::open(png_path).unwrap()));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().unwrap();
@@ -339,7 +346,7 @@ fn decode(png_path: &Path) -> Image {
 
 impl Image {
     /// Pixels within a small distance of `c` (anti-aliased edges left out).
-    fn count_near(&self, c: [u8; 3]) -> usize {
+    pub(crate) fn count_near(&self, c: [u8; 3]) -> usize {
         self.rgb
             .iter()
             .filter(|p| p.iter().zip(c).all(|(&a, b)| a.abs_diff(b) <= 24))
@@ -348,7 +355,7 @@ impl Image {
 
     /// Assert the picture is not blank: many colours, a fair share of non-white pixels,
     /// dark text, and each of `colors` drawn.
-    fn assert_looks_drawn(&self, colors: &[[u8; 3]]) {
+    pub(crate) fn assert_looks_drawn(&self, colors: &[[u8; 3]]) {
         let total = self.rgb.len();
         assert_eq!(total, (self.width * self.height) as usize);
         let mut distinct: Vec<[u8; 3]> = self.rgb.clone();
@@ -384,7 +391,7 @@ impl Image {
 }
 
 /// Chromium, or `None` after [`skip_or_fail`].
-fn skip_without_chromium() -> Option<PathBuf> {
+pub(crate) fn skip_without_chromium() -> Option<PathBuf> {
     let c = chromium();
     if c.is_none() {
         skip_or_fail(

@@ -5,9 +5,11 @@
 //! same in a browser, an image viewer and a README. One report: its total RSS over time
 //! (the report's bounded, max-preserving timeline) with the area below it filled, the peak
 //! marked with its value, and the processes with the largest peaks listed below. Several:
-//! one line each in distinct colours, each peak marked, and a legend.
+//! one line each in distinct colours, each peak marked, and a legend. A sweep is drawn by
+//! [`sweep`]: its peaks against the parameter.
 
 mod axis;
+pub(crate) mod sweep;
 mod text;
 
 use std::fmt::Write as _;

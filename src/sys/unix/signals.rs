@@ -27,6 +27,10 @@ static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// Job signals (not SIGCHLD) received so far, for waits outside the sampling loop.
 static JOB_SIGNALS_RECEIVED: AtomicU32 = AtomicU32::new(0);
 
+/// The first job signal received (0 until one is), for a process that runs several jobs
+/// and stops at the first signal (a sweep).
+static FIRST_JOB_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
 /// Bytes per signal in the pipe: the signal number, then the sender's pid (native endian).
 const RECORD: usize = 5;
 
@@ -55,6 +59,7 @@ pub(crate) const KILL: i32 = libc::SIGKILL;
 extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     if JOB_SIGNALS.iter().any(|s| *s as libc::c_int == signal) {
         JOB_SIGNALS_RECEIVED.fetch_add(1, Ordering::Relaxed);
+        let _ = FIRST_JOB_SIGNAL.compare_exchange(0, signal, Ordering::Relaxed, Ordering::Relaxed);
     }
     let fd = PIPE_WRITE.load(Ordering::Relaxed);
     if fd < 0 {
@@ -249,6 +254,11 @@ fn set_flags(fd: &OwnedFd) -> io::Result<()> {
 /// reader, that a signal must end).
 pub(crate) fn job_signals_received() -> u32 {
     JOB_SIGNALS_RECEIVED.load(Ordering::Relaxed)
+}
+
+/// The first job signal received since memwatch started, if any.
+pub(crate) fn first_job_signal() -> Option<i32> {
+    Some(FIRST_JOB_SIGNAL.load(Ordering::Relaxed)).filter(|&s| s != 0)
 }
 
 /// Send `signal` to `pid` (used for the root, memwatch's unreaped child, whose pid cannot
