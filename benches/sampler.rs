@@ -154,7 +154,9 @@ fn sampler(c: &mut Criterion) {
         for &n in JOB_SIZES {
             let fixture = JobFixture::new(n);
             let pids = fixture.pids();
-            std::thread::sleep(Duration::from_millis(100));
+            // Time for every `sleep` to have started (4 s for 4096), so none of them
+            // competes with the first measurement.
+            std::thread::sleep(Duration::from_millis(100 + n as u64));
             let label = format!("n{n}_m{m}");
 
             // The floor: one pread of a kept-open statm per job process.
