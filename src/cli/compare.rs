@@ -117,6 +117,7 @@ fn unit_noun(u: Unit) -> &'static str {
         Unit::Kib => "a memory size",
         Unit::Seconds | Unit::Millis => "a time",
         Unit::Count => "a count",
+        Unit::Percent => "a percentage",
     }
 }
 
@@ -126,6 +127,7 @@ fn unit_example(u: Unit) -> &'static str {
         Unit::Kib => "a size (256MiB)",
         Unit::Seconds | Unit::Millis => "a time (30s)",
         Unit::Count => "a count (10)",
+        Unit::Percent => "a percentage (20%)",
     }
 }
 

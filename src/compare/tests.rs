@@ -774,3 +774,55 @@ fn max_rss_checks_the_new_side_of_a_pair() {
     let c = super::pair(vec![b.clone(), b], fig("total"), &gates).unwrap();
     assert_eq!(c.json.exit_code, 0);
 }
+
+#[test]
+fn the_cgroup_peak_is_gated_and_the_share_of_the_limit_only_shown() {
+    let mut b = figures(Some(4000), Some(1000), 1.0, 4);
+    let mut n = figures(Some(4000), Some(1000), 1.0, 4);
+    b.set(fig("cgroup"), Some(5000.0));
+    n.set(fig("cgroup"), Some(6000.0));
+    b.set(fig("limit"), Some(40.0));
+    n.set(fig("limit"), Some(48.5));
+    let limit = quantity::parse("10%").unwrap();
+    let c = pair(
+        vec![entry("base", b.clone()), entry("new", n.clone())],
+        fig("cgroup"),
+        Some(&limit),
+        false,
+    )
+    .unwrap();
+    assert!(c.json.check.as_ref().unwrap().exceeded);
+    assert!(
+        c.json.verdict.starts_with("FAIL: cgroup peak rose from"),
+        "{}",
+        c.json.verdict
+    );
+    let text = human_pair(&c);
+    assert!(text.contains("Cgroup peak"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("Peak % of limit")
+            && l.contains("40.0%")
+            && l.contains("+8.5 pp")),
+        "{text}"
+    );
+    assert!(
+        !fig("limit").gate(),
+        "a share of a limit that may differ is never gated"
+    );
+    // Reports without them (earlier versions) show neither row.
+    let plain = pair(
+        vec![
+            entry("base", figures(Some(1), Some(1), 1.0, 1)),
+            entry("new", figures(Some(1), Some(1), 1.0, 1)),
+        ],
+        fig("total"),
+        None,
+        false,
+    )
+    .unwrap();
+    let text = human_pair(&plain);
+    assert!(
+        !text.contains("Cgroup peak") && !text.contains("of limit"),
+        "{text}"
+    );
+}

@@ -4,9 +4,11 @@
 //! parent (or process group leader) is in the job, or whose parent is memwatch itself (the
 //! root, and orphans memwatch adopted as subreaper), reads every live member's RSS, and keeps
 //! the running maxima: the total at each sample, each process's own peak, and a bounded
-//! timeline. Nothing here knows the operating system; tests drive it with
-//! [`crate::sys::fake::FakeInspector`].
+//! timeline. A launcher's tasks that a daemon started outside the job's tree (Slurm's
+//! `srun`) are adopted ([`adopt`]). Nothing here knows the operating system; tests drive it
+//! with [`crate::sys::fake::FakeInspector`].
 
+mod adopt;
 mod read;
 mod record;
 mod stats;
@@ -16,8 +18,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::error::SampleError;
+use crate::model::Exit;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
+use adopt::Adoption;
 pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
 use record::{Live, born_before, shown_command};
 pub use stats::{JobStats, SampleSummary};
@@ -72,6 +76,12 @@ pub struct Job<I: Inspector> {
     extra_unreadable: u64,
     extra_next: Duration,
     extra_period_max: Duration,
+    /// Processes that ended so far (found gone or reaped).
+    ended: u64,
+    /// Processes memwatch reaped before a sample found them gone: the next sample is when
+    /// memwatch learned of their end, and stamps it.
+    reaped_unstamped: Vec<Pid>,
+    adoption: Adoption,
 }
 
 impl<I: Inspector> Job<I> {
@@ -112,6 +122,9 @@ impl<I: Inspector> Job<I> {
             extra_unreadable: 0,
             extra_next: Duration::ZERO,
             extra_period_max: Duration::ZERO,
+            ended: 0,
+            reaped_unstamped: Vec::new(),
+            adoption: Adoption::default(),
         }
     }
 
@@ -135,8 +148,14 @@ impl<I: Inspector> Job<I> {
     /// complete search instead of births only (first sample, safety net, after the root's
     /// exit).
     pub fn sample(&mut self, t: Duration, full: bool) -> Result<SampleSummary, SampleError> {
+        if !self.reaped_unstamped.is_empty() {
+            self.stamp_reaped(t);
+        }
         self.discover(full)?;
         self.admit(t);
+        if self.adoption.active() {
+            self.adopt(t, full);
+        }
         let summary = self.read_all(t);
         self.samples += 1;
         let index = self.samples - 1;
@@ -179,6 +198,7 @@ impl<I: Inspector> Job<I> {
             live: &self.live_pids,
             is_live: &is_live,
             full,
+            roots: &self.adoption.roots,
         };
         self.inspector.discover(&d, &mut self.seen)
     }
@@ -224,7 +244,7 @@ impl<I: Inspector> Job<I> {
                         self.seen.swap_remove(i);
                         continue;
                     }
-                    self.retire(li);
+                    self.retire(li, Some(t));
                 }
                 if self.belongs(&s) {
                     self.seen.swap_remove(i);
@@ -240,9 +260,10 @@ impl<I: Inspector> Job<I> {
         }
     }
 
-    fn follow(&mut self, s: Seen, t: Duration) {
+    /// Follow a process admitted into the job; false if it is already gone.
+    fn follow(&mut self, s: Seen, t: Duration) -> bool {
         let Some((mut handle, access)) = self.inspector.follow(&s) else {
-            return;
+            return false;
         };
         let is_root = s.id.pid == self.root_pid && s.ppid == self.self_pid;
         let command = shown_command(
@@ -255,13 +276,27 @@ impl<I: Inspector> Job<I> {
             self.denied.push(s.id);
             self.newly_denied += 1;
         }
-        // Found running its parent's command line: maybe between its fork and its exec.
-        let copy_of_parent = self
+        let parent = self
             .live_index
             .get(&s.ppid)
             .map(|&i| &self.live[i].rec)
-            .is_some_and(|parent| born_before(parent.born, s.born) && *parent.command == *command);
+            .filter(|parent| born_before(parent.born, s.born));
+        // Found running its parent's command line: maybe between its fork and its exec.
+        let copy_of_parent = parent.is_some_and(|parent| *parent.command == *command);
+        // Adopted with its parent, or with the leader of its group when only the group
+        // links it to the job (its parent gone, or not followed yet).
+        let leader = self.live_index.get(&s.pgid).map(|&i| &self.live[i].rec);
+        let adopted_step = parent.map_or_else(
+            || leader.and_then(|l| l.adopted_step.clone()),
+            |p| p.adopted_step.clone(),
+        );
+        let launcher = adopt::is_launcher(&command);
+        if launcher {
+            self.adoption.launcher(s.id.pid, true);
+        }
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
+        rec.adopted_step = adopted_step;
+        rec.launcher = launcher;
         rec.copy_of_parent = copy_of_parent;
         self.copies_live += usize::from(copy_of_parent);
         rec.pgid = s.pgid;
@@ -273,12 +308,22 @@ impl<I: Inspector> Job<I> {
         self.live_index.insert(s.id.pid, self.live.len());
         self.live_pids.push(s.id.pid);
         self.live.push(Live { rec, handle });
+        true
     }
 
-    /// Move live process `i` to the dead records.
-    fn retire(&mut self, i: usize) {
-        let gone = self.live.swap_remove(i);
+    /// Move live process `i` to the dead records; `gone_at`: the sample that found it
+    /// gone, if one did.
+    fn retire(&mut self, i: usize, gone_at: Option<Duration>) {
+        let mut gone = self.live.swap_remove(i);
+        gone.rec.gone_at = gone_at;
+        self.ended += 1;
         self.copies_live -= usize::from(gone.rec.copy_of_parent);
+        if gone.rec.launcher {
+            self.adoption.launcher(gone.rec.id.pid, false);
+        }
+        if gone.rec.adopted_step.is_some() {
+            self.adoption.roots.retain(|&p| p != gone.rec.id.pid);
+        }
         self.live_pids.swap_remove(i);
         self.live_index.remove(&gone.rec.id.pid);
         if let Some(moved) = self.live.get(i) {
@@ -307,12 +352,13 @@ impl<I: Inspector> Job<I> {
     /// KiB). The process is marked gone if a sample had not seen it die yet.
     pub fn reaped(&mut self, pid: Pid, kernel_max_rss_kib: Option<u64>) {
         if let Some(&i) = self.live_index.get(&pid) {
-            self.retire(i);
+            self.retire(i, None);
         }
         if pid == self.root_pid && !self.dead.iter().any(|r| r.is_root) {
             // The command exited before any sample found it: it was still the job. Keep it,
             // with no sampled figure (unknown, not 0) and the kernel's peak.
             self.total_seen += 1;
+            self.ended += 1;
             self.dead.push(ProcRecord::new(
                 ProcId { pid, start: 0 },
                 self.self_pid,
@@ -323,7 +369,34 @@ impl<I: Inspector> Job<I> {
         }
         if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
             rec.kernel_max_rss_kib = kernel_max_rss_kib;
+            if rec.gone_at.is_none() {
+                self.reaped_unstamped.push(pid);
+            }
         }
+    }
+
+    /// The processes memwatch reaped since the previous sample ended, as far as memwatch
+    /// knows, at this sample (`t`).
+    fn stamp_reaped(&mut self, t: Duration) {
+        for pid in std::mem::take(&mut self.reaped_unstamped) {
+            if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+                rec.gone_at.get_or_insert(t);
+            }
+        }
+    }
+
+    /// Record how a process memwatch reaped ended (its wait status). Call after
+    /// [`reaped`](Job::reaped).
+    pub fn exited(&mut self, pid: Pid, exit: Exit) {
+        if let Some(rec) = self.dead.iter_mut().rev().find(|r| r.id.pid == pid) {
+            rec.exit = Some(exit);
+        }
+    }
+
+    /// How many of the job's processes have ended so far (found gone by a sample, or
+    /// reaped): a change tells that processes ended since.
+    pub fn ended(&self) -> u64 {
+        self.ended
     }
 
     /// Record a reaped process's lifetime peak physical footprint (macOS), KiB. Call after

@@ -39,6 +39,13 @@ impl<I: Inspector> Job<I> {
                                 &self.root_command,
                                 &self.root_program,
                             );
+                            // It exec'd a launcher (the root, srun, is first found as a
+                            // copy of memwatch), or exec'd from one.
+                            let launcher = super::adopt::is_launcher(&live.rec.command);
+                            if launcher != live.rec.launcher {
+                                live.rec.launcher = launcher;
+                                self.adoption.launcher(live.rec.id.pid, launcher);
+                            }
                         }
                         if (exec || changed) && live.rec.copy_of_parent {
                             live.rec.exec_seen();
@@ -81,7 +88,7 @@ impl<I: Inspector> Job<I> {
                     sum.unknown += 1;
                     i += 1;
                 }
-                Reading::Gone => self.retire(i),
+                Reading::Gone => self.retire(i, Some(t)),
             }
         }
         if self.copy_peaks_pending > 0 {

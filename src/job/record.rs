@@ -4,6 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::model::Exit;
 use crate::sys::{Access, Pid, ProcId, Seen};
 
 /// Everything memwatch knows about one process of the job.
@@ -69,6 +70,18 @@ pub struct ProcRecord {
     /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
     /// is the parent's pages is decided once the whole sample is read.
     pub(super) copy_peak_pending: bool,
+    /// The sample at which memwatch learned it was gone: the one that found it gone, or,
+    /// when memwatch reaped it first, the next one. `None` while alive, and for a process
+    /// reaped after the last sample.
+    pub gone_at: Option<Duration>,
+    /// How it ended, when memwatch reaped it (the command, orphans it adopted); `None`
+    /// when its parent reaped it, which leaves memwatch no way to know.
+    pub exit: Option<Exit>,
+    /// The Slurm step (`JOB.STEP`) whose daemon started it, or its adopted ancestor,
+    /// outside memwatch's process tree: it is in the job by adoption.
+    pub adopted_step: Option<Rc<str>>,
+    /// It runs a launcher that hands its work to a daemon (`srun`, ...).
+    pub(super) launcher: bool,
 }
 
 impl ProcRecord {
@@ -100,6 +113,10 @@ impl ProcRecord {
             exec_after_copy: false,
             peak_as_copy: false,
             copy_peak_pending: false,
+            gone_at: None,
+            exit: None,
+            adopted_step: None,
+            launcher: false,
         }
     }
 

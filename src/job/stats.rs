@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::record::{ForkCopy, ProcRecord};
 use super::{Job, Timeline};
-use crate::sys::{Gaps, Inspector, Metric};
+use crate::sys::{Gaps, Inspector, Metric, Pid};
 
 /// What one sample found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,6 +95,13 @@ pub struct JobStats {
     /// of their parents (after fork, before the exec they made later), at most
     /// [`MAX_FORK_COPIES`]: RSS counted their parents' pages twice there.
     pub fork_copies_at_peak: Vec<ForkCopy>,
+    /// The first job process that ran a launcher handing its work to a daemon (`srun`):
+    /// its tasks are in the job only if adopted.
+    pub launcher: Option<Pid>,
+    /// Tasks of Slurm steps adopted into the job (their `adopted_step` is set).
+    pub adopted: u64,
+    /// The most nodes an adopted task's step ran on, when the tasks said.
+    pub adopted_nodes: Option<u32>,
     /// Every process kept, in no particular order.
     pub processes: Vec<ProcRecord>,
 }
@@ -149,6 +156,9 @@ impl<I: Inspector> Job<I> {
             gaps: self.inspector.gaps(),
             timeline,
             fork_copies_at_peak,
+            launcher: self.adoption.first_launcher,
+            adopted: self.adoption.adopted,
+            adopted_nodes: self.adoption.nodes,
             processes,
         }
     }

@@ -758,3 +758,54 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn how_and_when_processes_ended() {
+    let fake = FakeInspector::default();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(100));
+    fake.spawn(FakeProc::new(200, ROOT, 11, "child").rss(300));
+    let mut j = job(fake.clone());
+    j.sample(ms(0), true).unwrap();
+    assert_eq!(j.ended(), 0);
+    // The child is found gone by a sample (its parent reaped it): when, but not how.
+    fake.exit(200);
+    j.sample(ms(10), false).unwrap();
+    assert_eq!(j.ended(), 1);
+    // The root is reaped by memwatch before a sample sees it gone: how, but not when.
+    fake.exit(ROOT);
+    j.reaped(ROOT, Some(120));
+    j.exited(ROOT, Exit::Signal(9));
+    assert_eq!(j.ended(), 2);
+    let stats = j.finish();
+    let child = stats.processes.iter().find(|p| p.id.pid == 200).unwrap();
+    assert_eq!((child.gone_at, child.exit), (Some(ms(10)), None));
+    assert_eq!(child.last_kib, 300);
+    let root = stats.processes.iter().find(|p| p.is_root).unwrap();
+    assert_eq!((root.gone_at, root.exit), (None, Some(Exit::Signal(9))));
+}
+
+#[test]
+fn a_process_reaped_between_samples_is_stamped_by_the_next_one() {
+    let fake = FakeInspector::default();
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "root").rss(100));
+    let mut j = job(fake.clone());
+    j.sample(ms(0), true).unwrap();
+    fake.exit(ROOT);
+    j.reaped(ROOT, Some(120));
+    j.exited(ROOT, Exit::Signal(9));
+    j.sample(ms(10), false).unwrap();
+    j.sample(ms(20), false).unwrap();
+    let stats = j.finish();
+    assert_eq!(stats.processes[0].gone_at, Some(ms(10)));
+}
+
+#[test]
+fn a_root_reaped_before_any_sample_ended_too() {
+    let fake = FakeInspector::default();
+    let mut j = job(fake);
+    j.reaped(ROOT, Some(50));
+    j.exited(ROOT, Exit::Code(3));
+    assert_eq!(j.ended(), 1);
+    let stats = j.finish();
+    assert_eq!(stats.processes[0].exit, Some(Exit::Code(3)));
+}

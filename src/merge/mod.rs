@@ -143,6 +143,7 @@ fn report_row(file: &str, r: &Report, at_peak: u64) -> MergedReport {
             r.start_time.checked_add(d).ok()
         }),
         rss_at_job_peak_kib: at_peak,
+        memory_limit: r.memory_limit.clone(),
         figures: Values::of(r),
     }
 }

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::model::figures::{Totals, Values};
+use crate::model::limit::MemoryLimit;
 use crate::model::timeline::Point;
 
 /// Version of the `merge --json` format.
@@ -88,6 +89,10 @@ pub struct MergedReport {
     pub max_total_rss_time: Option<Timestamp>,
     /// Its total at the job peak's instant, KiB (these add up to the job peak).
     pub rss_at_job_peak_kib: u64,
+    /// The memory limit in force where it ran (its report's `memory_limit`): limits are
+    /// listed per report, never added up. `null` when its report has none.
+    #[serde(default)]
+    pub memory_limit: Option<MemoryLimit>,
     /// Its headline figures (the figure table's keys: `max_total_rss_kib`,
     /// `duration_seconds`, `processes_total`, …), `null` when it does not know one.
     #[serde(flatten)]

@@ -167,8 +167,33 @@ fn write_reports(m: &Merged, out: &mut dyn Write) -> io::Result<()> {
         ]
     }));
     use Align::{Left, Right};
-    let align = [Right, Left, Right, Right, Right, Right, Left];
+    let mut align = vec![Right, Left, Right, Right, Right, Right, Left];
+    if m.reports.iter().any(|r| r.memory_limit.is_some()) {
+        add_limits(m, &mut rows, &mut align);
+    }
     out.write_all(table::render(&rows, &align, 2).as_bytes())
+}
+
+/// Each report's limit in force and its peak's share of it, before the file column:
+/// limits are per report (per node), never added up.
+fn add_limits(m: &Merged, rows: &mut [Vec<String>], align: &mut Vec<Align>) {
+    let share = by_name("limit");
+    let at = rows[0].len() - 1;
+    rows[0].insert(at, "limit".to_string());
+    rows[0].insert(at + 1, "of limit".to_string());
+    for (row, r) in rows[1..].iter_mut().zip(&m.reports) {
+        let limit = r.memory_limit.as_ref().map_or_else(
+            || "-".to_string(),
+            |l| format!("{} ({})", iec(l.kib), l.describe()),
+        );
+        let pct = share
+            .and_then(|f| r.figures.get(f).map(|v| units::value(f.unit, v)))
+            .unwrap_or_else(|| "-".to_string());
+        row.insert(at, limit);
+        row.insert(at + 1, pct);
+    }
+    align.insert(at, Align::Right);
+    align.insert(at + 1, Align::Right);
 }
 
 /// The processes with the largest peaks across the reports.

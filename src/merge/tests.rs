@@ -547,3 +547,46 @@ fn private_peaks_are_summed_as_an_upper_bound_when_every_report_has_one() {
         ["only 1 of 2 reports have a private RSS figure: no private RSS sum is given"]
     );
 }
+
+#[test]
+fn limits_are_listed_per_report_never_added() {
+    use crate::model::limit::{LimitSource, MemoryLimit};
+    let mut a = report("node-a", 0, 0, 1000, &[(0, 60 * MIB), (500, 80 * MIB)]);
+    let mut b = report("node-b", 1, 0, 1000, &[(0, 10 * MIB), (500, 20 * MIB)]);
+    let old = report("node-c", 2, 0, 1000, &[(0, 10 * MIB)]);
+    a.memory_limit = Some(MemoryLimit {
+        kib: 100 * MIB,
+        source: LimitSource::Slurm,
+        detail: "SLURM_MEM_PER_NODE=100".into(),
+    });
+    a.peak_percent_of_limit = Some(80.0);
+    b.memory_limit = Some(MemoryLimit {
+        kib: 200 * MIB,
+        source: LimitSource::Cgroup,
+        detail: "/sys/fs/cgroup/job/memory.max".into(),
+    });
+    b.peak_percent_of_limit = Some(10.0);
+    let m = merge(&named(vec![a, b, old]), 10);
+    let limits: Vec<Option<u64>> = m
+        .reports
+        .iter()
+        .map(|r| r.memory_limit.as_ref().map(|l| l.kib))
+        .collect();
+    assert_eq!(limits, vec![Some(100 * MIB), Some(200 * MIB), None]);
+    let json = serde_json::to_value(&m).unwrap();
+    assert_eq!(json["reports"][0]["memory_limit"]["source"], "slurm");
+    assert_eq!(json["reports"][0]["peak_percent_of_limit"], 80.0);
+    assert!(json["reports"][2]["memory_limit"].is_null());
+    // Nothing adds limits up.
+    let text = serde_json::to_string(&json).unwrap();
+    assert!(!text.contains("sum_of_report_limit"), "{text}");
+    let mut human = Vec::new();
+    write_human(&m, &mut human).unwrap();
+    let human = String::from_utf8(human).unwrap();
+    assert!(human.contains("limit  of limit"), "{human}");
+    assert!(
+        human.contains("100.0 MiB (Slurm --mem)     80.0%"),
+        "{human}"
+    );
+    assert!(human.contains("200.0 MiB (cgroup memory.max)"), "{human}");
+}

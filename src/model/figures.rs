@@ -26,13 +26,15 @@ pub enum Unit {
     Count,
     /// Time, milliseconds (fractions in JSON): the achieved interval.
     Millis,
+    /// A percentage (fractions in JSON).
+    Percent,
 }
 
 impl Unit {
     /// The value as a JSON number: whole for KiB and counts, as is for seconds.
     pub fn json(self, v: f64) -> serde_json::Value {
         match self {
-            Unit::Seconds | Unit::Millis => serde_json::Value::from(v),
+            Unit::Seconds | Unit::Millis | Unit::Percent => serde_json::Value::from(v),
             Unit::Kib | Unit::Count if v < 0.0 => serde_json::Value::from(v.round() as i64),
             Unit::Kib | Unit::Count => serde_json::Value::from(v.round() as u64),
         }
@@ -40,7 +42,7 @@ impl Unit {
 
     /// Whether values are whole (medians of an even count round half up to one).
     pub fn whole(self) -> bool {
-        !matches!(self, Unit::Seconds | Unit::Millis)
+        matches!(self, Unit::Kib | Unit::Count)
     }
 }
 
@@ -270,6 +272,38 @@ pub static FIGURES: &[Figure] = &[
         ratio_column: false,
         scaling: Scaling::Absent,
         unknown_reason: NO_SAMPLE,
+    },
+    Figure {
+        name: "cgroup",
+        key: "cgroup_peak_kib",
+        ratio_key: Some("cgroup_peak"),
+        label: "Cgroup peak",
+        noun: "cgroup peak",
+        unit: Unit::Kib,
+        better: Better::Lower,
+        read: |r| kib(r.cgroup_peak_kib),
+        partial: |_| false,
+        merge: Merge::PerReport,
+        optional: true,
+        ratio_column: true,
+        scaling: Scaling::Values,
+        unknown_reason: "the job did not have its memory cgroup to itself, or the report was made on macOS or by an earlier memwatch (its cgroup_peak_note says why)",
+    },
+    Figure {
+        name: "limit",
+        key: "peak_percent_of_limit",
+        ratio_key: None,
+        label: "Peak % of limit",
+        noun: "peak share of the memory limit",
+        unit: Unit::Percent,
+        better: Better::Neither,
+        read: |r| r.peak_percent_of_limit,
+        partial: |r| r.max_total_rss_is_lower_bound || r.processes_unreadable > 0,
+        merge: Merge::PerReport,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Absent,
+        unknown_reason: "the report has no memory limit (made by an earlier memwatch) or no max total",
     },
     Figure {
         name: "samples",

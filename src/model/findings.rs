@@ -61,6 +61,17 @@ pub(crate) enum Finding {
         /// How many.
         processes: u64,
     },
+    /// The job ran a launcher that hands its work to a daemon (Slurm's `srun`): its tasks
+    /// are not its descendants, and are in the report only where memwatch adopted them
+    /// (`adopted_step`: this node's).
+    Launcher {
+        /// The launcher.
+        launcher: ProcRef,
+        /// Tasks adopted on this node.
+        adopted: u64,
+        /// The most nodes an adopted task's step ran on, when known.
+        nodes: Option<u32>,
+    },
     /// memwatch ran out of file descriptors.
     FdShortage {
         /// At how many samples.
@@ -162,6 +173,21 @@ pub(crate) fn interval_not_kept(r: &Report) -> Option<Finding> {
         missed: r.deadlines_missed.unwrap_or(0),
         cause,
     })
+}
+
+/// The finding about launcher `pid` (listed in `r` or not) of a job into which memwatch
+/// adopted `adopted` tasks, whose steps ran on at most `nodes` nodes.
+pub(crate) fn launcher(r: &Report, pid: i32, adopted: u64, nodes: Option<u32>) -> Finding {
+    let launcher = r
+        .processes
+        .iter()
+        .position(|p| p.pid == pid)
+        .map_or(ProcRef::Pid(pid), ProcRef::Listed);
+    Finding::Launcher {
+        launcher,
+        adopted,
+        nodes,
+    }
 }
 
 /// A sampled peak below this share of the kernel's peak means a spike fell between samples.

@@ -2,8 +2,9 @@
 //! ([`report`]), its headline figures ([`figures`]), what the cross-checks find in it
 //! ([`findings`]), the timeline, how the command ended ([`exit`]), reports as files
 //! ([`io`]), quantities as people write them ([`quantity`]), the `--max-rss` check
-//! ([`gate`]), a sweep's result ([`sweep`]). It depends on nothing above it: the job, the
-//! outputs and the commands all speak its types.
+//! ([`gate`]), a sweep's result ([`sweep`]), the memory limit in force ([`limit`]) and the
+//! OOM kills named ([`oom`]). It depends on nothing above it: the job, the outputs and the
+//! commands all speak its types.
 
 pub mod exit;
 pub mod figures;
@@ -11,7 +12,9 @@ pub(crate) mod findings;
 pub mod gate;
 pub mod io;
 pub(crate) mod launcher;
+pub mod limit;
 pub mod metric;
+pub mod oom;
 pub(crate) mod quantity;
 pub mod report;
 pub mod sweep;

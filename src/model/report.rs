@@ -7,6 +7,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::limit::MemoryLimit;
+use super::oom::OomKill;
 use super::timeline::Point;
 use super::{Exit, Metric};
 
@@ -63,6 +65,13 @@ pub struct ProcessReport {
     /// (`ri_lifetime_max_phys_footprint`), KiB; null otherwise.
     #[serde(default)]
     pub kernel_max_footprint_kib: Option<u64>,
+    /// The Slurm step (`JOB.STEP`: `1234.0`, `1234.batch`) whose daemon (`slurmstepd`)
+    /// started this process on this node, outside the command's process tree, when memwatch
+    /// adopted it into the job: a task of an `srun` (or `sbatch --wait`) the command ran, or
+    /// a descendant of one. null for the command's own processes and in reports of earlier
+    /// versions.
+    #[serde(default)]
+    pub adopted_step: Option<String>,
     /// Its largest private RSS, KiB: resident memory neither file-backed nor shared (Linux:
     /// statm's resident minus shared pages, read with its RSS). Null where its memory could
     /// not be read, on macOS, and in reports of earlier versions.
@@ -277,6 +286,35 @@ pub struct Report {
     /// the budget never stretched the interval (or there was none).
     #[serde(default)]
     pub interval_stretched_max_ms: Option<f64>,
+    /// The memory limit in force for the job: the lowest of its memory cgroup's limit (the
+    /// lowest along the cgroup's path), Slurm's allocation on this node, `RLIMIT_AS` and
+    /// `RLIMIT_DATA` when finite, and the machine's memory. `null` in reports of earlier
+    /// versions, and when not even the machine's memory could be read.
+    #[serde(default)]
+    pub memory_limit: Option<MemoryLimit>,
+    /// `max_total_rss_kib` as a percentage of `memory_limit` (one decimal), a lower bound
+    /// when `max_total_rss_is_lower_bound`; `null` when either is unknown.
+    #[serde(default)]
+    pub peak_percent_of_limit: Option<f64>,
+    /// The kernel's high-water mark of the memory cgroup the job ran in (`memory.peak`,
+    /// v1 `memory.max_usage_in_bytes`), KiB, when the job had that cgroup to itself (every
+    /// process in it was the job's or memwatch) and the mark rose during the job. It counts
+    /// page cache and kernel memory too, as the OOM killer does. `null` otherwise
+    /// (`cgroup_peak_note` says why).
+    #[serde(default)]
+    pub cgroup_peak_kib: Option<u64>,
+    /// What `cgroup_peak_kib` counts, or why it is `null`.
+    #[serde(default)]
+    pub cgroup_peak_note: Option<String>,
+    /// The processes of the job the OOM killer killed (see the README: certain when
+    /// memwatch reaped it and saw SIGKILL, probable when its parent reaped it).
+    #[serde(default)]
+    pub oom_kills: Vec<OomKill>,
+    /// OOM kills the job's memory cgroup counted during the run (`memory.events`
+    /// `oom_kill`, v1 `memory.oom_control`); `null` when memwatch could not read the
+    /// counter (no memory cgroup, macOS) and in reports of earlier versions.
+    #[serde(default)]
+    pub oom_kill_count: Option<u64>,
 }
 
 /// Sort processes for display and output: largest peak first, unknown last, then by first

@@ -1,6 +1,6 @@
-//! The human summary: job, duration, samples, peaks, then the per-process
-//! table sorted by peak. IEC units (1 KiB = 1024 bytes) with one decimal; the only place
-//! where KiB become text.
+//! The human summary: job, duration, samples, peaks, the limit in force and the OOM kills,
+//! then the per-process table sorted by peak. IEC units (1 KiB = 1024 bytes) with one
+//! decimal; the only place where KiB become text.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -47,6 +47,7 @@ pub(crate) fn write_with(r: &Report, out: &mut dyn Write, full: FullList<'_>) ->
     write_job(r, out)?;
     writeln!(out)?;
     write_memory(r, out)?;
+    write_limits(r, out)?;
     write_usage(r, out)?;
     write_processes(r, out, full)?;
     if !r.left_running.is_empty() {
@@ -298,6 +299,8 @@ fn write_processes(r: &Report, out: &mut dyn Write, full: FullList<'_>) -> io::R
         let cmd = short_command(&p.command, COMMAND_WIDTH);
         let note = if p.peak_before_exec {
             format!("  (before its exec, as a copy of pid {})", p.ppid)
+        } else if let Some(step) = &p.adopted_step {
+            format!("  (adopted from Slurm step {step})")
         } else {
             String::new()
         };
@@ -348,4 +351,76 @@ fn rss_left_out(r: &Report) -> String {
 /// `SIGTERM`, or `signal 40` for a number without a name.
 fn signal_text(s: i32) -> String {
     crate::model::signal_name(s).map_or_else(|| format!("signal {s}"), str::to_string)
+}
+
+/// A share of a limit: whole percents, one decimal below 10% and around 100%.
+fn percent_text(p: f64) -> String {
+    if p < 10.0 || (99.5..100.5).contains(&p) {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
+/// The limit in force and the headroom, the cgroup's own peak when the job had its
+/// cgroup to itself, and the OOM kills (or that there were none).
+fn write_limits(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(l) = &r.memory_limit {
+        let share = match r.peak_percent_of_limit {
+            Some(p) => format!(
+                "peak {}{} of it",
+                at_least(r.max_total_rss_is_lower_bound),
+                percent_text(p)
+            ),
+            None => "peak unknown".to_string(),
+        };
+        let oom = if r.oom_kill_count == Some(0) {
+            "; no OOM kill in the job's cgroup"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "Limit:           {} ({}); {share}{oom}",
+            iec(l.kib),
+            l.describe()
+        )?;
+    }
+    if let Some(kib) = r.cgroup_peak_kib {
+        writeln!(
+            out,
+            "Cgroup peak:     {} (the kernel's high-water mark of the job's cgroup: page cache and kernel memory included)",
+            iec(kib)
+        )?;
+    }
+    for k in &r.oom_kills {
+        let how = if k.certain {
+            "was killed by the OOM killer"
+        } else {
+            "was probably killed by the OOM killer (its parent reaped it, so memwatch could not see how it ended; it ended when the cgroup counted the kill)"
+        };
+        let limit = k.limit.as_ref().map_or(String::new(), |l| {
+            format!(", limit {} ({})", iec(l.kib), l.describe())
+        });
+        writeln!(
+            out,
+            "OOM kill:        pid {} ({}) {how}: last sampled RSS {}{limit}",
+            k.pid,
+            short_command(&k.command, 60),
+            iec_or_unknown(k.last_rss_kib),
+        )?;
+    }
+    let named = r.oom_kills.len() as u64;
+    if let Some(unnamed) = r
+        .oom_kill_count
+        .map(|n| n.saturating_sub(named))
+        .filter(|&n| n > 0)
+    {
+        writeln!(
+            out,
+            "OOM kill:        {unnamed} more process{} in the job's cgroup killed by the OOM killer during the run, which memwatch could not name",
+            if unnamed == 1 { "" } else { "es" }
+        )?;
+    }
+    Ok(())
 }

@@ -100,6 +100,7 @@ pub(crate) fn value(unit: Unit, v: f64) -> String {
         Unit::Seconds => seconds(v),
         Unit::Count => format!("{}", v.round() as i128),
         Unit::Millis => Interval(v).to_string(),
+        Unit::Percent => format!("{v:.1}%"),
     }
 }
 
@@ -110,8 +111,13 @@ pub(crate) fn value_or_unknown(unit: Unit, v: Option<f64>) -> String {
 
 /// A signed change as text: `+1.0 GiB`, `-200 ms`, `+3`; zero without a sign.
 pub(crate) fn change(unit: Unit, d: f64) -> String {
-    let text = value(unit, d.abs());
-    if text == value(unit, 0.0) {
+    // A change of a percentage is in percentage points, not a percentage of it.
+    let text = |v: f64| match unit {
+        Unit::Percent => format!("{v:.1} pp"),
+        _ => value(unit, v),
+    };
+    let (text, zero) = (text(d.abs()), text(0.0));
+    if text == zero {
         text
     } else if d < 0.0 {
         format!("-{text}")
@@ -224,6 +230,9 @@ mod tests {
         assert_eq!(change(Unit::Kib, -1024.0), "-1.0 MiB");
         assert_eq!(change(Unit::Count, 0.0), "0");
         assert_eq!(change(Unit::Count, 3.0), "+3");
+        assert_eq!(value(Unit::Percent, 81.25), "81.2%");
+        assert_eq!(change(Unit::Percent, -3.04), "-3.0 pp");
+        assert_eq!(change(Unit::Percent, 0.0), "0.0 pp");
         assert_eq!(percent(Some(12.46)), "+12.5%");
         assert_eq!(percent(Some(0.0)), "0.0%");
         assert_eq!(percent(None), "n/a");

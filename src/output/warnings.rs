@@ -1,5 +1,6 @@
 //! The words of the report's warnings and notes, from the cross-checks' findings
-//! ([`crate::model::findings`]) and the run's figures.
+//! ([`crate::model::findings`]) and the run's figures, the memory limit and the job's
+//! cgroup among them.
 
 use std::time::Duration;
 
@@ -77,6 +78,11 @@ pub(crate) fn word(r: &Report, f: &Finding) -> String {
                  total and the totals are lower bounds; run memwatch as root to see {it}"
             )
         }
+        Finding::Launcher {
+            launcher,
+            adopted,
+            nodes,
+        } => launched(r, launcher, adopted, nodes),
         Finding::FdShortage {
             samples,
             processes,
@@ -161,6 +167,59 @@ fn interval_not_kept(requested_ms: u64, gaps: [f64; 3], missed: u64, cause: Late
         }
     };
     format!("{how}: {why}; a peak shorter than {achieved} may fall between samples and be missed")
+}
+
+/// How to measure every node of a step: one memwatch per task, merged.
+const PER_TASK_RECIPE: &str = "run one memwatch per task instead, `srun memwatch run -o \
+     mem-%h-%r.json -- <program>`, then `memwatch merge mem-*.json`";
+
+/// A launcher that had Slurm start its tasks: which of them are in the report (the ones
+/// adopted on this node), which cannot be, and how to measure them all.
+fn launched(r: &Report, launcher: ProcRef, adopted: u64, nodes: Option<u32>) -> String {
+    let who = named_ref(r, launcher);
+    let head = format!(
+        "{who} had Slurm start its tasks under slurmstepd, outside memwatch's process tree"
+    );
+    if adopted == 0 {
+        return format!(
+            "{head}, and memwatch found none of them on this node: the figures \
+             leave the tasks' memory out (they ran on other nodes, were started without \
+             memwatch's MEMWATCH_RUN in their environment, e.g. srun --export=NONE, or had \
+             not started yet); to measure them, {PER_TASK_RECIPE}"
+        );
+    }
+    let mut steps: Vec<&str> = r
+        .processes
+        .iter()
+        .filter_map(|p| p.adopted_step.as_deref())
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    let steps = format!(
+        "{} {}",
+        if steps.len() == 1 { "step" } else { "steps" },
+        steps.join(", ")
+    );
+    let adopted_text = format!(
+        "memwatch followed {} of {steps} on this node into the report (adopted_step)",
+        plural(adopted, "task", "tasks")
+    );
+    match nodes {
+        Some(1) => format!(
+            "{head}; {adopted_text}; the step ran on this node only, so no task is missing, \
+             but tasks on other nodes would not be in this report: for a step across nodes, \
+             {PER_TASK_RECIPE}"
+        ),
+        Some(n) => format!(
+            "{head}; {adopted_text}; the tasks on the other {} are NOT in this report: to \
+             measure every node, {PER_TASK_RECIPE}",
+            plural(u64::from(n) - 1, "node", "nodes")
+        ),
+        None => format!(
+            "{head}; {adopted_text}; tasks on other nodes are not in this report: to measure \
+             every node, {PER_TASK_RECIPE}"
+        ),
+    }
 }
 
 /// A kernel peak the samples missed: whose it is, what the samples saw, and the likely
@@ -249,4 +308,97 @@ pub(crate) fn metric_sampling(
             format!("physical footprint (ri_phys_footprint) read {reads} time(s) in all, with RSS")
         }
     }
+}
+
+/// Why the job's cgroup is not the job's alone, as `cgroup_peak_note` says it.
+pub(crate) fn cgroup_shared(path: &str, why: &crate::sys::Intrusion) -> String {
+    match why {
+        crate::sys::Intrusion::Stranger { pid: 0, name } => format!(
+            "no cgroup peak: the job did not have its memory cgroup {path} to itself ({name} \
+             was in it too), so the cgroup's high-water mark is not the job's"
+        ),
+        crate::sys::Intrusion::Stranger { pid, name } => format!(
+            "no cgroup peak: the job did not have its memory cgroup {path} to itself (pid \
+             {pid}, {}, was in it too), so the cgroup's high-water mark is not the job's",
+            short_command(name, 60)
+        ),
+        crate::sys::Intrusion::Escaped { pid, cgroup } => format!(
+            "no cgroup peak: pid {pid} of the job ran in another cgroup ({cgroup}), whose \
+             memory the high-water mark of the job's cgroup {path} does not count"
+        ),
+    }
+}
+
+/// Why memwatch could not tell who was in the job's cgroup.
+pub(crate) fn cgroup_unchecked(path: &str, error: &str) -> String {
+    format!(
+        "no cgroup peak: memwatch could not tell who else was in the job's memory cgroup \
+         {path} ({error})"
+    )
+}
+
+/// Why there is no cgroup peak: no memory cgroup.
+pub(crate) fn no_cgroup(why: &str) -> String {
+    format!("no cgroup peak: {why}")
+}
+
+/// Why there is no cgroup peak: the high-water mark did not rise during the job.
+pub(crate) fn cgroup_peak_before(path: &str, kib: u64) -> String {
+    format!(
+        "no cgroup peak: the high-water mark of the job's memory cgroup {path} ({}) was \
+         reached before the job started and not passed since, so it says nothing of the job",
+        iec(kib)
+    )
+}
+
+/// What a cgroup peak counts.
+pub(crate) fn cgroup_peak_counts(path: &str) -> String {
+    format!(
+        "the kernel's high-water mark of the job's memory cgroup {path}, which the job had \
+         to itself (with memwatch): it counts page cache and kernel memory too, as the OOM \
+         killer does, and shared pages once, so it can differ from the RSS total either way"
+    )
+}
+
+/// The warning when the max total RSS is above 90% of the limit in force.
+pub(crate) fn near_limit(r: &Report) -> Option<String> {
+    let pct = r.peak_percent_of_limit.filter(|&p| p > 90.0)?;
+    let limit = r.memory_limit.as_ref()?;
+    let peak = r.max_total_rss_kib?;
+    let at_least = if r.max_total_rss_is_lower_bound {
+        "at least "
+    } else {
+        ""
+    };
+    let why = match limit.source {
+        crate::model::limit::LimitSource::Cgroup => {
+            "the kernel counts page cache and kernel memory against it too, and the OOM \
+             killer acts at the limit"
+        }
+        crate::model::limit::LimitSource::Slurm => {
+            "Slurm enforces it through its cgroup (ConstrainRAMSpace) or by killing the job \
+             (OverMemoryKill), where configured"
+        }
+        crate::model::limit::LimitSource::Rlimit => {
+            "it limits the virtual memory of each process, not the job's total: a process \
+             that reaches it fails to allocate"
+        }
+        crate::model::limit::LimitSource::Physical => {
+            "beyond it the machine swaps or its OOM killer acts"
+        }
+    };
+    let over = if pct > 100.0 {
+        " (RSS counts a page shared by several processes in each of them, so the total can \
+         exceed what the job holds)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "the max total RSS ({at_least}{}) is {at_least}{}% of the limit in force ({}, {}): \
+         little headroom; {why}{over}",
+        iec(peak),
+        crate::output::units::trim_float(pct),
+        iec(limit.kib),
+        limit.describe()
+    ))
 }

@@ -4,8 +4,9 @@
 //! shell), becomes the child subreaper, forwards and escalates signals, and reaps children
 //! (through [`crate::sys::reap_one`] and, once the job looks over,
 //! [`crate::sys::reap_remaining`], nowhere else). The loop is [`sampler`]; the files it
-//! writes are [`outputs`].
+//! writes are [`outputs`]; the memory limit and the job's cgroup are watched by [`memory`].
 
+mod memory;
 mod outputs;
 mod placeholders;
 mod report;
@@ -173,15 +174,25 @@ impl Session {
     /// Start the command, sample it until the job is over, write its outputs.
     fn measure(&self, cfg: &Config, prepared: Prepared, stdout_to_stderr: bool) -> Ran {
         let self_pid = unix::own_pid();
+        let memory = memory::MemoryWatch::start(self_pid);
         let started = NativeInspector::new(self_pid)
             .map_err(Error::from)
             .and_then(|inspector| {
                 let extra = extra_metric(cfg.metric, &inspector)?;
                 let start_time = Timestamp::now();
                 let start = Instant::now();
-                let root = sys::spawn_job(&cfg.command, stdout_to_stderr, &self.pipe)?;
+                // Unique to this run on this machine: how its tasks are told from others'
+                // when a launcher has a daemon start them (job::adopt).
+                let mark = format!("{self_pid}.{}", start_time.as_nanosecond());
+                let root = sys::spawn_job(
+                    &cfg.command,
+                    &[(sys::RUN_MARK, &mark)],
+                    stdout_to_stderr,
+                    &self.pipe,
+                )?;
                 unix::raise_nofile_limit();
-                let job = job(cfg, inspector, self_pid, root, extra);
+                let mut job = job(cfg, inspector, self_pid, root, extra);
+                job.adopt_marked(&mark);
                 Ok((job, root, start_time, start))
             });
         let (job, root, start_time, start) = match started {
@@ -203,6 +214,7 @@ impl Session {
             launcher: self.identity.clone(),
             start_time,
             interval: cfg.interval,
+            limits: memory.limits.clone(),
             max_rss: cfg.max_rss.clone(),
             metric: cfg.metric,
         };
@@ -214,6 +226,7 @@ impl Session {
         } = prepared;
         let mut sampler = Sampler::new(cfg, &self.pipe, job, root, start);
         sampler.timeline = timeline;
+        sampler.memory = Some(memory);
         sampler.status = cfg.status.then(StatusLine::default);
         sampler.interim = pending.as_ref().map(|file| Interim {
             file,
@@ -332,8 +345,15 @@ fn finish(
         Vec::new()
     };
     let standing = std::mem::take(&mut s.standing);
+    if let Some(memory) = &mut s.memory {
+        memory.finish(duration, &s.job);
+    }
+    let memory = s.memory.take();
     let stats = s.job.finish();
-    let report = ctx.report(&stats, duration, &standing, left_running);
+    let mut report = ctx.report(&stats, duration, &standing, left_running);
+    if let Some(memory) = memory {
+        memory.conclude(&mut report, &stats);
+    }
     // Every process memwatch will wait for has been reaped.
     let report = report::with_usage(report, unix::children_usage());
     (ctx.with_check(report, false), failure)

@@ -25,6 +25,8 @@ pub(super) struct Context {
     pub(super) launcher: BTreeMap<String, String>,
     pub(super) start_time: Timestamp,
     pub(super) interval: Duration,
+    /// The memory limits found before the command started.
+    pub(super) limits: crate::model::limit::Limits,
     /// `--max-rss`, checked against the figure of `metric`.
     pub(super) max_rss: Option<MaxRss>,
     pub(super) metric: Metric,
@@ -115,6 +117,7 @@ impl Context {
         report.hostname = self.host.clone();
         report.launcher = self.launcher.clone();
         report.warnings.extend(standing.warnings.iter().cloned());
+        super::memory::apply_limit(&mut report, &self.limits);
         match &standing.timing {
             Some(t) => with_timing(report, t),
             None => report,
@@ -173,6 +176,7 @@ fn process_report(start: Timestamp, p: &ProcRecord, extra: Option<Metric>) -> Pr
         max_pss_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Pss)),
         max_footprint_kib: p.max_extra_kib.filter(|_| extra == Some(Metric::Footprint)),
         kernel_max_footprint_kib: p.kernel_max_footprint_kib,
+        adopted_step: p.adopted_step.as_deref().map(String::from),
         max_private_rss_kib: if p.access == Access::Denied {
             None
         } else {
@@ -226,6 +230,14 @@ pub fn build(stats: &JobStats, info: RunInfo) -> Report {
         found.push(Finding::Invisible {
             processes: stats.gaps.invisible,
         });
+    }
+    if let Some(pid) = stats.launcher {
+        found.push(findings::launcher(
+            &report,
+            pid,
+            stats.adopted,
+            stats.adopted_nodes,
+        ));
     }
     if stats.gaps.fd_samples > 0 {
         found.push(Finding::FdShortage {
@@ -354,6 +366,12 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         memwatch_cpu_percent: None,
         cpu_budget_percent: None,
         interval_stretched_max_ms: None,
+        memory_limit: None,
+        peak_percent_of_limit: None,
+        cgroup_peak_kib: None,
+        cgroup_peak_note: None,
+        oom_kills: Vec::new(),
+        oom_kill_count: None,
     }
 }
 

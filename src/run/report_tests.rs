@@ -632,6 +632,7 @@ fn context(max_rss: &str, metric: Metric) -> Context {
         launcher: BTreeMap::new(),
         start_time: Timestamp::UNIX_EPOCH,
         interval: Duration::from_millis(500),
+        limits: Default::default(),
         max_rss: Some(MaxRss {
             text: max_rss.to_string(),
             kib: mib * MIB,

@@ -15,6 +15,7 @@ use crate::sys::unix::signals::{self, Event, SignalPipe};
 use crate::sys::unix::term;
 use crate::sys::{NativeInspector, Pid};
 
+use super::memory::MemoryWatch;
 use super::outputs::{Interim, timeline_warning};
 use super::report::{RunTiming, Standing};
 use super::timing::{Budget, Timing};
@@ -43,6 +44,8 @@ pub(super) struct Sampler<'a> {
     pub(super) status: Option<StatusLine>,
     /// The report file, rewritten once memwatch is interrupted.
     pub(super) interim: Option<Interim<'a>>,
+    /// The memory limit and the job's cgroup, watched.
+    pub(super) memory: Option<MemoryWatch>,
     /// When to write the interim report next (set at the first job signal).
     interim_next: Option<Instant>,
     escalated: bool,
@@ -79,6 +82,7 @@ impl<'a> Sampler<'a> {
             timeline_failure: None,
             status: None,
             interim: None,
+            memory: None,
             interim_next: None,
             escalated: false,
             next: start,
@@ -168,6 +172,7 @@ impl<'a> Sampler<'a> {
             }
             self.job.reaped(r.pid, r.max_rss_kib);
             self.job.reaped_footprint(r.pid, r.max_footprint_kib);
+            self.job.exited(r.pid, r.exit);
             reaped_any = true;
         }
         (root_exited, reaped_any)
@@ -188,6 +193,9 @@ impl<'a> Sampler<'a> {
         }
         let t = now - self.start;
         let s = self.job.sample(t, full)?;
+        if let Some(memory) = &mut self.memory {
+            memory.after_sample(t, full, &self.job);
+        }
         self.stream(t, &s);
         self.draw_status(t, &s);
         self.warn_denied();
@@ -292,6 +300,7 @@ impl<'a> Sampler<'a> {
             crate::sys::reap_remaining(Duration::from_millis(500), |r| {
                 job.reaped(r.pid, r.max_rss_kib);
                 job.reaped_footprint(r.pid, r.max_footprint_kib);
+                job.exited(r.pid, r.exit);
             });
         }
         let live = self.job.live_pids();
@@ -379,6 +388,9 @@ impl<'a> Sampler<'a> {
             self.on_first_signal();
         } else if !self.escalated {
             self.escalated = true;
+            if let Some(memory) = &mut self.memory {
+                memory.escalated(self.start.elapsed());
+            }
             eprintln!("memwatch: second signal: killing the job (SIGKILL)");
             if root_running {
                 signals::kill(self.root, signals::KILL);

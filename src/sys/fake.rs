@@ -1,12 +1,13 @@
 //! A scripted, in-memory [`Inspector`] for tests, property tests and benches of the
 //! platform-neutral core: a table of fake processes that a test spawns, changes and ends.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, ExtraReading, Inspector, Launch, Launched, Metric, Pid, ProcId, Reading,
+    SampleError, Seen,
 };
 
 /// One fake process.
@@ -29,6 +30,9 @@ pub(crate) struct FakeProc {
     pub generation: u32,
     /// Its PSS (`--metric pss`), KiB; `None`: cannot be read.
     pub pss_kib: Option<u64>,
+    /// Started by a step daemon: the step, the mark in its environment, its step's nodes;
+    /// `None` for the step while it has not run its program yet.
+    pub launch: Option<(Option<String>, Option<String>, Option<u32>)>,
     /// How much of its RSS is shared or file-backed, KiB (the rest is private); `None`:
     /// the platform does not tell (macOS).
     pub shared_kib: Option<u64>,
@@ -46,8 +50,19 @@ impl FakeProc {
             rss_kib: Some(0),
             generation: 0,
             pss_kib: None,
+            launch: None,
             shared_kib: Some(0),
         }
+    }
+    /// A task a step daemon started for step `step`, with `mark` in its environment.
+    pub(crate) fn task(mut self, step: &str, mark: Option<&str>, nodes: Option<u32>) -> Self {
+        self.launch = Some((Some(step.into()), mark.map(Into::into), nodes));
+        self
+    }
+    /// Forked by a step daemon, not run its program yet.
+    pub(crate) fn task_not_yet(mut self) -> Self {
+        self.launch = Some((None, None, None));
+        self
     }
     /// With this much of its RSS shared or file-backed.
     pub(crate) fn shared(mut self, kib: u64) -> Self {
@@ -100,6 +115,9 @@ pub(crate) struct FakeInspector {
     procs: Rc<RefCell<BTreeMap<Pid, FakeProc>>>,
     /// Signals delivered, as (pid, signal).
     pub signals: Rc<RefCell<Vec<(Pid, i32)>>>,
+    /// Calls of [`Inspector::launched`], and of [`Inspector::launched_search`].
+    pub launched_calls: Rc<Cell<u64>>,
+    pub searches: Rc<Cell<u64>>,
 }
 
 impl FakeInspector {
@@ -129,6 +147,12 @@ impl FakeInspector {
             p.command = command.to_string();
             p.rss_kib = Some(kib);
             p.generation += 1;
+        }
+    }
+    /// Make a task forked by a step daemon run its program.
+    pub(crate) fn task_runs(&self, pid: Pid, step: &str, mark: Option<&str>) {
+        if let Some(p) = self.procs.borrow_mut().get_mut(&pid) {
+            p.launch = Some((Some(step.into()), mark.map(Into::into), None));
         }
     }
     /// An `exec` the backend cannot notice (same text size on Linux): new command line and
@@ -209,6 +233,35 @@ impl Inspector for FakeInspector {
             Some(_) if extra != Metric::Pss => ExtraReading::Unavailable,
             // A fake process without a PSS stands for a setuid one.
             Some(p) => p.pss_kib.map_or(ExtraReading::Denied, ExtraReading::Kib),
+        }
+    }
+
+    fn launched(&mut self, seen: &Seen) -> Launch {
+        self.launched_calls.set(self.launched_calls.get() + 1);
+        let procs = self.procs.borrow();
+        match procs.get(&seen.id.pid).and_then(|p| p.launch.clone()) {
+            None => Launch::No,
+            Some((None, _, _)) => Launch::NotYet,
+            Some((Some(step), mark, nodes)) => Launch::Task(Launched {
+                seen: *seen,
+                step,
+                mark,
+                nodes,
+            }),
+        }
+    }
+
+    fn launched_search(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        self.searches.set(self.searches.get() + 1);
+        for p in self.procs.borrow().values() {
+            if p.launch.is_some() && !(d.is_live)(p.id.pid) {
+                out.push(Seen {
+                    id: p.id,
+                    ppid: p.ppid,
+                    pgid: p.id.pid,
+                    born: p.born,
+                });
+            }
         }
     }
 

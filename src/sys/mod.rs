@@ -111,6 +111,42 @@ pub struct Discovery<'a> {
     pub is_live: &'a dyn Fn(Pid) -> bool,
     /// Ask for a complete search (first sample, periodic safety net), not only births.
     pub full: bool,
+    /// Live job processes outside memwatch's own process tree (adopted tasks of a Slurm
+    /// step): a complete search looks under them too.
+    pub roots: &'a [Pid],
+}
+
+/// The environment variable memwatch sets in the command's environment, to a value unique
+/// to the run: launchers that forward the environment (Slurm's `srun` and `sbatch` do by
+/// default) pass it on to the tasks their daemons start, which is how memwatch knows its
+/// own among them.
+pub(crate) const RUN_MARK: &str = "MEMWATCH_RUN";
+
+/// A process that a launcher's daemon started on this node, outside the process tree of
+/// the launcher that asked for it: a task of a Slurm step, started by `slurmstepd`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Launched {
+    /// Who it is.
+    pub seen: Seen,
+    /// The step its daemon runs: `JOB.STEP` (`1234.0`, `1234.batch`).
+    pub step: String,
+    /// The value of [`RUN_MARK`] in its environment, if set.
+    pub mark: Option<String>,
+    /// How many nodes its step runs on, if its environment says (`SLURM_STEP_NUM_NODES`,
+    /// else `SLURM_JOB_NUM_NODES`).
+    pub nodes: Option<u32>,
+}
+
+/// Whether a process was started by a launcher's daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Launch {
+    /// No (or it cannot be told: gone, another user's).
+    No,
+    /// Its parent is a step daemon, but it has not run its program yet (between fork and
+    /// exec, its environment still the daemon's): ask again.
+    NotYet,
+    /// A task of a step, with what its environment says.
+    Task(Launched),
 }
 
 pub use crate::model::Metric;
@@ -127,6 +163,50 @@ pub enum ExtraReading {
 }
 
 pub use crate::error::SampleError;
+
+/// Why the memory cgroup a job runs in is not the job's alone, so its high-water mark is
+/// not the job's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// Only Linux has cgroups to find intruders in; macOS words them but never makes one.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) enum Intrusion {
+    /// A process that is neither memwatch nor the job's is in it (or in a cgroup below
+    /// it); pid 0 stands for one in another pid namespace.
+    Stranger {
+        /// Its pid.
+        pid: Pid,
+        /// Its command line.
+        name: String,
+    },
+    /// A process of the job runs in another cgroup.
+    Escaped {
+        /// Its pid.
+        pid: Pid,
+        /// The cgroup it is in.
+        cgroup: String,
+    },
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::cgroup::JobCgroup;
+#[cfg(target_os = "linux")]
+use linux::cgroup::physical;
+#[cfg(target_os = "macos")]
+pub(crate) use macos::memory::JobCgroup;
+#[cfg(target_os = "macos")]
+use macos::memory::physical;
+
+/// The memory limits a job started now runs under besides its cgroup's: `RLIMIT_AS` and
+/// `RLIMIT_DATA` when finite, and the machine's memory; with what could not be read.
+pub(crate) fn machine_limits() -> (Vec<crate::model::limit::MemoryLimit>, Vec<String>) {
+    let mut found = unix::memory_rlimits();
+    let mut notes = Vec::new();
+    match physical() {
+        Ok(p) => found.push(p),
+        Err(e) => notes.push(e),
+    }
+    (found, notes)
+}
 
 /// What a backend could not see or read during the job: the report counts it and says why,
 /// so a total that misses something is never presented as whole.
@@ -190,6 +270,21 @@ pub trait Inspector {
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {
         let _ = id;
         None
+    }
+
+    /// Whether `seen`, a process that does not descend from memwatch, was started by a
+    /// launcher's daemon (a Slurm step's task). Asked only while the job runs a launcher
+    /// that hands its work to such a daemon, and only about processes born meanwhile.
+    fn launched(&mut self, seen: &Seen) -> Launch {
+        let _ = seen;
+        Launch::No
+    }
+
+    /// Search the machine for launchers' step daemons and append their children that the
+    /// job does not follow (`d.is_live`) to `out`: the safety net of
+    /// [`launched`](Inspector::launched), for births discovery did not see.
+    fn launched_search(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        let _ = (d, out);
     }
 
     /// What could not be seen or read so far (see [`Gaps`]).
@@ -263,13 +358,14 @@ use macos::command_in_own_group;
 /// Start the command as memwatch's child (see [`unix::spawn::spawn`]), in a process group of
 /// its own where the platform needs one to recognise the job's orphans (macOS without a
 /// terminal, see `sys::macos`), and tell `pipe` who it is (its exit can mask who sent a
-/// signal). Returns its pid.
+/// signal). `env` is added to its environment. Returns its pid.
 pub(crate) fn spawn_job(
     command: &[std::ffi::OsString],
+    env: &[(&str, &str)],
     stdout_to_stderr: bool,
     pipe: &unix::signals::SignalPipe,
 ) -> Result<Pid, crate::error::Error> {
-    let root = unix::spawn::spawn(command, stdout_to_stderr, command_in_own_group())?;
+    let root = unix::spawn::spawn(command, env, stdout_to_stderr, command_in_own_group())?;
     pipe.set_root(root);
     Ok(root)
 }

@@ -214,6 +214,7 @@ fn an_interrupted_run_whose_command_exits_0_exits_128_plus_the_signal() {
     let mw = spawn(&mut cmd);
     let pids = wait_for_job(&tok, 1);
     wait_followed(mw.pid(), &pids);
+    wait_ignoring(&pids, libc::SIGINT);
     send(mw.pid(), libc::SIGINT);
     let f = mw.wait();
     f.assert_code(130);

@@ -5,7 +5,7 @@
 //! amount of memory, forks, chains, daemonizes, ignores signals and exits as told.
 //!
 //! Some tests need what a machine may lack: root, a `nobody` who can run memwatch, setuid,
-//! mount namespaces (hidepid), tmux, Chromium, Open MPI. Without it they print
+//! mount namespaces (hidepid), tmux, Chromium, Open MPI, a Slurm cluster. Without it they print
 //! `skipped: <reason>` and pass, unless `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets):
 //! then they fail (see [`util::skip`]).
 //!
@@ -14,6 +14,10 @@
 //! the open-files limit and uses up every descriptor.
 //!
 //! `overhead` is a measurement, not a pass/fail test: ignored, and run by `cargo overhead`.
+//!
+//! The binary under test is the one cargo built, or the one `MEMWATCH_BIN` names (`.ci/run`
+//! runs the run, outputs, signals, MPI and Slurm modules again against the static binary
+//! of `cargo static`): see [`util::bin`].
 
 #![cfg(unix)]
 
@@ -31,6 +35,8 @@ mod gate;
 #[cfg(target_os = "linux")]
 mod honest;
 #[cfg(target_os = "linux")]
+mod limits;
+#[cfg(target_os = "linux")]
 mod lost;
 #[cfg(target_os = "linux")]
 mod metric;
@@ -46,6 +52,8 @@ mod run;
 mod scale;
 #[cfg(target_os = "linux")]
 mod signals;
+#[cfg(target_os = "linux")]
+mod slurm;
 #[cfg(target_os = "linux")]
 mod sweep;
 #[cfg(target_os = "linux")]

@@ -315,7 +315,7 @@ fn one_memwatch_per_rank_then_merge() {
     let dir = tempdir("mpi-per-rank");
     let template = dir.join("mem-%r.json");
     let args: Vec<&OsStr> = vec![
-        BIN.as_ref(),
+        bin().as_ref(),
         "run".as_ref(),
         "--json".as_ref(),
         "-q".as_ref(),

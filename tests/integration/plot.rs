@@ -472,3 +472,64 @@ fn headless_chromium_renders_an_overlay() {
     render(&chromium, &d, &svg_path, &png_path, 960, height);
     decode(&png_path).assert_looks_drawn(&[BLUE, RED, GREEN]);
 }
+
+/// The `y1` of the dashed limit line of an SVG.
+fn limit_line_y(svg: &str) -> Option<f64> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .find(|n| n.has_tag_name("line") && n.attribute("class") == Some("limit"))
+        .map(|n| n.attribute("y1").unwrap().parse().unwrap())
+}
+
+#[test]
+fn headless_chromium_draws_the_limit_as_a_line_at_its_height() {
+    let Some(chromium) = skip_without_chromium() else {
+        return;
+    };
+    let _g = heavy();
+    let d = tempdir("render-limit");
+    // A job peaking at 100 MiB under a 150 MiB cgroup limit.
+    let mut v = report(&["./app"], &shape(10, 100));
+    v["memory_limit"] = json!({
+        "kib": 150 * MIB,
+        "source": "cgroup",
+        "detail": "/sys/fs/cgroup/job/memory.max"
+    });
+    let path = write_json(&d, "limit.json", &v);
+    let svg_path = d.join("limit.svg");
+    let o = mw(&[&"plot", &path, &"-o", &svg_path], None);
+    assert!(o.status.success(), "{o:?}");
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(
+        svg_texts(&svg).contains(&"limit 150.0 MiB (cgroup memory.max)".to_string()),
+        "{svg}"
+    );
+    let y = limit_line_y(&svg).expect("a limit line");
+    let height = svg_height(&svg);
+    let png_path = d.join("limit.png");
+    render(&chromium, &d, &svg_path, &png_path, 960, height);
+    let img = decode(&png_path);
+    img.assert_looks_drawn(&[BLUE, RED]);
+    // The red is a dashed horizontal line at the limit's height: the row with the most red
+    // pixels is there, and holds most of the width of the chart in dashes.
+    let red_in_row = |row: u32| {
+        (0..img.width)
+            .filter(|&x| {
+                let p = img.rgb[(row * img.width + x) as usize];
+                p.iter().zip(RED).all(|(&a, b)| a.abs_diff(b) <= 24)
+            })
+            .count()
+    };
+    let (row, n) = (0..img.height)
+        .map(|row| (row, red_in_row(row)))
+        .max_by_key(|&(_, n)| n)
+        .unwrap();
+    assert!(
+        (f64::from(row) - y).abs() <= 1.5,
+        "most red at row {row}, the line is at {y}"
+    );
+    assert!(
+        n > 400,
+        "{n} red pixels in the line's row: not a dashed line across the chart"
+    );
+}

@@ -149,6 +149,7 @@ fn an_interim_report_has_no_cpu_time_and_the_final_one_has() {
     ));
     let pids = wait_for_job(&job.0, 1);
     wait_followed(mw.pid(), &pids);
+    wait_ignoring(&pids, libc::SIGTERM);
     send(mw.pid(), libc::SIGTERM);
     let interim = wait_for_report(&out, Duration::from_secs(10));
     assert!(interim.interrupted);

@@ -5,10 +5,13 @@
 //! same in a browser, an image viewer and a README. One report: its total RSS over time
 //! (the report's bounded, max-preserving timeline) with the area below it filled, the peak
 //! marked with its value, and the processes with the largest peaks listed below. Several:
-//! one line each in distinct colours, each peak marked, and a legend. A sweep is drawn by
-//! [`sweep`]: its peaks against the parameter.
+//! one line each in distinct colours, each peak marked, and a legend. The memory limit in
+//! force, when the reports know it, is a dashed line at its height (or named above the
+//! chart when it is far above the data). A sweep is drawn by [`sweep`]: its peaks against
+//! the parameter.
 
 mod axis;
+mod limit;
 pub(crate) mod sweep;
 mod text;
 
@@ -51,11 +54,13 @@ struct Chart {
     y: Axis,
     /// One report, drawn with its area and top processes; else several, with a legend.
     single: bool,
+    /// The largest total of the data.
+    data_kib: u64,
 }
 
 impl Chart {
     fn of(reports: &[(String, &Report)]) -> Chart {
-        let max_kib = reports
+        let data_kib = reports
             .iter()
             .flat_map(|(_, r)| {
                 r.timeline
@@ -65,11 +70,18 @@ impl Chart {
             })
             .max()
             .unwrap_or(0);
+        // A limit within reach of the data is drawn, so the axis reaches it.
+        let max_kib = limit::limits(reports)
+            .iter()
+            .map(|l| l.kib)
+            .filter(|&kib| limit::in_reach(kib, data_kib))
+            .fold(data_kib, u64::max);
         let max_ms = reports.iter().map(|(_, r)| end_ms(r)).max().unwrap_or(0);
         Chart {
             x: time_axis(max_ms),
             y: memory_axis(max_kib),
             single: reports.len() == 1,
+            data_kib,
         }
     }
 
@@ -112,7 +124,15 @@ pub(crate) fn svg(reports: &[(String, &Report)], title: Option<&str>) -> String 
     for (i, (_, r)) in reports.iter().enumerate() {
         line(&mut s, &chart, r, COLORS[i % COLORS.len()]);
     }
-    peaks(&mut s, &chart, reports);
+    let mut placed: Vec<Box2> = Vec::new();
+    limit::draw(
+        &mut s,
+        &chart,
+        &limit::limits(reports),
+        chart.data_kib,
+        &mut placed,
+    );
+    peaks(&mut s, &chart, reports, &mut placed);
     if chart.single {
         top_processes(&mut s, reports[0].1);
     } else {
@@ -255,8 +275,7 @@ fn line(s: &mut String, chart: &Chart, r: &Report, color: &str) {
 
 /// Each report's peak, marked and labelled where no other label is; a message when no
 /// report has a sample.
-fn peaks(s: &mut String, chart: &Chart, reports: &[(String, &Report)]) {
-    let mut placed: Vec<Box2> = Vec::new();
+fn peaks(s: &mut String, chart: &Chart, reports: &[(String, &Report)], placed: &mut Vec<Box2>) {
     for (i, (_, r)) in reports.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let Some((t, kib)) = peak(r) else {
@@ -274,7 +293,7 @@ fn peaks(s: &mut String, chart: &Chart, reports: &[(String, &Report)]) {
         } else {
             iec(kib)
         };
-        let (lx, ly, anchor) = place_label(cx, cy, &label, &mut placed);
+        let (lx, ly, anchor) = place_label(cx, cy, &label, placed);
         let fill = if chart.single { "#222" } else { color };
         text(
             s,

@@ -253,3 +253,90 @@ fn peak_labels_do_not_overlap() {
     let d = place_label(LEFT + 10.0, TOP + 1.0, "peak", &mut placed);
     assert!(d.1 > TOP + 1.0);
 }
+
+fn with_limit(mut r: Report, kib: u64) -> Report {
+    r.memory_limit = Some(crate::model::limit::MemoryLimit {
+        kib,
+        source: crate::model::limit::LimitSource::Cgroup,
+        detail: "/sys/fs/cgroup/job/memory.max".to_string(),
+    });
+    r
+}
+
+/// The `y1` of every dashed limit line.
+fn limit_lines(doc: &roxmltree::Document<'_>) -> Vec<f64> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("line") && n.attribute("class") == Some("limit"))
+        .map(|n| {
+            assert_eq!(n.attribute("y1"), n.attribute("y2"), "horizontal");
+            n.attribute("y1").unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_limit_within_reach_is_a_dashed_line_at_its_height() {
+    // 40 MiB peak, 64 MiB limit: the axis reaches the limit and the line sits at 64 MiB.
+    let r = with_limit(
+        report(&["job"], &[(0, 0), (500, 40 * 1024), (1000, 10 * 1024)]),
+        64 * 1024,
+    );
+    let svg = svg(&[("job".to_string(), &r)], None);
+    let doc = parse(&svg);
+    let lines = limit_lines(&doc);
+    assert_eq!(lines.len(), 1, "{svg}");
+    let chart = Chart::of(&[("job".to_string(), &r)]);
+    assert!(
+        chart.y.top * chart.y.per_unit >= 64.0 * 1024.0,
+        "{:?}",
+        chart.y
+    );
+    assert!((lines[0] - chart.py(64 * 1024)).abs() < 0.1);
+    assert!(lines[0] > TOP && lines[0] < BOTTOM);
+    let t = texts(&doc);
+    assert!(
+        t.iter().any(|t| t == "limit 64.0 MiB (cgroup memory.max)"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn a_limit_far_above_the_data_is_named_not_drawn() {
+    let r = with_limit(report(&["job"], &[(0, 0), (500, 1024)]), 24 << 20);
+    let svg = svg(&[("job".to_string(), &r)], None);
+    let doc = parse(&svg);
+    assert!(limit_lines(&doc).is_empty());
+    let chart = Chart::of(&[("job".to_string(), &r)]);
+    assert!(
+        chart.y.top * chart.y.per_unit < 4.0 * 1024.0,
+        "the data keeps the chart"
+    );
+    assert!(
+        texts(&doc)
+            .iter()
+            .any(|t| t == "limit 24.0 GiB (cgroup memory.max) above the chart"),
+        "{:?}",
+        texts(&doc)
+    );
+}
+
+#[test]
+fn several_reports_one_shared_limit_or_one_line_each() {
+    let a = with_limit(report(&["a"], &[(0, 0), (500, 30 * 1024)]), 50 * 1024);
+    let b = with_limit(report(&["b"], &[(0, 0), (500, 40 * 1024)]), 50 * 1024);
+    let shared = svg(&[("a".to_string(), &a), ("b".to_string(), &b)], None);
+    let doc = parse(&shared);
+    assert_eq!(limit_lines(&doc).len(), 1, "one line for a shared limit");
+    let c = with_limit(report(&["c"], &[(0, 0), (500, 40 * 1024)]), 60 * 1024);
+    let apart = svg(&[("a".to_string(), &a), ("c".to_string(), &c)], None);
+    let doc = parse(&apart);
+    assert_eq!(limit_lines(&doc).len(), 2);
+    assert!(
+        texts(&doc)
+            .iter()
+            .any(|t| t.contains("(c: cgroup memory.max)"))
+    );
+    // No limit, no line.
+    let none = report(&["n"], &[(0, 0), (500, 1024)]);
+    assert!(limit_lines(&parse(&svg(&[("n".to_string(), &none)], None))).is_empty());
+}

@@ -40,6 +40,11 @@ pub(super) struct Box2 {
 }
 
 impl Box2 {
+    /// The box from (x0, y0) to (x1, y1).
+    pub(super) fn new(x0: f64, y0: f64, x1: f64, y1: f64) -> Box2 {
+        Box2 { x0, y0, x1, y1 }
+    }
+
     pub(super) fn overlaps(&self, o: &Box2) -> bool {
         self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
     }

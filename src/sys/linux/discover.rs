@@ -10,7 +10,8 @@
 //!   does not show); it is probed again too whenever the pids after it are.
 //! - Safety net (first sample, periodically, after big pid jumps or wrap-around): a walk of
 //!   the `task/<tid>/children` files from memwatch down, which as child subreaper is the
-//!   ancestor of every live job process. Without `CONFIG_PROC_CHILDREN`, a full `/proc` scan.
+//!   ancestor of every live job process (and from the adopted tasks of a Slurm step, which
+//!   are not under memwatch). Without `CONFIG_PROC_CHILDREN`, a full `/proc` scan.
 //! - A child of a job process that memwatch may not see (`hidepid`) is counted as invisible
 //!   in [`Gaps`](crate::sys::Gaps).
 
@@ -122,6 +123,8 @@ impl LinuxInspector {
         self.invisible_next.clear();
         self.queue.clear();
         self.queue.push(self.self_pid);
+        // Adopted processes (a Slurm step's tasks) are not under memwatch: their own trees.
+        self.queue.extend_from_slice(d.roots);
         while let Some(pid) = self.queue.pop() {
             self.tids.clear();
             let tids = &mut self.tids;
@@ -367,6 +370,7 @@ mod tests {
                 live: &[],
                 is_live: &|p| p == self_pid,
                 full: true,
+                roots: &[],
             };
             // Until the shell has started its sleep.
             let mut out = Vec::new();

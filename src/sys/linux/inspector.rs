@@ -13,9 +13,10 @@ use super::discover::{RETRY_TOP, in_initial_pid_namespace};
 use super::fds;
 use super::files;
 use super::reading::LinuxHandle;
+use super::stepd::StepDaemons;
 use crate::sys::{
-    Access, Discovery, ExtraReading, Gaps, Inspector, Metric, Pid, ProcId, Reading, SampleError,
-    Seen,
+    Access, Discovery, ExtraReading, Gaps, Inspector, Launch, Metric, Pid, ProcId, Reading,
+    SampleError, Seen,
 };
 
 /// Become the child subreaper, so descendants that daemonize (double fork) are reparented
@@ -68,6 +69,8 @@ pub struct LinuxInspector {
     /// The current sample already counted a descriptor shortage.
     pub(super) short_this_sample: bool,
     pub(super) gaps: Gaps,
+    /// Slurm's step daemons found while the job runs a launcher.
+    pub(super) steps: StepDaemons,
 }
 
 pub(super) fn err(what: &str, source: io::Error) -> SampleError {
@@ -133,6 +136,7 @@ impl LinuxInspector {
             invisible_next: Vec::with_capacity(16),
             short_this_sample: false,
             gaps: Gaps::default(),
+            steps: StepDaemons::default(),
         })
     }
 }
@@ -169,6 +173,14 @@ impl Inspector for LinuxInspector {
 
     fn gaps(&self) -> Gaps {
         self.gaps
+    }
+
+    fn launched(&mut self, seen: &Seen) -> Launch {
+        self.launch_of(seen)
+    }
+
+    fn launched_search(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
+        self.search_launched(d, out)
     }
 
     fn start_unix_us(&self, id: ProcId) -> Option<i64> {

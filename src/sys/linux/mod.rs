@@ -18,7 +18,16 @@
 //!   lack of descriptors, or cannot be seen at all (`hidepid`), is counted in
 //!   [`Gaps`](super::Gaps).
 //! - `files`: `/proc` paths built on the stack, and opening, reading and listing files.
+//! - `cgroup`: the memory cgroup a job starts in (its limit, high-water mark, OOM-kill
+//!   counter and members) and the machine's memory; its parsers are `cgroupfs`, compiled
+//!   for unit tests everywhere.
+//! - `stepd`: Slurm's step daemons (`slurmstepd`) and the tasks they start outside the
+//!   process tree of the `srun` memwatch runs, with what their environment says.
 
+#[cfg(target_os = "linux")]
+pub(crate) mod cgroup;
+#[cfg(any(target_os = "linux", test))]
+pub(crate) mod cgroupfs;
 pub mod procfs;
 
 #[cfg(target_os = "linux")]
@@ -31,6 +40,8 @@ mod files;
 mod inspector;
 #[cfg(target_os = "linux")]
 mod reading;
+#[cfg(target_os = "linux")]
+mod stepd;
 
 #[cfg(target_os = "linux")]
 pub use inspector::LinuxInspector;

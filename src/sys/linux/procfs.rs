@@ -1,5 +1,5 @@
 //! Pure parsers for the Linux `/proc` files memwatch reads: `stat`, `statm`, `cmdline`,
-//! `loadavg` and `task/<tid>/children`.
+//! `loadavg`, `task/<tid>/children`, and (for Slurm's step daemons) `environ`.
 //!
 //! They take bytes and never touch the file system or allocate, so they are unit-tested,
 //! benchmarked and fuzzed on any platform. Field meanings follow proc_pid_stat(5) and the
@@ -167,6 +167,31 @@ pub fn parse_loadavg(buf: &[u8]) -> Option<(i32, Option<u64>)> {
         .filter(|&i| before[i] == b'/')
         .and_then(|i| parse_u64(&before[i + 1..]));
     Some((last, tasks))
+}
+
+/// The command name (`comm`, field 2) of a `/proc/<pid>/stat` line: what is between the
+/// first `(` and the last `)`.
+pub fn stat_comm(buf: &[u8]) -> Option<&[u8]> {
+    let open = buf.iter().position(|&b| b == b'(')?;
+    let close = buf.iter().rposition(|&b| b == b')')?;
+    buf.get(open + 1..close)
+}
+
+/// The value of variable `name` in a `/proc/<pid>/environ` (`NAME=value` strings, each
+/// ended by a NUL); the first one wins, as for `getenv`.
+pub fn environ_var<'a>(buf: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    buf.split(|&b| b == 0)
+        .find_map(|kv| kv.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+}
+
+/// The step in the title a Slurm step daemon gives itself, its `/proc/<pid>/cmdline`
+/// (`slurmstepd: [1234.0]`, padded with spaces or NULs): `1234.0`, `1234.batch`.
+pub fn stepd_step(cmdline: &[u8]) -> Option<&[u8]> {
+    let rest = cmdline.strip_prefix(b"slurmstepd:")?;
+    let open = rest.iter().position(|&b| b == b'[')?;
+    let close = open + rest[open..].iter().position(|&b| b == b']')?;
+    let step = &rest[open + 1..close];
+    (!step.is_empty()).then_some(step)
 }
 
 /// The pids in a `/proc/<pid>/task/<tid>/children` file (space-separated).
@@ -477,5 +502,32 @@ Pss_Anon:          40100 kB\n";
         assert_eq!((whole.exit_signal, whole.starttime), (17, 1_010_678));
         // Cut short, it is no reading, or a wrong one: the reader must hold it all.
         assert_ne!(parse_stat(&line[..256]), Some(whole));
+    }
+
+    #[test]
+    fn comm_environ_and_the_step_of_a_step_daemon() {
+        assert_eq!(stat_comm(b"12 (a (b) c) S 1 1"), Some(&b"a (b) c"[..]));
+        assert_eq!(stat_comm(b"12 slurmstepd S"), None);
+        let env = b"PATH=/bin\0SLURM_JOB_ID=42\0MEMWATCH_RUN=1.2\0SLURM_JOB_ID=43\0EMPTY=\0";
+        assert_eq!(environ_var(env, "SLURM_JOB_ID"), Some(&b"42"[..]));
+        assert_eq!(environ_var(env, "MEMWATCH_RUN"), Some(&b"1.2"[..]));
+        assert_eq!(environ_var(env, "EMPTY"), Some(&b""[..]));
+        assert_eq!(
+            environ_var(env, "SLURM_JOB"),
+            None,
+            "a prefix is not a name"
+        );
+        assert_eq!(environ_var(b"", "PATH"), None);
+        assert_eq!(
+            stepd_step(b"slurmstepd: [1234.0]      \0\0"),
+            Some(&b"1234.0"[..])
+        );
+        assert_eq!(
+            stepd_step(b"slurmstepd: [77.batch]"),
+            Some(&b"77.batch"[..])
+        );
+        assert_eq!(stepd_step(b"slurmstepd\0"), None, "not titled yet");
+        assert_eq!(stepd_step(b"slurmstepd: []"), None);
+        assert_eq!(stepd_step(b"sh\0-c\0[1.0]"), None);
     }
 }

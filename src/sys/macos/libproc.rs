@@ -212,3 +212,10 @@ pub(super) fn argmax() -> usize {
 pub(super) fn procargs(pid: Pid, args: &mut [u8]) -> Option<usize> {
     sysctl(&mut [libc::CTL_KERN, libc::KERN_PROCARGS2, pid], args).filter(|&len| len > 0)
 }
+
+/// `hw.memsize`: the machine's physical memory, bytes.
+pub(super) fn memsize() -> Option<u64> {
+    let mut value = [0u8; size_of::<u64>()];
+    let len = sysctl(&mut [libc::CTL_HW, libc::HW_MEMSIZE], &mut value)?;
+    (len == value.len()).then(|| u64::from_ne_bytes(value))
+}

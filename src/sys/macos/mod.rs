@@ -11,6 +11,8 @@
 //! - `hooks`: what the Unix plumbing asks of macOS through `sys/mod.rs`: whether the command
 //!   gets a process group of its own, the exited child to reap first, and whether a caught
 //!   signal came from the terminal (macOS only).
+//! - `memory`: the machine's memory (`hw.memsize`), and the absence of memory cgroups
+//!   (macOS only).
 //!
 //! # Membership without a subreaper
 //!
@@ -130,6 +132,8 @@ mod backend;
 mod hooks;
 #[cfg(target_os = "macos")]
 mod libproc;
+#[cfg(target_os = "macos")]
+pub(crate) mod memory;
 
 #[cfg(target_os = "macos")]
 pub use backend::MacInspector;

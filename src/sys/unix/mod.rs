@@ -1,7 +1,8 @@
 //! Unix plumbing shared by the Linux and macOS backends: signals and the self-pipe that
 //! wakes the sampling loop ([`signals`]), reaping ([`reap`]), spawning ([`spawn`]), output
-//! files and standard output ([`file`]), the terminal ([`term`]), process limits, and what
-//! the kernel accounted to the children memwatch waited for ([`children_usage`]) and to
+//! files and standard output ([`file`]), the terminal ([`term`]), process limits (the
+//! open-files limit memwatch raises, the memory limits the job inherits), and what the
+//! kernel accounted to the children memwatch waited for ([`children_usage`]) and to
 //! memwatch itself ([`own_cpu`]).
 
 pub(crate) mod file;
@@ -53,6 +54,27 @@ pub(crate) fn own_cpu() -> Option<std::time::Duration> {
     Some(std::time::Duration::from_micros(
         micros(u.user_time()) + micros(u.system_time()),
     ))
+}
+
+/// The finite soft limits on virtual memory (`RLIMIT_AS`) and data (`RLIMIT_DATA`) that
+/// the job inherits from memwatch: limits of each process, not of the job.
+pub(crate) fn memory_rlimits() -> Vec<crate::model::limit::MemoryLimit> {
+    use crate::model::limit::{LimitSource, MemoryLimit};
+    use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
+    [
+        (Resource::RLIMIT_AS, "RLIMIT_AS"),
+        (Resource::RLIMIT_DATA, "RLIMIT_DATA"),
+    ]
+    .into_iter()
+    .filter_map(|(resource, name)| {
+        let (soft, _) = getrlimit(resource).ok()?;
+        (soft != RLIM_INFINITY).then(|| MemoryLimit {
+            kib: soft / 1024,
+            source: LimitSource::Rlimit,
+            detail: name.to_string(),
+        })
+    })
+    .collect()
 }
 
 /// What the kernel accounted to every child memwatch waited for, and to every descendant

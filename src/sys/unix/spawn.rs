@@ -7,24 +7,25 @@ use std::process::{Command, Stdio};
 
 use crate::error::Error;
 
-/// Start `command` (program and arguments, untouched) as memwatch's child and return its
-/// pid. With `stdout_to_stderr`, its standard output is memwatch's standard error (so
-/// memwatch's stdout carries the JSON report alone). With `own_group`, it leads a new
-/// process group (its pgid is its pid) from before its first instruction; otherwise it
-/// stays in memwatch's. An executable text file without `#!` runs under `/bin/sh`, as
-/// `execvp(3)` and the shells do (its arguments still untouched); a binary the kernel
-/// cannot run stays an error (126), as in bash.
+/// Start `command` (program and arguments, untouched) as memwatch's child, with `env` added
+/// to its environment, and return its pid. With `stdout_to_stderr`, its standard output is
+/// memwatch's standard error (so memwatch's stdout carries the JSON report alone). With
+/// `own_group`, it leads a new process group (its pgid is its pid) from before its first
+/// instruction; otherwise it stays in memwatch's. An executable text file without `#!`
+/// runs under `/bin/sh`, as `execvp(3)` and the shells do (its arguments still untouched);
+/// a binary the kernel cannot run stays an error (126), as in bash.
 ///
 /// The child is never waited on through std: memwatch reaps in one place
 /// ([`super::reap`]).
 pub(crate) fn spawn(
     command: &[OsString],
+    env: &[(&str, &str)],
     stdout_to_stderr: bool,
     own_group: bool,
 ) -> Result<i32, Error> {
     let build = |program: &OsStr, args: &[OsString]| -> Result<Command, Error> {
         let mut c = Command::new(program);
-        c.args(args);
+        c.args(args).envs(env.iter().copied());
         if own_group {
             use std::os::unix::process::CommandExt;
             c.process_group(0);
@@ -118,7 +119,7 @@ mod tests {
 
     fn spawned_group(own_group: bool) -> (i32, i32) {
         let command = [OsString::from("sleep"), OsString::from("60")];
-        let pid = spawn(&command, false, own_group).unwrap();
+        let pid = spawn(&command, &[], false, own_group).unwrap();
         let group = getpgid(Some(Pid::from_raw(pid))).unwrap().as_raw();
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);

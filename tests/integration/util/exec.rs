@@ -15,8 +15,29 @@ use serde_json::Value;
 
 use super::{DirExt, TempDir, poll, tempdir, text};
 
-/// The memwatch binary under test.
+/// The memwatch binary cargo built for these tests.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_memwatch");
+
+/// The variable that names another memwatch binary to test (`.ci/run` sets it to the static
+/// build of `cargo static`): [`memwatch`], [`run_cmd`] and [`workload`] run that one, and so
+/// do the tests that take [`bin`]. Unset or empty: [`BIN`].
+pub(crate) const BIN_VAR: &str = "MEMWATCH_BIN";
+
+/// The memwatch binary under test: `$MEMWATCH_BIN`, else [`BIN`].
+pub(crate) fn bin() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| match std::env::var(BIN_VAR) {
+        Ok(p) if !p.is_empty() => {
+            let p = fs::canonicalize(&p)
+                .unwrap_or_else(|e| panic!("{BIN_VAR}={p}: {e}"))
+                .to_string_lossy()
+                .into_owned();
+            eprintln!("testing {p} ({BIN_VAR})");
+            p
+        }
+        _ => BIN.to_string(),
+    })
+}
 
 /// How long any command a test runs may take before the test kills it and fails.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
@@ -27,7 +48,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut c = Command::new(BIN);
+    let mut c = Command::new(bin());
     c.args(args).stdin(Stdio::null());
     c
 }
@@ -44,7 +65,7 @@ where
 
 /// The arguments of a `memwatch __workload` job (to put after `--`).
 pub(crate) fn workload(args: &[&str]) -> Vec<String> {
-    let mut v = vec![BIN.to_string(), "__workload".to_string()];
+    let mut v = vec![bin().to_string(), "__workload".to_string()];
     v.extend(args.iter().map(|s| s.to_string()));
     v
 }

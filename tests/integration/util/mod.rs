@@ -1,6 +1,7 @@
 //! Helpers shared by every module, written once: running memwatch (or any command) with a
 //! deadline ([`exec`]), the job's processes in `/proc` and signals ([`procs`]), skipping a
-//! test that cannot run here ([`skip`]), the tmux harness ([`tmux`]), temporary
+//! test that cannot run here ([`skip`]), the tmux harness ([`tmux`]), the one-node Slurm
+//! cluster ([`slurm`]), temporary
 //! directories, polling with a deadline, and serialising the heavy tests.
 
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -8,6 +9,7 @@
 pub(crate) mod exec;
 pub(crate) mod procs;
 pub(crate) mod skip;
+pub(crate) mod slurm;
 pub(crate) mod tmux;
 
 pub(crate) use exec::*;

@@ -191,6 +191,29 @@ pub(crate) fn wait_followed(mw: i32, pids: &[i32]) {
     });
 }
 
+/// Wait until every one of `pids` ignores `signal` (`SigIgn` of its status): a workload
+/// run with `--ignore-signals` is listed under its token from its `exec` on, a moment
+/// before it ignores anything, and a signal sent then kills it.
+#[track_caller]
+pub(crate) fn wait_ignoring(pids: &[i32], signal: i32) {
+    let bit = 1u64 << (signal - 1);
+    poll(SETTLE, || {
+        let ignoring = |p: &i32| {
+            fs::read_to_string(format!("/proc/{p}/status"))
+                .ok()
+                .and_then(|s| {
+                    let hex = s.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+                    u64::from_str_radix(hex.trim(), 16).ok()
+                })
+                .is_some_and(|mask| mask & bit != 0)
+        };
+        match pids.iter().find(|p| !ignoring(p)) {
+            None => Ok(()),
+            Some(p) => Err(format!("pid {p} does not ignore signal {signal} yet")),
+        }
+    });
+}
+
 /// Wait (a little) for the job's processes to be gone, then fail naming the ones still
 /// running.
 #[track_caller]
