@@ -122,6 +122,14 @@ pub(crate) fn past_interval_warning(stderr: &str) -> String {
         .collect()
 }
 
+/// A report's warnings but the one that the machine kept memwatch from its interval.
+pub(crate) fn past_interval_warnings(warnings: &[String]) -> Vec<&String> {
+    warnings
+        .iter()
+        .filter(|w| !w.starts_with("memwatch sampled every"))
+        .collect()
+}
+
 /// A program on the `PATH`, if there is one.
 pub(crate) fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
