@@ -7,9 +7,9 @@
 //!   Unix plumbing, pure `/proc` and `KERN_PROCARGS2` parsers). Nothing else names `libc`.
 //! - [`job`]: who is in the job and what it used (platform-neutral).
 //! - [`output`]: renderers and the shared formatting of sizes, durations and tables.
-//! - the commands: [`run`] (and the sampling loop), [`compare`], [`merge`], [`plot`],
-//!   [`sweep`] (which runs its jobs through the [`run`] layer). They share code through
-//!   the layers below and never call each other.
+//! - the commands: [`run`] (and the sampling loop, and `attach`), [`compare`], [`merge`],
+//!   [`plot`], [`export`], [`sweep`] (which runs its jobs through the [`run`] layer). They
+//!   share code through the layers below and never call each other.
 //! - [`cli`]: the command line, turned into each command's checked configuration.
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
@@ -20,6 +20,7 @@ compile_error!(
 pub mod cli;
 pub(crate) mod compare;
 pub mod error;
+pub(crate) mod export;
 pub mod job;
 pub mod merge;
 pub mod model;

@@ -3,8 +3,10 @@
 //! configuration ([`run::RunArgs::config`], …); every usage error, clap's or memwatch's,
 //! leaves as [`Error::Usage`] with the subcommand's status.
 
+pub(crate) mod attach;
 pub(crate) mod compare;
 pub(crate) mod docs;
+pub(crate) mod export;
 pub(crate) mod merge;
 pub(crate) mod plot;
 pub(crate) mod run;
@@ -34,6 +36,9 @@ pub(crate) enum Command {
     /// Run a command and report the memory of it and all its descendants.
     #[command(after_help = run::AFTER_HELP)]
     Run(run::RunArgs),
+    /// Attach to a running process and report the memory of it and every process it
+    /// starts, until it exits or Ctrl+C.
+    Attach(attach::AttachArgs),
     /// Compare reports: two give a change table and a verdict (a CI gate with
     /// --max-increase), more give a scaling table.
     #[command(after_help = "\
@@ -48,6 +53,9 @@ Exit status: 0 within the limit, 1 over it or a failed run, 2 if a report cannot
     /// Draw reports' total RSS over time (or a sweep's peaks against its parameter) as a
     /// self-contained SVG.
     Plot(plot::PlotArgs),
+    /// Write a report or a merge in a format another tool reads: a Markdown summary, benchmark
+    /// JSON, Snakemake's benchmark TSV, OpenMetrics.
+    Export(export::ExportArgs),
     /// Run a command for each value of a parameter, several times each: a table of peaks,
     /// a line fitted through them, forecasts.
     Sweep(sweep::SweepArgs),
@@ -86,9 +94,14 @@ pub fn main(args: Vec<OsString>) -> Result<Outcome, Error> {
     let print = crate::sys::unix::file::print;
     match cli.command {
         Command::Run(a) => crate::run::run(a.config()),
+        Command::Attach(a) => {
+            let (pid, cfg) = a.config();
+            crate::run::attach(pid, cfg)
+        }
         Command::Compare(a) => crate::compare::run(&a.config()?),
         Command::Merge(a) => crate::merge::run(&a.config()),
         Command::Plot(a) => crate::plot::run(&a.config()?),
+        Command::Export(a) => crate::export::run(&a.config()),
         Command::Sweep(a) => crate::sweep::run(&a.config()?),
         Command::Completions { shell } => {
             let mut text = Vec::new();
@@ -112,6 +125,9 @@ enum Parsed {
 /// The status a usage error of this command line exits with: 125 for `run` and `sweep`
 /// (2 could be the command's own status), 2 for the commands that read reports.
 fn usage_status(args: &[OsString]) -> Status {
+    if args.get(1).is_some_and(|a| a == "attach") {
+        return Status::Failure;
+    }
     match args.get(1).and_then(|a| a.to_str()) {
         Some("run" | "sweep") | None => Status::Failure,
         Some(_) => Status::BadInput,

@@ -12,6 +12,7 @@ use crate::plot::Config;
 #[command(after_help = "\
 Examples:
   memwatch plot mem.json -o mem.svg
+  memwatch plot mem.json --total-only -o total.svg
   memwatch plot n1.json n2.json n4.json --label 1 --label 2 --label 4 -o scaling.svg")]
 pub(crate) struct PlotArgs {
     /// Reports (JSON, from `memwatch run --json`); several are drawn over each other.
@@ -30,6 +31,11 @@ pub(crate) struct PlotArgs {
     /// The title (by default the command).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
+
+    /// Draw the total alone, as one line with the top processes listed, instead of one
+    /// report's total stacked by program.
+    #[arg(long)]
+    pub total_only: bool,
 }
 
 impl PlotArgs {
@@ -47,6 +53,7 @@ impl PlotArgs {
             output: self.output,
             labels: self.labels,
             title: self.title,
+            total_only: self.total_only,
         })
     }
 }

@@ -22,6 +22,8 @@ pub(super) struct Run {
     pub(super) exit: Option<Exit>,
     /// memwatch was sent a signal during the job.
     pub(super) interrupted: bool,
+    /// memwatch attached to a running process (`memwatch attach`).
+    pub(super) attached: bool,
 }
 
 impl Run {
@@ -34,12 +36,15 @@ impl Run {
             memwatch_version: r.memwatch_version.clone(),
             exit: r.exit(),
             interrupted: r.interrupted,
+            attached: r.attached,
         }
     }
 
-    /// True unless the command exited with status 0 and memwatch was not interrupted.
+    /// True unless the command exited with status 0 and memwatch was not interrupted. A
+    /// report of `memwatch attach` never is: how the process ended is unknown to memwatch,
+    /// and a signal to memwatch is how such a watch normally ends.
     pub(super) fn failed(&self) -> bool {
-        self.interrupted || self.exit != Some(Exit::Code(0))
+        !self.attached && (self.interrupted || self.exit != Some(Exit::Code(0)))
     }
 
     /// How a failed run ended, in words: "the command exited with status 3"; `None` for

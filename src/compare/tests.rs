@@ -181,6 +181,7 @@ fn entry(label: &str, values: Values) -> Entry {
             memwatch_version: "0.1.0".to_string(),
             exit: Some(Exit::Code(0)),
             interrupted: false,
+            attached: false,
         }],
     }
 }
@@ -236,6 +237,14 @@ fn failed_runs_say_how_they_ended() {
             "end unknown"
         )
     );
+}
+
+#[test]
+fn an_attached_run_stopped_by_a_signal_has_not_failed() {
+    let mut e = ended(None, true);
+    e.runs[0].attached = true;
+    assert_eq!(e.runs[0].failure(), None);
+    assert!(failures(&[e]).is_empty());
 }
 
 #[test]

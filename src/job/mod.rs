@@ -9,6 +9,7 @@
 //! with [`crate::sys::fake::FakeInspector`].
 
 mod adopt;
+mod groups;
 mod read;
 mod record;
 mod stats;
@@ -22,6 +23,7 @@ use crate::model::Exit;
 use crate::model::timeline::Timeline;
 use crate::sys::{Access, Discovery, Inspector, Metric, Pid, ProcId, Reading, Seen};
 use adopt::Adoption;
+use groups::Groups;
 pub use record::{ForkCopy, MAX_FORK_COPIES, ProcRecord};
 use record::{Live, born_before, shown_command};
 pub use stats::{JobStats, SampleSummary};
@@ -76,6 +78,15 @@ pub struct Job<I: Inspector> {
     extra_unreadable: u64,
     extra_next: Duration,
     extra_period_max: Duration,
+    /// The total split by program, over time and at the peak.
+    groups: Groups,
+    /// The running process memwatch attached to (`memwatch attach`), if so.
+    attached: Option<ProcId>,
+    /// Attached: job processes whose parent exited while they ran.
+    reparented: u64,
+    /// Attached: live children of processes that exited at this sample; counted in
+    /// `reparented` if they outlive it.
+    orphans: Vec<ProcId>,
     /// Processes that ended so far (found gone or reaped).
     ended: u64,
     /// Processes memwatch reaped before a sample found them gone: the next sample is when
@@ -122,10 +133,31 @@ impl<I: Inspector> Job<I> {
             extra_unreadable: 0,
             extra_next: Duration::ZERO,
             extra_period_max: Duration::ZERO,
+            groups: Groups::default(),
+            attached: None,
+            reparented: 0,
+            orphans: Vec::new(),
             ended: 0,
             reaped_unstamped: Vec::new(),
             adoption: Adoption::default(),
         }
+    }
+
+    /// Attach to `root`, a running process memwatch did not start (`memwatch attach`): it
+    /// is followed at once as the job's root, first seen at the job's start. Returns
+    /// whether its memory can be read, or `None` when it is already gone. The inspector
+    /// must have been told too ([`Inspector::attach`]).
+    pub fn attach(&mut self, root: Seen) -> Option<Access> {
+        self.root_pid = root.id.pid;
+        self.attached = Some(root.id);
+        self.follow(root, Duration::ZERO);
+        let &i = self.live_index.get(&root.id.pid)?;
+        Some(self.live[i].rec.access)
+    }
+
+    /// Whether `pid` is a live process of the job.
+    pub fn is_live(&self, pid: Pid) -> bool {
+        self.live_index.contains_key(&pid)
     }
 
     /// The command line memwatch started: shown for a root that exits before any sample
@@ -157,6 +189,9 @@ impl<I: Inspector> Job<I> {
             self.adopt(t, full);
         }
         let summary = self.read_all(t);
+        if !self.orphans.is_empty() {
+            self.settle_orphans();
+        }
         self.samples += 1;
         let index = self.samples - 1;
         // A sample where no process could be measured has no total.
@@ -186,6 +221,9 @@ impl<I: Inspector> Job<I> {
             self.timeline
                 .push(t, summary.total_rss_kib, summary.processes);
         }
+        let total = summary.has_total().then_some(summary.total_rss_kib);
+        self.groups
+            .end(t, total, self.max_total_index == Some(index));
         Ok(summary)
     }
 
@@ -265,7 +303,8 @@ impl<I: Inspector> Job<I> {
         let Some((mut handle, access)) = self.inspector.follow(&s) else {
             return false;
         };
-        let is_root = s.id.pid == self.root_pid && s.ppid == self.self_pid;
+        let is_root =
+            (s.id.pid == self.root_pid && s.ppid == self.self_pid) || self.attached == Some(s.id);
         let command = shown_command(
             &self.inspector.command(&s, &mut handle),
             is_root,
@@ -295,6 +334,7 @@ impl<I: Inspector> Job<I> {
             self.adoption.launcher(s.id.pid, true);
         }
         let mut rec = ProcRecord::new(s.id, s.ppid, command, t, is_root);
+        rec.group = self.groups.join(&rec.command);
         rec.adopted_step = adopted_step;
         rec.launcher = launcher;
         rec.copy_of_parent = copy_of_parent;
@@ -317,6 +357,10 @@ impl<I: Inspector> Job<I> {
         let mut gone = self.live.swap_remove(i);
         gone.rec.gone_at = gone_at;
         self.ended += 1;
+        self.groups.leave(gone.rec.group);
+        if self.attached.is_some() {
+            self.count_reparented(&gone.rec);
+        }
         self.copies_live -= usize::from(gone.rec.copy_of_parent);
         if gone.rec.launcher {
             self.adoption.launcher(gone.rec.id.pid, false);
@@ -333,6 +377,29 @@ impl<I: Inspector> Job<I> {
         if self.dead.len() > 2 * MAX_DEAD_RECORDS {
             self.compact_dead();
         }
+    }
+
+    /// Attached, no subreaper: the live children of `parent`, which exited, are
+    /// reparented away from the attached tree (to init or a subreaper) if they outlive this
+    /// sample ([`settle_orphans`](Job::settle_orphans)).
+    fn count_reparented(&mut self, parent: &ProcRecord) {
+        let orphans = self
+            .live
+            .iter()
+            .filter(|l| l.rec.ppid == parent.id.pid && born_before(parent.born, l.rec.born));
+        self.orphans.extend(orphans.map(|l| l.rec.id));
+    }
+
+    /// Count the orphans of this sample that are still alive: they left the attached tree
+    /// and stay in the job.
+    fn settle_orphans(&mut self) {
+        let live = |id: &ProcId| {
+            self.live_index
+                .get(&id.pid)
+                .is_some_and(|&i| self.live[i].rec.id == *id)
+        };
+        self.reparented += self.orphans.iter().filter(|id| live(id)).count() as u64;
+        self.orphans.clear();
     }
 
     /// Keep the heaviest dead processes (and the root), count the rest.
@@ -458,3 +525,6 @@ impl<I: Inspector> Job<I> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod attach_tests;

@@ -17,6 +17,7 @@ impl<I: Inspector> Job<I> {
         // The round's total counts the processes whose extra metric could be read; with
         // none, the round has no total (unknown, never 0).
         let mut extra_sum: Option<u64> = None;
+        self.groups.begin();
         let mut i = 0;
         while i < self.live.len() {
             let live = &mut self.live[i];
@@ -39,6 +40,7 @@ impl<I: Inspector> Job<I> {
                                 &self.root_command,
                                 &self.root_program,
                             );
+                            live.rec.group = self.groups.exec(live.rec.group, &live.rec.command);
                             // It exec'd a launcher (the root, srun, is first found as a
                             // copy of memwatch), or exec'd from one.
                             let launcher = super::adopt::is_launcher(&live.rec.command);
@@ -62,6 +64,7 @@ impl<I: Inspector> Job<I> {
                         }
                     }
                     sum.total_rss_kib += kib;
+                    self.groups.add(live.rec.group, kib);
                     sum.add_private(&mut live.rec, private_kib);
                     if let Some(extra) = round {
                         self.extra_reads += 1;

@@ -70,6 +70,8 @@ pub struct ProcRecord {
     /// Its RSS reached a new peak at this sample while it was a copy: whether that peak
     /// is the parent's pages is decided once the whole sample is read.
     pub(super) copy_peak_pending: bool,
+    /// Its program's slot in the split by program (`job::groups`).
+    pub(super) group: u16,
     /// The sample at which memwatch learned it was gone: the one that found it gone, or,
     /// when memwatch reaped it first, the next one. `None` while alive, and for a process
     /// reaped after the last sample.
@@ -113,6 +115,7 @@ impl ProcRecord {
             exec_after_copy: false,
             peak_as_copy: false,
             copy_peak_pending: false,
+            group: 0,
             gone_at: None,
             exit: None,
             adopted_step: None,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::record::{ForkCopy, ProcRecord};
 use super::{Job, Timeline};
+use crate::model::groups::TimelineGroups;
 use crate::sys::{Gaps, Inspector, Metric, Pid};
 
 /// What one sample found.
@@ -104,6 +105,11 @@ pub struct JobStats {
     pub adopted_nodes: Option<u32>,
     /// Every process kept, in no particular order.
     pub processes: Vec<ProcRecord>,
+    /// The total split by program, over time and at the peak.
+    pub groups: TimelineGroups,
+    /// Attached (`memwatch attach`): job processes whose parent exited while they ran, so
+    /// that they left the attached tree; still measured.
+    pub processes_reparented: u64,
 }
 
 impl<I: Inspector> Job<I> {
@@ -160,6 +166,8 @@ impl<I: Inspector> Job<I> {
             adopted: self.adoption.adopted,
             adopted_nodes: self.adoption.nodes,
             processes,
+            groups: self.groups.report(),
+            processes_reparented: self.reparented,
         }
     }
 }

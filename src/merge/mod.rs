@@ -11,7 +11,6 @@
 //! against the other's by that much.
 
 mod align;
-pub mod model;
 mod render;
 
 use std::collections::BTreeSet;
@@ -22,12 +21,12 @@ use jiff::Timestamp;
 
 use crate::error::{Error, Outcome, Status};
 use crate::model::figures::{FIGURES, Figure, Merge, Totals, Values};
+pub use crate::model::merge::{MERGE_VERSION, Merged, MergedProcess, MergedReport};
 use crate::model::timeline::DEFAULT_POINTS;
 use crate::model::{Metric, Report, io::read_report, launcher};
 use crate::output::{Format, units};
 use crate::sys::unix::file::{PendingFile, print};
 use align::{Series, offset_ms, resolution_ms, series, summed_timeline, sweep, timestamp};
-pub use model::{MERGE_VERSION, Merged, MergedProcess, MergedReport};
 pub(crate) use render::{write_human, write_json};
 
 /// Processes listed by default.
@@ -233,6 +232,21 @@ fn lower_bound_sums(inputs: &[(String, Report)], warnings: &mut Vec<String>) {
     ));
 }
 
+/// The keys of the job figures (the aligned peak, the sums) that are lower bounds: some
+/// report's own value leaves processes out.
+fn lower_bounds(inputs: &[(String, Report)]) -> Vec<String> {
+    FIGURES
+        .iter()
+        .filter(|f| matches!(f.merge, Merge::Sum | Merge::Aligned { .. }))
+        .filter(|f| {
+            inputs
+                .iter()
+                .any(|(_, r)| f.of(r).is_some() && (f.partial)(r))
+        })
+        .map(|f| f.key.to_string())
+        .collect()
+}
+
 /// Warnings about reports that do not fit together: no overlap in time, different Slurm
 /// jobs, no sample.
 fn fit_warnings(inputs: &[(String, Report)], rows: &[MergedReport], warnings: &mut Vec<String>) {
@@ -379,6 +393,7 @@ pub(crate) fn merge(inputs: &[(String, Report)], top: usize) -> Merged {
         max_total_rss_is_upper_bound: thinned > 0,
         resolution_ms: resolution,
         totals,
+        lower_bounds: lower_bounds(inputs),
         reports,
         processes: largest_processes(inputs, top),
         warnings,

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use jiff::Timestamp;
 
 use super::align::offset_ms;
-use super::model::Merged;
 use crate::model::figures::{FIGURES, Merge, by_name};
+use crate::model::merge::Merged;
 use crate::output::table::{self, Align};
 use crate::output::units::{self, iec, iec_or_unknown, short_command};
 

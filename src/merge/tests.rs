@@ -503,12 +503,47 @@ fn cpu_times_and_counts_add_up_across_reports() {
         10,
     );
     assert_eq!(m.totals.get(cpu), Some(4.0));
+    assert!(m.lower_bounds.contains(&"cpu_user_seconds".to_string()));
+    // Exported as a lower bound: Snakemake's cpu_time is NA, Markdown says at least.
+    let exported = crate::output::export::of_merge(&m);
+    let e = exported
+        .iter()
+        .find(|e| e.figure.key == "cpu_user_seconds")
+        .unwrap();
+    assert_eq!(e.bound, crate::output::export::Bound::AtLeast);
+    assert!(crate::output::export::snakemake::tsv(&exported).ends_with("\tNA\tNA\n"));
     assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
     assert_eq!(
         m.warnings[0],
         "mem-1.json left out processes memwatch did not wait for (left running): the sums of \
          user CPU time, system CPU time, minor page fault count are lower bounds"
     );
+}
+
+#[test]
+fn a_job_peak_leaving_processes_out_is_a_lower_bound_and_neither_once_thinned() {
+    let mut unreadable = report("b", 1, 0, 2_000, &[(0, 10 * MIB), (1_000, 50 * MIB)]);
+    unreadable.processes_unreadable = 1;
+    unreadable.max_total_rss_is_lower_bound = true;
+    let whole = report("a", 0, 0, 2_000, &[(0, 10 * MIB), (1_000, 20 * MIB)]);
+    let mut m = merge(&named(vec![whole, unreadable]), 10);
+    assert!(
+        m.lower_bounds.contains(&"max_total_rss_kib".to_string()),
+        "{:?}",
+        m.lower_bounds
+    );
+    let peak = |m: &Merged| {
+        crate::output::export::of_merge(m)
+            .into_iter()
+            .find(|e| e.figure.key == "max_total_rss_kib")
+            .map(|e| (e.value, e.bound))
+            .unwrap()
+    };
+    use crate::output::export::Bound;
+    assert_eq!(peak(&m), (Some(70.0 * MIB as f64), Bound::AtLeast));
+    // Thinned as well: at most at its resolution, at least for what it leaves out.
+    m.max_total_rss_is_upper_bound = true;
+    assert_eq!(peak(&m), (None, Bound::Exact));
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! Reports as files: writing the JSON report, reading one back with its schema checked
-//! (schema in the README; fields documented on [`super::Report`]).
+//! (schema in the README; fields documented on [`super::Report`]); reading a report or a
+//! merge, whichever a file holds (`memwatch export`).
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{Report, SCHEMA_VERSION};
+use super::{Report, SCHEMA_VERSIONS_READ};
 use crate::error::{Error, os_message};
 
 /// Write `report` as pretty JSON with a final newline.
@@ -28,9 +29,10 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::Invalid(e) => write!(f, "not a memwatch JSON report: {e}"),
             ReadError::Version(v) => {
+                let [old, new] = SCHEMA_VERSIONS_READ;
                 write!(
                     f,
-                    "report has schema_version {v}, this memwatch reads version {SCHEMA_VERSION}"
+                    "report has schema_version {v}, this memwatch reads versions {old} and {new}"
                 )
             }
         }
@@ -49,7 +51,7 @@ pub fn read(bytes: &[u8]) -> Result<Report, ReadError> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
     {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) if SCHEMA_VERSIONS_READ.iter().any(|&r| u64::from(r) == v) => {}
         Some(v) => return Err(ReadError::Version(v)),
         None if value.get("sweep_version").is_some() => {
             return Err(ReadError::Invalid(
@@ -72,6 +74,41 @@ pub fn read_report(path: &Path) -> Result<Report, Error> {
     let bytes = std::fs::read(path)
         .map_err(|e| input(format!("cannot read report: {}", os_message(&e))))?;
     read(&bytes).map_err(|e| input(e.to_string()))
+}
+
+/// What a file given to `memwatch export` holds.
+#[derive(Debug)]
+pub enum Input {
+    /// A report (`memwatch run` or `attach`).
+    Report(Box<Report>),
+    /// A merge (`memwatch merge --json`).
+    Merge(Box<super::merge::Merged>),
+}
+
+/// Read a report or a merge; every failure is one line naming the file.
+pub fn read_input(path: &Path) -> Result<Input, Error> {
+    use super::merge::MERGE_VERSION;
+    let input = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes =
+        std::fs::read(path).map_err(|e| input(format!("cannot read it: {}", os_message(&e))))?;
+    let merge_version = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("merge_version").map(|m| m.as_u64()));
+    match merge_version {
+        Some(Some(v)) if v == u64::from(MERGE_VERSION) => serde_json::from_slice(&bytes)
+            .map(|m| Input::Merge(Box::new(m)))
+            .map_err(|e| input(format!("not a memwatch merge: {e}"))),
+        Some(v) => Err(input(format!(
+            "merge has merge_version {}, this memwatch reads version {MERGE_VERSION}",
+            v.map_or_else(|| "that is not a number".to_string(), |v| v.to_string())
+        ))),
+        None => read(&bytes)
+            .map(|r| Input::Report(Box::new(r)))
+            .map_err(|e| input(e.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -7,13 +7,18 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::groups::TimelineGroups;
 use super::limit::MemoryLimit;
 use super::oom::OomKill;
 use super::timeline::Point;
 use super::{Exit, Metric};
 
-/// The schema version this memwatch writes. Readers refuse other versions.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this memwatch writes: 2 added `timeline_groups` (and `attached`).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The schema versions memwatch reads (`compare`, `merge`, `plot`, `export`): version 1
+/// reports read as version 2 ones without what version 2 added. Readers refuse others.
+pub const SCHEMA_VERSIONS_READ: [u32; 2] = [1, SCHEMA_VERSION];
 
 /// One process of the job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -286,6 +291,26 @@ pub struct Report {
     /// the budget never stretched the interval (or there was none).
     #[serde(default)]
     pub interval_stretched_max_ms: Option<f64>,
+    /// True when memwatch attached to a process that was already running (`memwatch
+    /// attach`) instead of starting the command: `start_time` and `duration_seconds` count
+    /// from the attach, and how the process ended is unknown (`exit_code` and `signal` are
+    /// null). False in reports of `run` and of earlier versions.
+    #[serde(default)]
+    pub attached: bool,
+    /// `memwatch attach`: when the attached process really started (the kernel's start
+    /// time), before memwatch attached; null otherwise.
+    #[serde(default)]
+    pub attached_process_start_time: Option<Timestamp>,
+    /// `memwatch attach`: job processes whose parent exited while they ran, so that they
+    /// were reparented away from the attached process's tree (to init or a subreaper);
+    /// memwatch kept measuring them. One reparented before any sample saw it is not in the
+    /// job. 0 for `run` and in reports of earlier versions.
+    #[serde(default)]
+    pub processes_reparented: u64,
+    /// The job's RSS split by program over time, to see what made up the peak; null in
+    /// reports of earlier versions.
+    #[serde(default)]
+    pub timeline_groups: Option<TimelineGroups>,
     /// The memory limit in force for the job: the lowest of its memory cgroup's limit (the
     /// lowest along the cgroup's path), Slurm's allocation on this node, `RLIMIT_AS` and
     /// `RLIMIT_DATA` when finite, and the machine's memory. `null` in reports of earlier

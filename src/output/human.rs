@@ -76,6 +76,9 @@ fn write_job(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let dur = Duration::from_secs_f64(r.duration_seconds.max(0.0));
     writeln!(out, "Duration:        {}", duration(dur))?;
     writeln!(out, "Samples:         {}", samples_text(r))?;
+    if r.attached {
+        write_attached(r, out)?;
+    }
     let Some(exit) = r.exit() else {
         return Ok(());
     };
@@ -120,6 +123,40 @@ fn samples_text(r: &Report) -> String {
         ),
         _ => format!("{} (every {} ms{budget})", r.samples, r.interval_ms),
     }
+}
+
+/// `memwatch attach`: the process, since when it ran, how the watch ended.
+fn write_attached(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let root = r.processes.iter().find(|p| p.root);
+    let pid = root.map_or_else(|| "?".to_string(), |p| p.pid.to_string());
+    let since = r
+        .attached_process_start_time
+        .map_or_else(String::new, |t| format!(", running since {t:.0}"));
+    writeln!(
+        out,
+        "Attached:        to pid {pid}{since}; measured from the attach"
+    )?;
+    let how = match r.interrupt_signal {
+        Some(s) => format!(
+            "memwatch was stopped by {} (the job was not signalled)",
+            signal_text(s)
+        ),
+        None if r.left_running.is_empty() => {
+            format!("pid {pid} exited (its status is unknown to memwatch)")
+        }
+        None => {
+            format!("pid {pid} exited (its status is unknown to memwatch); what it started runs on")
+        }
+    };
+    writeln!(out, "Ended:           {how}")?;
+    if r.processes_reparented > 0 {
+        writeln!(
+            out,
+            "Reparented:      {} process(es) left pid {pid}'s tree when their parent exited (still measured)",
+            r.processes_reparented
+        )?;
+    }
+    Ok(())
 }
 
 /// `at least ` for a figure that leaves processes out.

@@ -1,11 +1,13 @@
 //! Renderers: the model as text for people and files for tools. The human summary
 //! ([`human`]), CSV ([`csv`]), the live status line ([`status`]), warnings worded from
-//! structured findings, the verdict of a `--max-rss` check ([`gate`]), and the shared pieces every text output uses: sizes and durations
+//! structured findings, the verdict of a `--max-rss` check ([`gate`]), the formats `memwatch export` writes
+//! ([`export`]), and the shared pieces every text output uses: sizes and durations
 //! ([`units`]), one table layout ([`table`]) and labels for reports side by side
 //! ([`labels`]). Nothing here touches the operating system: renderers write into any
 //! `io::Write`.
 
 pub(crate) mod csv;
+pub(crate) mod export;
 pub(crate) mod gate;
 pub(crate) mod human;
 pub(crate) mod labels;

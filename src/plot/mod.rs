@@ -1,6 +1,6 @@
-//! `memwatch plot`: reports' total RSS over time, or a sweep's peaks against its
-//! parameter, as a self-contained SVG. The picture is drawn by [`crate::output::svg`];
-//! this command reads the files, names them and writes the picture.
+//! `memwatch plot`: reports' total RSS over time (one report's stacked by program), or a
+//! sweep's peaks against its parameter, as a self-contained SVG. The picture is drawn by
+//! [`crate::output::svg`]; this command reads the files, names them and writes the picture.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,8 @@ pub(crate) struct Config {
     pub labels: Vec<String>,
     /// The title; the command by default.
     pub title: Option<String>,
+    /// Draw one report's total alone, not stacked by program.
+    pub total_only: bool,
 }
 
 /// The picture of a sweep file, when `cfg` names one: its peaks against its parameter.
@@ -57,7 +59,7 @@ pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
         cfg.labels.clone()
     };
     let pairs: Vec<(String, &Report)> = names.into_iter().zip(&reports).collect();
-    let doc = svg::svg(&pairs, cfg.title.as_deref());
+    let doc = svg::picture(&pairs, cfg.title.as_deref(), cfg.total_only);
     write(cfg, &doc)
 }
 

@@ -6,6 +6,7 @@
 //! [`crate::sys::reap_remaining`], nowhere else). The loop is [`sampler`]; the files it
 //! writes are [`outputs`]; the memory limit and the job's cgroup are watched by [`memory`].
 
+mod attach;
 mod memory;
 mod outputs;
 mod placeholders;
@@ -33,6 +34,8 @@ use outputs::{Interim, Prepared};
 use report::Context;
 pub use report::{RunInfo, build as report};
 use sampler::Sampler;
+
+pub(crate) use attach::attach;
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -354,7 +357,13 @@ fn finish(
     if let Some(memory) = memory {
         memory.conclude(&mut report, &stats);
     }
-    // Every process memwatch will wait for has been reaped.
-    let report = report::with_usage(report, unix::children_usage());
+    // Every process memwatch will wait for has been reaped. An attached job's processes
+    // are not memwatch's children: what they used is unknown to it.
+    let usage = if s.attached {
+        None
+    } else {
+        unix::children_usage()
+    };
+    let report = report::with_usage(report, usage);
     (ctx.with_check(report, false), failure)
 }

@@ -48,6 +48,11 @@ pub(super) struct Sampler<'a> {
     pub(super) memory: Option<MemoryWatch>,
     /// When to write the interim report next (set at the first job signal).
     interim_next: Option<Instant>,
+    /// `memwatch attach`: the job is `root`'s tree, which memwatch did not start: nothing
+    /// to reap or signal, and the loop ends when `root` exits or memwatch is signalled.
+    pub(super) attached: bool,
+    /// Attached, and memwatch was signalled: stop at the next sample.
+    stop: bool,
     escalated: bool,
     next: Instant,
     last_full: Option<Instant>,
@@ -84,6 +89,8 @@ impl<'a> Sampler<'a> {
             interim: None,
             memory: None,
             interim_next: None,
+            attached: false,
+            stop: false,
             escalated: false,
             next: start,
             last_full: None,
@@ -104,7 +111,7 @@ impl<'a> Sampler<'a> {
             let safety_due = self.last_full.is_none_or(|t| now - t >= SAFETY_NET);
             // wait4 only when SIGCHLD said a child exited (and with the safety net, in case
             // a signal was lost to a full pipe): no system call for it in the steady state.
-            let (root_exited_now, reaped_any) = if child_exited || safety_due {
+            let (root_exited_now, reaped_any) = if !self.attached && (child_exited || safety_due) {
                 self.reap()
             } else {
                 (false, false)
@@ -122,6 +129,9 @@ impl<'a> Sampler<'a> {
             }
             self.sample(now, exited || safety_due, interim_due)?;
             if exited && self.job_over() {
+                return Ok(());
+            }
+            if self.attached && self.attach_over() {
                 return Ok(());
             }
         }
@@ -325,6 +335,27 @@ impl<'a> Sampler<'a> {
         false
     }
 
+    /// Attached: whether to stop (memwatch was signalled, or the attached process exited).
+    /// Says which of its processes are left running when it exited.
+    fn attach_over(&mut self) -> bool {
+        if self.stop {
+            return true;
+        }
+        if self.job.is_live(self.root) {
+            return false;
+        }
+        let live = self.job.live_pids();
+        if !live.is_empty() {
+            eprintln!(
+                "memwatch: pid {} exited; {} process(es) it started are still running and were not waited for: pids {}",
+                self.root,
+                live.len(),
+                units::pid_list(live)
+            );
+        }
+        true
+    }
+
     /// The `--timeline` stream failed: say so now, and in the report, and remember it for
     /// the exit status.
     fn timeline_failed(&mut self, path: PathBuf, e: io::Error) {
@@ -371,6 +402,13 @@ impl<'a> Sampler<'a> {
     /// processes), so it is passed on only to the job processes outside that group: a
     /// daemon in a session of its own, a process group a job's shell made.
     fn interrupted(&mut self, signal: i32, from_process: bool) {
+        if self.attached {
+            // Attached: the signal is memwatch's alone; stop now, write the report.
+            self.standing.interrupt.get_or_insert(signal);
+            self.stop = true;
+            self.next = Instant::now();
+            return;
+        }
         let root_running = self.standing.exit.is_none();
         if self.standing.interrupt.is_none() {
             self.standing.interrupt = Some(signal);

@@ -295,7 +295,37 @@ pub trait Inspector {
     /// Send `signal` to a followed process if, and only if, it is still the process the
     /// handle was opened for (never a recycled pid). Returns whether it was sent.
     fn signal(&mut self, id: ProcId, handle: &mut Self::Handle, signal: i32) -> bool;
+
+    /// The job is `root`'s tree, a running process memwatch did not start (`memwatch
+    /// attach`): the complete search looks under it, and no orphan is adopted for being in
+    /// memwatch's own process group (macOS).
+    fn attach(&mut self, root: Pid) {
+        let _ = root;
+    }
 }
+
+/// Why memwatch cannot attach to a pid (`memwatch attach`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No process has it.
+    Absent,
+    /// It is another user's and the system will not show it to memwatch.
+    Hidden,
+    /// It has exited (a zombie its parent has not reaped).
+    Exited,
+    /// It is a thread of a process, not a process (Linux: macOS pids are processes).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Thread,
+    /// It is a kernel thread, which has no memory of its own (Linux; macOS has none a pid
+    /// names).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    KernelThread,
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::{arguments, process};
+#[cfg(target_os = "macos")]
+pub(crate) use macos::{arguments, process};
 
 /// Command lines are cut at this many bytes (the JSON keeps all of them).
 pub const MAX_COMMAND_BYTES: usize = 4096;

@@ -340,7 +340,7 @@ fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
     let corrupt = d.join("corrupt.json");
     std::fs::write(&corrupt, "{\"schema_version\": 1, \"command\": [").unwrap();
     let mut future = report(&fig(GIB));
-    future["schema_version"] = json!(2);
+    future["schema_version"] = json!(3);
     let future = write_json(&d, "future.json", &future);
     let not_report = d.join("other.json");
     std::fs::write(&not_report, r#"{"schema_version": 1, "name": "x"}"#).unwrap();
@@ -349,7 +349,10 @@ fn unreadable_reports_exit_2_with_one_line_naming_the_file() {
         (&missing, "cannot read report: No such file or directory"),
         (&empty, "the file is empty"),
         (&corrupt, "not a memwatch JSON report"),
-        (&future, "schema_version 2"),
+        (
+            &future,
+            "schema_version 3, this memwatch reads versions 1 and 2",
+        ),
         (&not_report, "not a memwatch JSON report"),
         (d.path(), "cannot read report"),
     ];

@@ -1,7 +1,6 @@
 //! Nothing lost, nothing hidden: a low open-files limit, processes `/proc` hides from
 //! memwatch. Every process is counted, or the report says which are missing and why.
 
-use std::ffi::CString;
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -101,51 +100,6 @@ fn wait_root_lists_every_process_left_running_under_a_low_open_files_limit() {
     );
     kill_job(&tok);
     assert_all_gone(&tok, &left);
-}
-
-/// `cmd` as `nobody`, in a private mount namespace whose `/proc` is mounted with
-/// `hidepid=<mode>`: memwatch there cannot see root's processes.
-fn under_hidepid<'c>(cmd: &'c mut Command, mode: &str) -> &'c mut Command {
-    let options = CString::new(format!("hidepid={mode}")).unwrap();
-    // SAFETY: unshare, mount, setgroups, setgid and setuid are async-signal-safe, as
-    // pre_exec requires; the strings were made before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fail = || Err(std::io::Error::last_os_error());
-            if libc::unshare(libc::CLONE_NEWNS) != 0 {
-                return fail();
-            }
-            // Nothing mounted here may leak to the test's own namespace.
-            let none = std::ptr::null::<libc::c_char>();
-            if libc::mount(
-                none,
-                c"/".as_ptr(),
-                none,
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ) != 0
-            {
-                return fail();
-            }
-            if libc::mount(
-                c"proc".as_ptr(),
-                c"/proc".as_ptr(),
-                c"proc".as_ptr(),
-                0,
-                options.as_ptr().cast(),
-            ) != 0
-            {
-                return fail();
-            }
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
-            {
-                return fail();
-            }
-            Ok(())
-        })
-    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! amount of memory, forks, chains, daemonizes, ignores signals and exits as told.
 //!
 //! Some tests need what a machine may lack: root, a `nobody` who can run memwatch, setuid,
-//! mount namespaces (hidepid), tmux, Chromium, Open MPI, a Slurm cluster. Without it they print
+//! mount namespaces (hidepid), tmux, Chromium, Open MPI, a Slurm cluster, the Prometheus Python client. Without it they print
 //! `skipped: <reason>` and pass, unless `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets):
 //! then they fail (see [`util::skip`]).
 //!
@@ -25,9 +25,13 @@ mod util;
 
 // The real binary on jobs (Linux: they read /proc).
 #[cfg(target_os = "linux")]
+mod attach;
+#[cfg(target_os = "linux")]
 mod churn;
 #[cfg(target_os = "linux")]
 mod errors;
+#[cfg(target_os = "linux")]
+mod export;
 #[cfg(target_os = "linux")]
 mod gaps;
 #[cfg(target_os = "linux")]
@@ -66,4 +70,5 @@ mod merge;
 mod mpi;
 mod plot;
 mod shell;
+mod stack;
 mod status;

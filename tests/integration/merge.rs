@@ -192,7 +192,11 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     fs::write(d.join("corrupt.json"), &good_text[..good_text.len() / 2]).unwrap();
     fs::write(
         d.join("future.json"),
-        good_text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+        good_text.replacen(
+            &format!("\"schema_version\": {}", memwatch::model::SCHEMA_VERSION),
+            "\"schema_version\": 99",
+            1,
+        ),
     )
     .unwrap();
     fs::write(d.join("other.json"), "{\"schema_version\": 1, \"x\": 2}").unwrap();

@@ -4,7 +4,8 @@
 //! The picture has no script, no external font or image and no style sheet: it shows the
 //! same in a browser, an image viewer and a README. One report: its total RSS over time
 //! (the report's bounded, max-preserving timeline) with the area below it filled, the peak
-//! marked with its value, and the processes with the largest peaks listed below. Several:
+//! marked with its value, and the processes with the largest peaks listed below; or, when
+//! the report splits its total by program, stacked areas by program ([`stack`]). Several:
 //! one line each in distinct colours, each peak marked, and a legend. The memory limit in
 //! force, when the reports know it, is a dashed line at its height (or named above the
 //! chart when it is far above the data). A sweep is drawn by [`sweep`]: its peaks against
@@ -12,6 +13,7 @@
 
 mod axis;
 mod limit;
+mod stack;
 pub(crate) mod sweep;
 mod text;
 
@@ -410,10 +412,23 @@ fn legend(s: &mut String, reports: &[(String, &Report)]) {
     }
 }
 
-/// Write the reports (label, report) as one SVG: what `memwatch plot` and
-/// `memwatch run --plot` write. The labels name the lines in the legend (several reports).
+/// The picture of the reports: one report that splits its total by program as stacked
+/// areas by program, unless `total_only`; else the total of each ([`svg`]).
+pub(crate) fn picture(
+    reports: &[(String, &Report)],
+    title: Option<&str>,
+    total_only: bool,
+) -> String {
+    match reports {
+        [(_, r)] if !total_only => stack::svg(r, title).unwrap_or_else(|| svg(reports, title)),
+        _ => svg(reports, title),
+    }
+}
+
+/// Write the reports (label, report) as one SVG: what `memwatch run --plot` writes. The
+/// labels name the lines in the legend (several reports).
 pub(crate) fn write(reports: &[(String, &Report)], out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(svg(reports, None).as_bytes())?;
+    out.write_all(picture(reports, None, false).as_bytes())?;
     out.flush()
 }
 
@@ -492,4 +507,4 @@ fn subtitle(reports: &[(String, &Report)]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

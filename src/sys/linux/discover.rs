@@ -122,6 +122,8 @@ impl LinuxInspector {
     fn walk_children(&mut self, d: &Discovery<'_>, out: &mut Vec<Seen>) {
         self.invisible_next.clear();
         self.queue.clear();
+        // Attached to a running process: the job is under it, not under memwatch.
+        self.queue.extend(self.attached);
         self.queue.push(self.self_pid);
         // Adopted processes (a Slurm step's tasks) are not under memwatch: their own trees.
         self.queue.extend_from_slice(d.roots);
@@ -293,7 +295,7 @@ enum Probe {
 
 /// Whether a process with this pid exists (possibly another user's), whatever `/proc`
 /// shows: `kill(pid, 0)`, which sends nothing.
-fn exists(pid: Pid) -> bool {
+pub(super) fn exists(pid: Pid) -> bool {
     RawPid::from_raw(pid).is_some_and(|p| matches!(test_kill_process(p), Ok(()) | Err(Errno::PERM)))
 }
 
@@ -305,7 +307,7 @@ pub(super) fn in_initial_pid_namespace() -> bool {
     std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == PROC_PID_INIT_INO)
 }
 
-fn seen_of(s: &Stat) -> Seen {
+pub(super) fn seen_of(s: &Stat) -> Seen {
     Seen {
         id: ProcId {
             pid: s.pid,

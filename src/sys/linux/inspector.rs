@@ -28,6 +28,9 @@ pub(crate) fn prepare_parent() -> io::Result<()> {
 /// The Linux [`Inspector`].
 pub struct LinuxInspector {
     pub(super) self_pid: Pid,
+    /// The running process memwatch attached to (`memwatch attach`), under which the
+    /// children walk looks, since nothing of the job is under memwatch then.
+    pub(super) attached: Option<Pid>,
     pub(super) page_kib: u64,
     /// When the machine booted, microseconds since the epoch, and clock ticks per second:
     /// a start time in ticks since boot put on the wall clock.
@@ -114,6 +117,7 @@ impl LinuxInspector {
         let base_fds = fds::open_now(&mut dents);
         Ok(LinuxInspector {
             self_pid,
+            attached: None,
             page_kib: sysconf_or(SysconfVar::PAGE_SIZE, 4096) as u64 / 1024,
             boot_us: boot_time_us(),
             ticks_per_s: sysconf_or(SysconfVar::CLK_TCK, 100),
@@ -190,5 +194,9 @@ impl Inspector for LinuxInspector {
 
     fn signal(&mut self, id: ProcId, h: &mut LinuxHandle, signal: i32) -> bool {
         self.signal_process(id, h, signal)
+    }
+
+    fn attach(&mut self, root: Pid) {
+        self.attached = Some(root);
     }
 }

@@ -18,6 +18,7 @@
 //!   lack of descriptors, or cannot be seen at all (`hidepid`), is counted in
 //!   [`Gaps`](super::Gaps).
 //! - `files`: `/proc` paths built on the stack, and opening, reading and listing files.
+//! - `attach`: who a running process is, before `memwatch attach` follows it.
 //! - `cgroup`: the memory cgroup a job starts in (its limit, high-water mark, OOM-kill
 //!   counter and members) and the machine's memory; its parsers are `cgroupfs`, compiled
 //!   for unit tests everywhere.
@@ -31,6 +32,8 @@ pub(crate) mod cgroupfs;
 pub mod procfs;
 
 #[cfg(target_os = "linux")]
+mod attach;
+#[cfg(target_os = "linux")]
 mod discover;
 #[cfg(target_os = "linux")]
 mod fds;
@@ -43,6 +46,8 @@ mod reading;
 #[cfg(target_os = "linux")]
 mod stepd;
 
+#[cfg(target_os = "linux")]
+pub(crate) use attach::{arguments, process};
 #[cfg(target_os = "linux")]
 pub use inspector::LinuxInspector;
 #[cfg(target_os = "linux")]

@@ -7,7 +7,8 @@ use std::io;
 use super::darwin::{self, Row};
 use super::libproc::{self, PATH_SIZE, is_denied};
 use crate::sys::{
-    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, SampleError, Seen,
+    Access, Discovery, ExtraReading, Inspector, Metric, Pid, ProcId, Reading, Refusal, SampleError,
+    Seen,
 };
 
 /// How the backend follows one process: nothing is kept open, only what tells a later
@@ -42,6 +43,9 @@ pub struct MacInspector {
     /// `KERN_PROCARGS2` buffer: the argc slot and `kern.argmax` bytes, the most the kernel
     /// takes (`darwin::procargs_capacity`).
     args: Vec<u8>,
+    /// Attached to a running process (`memwatch attach`): memwatch's own process group is
+    /// not the job's.
+    attached: bool,
 }
 
 fn err(what: &str, source: io::Error) -> SampleError {
@@ -70,6 +74,7 @@ impl MacInspector {
             rows: Vec::with_capacity(len),
             listed: false,
             args: vec![0; darwin::procargs_capacity(libproc::argmax())],
+            attached: false,
         })
     }
 
@@ -145,6 +150,8 @@ impl Inspector for MacInspector {
         self.rows.clear();
         self.next_known.clear();
         let self_pid = self.self_pid;
+        // Attached: an orphan in memwatch's own group is not the job's (0 is no group).
+        let own_group = if self.attached { 0 } else { self_pid };
         let rows = &mut self.rows;
         let next_known = &mut self.next_known;
         let known: &[Pid] = if full { &[] } else { &self.known };
@@ -164,7 +171,11 @@ impl Inspector for MacInspector {
                         let pgid = s.pbsi_pgid as Pid;
                         rows.push(Row {
                             pid,
-                            ppid: darwin::adopted_ppid(ppid, pgid, self_pid, d.root),
+                            ppid: if pgid == own_group || pgid == d.root {
+                                darwin::adopted_ppid(ppid, pgid, self_pid, d.root)
+                            } else {
+                                ppid
+                            },
                             pgid,
                             candidate: false,
                         });
@@ -326,4 +337,47 @@ impl Inspector for MacInspector {
         // No pidfd on macOS: check the start time, then signal at once.
         is_same(id.pid, id.start) && crate::sys::unix::signals::kill(id.pid, signal)
     }
+
+    fn attach(&mut self, _root: Pid) {
+        self.attached = true;
+    }
+}
+
+/// The process `pid` as discovery would see it, or why memwatch cannot attach to it
+/// (`memwatch attach`). Another user's process is seen (its memory may not be readable:
+/// following it says so).
+pub(crate) fn process(pid: Pid) -> Result<Seen, Refusal> {
+    let short = match libproc::short_info(pid) {
+        Ok(s) => s,
+        Err(libc::ESRCH) => return Err(Refusal::Absent),
+        Err(e) if is_denied(e) => return Err(Refusal::Hidden),
+        Err(_) => return Err(Refusal::Absent),
+    };
+    if short.pbsi_status == libc::SZOMB {
+        return Err(Refusal::Exited);
+    }
+    let born = born(pid);
+    match life(pid) {
+        Life::Alive(start) if start > 0 => Ok(Seen {
+            id: ProcId { pid, start },
+            ppid: short.pbsi_ppid as Pid,
+            pgid: short.pbsi_pgid as Pid,
+            born,
+        }),
+        Life::Zombie => Err(Refusal::Exited),
+        _ => Err(Refusal::Absent),
+    }
+}
+
+/// The arguments of `pid` (lossy UTF-8), `None` when the kernel will not give them.
+pub(crate) fn arguments(pid: Pid) -> Option<Vec<String>> {
+    let mut buf = vec![0u8; darwin::procargs_capacity(libproc::argmax())];
+    let n = libproc::procargs(pid, &mut buf).filter(|&n| n < buf.len())?;
+    let parsed = super::procargs::parse_procargs2(&buf[..n])?;
+    let args: Vec<String> = parsed
+        .argv
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    (!args.is_empty()).then_some(args)
 }

@@ -138,6 +138,8 @@ pub(crate) mod memory;
 #[cfg(target_os = "macos")]
 pub use backend::MacInspector;
 #[cfg(target_os = "macos")]
+pub(crate) use backend::{arguments, process};
+#[cfg(target_os = "macos")]
 pub(crate) use hooks::{
     command_in_own_group, peek_exited_child, prepare_parent, raised_by_terminal,
 };

@@ -6,6 +6,7 @@
 //! `MEMWATCH_REQUIRE_ALL=1` (which `.ci/run` sets) turns every skip into a failure, so CI
 //! proves that every test really ran.
 
+use std::ffi::CString;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -122,4 +123,49 @@ pub(crate) fn setuid_copy(dir: &TempDir) -> Option<PathBuf> {
     fs::copy(BIN, &bin).unwrap();
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o4755)).unwrap();
     Some(bin)
+}
+
+/// `cmd` as `nobody`, in a private mount namespace whose `/proc` is mounted with
+/// `hidepid=<mode>`: memwatch there cannot see root's processes.
+pub(crate) fn under_hidepid<'c>(cmd: &'c mut Command, mode: &str) -> &'c mut Command {
+    let options = CString::new(format!("hidepid={mode}")).unwrap();
+    // SAFETY: unshare, mount, setgroups, setgid and setuid are async-signal-safe, as
+    // pre_exec requires; the strings were made before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return fail();
+            }
+            // Nothing mounted here may leak to the test's own namespace.
+            let none = std::ptr::null::<libc::c_char>();
+            if libc::mount(
+                none,
+                c"/".as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return fail();
+            }
+            if libc::mount(
+                c"proc".as_ptr(),
+                c"/proc".as_ptr(),
+                c"proc".as_ptr(),
+                0,
+                options.as_ptr().cast(),
+            ) != 0
+            {
+                return fail();
+            }
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return fail();
+            }
+            Ok(())
+        })
+    }
 }

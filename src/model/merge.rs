@@ -1,13 +1,14 @@
-//! `memwatch merge --json`: the merge of several reports, machine-readable.
+//! `memwatch merge --json`: the merge of several reports, machine-readable (written by
+//! `memwatch merge`, read by `memwatch export`).
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::figures::{Totals, Values};
-use crate::model::limit::MemoryLimit;
-use crate::model::timeline::Point;
+use super::figures::{Totals, Values};
+use super::limit::MemoryLimit;
+use super::timeline::Point;
 
 /// Version of the `merge --json` format.
 pub const MERGE_VERSION: u32 = 1;
@@ -52,6 +53,11 @@ pub struct Merged {
     /// read in rounds and has no timeline to align). `null` when a report does not know it.
     #[serde(flatten)]
     pub totals: Totals,
+    /// Report keys of the job figures above (the job peak, the sums) that are lower bounds:
+    /// a report's value left out processes memwatch could not read or did not wait for.
+    /// Empty in merges of earlier versions.
+    #[serde(default)]
+    pub lower_bounds: Vec<String>,
     /// The reports, by rank (then host, then file).
     pub reports: Vec<MergedReport>,
     /// The processes with the largest peaks across all reports, largest first.
