@@ -104,6 +104,7 @@ impl AttachArgs {
             quiet: self.quiet,
             status,
             wait: WaitMode::Root,
+            cpu_budget: None,
             command: Vec::new(),
         };
         (self.pid, cfg)
