@@ -23,8 +23,14 @@ use memwatch::job::Job;
 use memwatch::sys::NativeInspector;
 use memwatch::sys::linux::procfs;
 
-/// Job sizes (N) and unrelated processes (M) every platform's group measures.
-const JOB_SIZES: [usize; 4] = [1, 8, 64, 256];
+/// Job sizes (N) and unrelated processes (M) every platform's group measures: up to a fat
+/// node's 256 ranks with helpers, `make -j64`, and beyond (on Linux 4096: as many kept-open
+/// `statm` files for memwatch and for the floor, so the bench raises its open-files limit;
+/// macOS's default limit of processes per user is below that).
+#[cfg(target_os = "linux")]
+const JOB_SIZES: &[usize] = &[1, 8, 64, 256, 1000, 4096];
+#[cfg(not(target_os = "linux"))]
+const JOB_SIZES: &[usize] = &[1, 8, 64, 256, 1000];
 const OTHERS: [usize; 2] = [0, 1000];
 
 /// N sleeping children of this process.
@@ -116,10 +122,27 @@ fn full_proc_scan(buf: &mut [u8]) -> usize {
     found
 }
 
+/// Raise the soft open-files limit to the hard one, as memwatch does.
+#[cfg(target_os = "linux")]
+fn raise_nofile() {
+    // SAFETY: getrlimit and setrlimit on a valid, local struct.
+    unsafe {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 {
+            l.rlim_cur = l.rlim_max.min(1 << 20);
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn sampler(c: &mut Criterion) {
     use std::fs::File;
     use std::os::unix::fs::FileExt;
+    raise_nofile();
     let self_pid = std::process::id() as i32;
     let mut group = c.benchmark_group("sample");
     group
@@ -128,10 +151,12 @@ fn sampler(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2));
     for m in OTHERS {
         let strangers = Strangers::new(m);
-        for n in JOB_SIZES {
+        for &n in JOB_SIZES {
             let fixture = JobFixture::new(n);
             let pids = fixture.pids();
-            std::thread::sleep(Duration::from_millis(100));
+            // Time for every `sleep` to have started (4 s for 4096), so none of them
+            // competes with the first measurement.
+            std::thread::sleep(Duration::from_millis(100 + n as u64));
             let label = format!("n{n}_m{m}");
 
             // The floor: one pread of a kept-open statm per job process.
@@ -218,7 +243,7 @@ fn sampler(c: &mut Criterion) {
     let mut listing = vec![0i32; 16 * 1024];
     for m in OTHERS {
         let strangers = Strangers::new(m);
-        for n in JOB_SIZES {
+        for &n in JOB_SIZES {
             let fixture = JobFixture::new(n);
             let pids = fixture.pids();
             std::thread::sleep(Duration::from_millis(100));

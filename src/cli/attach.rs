@@ -100,6 +100,7 @@ impl AttachArgs {
             quiet: self.quiet,
             status,
             wait: WaitMode::Root,
+            cpu_budget: None,
             command: Vec::new(),
         };
         (self.pid, cfg)

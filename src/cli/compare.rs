@@ -101,7 +101,7 @@ pub(crate) struct CompareArgs {
 fn unit_noun(u: Unit) -> &'static str {
     match u {
         Unit::Kib => "a memory size",
-        Unit::Seconds => "a time",
+        Unit::Seconds | Unit::Millis => "a time",
         Unit::Count => "a count",
         Unit::Percent => "a percentage",
     }
@@ -111,7 +111,7 @@ fn unit_noun(u: Unit) -> &'static str {
 fn unit_example(u: Unit) -> &'static str {
     match u {
         Unit::Kib => "a size (256MiB)",
-        Unit::Seconds => "a time (30s)",
+        Unit::Seconds | Unit::Millis => "a time (30s)",
         Unit::Count => "a count (10)",
         Unit::Percent => "a percentage (20%)",
     }

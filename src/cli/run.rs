@@ -89,6 +89,13 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = values::max_rss, allow_hyphen_values = true)]
     pub max_rss: Option<MaxRss>,
 
+    /// Keep memwatch's own CPU within this share of one core (above 0%, at most 100%: 5%) by
+    /// stretching the interval when sampling the job every -i would cost more. Every
+    /// sample still reads every process of the job: peaks and totals stay true samples,
+    /// taken further apart. The report says which interval was used.
+    #[arg(long, value_name = "PCT", value_parser = values::cpu_budget, allow_hyphen_values = true)]
+    pub cpu_budget: Option<f64>,
+
     /// When the job is over: when every process has exited (all), or when the command
     /// itself has (root).
     #[arg(long, value_enum, value_name = "WHEN", default_value = "all")]
@@ -123,6 +130,7 @@ impl RunArgs {
                 WaitArg::All => WaitMode::All,
                 WaitArg::Root => WaitMode::Root,
             },
+            cpu_budget: self.cpu_budget,
             command: self.command,
         }
     }

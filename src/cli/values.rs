@@ -69,6 +69,21 @@ pub(crate) fn max_rss(s: &str) -> Result<MaxRss, String> {
     }
 }
 
+/// `--cpu-budget`: a share of one core, as a percentage above 0 and at most 100.
+pub(crate) fn cpu_budget(s: &str) -> Result<f64, String> {
+    const PCT: &str = "give a share of one core as a percentage above 0% and at most 100% (5%)";
+    let t = s.trim();
+    let q = quantity::parse(t).map_err(|_| format!("'{t}' is not a percentage: {PCT}"))?;
+    match q.amount {
+        Amount::Percent(p) if p > 0.0 && p <= 100.0 => Ok(p),
+        Amount::Percent(p) if p > 100.0 => Err(format!(
+            "'{t}' is more than one core: memwatch samples on one core, so {PCT}"
+        )),
+        Amount::Percent(_) | Amount::Count(0) => Err(format!("the budget must be above 0: {PCT}")),
+        _ => Err(format!("'{t}' is not a percentage: {PCT}")),
+    }
+}
+
 /// Parses a figure's name (`compare --metric`) into the figure, offering the names of the
 /// figures a gate can be about, each with its label.
 #[derive(Clone, Copy, Debug)]
@@ -158,6 +173,23 @@ fn invalid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_budgets() {
+        assert_eq!(cpu_budget("5%"), Ok(5.0));
+        assert_eq!(cpu_budget(" 0.5% "), Ok(0.5));
+        assert_eq!(cpu_budget("100%"), Ok(100.0));
+        for bad in ["0", "0%", "150%", "abc", "5", "-5%", "", "5MiB"] {
+            let e = cpu_budget(bad).unwrap_err();
+            assert!(e.contains("percentage above 0%"), "{bad}: {e}");
+        }
+        assert!(
+            cpu_budget("150%")
+                .unwrap_err()
+                .contains("more than one core")
+        );
+        assert!(cpu_budget("0").unwrap_err().contains("must be above 0"));
+    }
 
     #[test]
     fn max_rss_takes_a_size_above_0_and_nothing_else() {

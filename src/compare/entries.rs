@@ -187,6 +187,10 @@ pub(super) fn notes(entries: &[Entry], commands: bool) -> (Vec<String>, Vec<&'st
         differs.push("interval_ms");
         notes.push(note);
     }
+    if let Some(warning) = achieved_warning(entries) {
+        differs.push("interval_achieved_mean_ms");
+        notes.push(warning);
+    }
     let pss = by_name("pss").is_some_and(|f| entries.iter().any(|e| e.values.get(f).is_some()));
     let metric = if pss { "PSS" } else { "footprint" };
     for (path, n) in entries.iter().flat_map(|e| &e.partial_metric) {
@@ -259,6 +263,35 @@ fn differences(entries: &[Entry], commands: bool) -> Vec<(&'static str, String)>
         ": RSS does not count the same memory on each",
     );
     out
+}
+
+/// Achieved intervals more than this many times apart make peaks not comparable.
+pub(super) const ACHIEVED_APART: f64 = 1.5;
+
+/// The warning when the entries were sampled at achieved intervals (their mean gaps
+/// between samples) more than [`ACHIEVED_APART`] times apart: a run sampled less often
+/// sees less of its short peaks, whatever interval was asked for.
+fn achieved_warning(entries: &[Entry]) -> Option<String> {
+    let f = by_name("interval")?;
+    let known: Vec<(&Entry, f64)> = entries
+        .iter()
+        .filter_map(|e| Some((e, e.values.get(f)?)))
+        .collect();
+    let lo = known.iter().map(|k| k.1).fold(f64::INFINITY, f64::min);
+    let hi = known.iter().map(|k| k.1).fold(0.0, f64::max);
+    if known.len() < 2 || lo <= 0.0 || hi <= ACHIEVED_APART * lo {
+        return None;
+    }
+    let list: Vec<String> = known
+        .iter()
+        .map(|(e, v)| format!("{}: {}", e.label, units::Interval(*v)))
+        .collect();
+    Some(format!(
+        "warning: the reports were sampled at very different achieved intervals ({}): their \
+         peaks are not comparable, since the one sampled less often can miss more of a \
+         short peak (see interval_achieved_mean_ms)",
+        list.join("; ")
+    ))
 }
 
 fn interval_note(entries: &[Entry]) -> Option<String> {

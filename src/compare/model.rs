@@ -232,7 +232,9 @@ pub(crate) struct CompareJson {
     pub failures: Vec<FailedRun>,
     /// The report fields whose values differ between the reports, each with a note:
     /// `command` (two sides only: a scaling table's commands differ by design),
-    /// `hostname`, `memwatch_version`, `os`, `interval_ms`.
+    /// `hostname`, `memwatch_version`, `os`, `interval_ms`, `interval_achieved_mean_ms` (the
+    /// achieved intervals more than [`ACHIEVED_APART`](super::entries::ACHIEVED_APART)
+    /// times apart: a warning).
     pub differs: Vec<&'static str>,
     /// The exit code: 0, or 1 when a gate failed (`check.exceeded` or
     /// `check.failed_runs`, or `max_rss_check.passed` false).

@@ -528,6 +528,31 @@ fn interval_note_when_intervals_differ() {
 }
 
 #[test]
+fn a_warning_when_achieved_intervals_are_far_apart() {
+    let f = by_name("interval").unwrap();
+    let mut a = entry("a", figures(Some(1), None, 1.0, 1));
+    let mut b = entry("b", figures(Some(1), None, 1.0, 1));
+    a.values.set(f, Some(10.2));
+    b.values.set(f, Some(14.0));
+    let (n, differs) = notes(&[a.clone(), b.clone()], true);
+    assert!(n.is_empty() && differs.is_empty(), "{n:?}");
+    b.values.set(f, Some(25.0));
+    let (n, differs) = notes(&[a.clone(), b], true);
+    assert_eq!(
+        n,
+        [
+            "warning: the reports were sampled at very different achieved intervals (a: 10 ms; \
+          b: 25 ms): their peaks are not comparable, since the one sampled less often can \
+          miss more of a short peak (see interval_achieved_mean_ms)"
+        ]
+    );
+    assert_eq!(differs, ["interval_achieved_mean_ms"]);
+    // A report of an earlier memwatch does not know it: nothing to say.
+    let c = entry("c", figures(Some(1), None, 1.0, 1));
+    assert!(notes(&[a, c], true).0.is_empty());
+}
+
+#[test]
 fn json_shape() {
     let b = figures(Some(1024), Some(512), 1.0, 2);
     let n = figures(Some(4096), Some(512), 1.5, 2);

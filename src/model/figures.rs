@@ -24,6 +24,8 @@ pub enum Unit {
     Seconds,
     /// A count (whole numbers in JSON).
     Count,
+    /// Time, milliseconds (fractions in JSON): the achieved interval.
+    Millis,
     /// A percentage (fractions in JSON).
     Percent,
 }
@@ -32,7 +34,7 @@ impl Unit {
     /// The value as a JSON number: whole for KiB and counts, as is for seconds.
     pub fn json(self, v: f64) -> serde_json::Value {
         match self {
-            Unit::Seconds | Unit::Percent => serde_json::Value::from(v),
+            Unit::Seconds | Unit::Millis | Unit::Percent => serde_json::Value::from(v),
             Unit::Kib | Unit::Count if v < 0.0 => serde_json::Value::from(v.round() as i64),
             Unit::Kib | Unit::Count => serde_json::Value::from(v.round() as u64),
         }
@@ -350,6 +352,22 @@ pub static FIGURES: &[Figure] = &[
         ratio_column: false,
         scaling: Scaling::Absent,
         unknown_reason: AT_THE_END,
+    },
+    Figure {
+        name: "interval",
+        key: "interval_achieved_mean_ms",
+        ratio_key: None,
+        label: "Interval achieved",
+        noun: "achieved interval",
+        unit: Unit::Millis,
+        better: Better::Neither,
+        read: |r| r.interval_achieved_mean_ms,
+        partial: |_| false,
+        merge: Merge::PerReport,
+        optional: true,
+        ratio_column: false,
+        scaling: Scaling::Absent,
+        unknown_reason: "the report was made by an earlier memwatch, or has fewer than two samples",
     },
     count_figure(
         "faults-minor",

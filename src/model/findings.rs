@@ -1,6 +1,6 @@
 //! What the cross-checks find in a report, as values: a kernel high-water mark the samples
 //! fall short of, a max total that counted fresh fork copies twice, processes memwatch
-//! could not see or read. The renderers ([`crate::output::warnings`]) word them.
+//! could not see or read, an interval the sampler did not keep. The renderers ([`crate::output::warnings`]) word them.
 
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ pub(crate) enum ProcRef {
 }
 
 /// One finding.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Finding {
     /// The kernel's high-water mark of a process memwatch reaped (covering it and the
     /// descendants it waited for) is well above what the samples saw of them: a spike, or a
@@ -81,6 +81,98 @@ pub(crate) enum Finding {
         /// Its open-files limit then.
         limit: Option<u64>,
     },
+    /// The sampler did not keep the interval asked for: the mean or the median gap between
+    /// samples is more than [`SLOWER_THAN_ASKED`] times it.
+    IntervalNotKept {
+        /// The interval asked for, ms.
+        requested_ms: u64,
+        /// The mean gap between sample starts, ms.
+        achieved_ms: f64,
+        /// Their median, ms.
+        median_ms: f64,
+        /// Their 99th percentile, ms.
+        p99_ms: f64,
+        /// Deadlines no sample started at.
+        missed: u64,
+        /// Why.
+        cause: Lateness,
+    },
+}
+
+/// Why the sampler did not keep its interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Lateness {
+    /// Its own samples took the time: too many processes for the interval.
+    Processes {
+        /// The most job processes alive at one sample.
+        processes: u32,
+        /// memwatch's own CPU time per sample, ms.
+        per_sample_ms: f64,
+    },
+    /// It used little CPU but got it late: the machine was busy.
+    Busy {
+        /// memwatch's own CPU, percent of one core (`None`: unknown).
+        cpu_percent: Option<f64>,
+    },
+    /// `--cpu-budget` stretched it.
+    Budget {
+        /// The budget, percent of one core.
+        percent: f64,
+        /// The longest interval it set, ms.
+        stretched_ms: f64,
+    },
+}
+
+/// An achieved interval more than this many times the one asked for was not kept.
+pub(crate) const SLOWER_THAN_ASKED: f64 = 1.2;
+/// memwatch's own CPU time per sample at least this share of the interval asked for: its
+/// own samples took the time (else the machine was busy).
+const OWN_COST_SHARE: f64 = 0.8;
+
+/// Whether `r` was sampled more slowly than asked: the mean or the median gap between
+/// samples is more than [`SLOWER_THAN_ASKED`] times `interval_ms` (a busy machine delays
+/// some samples long and the next ones follow at once: the mean shows it, the median may
+/// not).
+pub(crate) fn interval_slower(r: &Report) -> bool {
+    let asked = SLOWER_THAN_ASKED * r.interval_ms as f64;
+    r.interval_achieved_ms.is_some_and(|a| a > asked)
+        || r.interval_achieved_mean_ms.is_some_and(|a| a > asked)
+}
+
+/// The finding when `r`'s sampler did not keep its interval, with its likely cause.
+pub(crate) fn interval_not_kept(r: &Report) -> Option<Finding> {
+    if !interval_slower(r) {
+        return None;
+    }
+    let cause = match (r.cpu_budget_percent, r.interval_stretched_max_ms) {
+        (Some(percent), Some(stretched_ms)) => Lateness::Budget {
+            percent,
+            stretched_ms,
+        },
+        _ => {
+            // memwatch's CPU over the run, per sample.
+            let per_sample_ms = r
+                .memwatch_cpu_percent
+                .map(|cpu| cpu / 100.0 * r.duration_seconds * 1000.0 / r.samples.max(1) as f64);
+            match per_sample_ms {
+                Some(ms) if ms >= OWN_COST_SHARE * r.interval_ms as f64 => Lateness::Processes {
+                    processes: r.max_processes,
+                    per_sample_ms: ms,
+                },
+                _ => Lateness::Busy {
+                    cpu_percent: r.memwatch_cpu_percent,
+                },
+            }
+        }
+    };
+    Some(Finding::IntervalNotKept {
+        requested_ms: r.interval_ms,
+        achieved_ms: r.interval_achieved_mean_ms.or(r.interval_achieved_ms)?,
+        median_ms: r.interval_achieved_ms?,
+        p99_ms: r.interval_achieved_p99_ms.unwrap_or(f64::NAN),
+        missed: r.deadlines_missed.unwrap_or(0),
+        cause,
+    })
 }
 
 /// The finding about launcher `pid` (listed in `r` or not) of a job into which memwatch

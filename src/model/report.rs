@@ -256,6 +256,41 @@ pub struct Report {
     /// for several samples); `null` in reports of earlier memwatch versions.
     #[serde(default)]
     pub timeline_thinned: Option<bool>,
+    /// The interval the sampler achieved: the median gap between the starts of
+    /// consecutive samples, milliseconds (µs precision, within about 3%). Above
+    /// `interval_ms` when memwatch could not keep the interval (too many processes for it,
+    /// a busy machine, `--cpu-budget`). `null` with fewer than two samples and in reports
+    /// of earlier versions.
+    #[serde(default)]
+    pub interval_achieved_ms: Option<f64>,
+    /// The mean of those gaps, milliseconds: the time between the first and the last
+    /// sample over the samples taken, so samples the machine delayed weigh as long as they
+    /// lasted. `null` in the same cases.
+    #[serde(default)]
+    pub interval_achieved_mean_ms: Option<f64>,
+    /// The 99th percentile of those gaps, milliseconds; `null` in the same cases.
+    #[serde(default)]
+    pub interval_achieved_p99_ms: Option<f64>,
+    /// The longest of those gaps, milliseconds (exact); `null` in the same cases.
+    #[serde(default)]
+    pub interval_achieved_max_ms: Option<f64>,
+    /// Deadlines of the sampling grid (every `interval_ms`, or the interval `--cpu-budget`
+    /// set) at which no sample started because the previous one was still running or
+    /// memwatch did not get the CPU in time. `null` in reports of earlier versions.
+    #[serde(default)]
+    pub deadlines_missed: Option<u64>,
+    /// memwatch's own CPU time (user and system) over the run, as a percentage of one core:
+    /// 100 is one core busy the whole time. `null` in reports of earlier versions.
+    #[serde(default)]
+    pub memwatch_cpu_percent: Option<f64>,
+    /// `run --cpu-budget`: the share of one core, percent, memwatch's own CPU was kept
+    /// within by stretching the interval; `null` without it.
+    #[serde(default)]
+    pub cpu_budget_percent: Option<f64>,
+    /// With `--cpu-budget`: the longest interval the budget set, milliseconds; `null` when
+    /// the budget never stretched the interval (or there was none).
+    #[serde(default)]
+    pub interval_stretched_max_ms: Option<f64>,
     /// True when memwatch attached to a process that was already running (`memwatch
     /// attach`) instead of starting the command: `start_time` and `duration_seconds` count
     /// from the attach, and how the process ended is unknown (`exit_code` and `signal` are

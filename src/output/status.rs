@@ -1,5 +1,6 @@
 //! The live status line on the terminal while a job runs:
-//! `memwatch ▸ 00:03:12 · 2.1 GiB now · peak 3.4 GiB · 17 procs`.
+//! `memwatch ▸ 00:03:12 · 2.1 GiB now · peak 3.4 GiB · 17 procs`, followed by
+//! `· every 1.7 ms (behind)` while the sampler falls behind its interval.
 //!
 //! It lives on the terminal's **last row**, outside a scroll region that covers the rows
 //! above (DECSTBM, as apt's progress bar does): the command's own output scrolls in the
@@ -15,7 +16,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::units::Iec;
+use super::units::{Iec, Interval};
 
 /// The shortest time between two updates.
 pub(crate) const PERIOD: Duration = Duration::from_millis(250);
@@ -42,6 +43,8 @@ pub(crate) struct Figures {
     pub peak_kib: u64,
     /// Live processes at the latest sample.
     pub processes: u32,
+    /// The recent interval between samples, when it falls behind the one asked for.
+    pub behind: Option<Duration>,
 }
 
 /// The status line's state on one terminal.
@@ -111,6 +114,13 @@ impl StatusLine {
             f.processes,
             if f.processes == 1 { "" } else { "s" }
         );
+        if let Some(d) = f.behind {
+            let _ = write!(
+                self.line,
+                " \u{b7} every {} (behind)",
+                Interval(d.as_secs_f64() * 1000.0)
+            );
+        }
         let width = usize::from(cols) - 1;
         let shown = match self.line.char_indices().nth(width) {
             Some((cut, _)) => &self.line[..cut],
@@ -152,7 +162,22 @@ mod tests {
             now_kib: 2_202_010,
             peak_kib: 3_565_158,
             processes: 17,
+            behind: None,
         }
+    }
+
+    #[test]
+    fn the_achieved_interval_when_it_falls_behind() {
+        let mut s = StatusLine::default();
+        let f = Figures {
+            behind: Some(Duration::from_micros(1660)),
+            ..figures(7)
+        };
+        let out = String::from_utf8(s.draw(&f, 40, 120).to_vec()).unwrap();
+        assert!(
+            out.contains("17 procs \u{b7} every 1.7 ms (behind)\x1b8"),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -74,12 +74,32 @@ pub(crate) fn millis(ms: u64) -> String {
     duration(Duration::from_millis(ms))
 }
 
+/// An interval in milliseconds, as finely as it matters: `1.7 ms` below 10 ms, `40 ms`
+/// below a second, `2.5 s` above. A `Display` value, for writing into a reused buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Interval(pub f64);
+
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0.max(0.0);
+        if ms < 9.95 {
+            // Half up: 1.65 ms (1.6499… in binary) is 1.7 ms.
+            write!(f, "{:.1} ms", (ms * 10.0 + 1e-9).round() / 10.0)
+        } else if ms < 999.5 {
+            write!(f, "{ms:.0} ms")
+        } else {
+            write!(f, "{:.1} s", ms / 1000.0)
+        }
+    }
+}
+
 /// A figure's value as text, in its unit: `1.5 GiB`, `12.3 s`, `17`.
 pub(crate) fn value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Kib => iec(v.max(0.0).round() as u64),
         Unit::Seconds => seconds(v),
         Unit::Count => format!("{}", v.round() as i128),
+        Unit::Millis => Interval(v).to_string(),
         Unit::Percent => format!("{v:.1}%"),
     }
 }
@@ -204,6 +224,9 @@ mod tests {
         assert_eq!(value(Unit::Kib, 1536.0), "1.5 MiB");
         assert_eq!(value(Unit::Seconds, 0.25), "250 ms");
         assert_eq!(value(Unit::Count, 17.0), "17");
+        assert_eq!(value(Unit::Millis, 1.65), "1.7 ms");
+        assert_eq!(value(Unit::Millis, 40.2), "40 ms");
+        assert_eq!(value(Unit::Millis, 2500.0), "2.5 s");
         assert_eq!(change(Unit::Kib, -1024.0), "-1.0 MiB");
         assert_eq!(change(Unit::Count, 0.0), "0");
         assert_eq!(change(Unit::Count, 3.0), "+3");

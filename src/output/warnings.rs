@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::units::{iec, iec_or_unknown, plural, short_command};
-use crate::model::findings::{Finding, ProcRef};
+use super::units::{Interval, iec, iec_or_unknown, plural, short_command};
+use crate::model::findings::{Finding, Lateness, ProcRef};
 use crate::model::{Metric, ProcessReport, Report};
 
 /// `pid 12 (sh -c …)`.
@@ -103,7 +103,70 @@ pub(crate) fn word(r: &Report, f: &Finding) -> String {
                 plural(samples, "sample", "samples"),
             )
         }
+        Finding::IntervalNotKept {
+            requested_ms,
+            achieved_ms,
+            median_ms,
+            p99_ms,
+            missed,
+            cause,
+        } => interval_not_kept(
+            requested_ms,
+            [achieved_ms, median_ms, p99_ms],
+            missed,
+            cause,
+        ),
     }
+}
+
+/// The sampler fell behind its interval: by how much, and why.
+/// `gaps`: the mean, median and 99th percentile of the gaps between samples, ms.
+fn interval_not_kept(requested_ms: u64, gaps: [f64; 3], missed: u64, cause: Lateness) -> String {
+    let [mean_ms, median_ms, p99_ms] = gaps;
+    let achieved = Interval(mean_ms);
+    let p99 = if p99_ms.is_finite() {
+        format!("99th percentile {}, ", Interval(p99_ms))
+    } else {
+        String::new()
+    };
+    let spread = format!(
+        "on average; median {}, {p99}{} missed",
+        Interval(median_ms),
+        plural(missed, "deadline", "deadlines")
+    );
+    let how = format!(
+        "memwatch sampled every {achieved}, not every {requested_ms} ms as asked ({spread})"
+    );
+    let why = match cause {
+        Lateness::Processes {
+            processes,
+            per_sample_ms,
+        } => format!(
+            "too many processes for the interval: a sample of up to {} took memwatch {} of \
+             CPU on average; use a longer -i, or --cpu-budget to bound memwatch's own CPU",
+            plural(u64::from(processes), "process", "processes"),
+            Interval(per_sample_ms)
+        ),
+        Lateness::Busy { cpu_percent } => format!(
+            "the machine was busy: memwatch used only {} of a core but did not get the CPU \
+             in time",
+            cpu_percent.map_or("a small share".to_string(), |c| format!("{c:.0}%"))
+        ),
+        Lateness::Budget {
+            percent,
+            stretched_ms,
+        } => {
+            return format!(
+                "--cpu-budget {}% stretched the interval to as much as {}: memwatch sampled \
+                 every {achieved} ({spread}), not every {requested_ms} ms; every sample still \
+                 read every process, so peaks and totals are true samples, but a peak \
+                 shorter than the interval may fall between them",
+                super::units::trim_float(percent),
+                Interval(stretched_ms),
+            );
+        }
+    };
+    format!("{how}: {why}; a peak shorter than {achieved} may fall between samples and be missed")
 }
 
 /// How to measure every node of a step: one memwatch per task, merged.

@@ -12,6 +12,7 @@ mod outputs;
 mod placeholders;
 mod report;
 mod sampler;
+mod timing;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -70,6 +71,9 @@ pub(crate) struct Config {
     pub status: bool,
     /// When the job is over.
     pub wait: WaitMode,
+    /// `--cpu-budget`: memwatch's own CPU, percent of one core, to stretch the interval
+    /// for.
+    pub cpu_budget: Option<f64>,
     /// The command and its arguments, untouched.
     pub command: Vec<OsString>,
 }
@@ -336,6 +340,7 @@ fn finish(
             failure = Some((path, source));
         }
     }
+    s.standing.timing = Some(s.run_timing());
     let duration = s.start.elapsed();
     let left_running = if s.cfg.wait == WaitMode::Root {
         s.job.live_pids().to_vec()

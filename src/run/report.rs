@@ -16,6 +16,8 @@ use crate::output::{gate, warnings};
 use crate::sys::Access;
 use crate::sys::unix::ChildrenUsage;
 
+use super::timing::Achieved;
+
 /// What every report of a run shares: what ran, where and when.
 pub(super) struct Context {
     pub(super) command: Vec<String>,
@@ -57,6 +59,40 @@ pub(super) struct Standing {
     pub(super) interrupt: Option<i32>,
     /// Warnings about the run itself (a timeline stream that stopped).
     pub(super) warnings: Vec<String>,
+    /// What the sampler achieved so far (`None`: not known, as in unit tests).
+    pub(super) timing: Option<RunTiming>,
+}
+
+/// What the sampler achieved, for the report.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct RunTiming {
+    /// The gaps between sample starts.
+    pub(super) achieved: Option<Achieved>,
+    /// Deadlines no sample started at.
+    pub(super) missed: u64,
+    /// memwatch's own CPU over the run, percent of one core.
+    pub(super) cpu_percent: Option<f64>,
+    /// `--cpu-budget`, percent of one core.
+    pub(super) budget_percent: Option<f64>,
+    /// The longest interval the budget set, when it stretched one.
+    pub(super) stretched_to: Option<Duration>,
+}
+
+/// `report` with what the sampler achieved, and the warning when it fell behind.
+fn with_timing(mut report: Report, t: &RunTiming) -> Report {
+    report.interval_achieved_ms = t.achieved.map(|a| a.median_ms);
+    report.interval_achieved_mean_ms = t.achieved.map(|a| a.mean_ms);
+    report.interval_achieved_p99_ms = t.achieved.map(|a| a.p99_ms);
+    report.interval_achieved_max_ms = t.achieved.map(|a| a.max_ms);
+    report.deadlines_missed = Some(t.missed);
+    report.memwatch_cpu_percent = t.cpu_percent.map(|p| (p * 100.0).round() / 100.0);
+    report.cpu_budget_percent = t.budget_percent;
+    report.interval_stretched_max_ms = t.stretched_to.map(|d| d.as_secs_f64() * 1000.0);
+    if let Some(f) = findings::interval_not_kept(&report) {
+        let w = warnings::word(&report, &f);
+        report.warnings.push(w);
+    }
+    report
 }
 
 impl Context {
@@ -82,7 +118,10 @@ impl Context {
         report.launcher = self.launcher.clone();
         report.warnings.extend(standing.warnings.iter().cloned());
         super::memory::apply_limit(&mut report, &self.limits);
-        report
+        match &standing.timing {
+            Some(t) => with_timing(report, t),
+            None => report,
+        }
     }
 }
 
@@ -318,6 +357,15 @@ fn fields(stats: &JobStats, info: RunInfo) -> Report {
         processes,
         timeline: stats.timeline.points().to_vec(),
         timeline_thinned: Some(stats.timeline.thinned()),
+        // What the run achieved: `Context::report`, from the sampler's timing.
+        interval_achieved_ms: None,
+        interval_achieved_mean_ms: None,
+        interval_achieved_p99_ms: None,
+        interval_achieved_max_ms: None,
+        deadlines_missed: None,
+        memwatch_cpu_percent: None,
+        cpu_budget_percent: None,
+        interval_stretched_max_ms: None,
         attached: false,
         attached_process_start_time: None,
         processes_reparented: stats.processes_reparented,

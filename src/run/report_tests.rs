@@ -709,3 +709,148 @@ fn a_lower_bound_within_max_rss_fails_it() {
         check.verdict
     );
 }
+
+/// A report of a job sampled at `interval_ms`, with what the sampler achieved.
+fn timed(interval_ms: u64, t: RunTiming) -> (Report, String) {
+    let (fake, mut job) = fake_job();
+    use crate::sys::fake::FakeProc;
+    fake.spawn(FakeProc::new(ROOT, ME, 10, "prog").rss(MIB));
+    job.sample(ms(0), true).unwrap();
+    let mut report = report_of(&job.finish());
+    report.interval_ms = interval_ms;
+    report.samples = 3066;
+    report.duration_seconds = 5.06;
+    let report = with_timing(report, &t);
+    let mut out = Vec::new();
+    crate::output::human::write(&report, &mut out).unwrap();
+    (report, String::from_utf8(out).unwrap())
+}
+
+fn achieved(median_ms: f64, p99_ms: f64, max_ms: f64) -> Option<super::Achieved> {
+    Some(super::Achieved {
+        mean_ms: median_ms,
+        median_ms,
+        p99_ms,
+        max_ms,
+    })
+}
+
+#[test]
+fn an_interval_memwatch_could_not_keep_is_reported_and_blamed_on_the_process_count() {
+    let (r, summary) = timed(
+        1,
+        RunTiming {
+            achieved: achieved(1.66, 2.3, 9.1),
+            missed: 1100,
+            cpu_percent: Some(97.25),
+            ..RunTiming::default()
+        },
+    );
+    assert_eq!(r.interval_achieved_ms, Some(1.66));
+    assert_eq!(r.interval_achieved_p99_ms, Some(2.3));
+    assert_eq!(r.interval_achieved_max_ms, Some(9.1));
+    assert_eq!(r.deadlines_missed, Some(1100));
+    assert_eq!(r.memwatch_cpu_percent, Some(97.25));
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert_eq!(
+        r.warnings[0],
+        "memwatch sampled every 1.7 ms, not every 1 ms as asked (on average; median 1.7 ms, \
+         99th percentile 2.3 ms, 1100 deadlines missed): too many processes for the \
+         interval: a sample of up to 1 process took memwatch 1.6 ms of CPU on average; use \
+         a longer -i, or --cpu-budget to bound memwatch's own CPU; a peak shorter than 1.7 ms may \
+         fall between samples and be missed"
+    );
+    assert!(
+        summary.contains("Samples:         3066 (every 1 ms requested, 1.7 ms achieved)\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("warning: memwatch sampled every 1.7 ms"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_late_sampler_that_used_little_cpu_blames_a_busy_machine() {
+    let (r, _) = timed(
+        10,
+        RunTiming {
+            achieved: achieved(14.0, 30.0, 80.0),
+            missed: 40,
+            cpu_percent: Some(4.0),
+            ..RunTiming::default()
+        },
+    );
+    assert!(
+        r.warnings[0].contains(
+            "the machine was busy: memwatch used only 4% of a core but did not get the CPU in time"
+        ),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn an_interval_kept_within_20_percent_gives_no_warning_and_the_usual_line() {
+    let (r, summary) = timed(
+        10,
+        RunTiming {
+            achieved: achieved(11.9, 15.0, 30.0),
+            missed: 2,
+            cpu_percent: Some(3.0),
+            ..RunTiming::default()
+        },
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.interval_achieved_ms, Some(11.9));
+    assert!(
+        summary.contains("Samples:         3066 (every 10 ms)\n"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_stretching_budget_is_said_in_the_summary_and_the_warning() {
+    let (r, summary) = timed(
+        1,
+        RunTiming {
+            achieved: achieved(24.0, 26.0, 40.0),
+            missed: 0,
+            cpu_percent: Some(4.1),
+            budget_percent: Some(5.0),
+            stretched_to: Some(ms(25)),
+        },
+    );
+    assert_eq!(r.cpu_budget_percent, Some(5.0));
+    assert_eq!(r.interval_stretched_max_ms, Some(25.0));
+    assert!(
+        summary.contains(
+            "Samples:         3066 (every 1 ms requested, 24 ms achieved; --cpu-budget 5% \
+             stretched it up to 25 ms)\n"
+        ),
+        "{summary}"
+    );
+    assert!(
+        r.warnings[0].starts_with(
+            "--cpu-budget 5% stretched the interval to as much as 25 ms: memwatch sampled \
+             every 24 ms"
+        ),
+        "{:?}",
+        r.warnings
+    );
+    assert!(r.warnings[0].contains("true samples"), "{:?}", r.warnings);
+    // A budget that never had to stretch the interval.
+    let (r, summary) = timed(
+        100,
+        RunTiming {
+            achieved: achieved(100.0, 101.0, 102.0),
+            budget_percent: Some(5.0),
+            ..RunTiming::default()
+        },
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(
+        summary.contains("(every 100 ms; within --cpu-budget 5%)"),
+        "{summary}"
+    );
+}

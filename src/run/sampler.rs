@@ -17,8 +17,11 @@ use crate::sys::{NativeInspector, Pid};
 
 use super::memory::MemoryWatch;
 use super::outputs::{Interim, timeline_warning};
-use super::report::Standing;
+use super::report::{RunTiming, Standing};
+use super::timing::{Budget, Timing};
 use super::{Config, WaitMode};
+use crate::model::findings::SLOWER_THAN_ASKED;
+use crate::sys::unix;
 
 /// A complete search for processes (children walk) at least this often, on top of the
 /// cheap per-sample birth check: the safety net for anything the birth check missed.
@@ -54,6 +57,14 @@ pub(super) struct Sampler<'a> {
     next: Instant,
     last_full: Option<Instant>,
     announced: bool,
+    /// The gaps between samples and the deadlines missed.
+    timing: Timing,
+    /// `--cpu-budget`'s rule, when given.
+    budget: Option<Budget>,
+    /// Samples taken.
+    samples: u64,
+    /// memwatch's CPU time when the job started.
+    cpu_start: Option<Duration>,
 }
 
 impl<'a> Sampler<'a> {
@@ -84,6 +95,10 @@ impl<'a> Sampler<'a> {
             next: start,
             last_full: None,
             announced: false,
+            timing: Timing::default(),
+            budget: cfg.cpu_budget.map(|p| Budget::new(p, cfg.interval)),
+            samples: 0,
+            cpu_start: unix::own_cpu(),
         }
     }
 
@@ -179,6 +194,13 @@ impl<'a> Sampler<'a> {
         if full {
             self.last_full = Some(now);
         }
+        self.timing.started(now);
+        let interval = self.interval();
+        if now >= self.next {
+            // Deadlines after the one due that passed too, before this sample started.
+            let late = (now - self.next).as_nanos() / interval.as_nanos();
+            self.timing.missed(u64::try_from(late).unwrap_or(u64::MAX));
+        }
         let t = now - self.start;
         let s = self.job.sample(t, full)?;
         if let Some(memory) = &mut self.memory {
@@ -190,12 +212,41 @@ impl<'a> Sampler<'a> {
         if interim_due {
             self.write_interim();
         }
+        self.samples += 1;
+        if let Some(b) = &mut self.budget {
+            b.after_sample(now, self.samples, unix::own_cpu);
+        }
         // Next deadline on the fixed grid start + k * interval (no drift); skip the ones
         // already missed.
-        let interval = self.cfg.interval;
+        let interval = self.interval();
         let k = (now - self.start).as_nanos() / interval.as_nanos() + 1;
         self.next = self.start + interval * u32::try_from(k).unwrap_or(u32::MAX);
         Ok(())
+    }
+
+    /// The interval to keep now: the one asked for, or the one `--cpu-budget` set.
+    fn interval(&self) -> Duration {
+        self.budget
+            .as_ref()
+            .map_or(self.cfg.interval, Budget::interval)
+    }
+
+    /// What the sampler achieved so far, for a report.
+    pub(super) fn run_timing(&self) -> RunTiming {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let cpu_percent = match (self.cpu_start, unix::own_cpu()) {
+            (Some(a), Some(b)) if elapsed > 0.0 => {
+                Some(b.saturating_sub(a).as_secs_f64() / elapsed * 100.0)
+            }
+            _ => None,
+        };
+        RunTiming {
+            achieved: self.timing.achieved(),
+            missed: self.timing.deadlines_missed(),
+            cpu_percent,
+            budget_percent: self.cfg.cpu_budget,
+            stretched_to: self.budget.as_ref().and_then(Budget::stretched_to),
+        }
     }
 
     /// Append the sample to the `--timeline` stream (a sample with no total has no row).
@@ -224,11 +275,17 @@ impl<'a> Sampler<'a> {
             }
             line.defer(t);
         } else if let Some((rows, cols)) = term::stderr_size() {
+            // The recent interval, when it falls behind the one asked for.
+            let behind = self
+                .timing
+                .recent()
+                .filter(|r| r.as_secs_f64() > SLOWER_THAN_ASKED * self.cfg.interval.as_secs_f64());
             let figures = Figures {
                 elapsed: t,
                 now_kib: s.total_rss_kib,
                 peak_kib: self.job.max_total_rss_kib(),
                 processes: s.processes,
+                behind,
             };
             let _ = io::stderr().write_all(line.draw(&figures, rows, cols));
         }
@@ -331,6 +388,7 @@ impl<'a> Sampler<'a> {
     /// Continued (`fg`, `bg`, SIGCONT): whatever the shell did to the terminal meanwhile,
     /// the status line is set up afresh at its next update (only in the foreground).
     fn resumed(&mut self) {
+        self.timing.resumed();
         if let Some(line) = &mut self.status {
             if line.shown() && term::stderr_in_foreground() {
                 let _ = io::stderr().write_all(line.clear());
@@ -398,6 +456,7 @@ impl<'a> Sampler<'a> {
             return;
         };
         let elapsed = self.start.elapsed();
+        self.standing.timing = Some(self.run_timing());
         let live = self.job.live_pids().to_vec();
         self.interim_next = interim
             .write(&self.job.stats(), elapsed, &self.standing, live)

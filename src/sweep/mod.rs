@@ -232,6 +232,7 @@ impl Sweeping<'_> {
                     status: false,
                     wait: WaitMode::All,
                     max_rss: None,
+                    cpu_budget: None,
                     command: command.clone(),
                 };
                 let ran = session.job(&job, cfg.json);

@@ -74,6 +74,16 @@ pub(crate) struct WorkloadArgs {
     /// grown by this much.
     #[arg(long, default_value = "0")]
     pub sys_ms: u64,
+    /// Linux: once every --fork child is forked, wait this long (ms), then read the
+    /// `statm` of every child and of itself and print `statm_rss_kib <sum>` on standard
+    /// output: the job's total RSS by the workload's own reading, for memwatch's to be
+    /// checked against.
+    #[arg(long, value_name = "MS")]
+    pub statm_sum_after_ms: Option<u64>,
+    /// The --fork children start their work (and their --hold-ms) together, once the last
+    /// one is forked, so that all of them are alive at once however long forking takes.
+    #[arg(long)]
+    pub together: bool,
     /// Print this line on standard output first.
     #[arg(long)]
     pub print: Option<String>,
@@ -225,9 +235,18 @@ pub(crate) fn run(a: &WorkloadArgs) -> i32 {
     }
     let shared = (a.shared_mib > 0).then(|| SharedMap::new(a.shared_mib));
     let mut children = Vec::new();
+    // --together: the children wait for the end of this pipe, closed once all are forked.
+    let gate = a
+        .together
+        .then(|| nix::unistd::pipe().expect("workload: pipe"));
     let forker = |children: &mut Vec<nix::unistd::Pid>| {
         for _ in 0..a.fork {
             if let Some(p) = fork_child(|| {
+                if let Some((read, write)) = &gate {
+                    // SAFETY: closing this child's copy of the write end, which it owns.
+                    unsafe { libc::close(std::os::fd::AsRawFd::as_raw_fd(write)) };
+                    let _ = nix::unistd::read(read, &mut [0u8; 1]);
+                }
                 if let Some(m) = &shared {
                     m.read_every_page();
                 }
@@ -244,16 +263,42 @@ pub(crate) fn run(a: &WorkloadArgs) -> i32 {
     } else {
         forker(&mut children);
     }
+    drop(gate);
     let own = if a.fork > 0 {
         a.parent_mib.unwrap_or(a.mib)
     } else {
         a.mib
     };
+    #[cfg(target_os = "linux")]
+    if let Some(ms) = a.statm_sum_after_ms {
+        sleep_ms(ms);
+        println!("statm_rss_kib {}", statm_sum(&children));
+    }
     work(a, own);
     for p in children {
         let _ = waitpid(p, None);
     }
     finish(a)
+}
+
+/// The resident size of `children` and of this process by their `statm`, KiB.
+#[cfg(target_os = "linux")]
+fn statm_sum(children: &[nix::unistd::Pid]) -> u64 {
+    // SAFETY: sysconf with a valid name.
+    let page_kib =
+        u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096) / 1024;
+    let resident = |path: String| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let own = resident("/proc/self/statm".to_string());
+    let kids: u64 = children
+        .iter()
+        .map(|p| resident(format!("/proc/{p}/statm")))
+        .sum();
+    (own + kids) * page_kib
 }
 
 /// `--reuse-last-pid`: run the worker under the pid allocated last, freed just before.

@@ -885,3 +885,41 @@ fn help_explains_failed_runs() {
         assert!(help.contains(needle), "{needle} not in {help}");
     }
 }
+
+#[test]
+fn reports_sampled_at_very_different_achieved_intervals_are_warned_about() {
+    let d = tempdir("achieved");
+    let mut a = report(&fig(GIB));
+    a["interval_ms"] = json!(10);
+    a["interval_achieved_ms"] = json!(10.1);
+    a["interval_achieved_mean_ms"] = json!(10.2);
+    let mut b = a.clone();
+    b["interval_achieved_ms"] = json!(24.0);
+    b["interval_achieved_mean_ms"] = json!(31.5);
+    let (pa, pb) = (write_json(&d, "a.json", &a), write_json(&d, "b.json", &b));
+    let o = compare(&[&pa, &pb, &"--max-increase", &"10%"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "warning: the reports were sampled at very different achieved intervals (base: \
+             10 ms; new: 32 ms): their peaks are not comparable"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("Interval achieved "), "{out}");
+    let o = compare(&[&pa, &pb, &"--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["differs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("interval_achieved_mean_ms")),
+        "{v}"
+    );
+    // Close enough: nothing said.
+    b["interval_achieved_mean_ms"] = json!(12.0);
+    let pb = write_json(&d, "b.json", &b);
+    let out = stdout(&compare(&[&pa, &pb]));
+    assert!(!out.contains("achieved intervals"), "{out}");
+}

@@ -86,11 +86,7 @@ fn every_row_of_the_exit_table_happens() {
             ]),
             "--max-rss 4MiB",
         ),
-        (
-            125,
-            s(&[]),
-            "no subcommand given: usage: memwatch <run|",
-        ),
+        (125, s(&[]), "no subcommand given: usage: memwatch <run|"),
         (125, s(&["rnu"]), "unrecognized subcommand 'rnu'"),
         (125, s(&["completions", "foo"]), "invalid value 'foo'"),
         (125, s(&["man", "extra"]), "unexpected argument 'extra'"),

@@ -1,13 +1,13 @@
-//! memwatch's own CPU share at `-i 10` while it profiles 64 sleeping processes, with and
-//! without 1000 unrelated processes on the machine.
+//! memwatch's own CPU share at `-i 10` while it profiles N = 64, 256 and 1000 sleeping
+//! processes, and 64 with 1000 unrelated processes on the machine.
 //!
 //! A measurement, not a pass/fail test (a shared machine must not fail CI): it is ignored by
 //! default and prints its figures. Run it with `cargo overhead` (an alias for
-//! `cargo test --release --test integration -- --ignored --exact
-//! overhead::own_cpu_at_10ms_with_64_sleepers --nocapture`).
+//! `cargo test --release --test integration -- --ignored --exact overhead::own_cpu_at_10ms
+//! --nocapture`).
 //!
 //! The same run measures, side by side, the kernel's floor for the same job: a process that
-//! does nothing but wake every 10 ms and `pread` each of the 64 job processes' kept-open
+//! does nothing but wake every 10 ms and `pread` each of the N job processes' kept-open
 //! `statm` (this test binary re-run in floor mode), so the ratio to the floor holds whatever
 //! the machine is doing.
 //!
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::util::*;
 
 /// This test's name, as the test binary's filter takes it (the floor re-runs it).
-const NAME: &str = "overhead::own_cpu_at_10ms_with_64_sleepers";
+const NAME: &str = "overhead::own_cpu_at_10ms";
 
 const WINDOW: Duration = Duration::from_secs(20);
 
@@ -138,26 +138,31 @@ fn wait_for_sleepers(pid: i32, n: usize) -> Vec<String> {
     })
 }
 
-fn measure(strangers: usize) -> (Share, Share) {
+/// memwatch's share and the floor's, over a job of `n` sleepers with `strangers` unrelated
+/// processes on the machine.
+fn measure(n: usize, strangers: usize) -> (Share, Share) {
     let _others = (strangers > 0).then(|| {
         let g = Group::sleepers(strangers, 600);
         wait_for_sleepers(g.0.id() as i32, strangers);
         g
     });
     let hold = WINDOW.as_secs() + 4;
-    let script = format!("i=0; while [ $i -lt 63 ]; do sleep {hold} & i=$((i+1)); done; wait");
+    let script = format!(
+        "i=0; while [ $i -lt {} ]; do sleep {hold} & i=$((i+1)); done; wait",
+        n - 1
+    );
     let memwatch = spawn(&mut run_cmd(&["-q", "-i", "10"], &["sh", "-c", &script]));
     let pid = memwatch.pid() as u32;
-    // A job of the same shape for the floor: 64 sleepers of its own.
-    let floor_job = Group::sleepers(64, hold);
-    let pids = wait_for_sleepers(floor_job.0.id() as i32, 64).join(",");
+    // A job of the same shape for the floor: n sleepers of its own.
+    let floor_job = Group::sleepers(n, hold);
+    let pids = wait_for_sleepers(floor_job.0.id() as i32, n).join(",");
     let job_shell = poll(Duration::from_secs(60), || {
         children(memwatch.pid())
             .first()
             .and_then(|p| p.parse::<i32>().ok())
             .ok_or_else(|| "memwatch has not started its job".to_string())
     });
-    wait_for_sleepers(job_shell, 63);
+    wait_for_sleepers(job_shell, n - 1);
     let floor = spawn(
         Command::new(std::env::current_exe().unwrap())
             .args(["--ignored", "--exact", NAME])
@@ -179,14 +184,14 @@ fn measure(strangers: usize) -> (Share, Share) {
 
 #[test]
 #[ignore = "a measurement: run with `cargo overhead`"]
-fn own_cpu_at_10ms_with_64_sleepers() {
+fn own_cpu_at_10ms() {
     if let Ok(pids) = std::env::var("MEMWATCH_FLOOR_PIDS") {
         floor_loop(&pids);
     }
-    for strangers in [0, 1000] {
-        let (mw, floor) = measure(strangers);
+    for (n, strangers) in [(64, 0), (64, 1000), (256, 0), (1000, 0)] {
+        let (mw, floor) = measure(n, strangers);
         println!(
-            "-i 10, 64 job processes, {strangers} unrelated: memwatch {:.2}% of a core \
+            "-i 10, {n} job processes, {strangers} unrelated: memwatch {:.2}% of a core \
              (schedstat; {:.2}% by utime+stime), floor {:.2}% ({:.2}%), ratio {:.2}",
             mw.by_ns,
             mw.by_ticks,

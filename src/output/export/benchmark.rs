@@ -17,6 +17,7 @@ fn charted(e: &Exported) -> Option<(String, f64)> {
         Unit::Seconds => ("s".to_string(), (v * 1000.0).round() / 1000.0),
         Unit::Count => (e.figure.name.to_string(), v),
         Unit::Percent => ("%".to_string(), (v * 10.0).round() / 10.0),
+        Unit::Millis => ("ms".to_string(), (v * 1000.0).round() / 1000.0),
     })
 }
 

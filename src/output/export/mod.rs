@@ -45,7 +45,7 @@ impl Exported {
     pub(crate) fn machine_value(&self) -> Option<f64> {
         self.value.map(|v| match self.figure.unit {
             Unit::Kib => v * 1024.0,
-            Unit::Seconds | Unit::Count | Unit::Percent => v,
+            Unit::Seconds | Unit::Count | Unit::Percent | Unit::Millis => v,
         })
     }
 

@@ -99,7 +99,7 @@ pub(crate) fn exposition_many(jobs: &[Labelled<'_>]) -> String {
             Unit::Seconds => {
                 let _ = writeln!(out, "# UNIT {name} seconds");
             }
-            Unit::Count | Unit::Percent => {}
+            Unit::Count | Unit::Percent | Unit::Millis => {}
         }
         let _ = writeln!(out, "# HELP {name} {}", help(f.label));
         for (set, v) in samples {

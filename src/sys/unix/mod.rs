@@ -2,7 +2,8 @@
 //! wakes the sampling loop ([`signals`]), reaping ([`reap`]), spawning ([`spawn`]), output
 //! files and standard output ([`file`]), the terminal ([`term`]), process limits (the
 //! open-files limit memwatch raises, the memory limits the job inherits), and what the
-//! kernel accounted to the children memwatch waited for ([`children_usage`]).
+//! kernel accounted to the children memwatch waited for ([`children_usage`]) and to
+//! memwatch itself ([`own_cpu`]).
 
 pub(crate) mod file;
 pub(crate) mod reap;
@@ -40,6 +41,19 @@ pub(crate) fn hostname() -> String {
 /// memwatch's own pid.
 pub(crate) fn own_pid() -> i32 {
     nix::unistd::getpid().as_raw()
+}
+
+/// CPU time memwatch itself has used so far, user and system, all its threads
+/// (`getrusage(RUSAGE_SELF)`; not its children). `None` if the kernel refuses (it does not).
+pub(crate) fn own_cpu() -> Option<std::time::Duration> {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_SELF).ok()?;
+    let micros = |t: nix::sys::time::TimeVal| {
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec()).unwrap_or(0)
+    };
+    Some(std::time::Duration::from_micros(
+        micros(u.user_time()) + micros(u.system_time()),
+    ))
 }
 
 /// The finite soft limits on virtual memory (`RLIMIT_AS`) and data (`RLIMIT_DATA`) that

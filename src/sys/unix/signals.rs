@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags};
+#[cfg(not(target_os = "linux"))]
+use nix::poll::{PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 /// Signals that end or interrupt the job and that memwatch handles.
@@ -142,15 +144,22 @@ impl SignalPipe {
         Ok(())
     }
 
-    /// Sleep until a signal arrives or `timeout` passes (rounded up to whole milliseconds).
-    /// Returns whether a signal is waiting to be [drained](SignalPipe::drain).
+    /// Sleep until a signal arrives or `timeout` passes (Linux: to the microsecond, with
+    /// `ppoll`, so `-i 1` is not rounded up to 2 ms; macOS: rounded up to whole
+    /// milliseconds). Returns whether a signal is waiting to be [drained](SignalPipe::drain).
     pub(crate) fn wait(&self, timeout: Duration) -> io::Result<bool> {
-        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
-        let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-        match poll(
-            &mut [PollFd::new(self.read.as_fd(), PollFlags::POLLIN)],
-            timeout,
-        ) {
+        let fds = &mut [PollFd::new(self.read.as_fd(), PollFlags::POLLIN)];
+        #[cfg(target_os = "linux")]
+        let polled = {
+            let ts = nix::sys::time::TimeSpec::from_duration(timeout);
+            nix::poll::ppoll(fds, Some(ts), None)
+        };
+        #[cfg(not(target_os = "linux"))]
+        let polled = {
+            let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+            poll(fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX))
+        };
+        match polled {
             Ok(n) => Ok(n > 0),
             Err(Errno::EINTR) => Ok(true),
             Err(e) => Err(e.into()),
