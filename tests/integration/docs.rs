@@ -231,3 +231,19 @@ fn slugs_are_githubs() {
         ["docs/faq.md#a"]
     );
 }
+
+#[test]
+fn the_readme_gives_each_subcommand_the_usage_its_help_gives() {
+    let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    for sub in subcommands() {
+        let help = text(&memwatch_output([sub.as_str(), "--help"]).stdout);
+        let usage = help
+            .lines()
+            .find_map(|l| l.strip_prefix("Usage: "))
+            .unwrap_or_else(|| panic!("no usage in memwatch {sub} --help"));
+        assert!(
+            readme.contains(&format!("`{usage}`")),
+            "the README does not show `{usage}`"
+        );
+    }
+}
