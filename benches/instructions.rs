@@ -2,7 +2,7 @@
 //! times are not): N steady-state samples of a job of P sleeping processes, inside
 //! `steady`, which callgrind counts alone.
 //!
-//! Run (the README's Performance section has the command and the figures):
+//! Run (docs/performance.md has the command and the figures):
 //! ```sh
 //! cargo bench --bench instructions --no-run
 //! unshare -pf --mount-proc valgrind --tool=callgrind --toggle-collect='instructions::steady*' \

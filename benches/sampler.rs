@@ -185,7 +185,7 @@ fn sampler(c: &mut Criterion) {
                 b.iter(|| black_box(job.sample(Duration::from_millis(10), false).unwrap()))
             });
 
-            // The periodic safety net (complete search), for the README's amortised figure.
+            // The periodic safety net (complete search), for docs/performance.md's amortised figure.
             group.bench_function(BenchmarkId::new("memwatch_full_search", &label), |b| {
                 b.iter(|| black_box(job.sample(Duration::from_millis(10), true).unwrap()))
             });

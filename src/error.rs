@@ -1,9 +1,10 @@
 //! memwatch's own errors, and the exit statuses they and the commands end with.
 //!
 //! Messages say what failed and on what, lower case, no trailing period; `main` prefixes
-//! `memwatch: `. Exit statuses follow `time` and `timeout`: 125 memwatch itself failed, 126
-//! the command could not be executed, 127 it was not found; the commands that read reports
-//! use 2 for bad input and 1 for a failed gate; `run --max-rss` fails with 3.
+//! `memwatch: `. Exit statuses follow `time`, `env` and `timeout`: 125 the command line
+//! cannot be used (every subcommand) or memwatch itself failed, 126 the command could not
+//! be executed, 127 it was not found; 2 a report given as input cannot be used, 1 a failed
+//! gate; `run --max-rss` fails with 3. The table users read is `cli::help::EXIT_STATUS`.
 
 use std::fmt;
 use std::io;
@@ -17,16 +18,16 @@ pub enum Status {
     Ok,
     /// 1: `compare`'s gate failed (a limit exceeded, a report of a failed run).
     GateFailed,
-    /// 2: a report given as input cannot be used, or the arguments of a command that reads
-    /// reports do not fit together.
+    /// 2: a report given as input cannot be read or used (`compare`, `merge`, `plot`).
     BadInput,
     /// 3: `run --max-rss`: the command succeeded, but its peak was over the limit (or
     /// could not be shown to be within it). Not 1 or 2, which commands use most; not 101
     /// (a Rust panic, `cargo test`'s failure), nor 123 to 127 (xargs, timeout and the
     /// shells'), nor above 128 (signals).
     MaxRssExceeded,
-    /// 125: memwatch itself failed, or `run` was used wrongly (125 cannot be mistaken for
-    /// the command's own status as 2 could).
+    /// 125: the command line cannot be used (any subcommand, any kind of usage error), or
+    /// memwatch itself failed. 125 cannot be mistaken for the command's own status as 2
+    /// could, nor for a report that cannot be read.
     Failure,
     /// 126: the command was found but could not be executed.
     CannotExecute,
@@ -93,14 +94,15 @@ impl std::error::Error for SampleError {
 /// memwatch failed (the job's own status is not an error).
 #[derive(Debug)]
 pub enum Error {
-    /// The command line cannot be used (every usage error takes this one route): the
-    /// message, worded for the user, and the status it exits with.
+    /// The command line cannot be used (every usage error takes this one route; exit 125):
+    /// the message, worded for the user.
     Usage {
         /// What is wrong.
         message: String,
-        /// [`Status::Failure`] for `run`, [`Status::BadInput`] for the report commands.
-        status: Status,
     },
+    /// `run` failed before it started the command: why, and (said in the message) that the
+    /// command was not run.
+    NotRun(Box<Error>),
     /// The command could not be started.
     Spawn {
         /// The program as given.
@@ -145,26 +147,26 @@ pub enum Error {
 }
 
 impl Error {
-    /// A usage error of `run` (exit 125).
-    pub fn run_usage(message: impl Into<String>) -> Error {
+    /// A usage error, of any subcommand (exit 125).
+    pub fn usage(message: impl Into<String>) -> Error {
         Error::Usage {
             message: message.into(),
-            status: Status::Failure,
         }
     }
 
-    /// A usage error of a command that reads reports (exit 2).
-    pub fn input_usage(message: impl Into<String>) -> Error {
-        Error::Usage {
-            message: message.into(),
-            status: Status::BadInput,
+    /// This error, happening before the command was started, saying so.
+    pub fn not_run(self) -> Error {
+        match self {
+            Error::NotRun(_) => self,
+            e => Error::NotRun(Box::new(e)),
         }
     }
 
     /// The status memwatch exits with for this error.
     pub fn status(&self) -> Status {
         match self {
-            Error::Usage { status, .. } => *status,
+            Error::Usage { .. } => Status::Failure,
+            Error::NotRun(e) => e.status(),
             Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 Status::NotFound
             }
@@ -187,7 +189,8 @@ pub fn os_message(e: &io::Error) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage { message, .. } => f.write_str(message),
+            Error::Usage { message } => f.write_str(message),
+            Error::NotRun(e) => write!(f, "{e}; the command was not run"),
             Error::Spawn { program, source } => {
                 write!(f, "cannot run '{program}': {}", os_message(source))
             }
@@ -225,7 +228,7 @@ impl std::error::Error for Error {
             Error::Spawn { source, .. }
             | Error::Output { source, .. }
             | Error::Setup { source, .. } => Some(source),
-            Error::Rescued { failed, .. } => Some(failed.as_ref()),
+            Error::Rescued { failed, .. } | Error::NotRun(failed) => Some(failed.as_ref()),
             Error::Sample(e) => Some(e),
             Error::Usage { .. } | Error::Input { .. } => None,
         }
@@ -269,8 +272,14 @@ mod tests {
             "cannot write report to out/x.json: Permission denied (the command exited with status 0)"
         );
         assert_eq!(e.status().code(), 125);
-        assert_eq!(Error::run_usage("x").status().code(), 125);
-        assert_eq!(Error::input_usage("x").status().code(), 2);
+        assert_eq!(Error::usage("x").status().code(), 125);
+        let e = Error::usage("--metric pss needs Linux").not_run().not_run();
+        assert_eq!(
+            e.to_string(),
+            "--metric pss needs Linux; the command was not run"
+        );
+        assert_eq!(e.status().code(), 125);
+        assert!(e.source().is_some());
         let e = Error::Sample(SampleError {
             what: "read /proc/loadavg".into(),
             source: io::Error::from_raw_os_error(5),

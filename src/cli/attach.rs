@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::help;
 use super::values::{self, MetricParser};
 use crate::model::Metric;
 use crate::model::gate::MaxRss;
@@ -13,33 +14,28 @@ use crate::output::Format;
 use crate::run::{Config, WaitMode};
 use crate::sys::Pid;
 
-/// Examples and exit statuses under `memwatch attach --help`.
-pub(crate) const AFTER_HELP: &str = "\
-Examples:
-  memwatch attach 4242 -o server.json          # until pid 4242 exits, or Ctrl+C
-  memwatch attach $(pgrep -o nginx) -i 100 --plot nginx.svg
-  timeout -s INT 60 memwatch attach 4242 --json > mem.json
-  memwatch attach 4242 --max-rss 2GiB -o server.json
-
+/// What `attach --help` and the manual page say after the options, besides the examples.
+pub(crate) const NOTES: &str = "\
 The job is the process and every process it starts from now on. memwatch never signals
 it: Ctrl+C or SIGTERM stop memwatch alone, which writes its report. Without the
 child subreaper of `run`, a process whose parent exits is reparented away from the tree:
 one memwatch saw stays in the job (the report counts them), one it never saw escapes.
 
-Exit status: 0 when the process exited or memwatch was stopped by a signal, the report
-written; 3 if its peak failed --max-rss; 125 if memwatch cannot attach (no such process, another user's it may not
-read, memwatch itself or one of its ancestors) or failed, with nothing written.";
+memwatch attach exits 0 when the process exited or memwatch was stopped by a signal (the
+report written either way), 3 when the peak failed --max-rss, and 125 when it cannot
+attach (no such process, another user's it may not read, memwatch itself or one of its
+ancestors), with nothing written.";
 
 /// `memwatch attach`.
 #[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(after_help = help::short("attach"), after_long_help = help::long("attach"))]
 pub(crate) struct AttachArgs {
     /// The process to attach to.
     #[arg(value_name = "PID", value_parser = clap::value_parser!(i32).range(1..))]
     pub pid: Pid,
 
-    /// Sampling interval in milliseconds (1 to 3600000).
-    #[arg(short, long, value_name = "MS", default_value = "500", value_parser = values::interval, allow_hyphen_values = true)]
+    /// Sampling interval: 10ms, 2s, 1min (a bare number is milliseconds), from 1ms to 1h.
+    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = values::interval, allow_hyphen_values = true)]
     pub interval: u64,
 
     /// Write the report as JSON (to standard output without -o).

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::help;
 use super::values::{self, FigureParser};
 use crate::compare::{Config, Plan};
 use crate::error::Error;
@@ -12,16 +13,8 @@ use crate::model::gate::MaxRss;
 use crate::model::quantity::{Amount, Quantity};
 use crate::output::Format;
 
-const LONG_HELP: &str = "\
-Examples:
-  memwatch compare main.json branch.json --max-increase 20%
-  memwatch compare main.json branch.json --max-increase 256MiB --metric process
-  memwatch compare --base main1.json main2.json main3.json \\
-                   --new pr1.json pr2.json pr3.json --max-increase 10%
-  memwatch compare n1.json n2.json n4.json n8.json --label 1 --label 2 --label 4 --label 8
-  memwatch compare main.json branch.json --metric pss --max-increase 10%   (reports of run --metric pss)
-  memwatch compare --max-rss 2GiB mem.json                  (one report against an absolute limit)
-
+/// What `compare --help` and the manual page say after the options, besides the examples.
+pub(crate) const NOTES: &str = "\
 Noise: the peak of an allocation-heavy job varies from run to run (allocator timing,
 parallel scheduling, when a sample falls). For a CI gate, run the job 3 times on each
 side and pass the reports with --base and --new: each figure is then the median of its
@@ -43,22 +36,15 @@ about the figures.
 --max-rss SIZE: an absolute limit on the figure (a memory figure; the max total RSS by
 default) of one report, or of the new side of two, as `run --max-rss` checks it: a
 figure over it fails, and so does a figure that leaves out processes memwatch could not
-read when what it has is within it (it cannot be shown to be within).
-
-Exit status: 0 within the limits (or none given), 1 over one or a failed run (see
-above), 2 if a report cannot be read, a figure to check is unknown, or the arguments do
-not fit together.";
+read when what it has is within it (it cannot be shown to be within).";
 
 /// `memwatch compare`.
 #[derive(Debug, Args)]
-#[command(
-    after_long_help = LONG_HELP,
-    override_usage = "memwatch compare [OPTIONS] <BASE> <NEW> [MORE]...\n       \
-                      memwatch compare [OPTIONS] --base <REPORT>... --new <REPORT>..."
-)]
+#[command(after_help = help::short("compare"), after_long_help = help::long("compare"))]
 pub(crate) struct CompareArgs {
-    /// Reports (JSON, from `memwatch run --json`). Two: the first is the base, the second
-    /// the new one. Three or more: a scaling table, ratios to the first.
+    /// Reports (JSON, from `memwatch run --json`). One: checked against --max-rss. Two: the
+    /// first is the base, the second the new one. Three or more: a scaling table, ratios to
+    /// the first. Or --base and --new instead.
     #[arg(
         value_name = "REPORT",
         required_unless_present = "base",
@@ -106,7 +92,7 @@ pub(crate) struct CompareArgs {
     #[arg(long)]
     pub allow_failed: bool,
 
-    /// Write the comparison as JSON (fields in the README) instead of tables.
+    /// Write the comparison as JSON (fields in docs/schema.md) instead of tables.
     #[arg(long)]
     pub json: bool,
 }
@@ -229,12 +215,11 @@ fn check_fit(a: &CompareArgs, plan: &Plan) -> Result<(), String> {
 }
 
 impl CompareArgs {
-    /// The checked configuration; arguments that do not fit together are a usage error
-    /// (exit 2).
+    /// The checked configuration; arguments that do not fit together are a usage error.
     pub(crate) fn config(self) -> Result<Config, Error> {
         let plan = plan(&self)
             .and_then(|p| check_fit(&self, &p).map(|()| p))
-            .map_err(Error::input_usage)?;
+            .map_err(Error::usage)?;
         Ok(Config {
             plan,
             figure: self.metric,
@@ -308,7 +293,7 @@ mod tests {
         );
         assert_eq!(
             args(&["a"]).config().unwrap_err().status(),
-            crate::error::Status::BadInput
+            crate::error::Status::Failure
         );
     }
 
@@ -347,7 +332,7 @@ mod tests {
         ] {
             let e = args(a).config().unwrap_err();
             assert!(e.to_string().contains(says), "{a:?}: {e}");
-            assert_eq!(e.status(), crate::error::Status::BadInput);
+            assert_eq!(e.status(), crate::error::Status::Failure);
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::help;
 use crate::export::{Config, To};
 
 /// The formats, as the command line names them.
@@ -21,20 +22,14 @@ pub(crate) enum ToArg {
     Openmetrics,
 }
 
+/// What `export --help` and the manual page say after the options, besides the examples.
+pub(crate) const NOTES: &str = "\
+A figure memwatch does not know is left out, or written as the format's word for unknown
+(unknown, NA), never as 0.";
+
 /// `memwatch export`.
 #[derive(Debug, Args)]
-#[command(after_help = "\
-Examples:
-  memwatch export mem.json --to markdown >> \"$GITHUB_STEP_SUMMARY\"
-  memwatch export mem.json --to github-benchmark --name build -o bench.json
-  memwatch export mem.json --to bencher --name build
-  memwatch export mem.json --to snakemake -o benchmarks/align.tsv
-  memwatch export mem.json --to openmetrics -o /var/lib/node_exporter/memwatch.prom
-  memwatch export merged.json --to markdown
-  memwatch export sweep-n-20261130T080700Z/sweep.json --to github-benchmark --name app
-
-A figure memwatch does not know is left out, or written as the format's word for unknown
-(unknown, NA), never as 0.")]
+#[command(after_help = help::short("export"), after_long_help = help::long("export"))]
 pub(crate) struct ExportArgs {
     /// A report (`memwatch run --json`, `memwatch attach --json`), a merge
     /// (`memwatch merge --json`) or a sweep's result (`sweep.json`: each value's medians as

@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::help;
 use crate::merge::{Config, DEFAULT_TOP};
 use crate::output::Format;
 
-const LONG_HELP: &str = "\
+/// What `merge --help` and the manual page say after the options, besides the examples.
+pub(crate) const NOTES: &str = "\
 How the job peak is found: every report's timeline is placed on wall-clock time
 (its start_time + each point's t_ms). A report's total holds from one point until its
 next one, and counts 0 before its first point and after its end_time. At every instant
@@ -19,26 +21,18 @@ Clocks: the alignment assumes the nodes' clocks are synchronised (NTP, chrony or
 which usually keep them within a few milliseconds). An offset between two clocks shifts
 those nodes' curves by that much; it matters when it approaches the sampling interval.
 Long jobs: a report's timeline keeps at most 2000 points, each the largest total of its
-span, so for those the job peak is an upper bound at the timeline's resolution.
-
-Examples:
-  srun memwatch run -o mem-%h-%r.json -- ./app
-  memwatch merge mem-*.json
-  memwatch merge mem-*.json --json -o job.json
-
-Exit status: 0 on success, 2 if a report cannot be read, 125 if the output cannot be
-written.";
+span, so for those the job peak is an upper bound at the timeline's resolution.";
 
 /// `memwatch merge`.
 #[derive(Debug, Args)]
-#[command(after_long_help = LONG_HELP)]
+#[command(after_help = help::short("merge"), after_long_help = help::long("merge"))]
 pub(crate) struct MergeArgs {
     /// Reports (JSON, from `memwatch run --json` or `-o x.json`), one per node or per
-    /// rank of the same job. Their clocks are assumed synchronised (NTP); see --help.
+    /// rank of the same job. Their clocks are assumed synchronised (NTP).
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
 
-    /// Write the merge as JSON (fields in the README) instead of the human summary.
+    /// Write the merge as JSON (fields in docs/schema.md) instead of the human summary.
     #[arg(long)]
     pub json: bool,
 

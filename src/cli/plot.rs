@@ -4,16 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::help;
 use crate::error::Error;
 use crate::plot::Config;
 
 /// `memwatch plot`.
 #[derive(Debug, Args)]
-#[command(after_help = "\
-Examples:
-  memwatch plot mem.json -o mem.svg
-  memwatch plot mem.json --total-only -o total.svg
-  memwatch plot n1.json n2.json n4.json --label 1 --label 2 --label 4 -o scaling.svg")]
+#[command(after_help = help::short("plot"), after_long_help = help::long("plot"))]
 pub(crate) struct PlotArgs {
     /// Reports (JSON, from `memwatch run --json`); several are drawn over each other.
     #[arg(value_name = "REPORT", required = true)]
@@ -39,10 +36,10 @@ pub(crate) struct PlotArgs {
 }
 
 impl PlotArgs {
-    /// The checked configuration: as many labels as reports, or none (else exit 2).
+    /// The checked configuration: as many labels as reports, or none (else a usage error).
     pub(crate) fn config(self) -> Result<Config, Error> {
         if !self.labels.is_empty() && self.labels.len() != self.reports.len() {
-            return Err(Error::input_usage(format!(
+            return Err(Error::usage(format!(
                 "--label was given {} time(s) for {} report(s): give one per report, in order, or none",
                 self.labels.len(),
                 self.reports.len()

@@ -6,27 +6,12 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use super::help;
 use super::values::{self, MetricParser};
 use crate::model::Metric;
 use crate::model::gate::MaxRss;
 use crate::output::Format;
 use crate::run::{Config, WaitMode};
-
-/// Examples and exit statuses under `memwatch --help` and `memwatch run --help`.
-pub(crate) const AFTER_HELP: &str = "\
-Examples:
-  memwatch run -- cargo test
-  memwatch run -i 10 -- mpirun -n 8 ./app
-  memwatch run --json -o mem.json -- pytest -n 8
-  memwatch run --json -- make -j8 > mem.json
-  memwatch run --metric pss -o mem-%h-%r.json -- ./mpi_app
-  memwatch run --max-rss 2GiB -- cargo test
-  memwatch compare main.json branch.json --max-increase 20%
-  memwatch plot mem.json -o mem.svg
-
-Exit status: the command's own (128+N if it died of signal N); 3 if it succeeded
-but its peak failed --max-rss; 125 if memwatch itself failed, 126 if the command
-could not be executed, 127 if it was not found.";
 
 /// When the job is over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -37,11 +22,21 @@ pub(crate) enum WaitArg {
     Root,
 }
 
+/// `memwatch run`'s usage, the one form every help text shows.
+pub(crate) const USAGE: &str = "memwatch run [OPTIONS] -- <COMMAND> [ARGS]...";
+
 /// `memwatch run`.
 #[derive(Debug, Args)]
+#[command(
+    override_usage = USAGE,
+    after_help = help::short("run"),
+    after_long_help = help::long("run")
+)]
 pub(crate) struct RunArgs {
-    /// Sampling interval in milliseconds (1 to 3600000).
-    #[arg(short, long, value_name = "MS", default_value = "500", value_parser = values::interval, allow_hyphen_values = true)]
+    /// Sampling interval: 10ms, 2s, 1min (a bare number is milliseconds), from 1ms to 1h.
+    /// A peak shorter than the interval can be missed: use 10ms to 50ms for a job of a
+    /// few seconds.
+    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = values::interval, allow_hyphen_values = true)]
     pub interval: u64,
 
     /// Write the report as JSON. Without -o it goes to standard output, and the command's
@@ -50,7 +45,9 @@ pub(crate) struct RunArgs {
     pub json: bool,
 
     /// Write the report to this file (atomically) instead of the terminal. JSON if --json
-    /// is given or the name ends in .json, else the human summary.
+    /// is given or the name ends in .json, else the human summary. Checked before the
+    /// command starts. Placeholders: %h host name, %r rank, %j Slurm job id, %p memwatch's
+    /// pid, %% a percent sign (also in --timeline, --csv and --plot).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
@@ -79,8 +76,8 @@ pub(crate) struct RunArgs {
     pub no_status: bool,
 
     /// Also measure, besides RSS: pss (Linux: proportional set size, shared pages counted
-    /// once; read less often than RSS, see the README) or footprint (macOS: physical
-    /// footprint).
+    /// once; read less often than RSS, see docs/accuracy.md) or footprint (macOS:
+    /// physical footprint).
     #[arg(long, value_name = "METRIC", default_value = "rss", value_parser = MetricParser)]
     pub metric: Metric,
 
@@ -92,7 +89,7 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = values::max_rss, allow_hyphen_values = true)]
     pub max_rss: Option<MaxRss>,
 
-    /// Keep memwatch's own CPU within this share of one core (1% to 100%, e.g. 5%) by
+    /// Keep memwatch's own CPU within this share of one core (above 0%, at most 100%: 5%) by
     /// stretching the interval when sampling the job every -i would cost more. Every
     /// sample still reads every process of the job: peaks and totals stay true samples,
     /// taken further apart. The report says which interval was used.
@@ -104,8 +101,9 @@ pub(crate) struct RunArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value = "all")]
     pub wait: WaitArg,
 
-    /// The command to run and its arguments (put them after --).
-    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
+    /// The command to run and its arguments (after --, which may be left out when the
+    /// command's name does not start with -).
+    #[arg(value_names = ["COMMAND", "ARGS"], required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

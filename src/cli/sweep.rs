@@ -8,33 +8,32 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::help;
 use super::values::{self, MetricParser};
 use crate::error::Error;
 use crate::model::Metric;
 use crate::sweep::{Config, values as sweep_values};
 
-/// Examples and exit statuses under `memwatch sweep --help`.
-pub(crate) const AFTER_HELP: &str = "\
-Examples:
-  memwatch sweep -p ranks 1,2,4,8 --predict 64 -- mpirun -n {ranks} ./app
-  memwatch sweep -p jobs 1..8 -r 5 -i 20 -- make -j{jobs}
-  memwatch sweep -p batch 1..64:x2 -o batch-sweep -- python3 train.py --batch {batch}
-  memwatch sweep -p alloc glibc,jemalloc -- env LD_PRELOAD=./lib{alloc}.so ./app
-  memwatch plot batch-sweep/sweep.json -o batch.svg
-  memwatch compare main/sweep.json branch/sweep.json --max-increase 10%
-
+/// What `sweep --help` and the manual page say after the options, besides the examples.
+pub(crate) const NOTES: &str = "\
 VALUES: 1,2,4,8 (a list), 1..8 (every whole number), 1..64:x2 (doubling),
 0..100:+10 (steps of 10), or a mix (1..4,8,16); any other text makes a sweep
 without a fit (glibc,jemalloc).
 
-Exit status: 0 when every run succeeded; the first failed run's status when one
-failed (the sweep goes on); 128+N when interrupted by signal N (130 for Ctrl+C:
-the running job gets it, the sweep stops and writes what it measured); 125 if
-memwatch itself failed; 126 or 127 if the command could not be run.";
+A failed run does not stop the sweep: memwatch sweep then exits with the first
+failed run's status. Interrupted by signal N (Ctrl+C), the running job gets it,
+the sweep stops, writes what it measured and exits 128+N.";
+
+/// `memwatch sweep`'s usage, the one form every help text shows.
+pub(crate) const USAGE: &str = "memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]...";
 
 /// `memwatch sweep`.
 #[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(
+    override_usage = USAGE,
+    after_help = help::short("sweep"),
+    after_long_help = help::long("sweep")
+)]
 pub(crate) struct SweepArgs {
     /// The parameter: its NAME, written {NAME} in the command where the value goes (a
     /// whole argument or inside one: -j{jobs}), and its VALUES (see below).
@@ -52,8 +51,9 @@ pub(crate) struct SweepArgs {
     #[arg(short = 'r', long = "runs", value_name = "RUNS", default_value = "3")]
     pub runs: u32,
 
-    /// Sampling interval in milliseconds (1 to 3600000), as for `memwatch run`.
-    #[arg(short, long, value_name = "MS", default_value = "500", value_parser = values::interval, allow_hyphen_values = true)]
+    /// Sampling interval, as for `memwatch run`: 10ms, 2s, 1min (a bare number is
+    /// milliseconds), from 1ms to 1h.
+    #[arg(short, long, value_name = "DURATION", default_value = "500ms", value_parser = values::interval, allow_hyphen_values = true)]
     pub interval: u64,
 
     /// Also measure, besides RSS, in every run: pss (Linux) or footprint (macOS); the
@@ -81,14 +81,14 @@ pub(crate) struct SweepArgs {
     pub quiet: bool,
 
     /// The command to run and its arguments (put them after --), {NAME} in them.
-    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
+    #[arg(value_names = ["COMMAND", "ARGS"], required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 
 impl SweepArgs {
     /// The checked configuration; a usage error (exit 125) before anything runs.
     pub(crate) fn config(self) -> Result<Config, Error> {
-        self.check().map_err(Error::run_usage)
+        self.check().map_err(|e| Error::usage(e).not_run())
     }
 
     // Not inlined into `cli::main`: it is smaller apart (the binary's size budget).

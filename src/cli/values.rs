@@ -14,16 +14,23 @@ use crate::model::quantity::{self, Amount, Quantity};
 /// Sampling interval bounds, milliseconds.
 pub(crate) const INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=3_600_000;
 
-/// `-i`: whole milliseconds within [`INTERVAL_MS`].
+/// `-i`: a duration as `--max-increase` writes one (`10ms`, `2s`, `1min`, `1h`) or a bare
+/// number of milliseconds, whole milliseconds within [`INTERVAL_MS`].
 pub(crate) fn interval(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(v) if INTERVAL_MS.contains(&v) => Ok(v),
-        _ => Err(format!(
-            "the interval must be a whole number of milliseconds from {} to {}",
-            INTERVAL_MS.start(),
-            INTERVAL_MS.end()
-        )),
-    }
+    let ms = match quantity::parse(s).map(|q| q.amount) {
+        Ok(Amount::Count(n)) => Some(n as f64),
+        Ok(Amount::Seconds(secs)) => Some(secs * 1000.0),
+        _ => None,
+    };
+    let whole = ms
+        .filter(|ms| (ms - ms.round()).abs() < 1e-6)
+        .map(|ms| ms.round() as u64)
+        .filter(|ms| INTERVAL_MS.contains(ms));
+    whole.ok_or_else(|| {
+        "the interval must be whole milliseconds from 1ms to 1h: 10ms, 2s, 1min (a bare \
+         number is milliseconds)"
+            .to_string()
+    })
 }
 
 /// `--max-increase`: a quantity.
@@ -214,10 +221,44 @@ mod tests {
     }
 
     #[test]
-    fn intervals() {
-        assert_eq!(interval("10"), Ok(10));
-        for bad in ["0", "-5", "abc", "3600001", ""] {
-            assert!(interval(bad).unwrap_err().contains("from 1 to 3600000"));
+    fn intervals_are_durations_and_a_bare_number_is_milliseconds() {
+        for (text, ms) in [
+            ("10", 10),
+            ("10ms", 10),
+            (" 10 ms ", 10),
+            ("2s", 2000),
+            ("0.5s", 500),
+            ("1.5s", 1500),
+            ("1min", 60_000),
+            ("1h", 3_600_000),
+            ("1ms", 1),
+            ("3600000", 3_600_000),
+        ] {
+            assert_eq!(interval(text), Ok(ms), "{text}");
+        }
+        for bad in [
+            "0",
+            "0ms",
+            "-5",
+            "-5ms",
+            "abc",
+            "3600001",
+            "61min",
+            "2h",
+            "",
+            "1.5",
+            "1.5ms",
+            "0.0001s",
+            "10MiB",
+            "20%",
+            "10x",
+            "99999999999999999999999",
+        ] {
+            let e = interval(bad).unwrap_err();
+            assert!(
+                e.contains("from 1ms to 1h") && !e.contains('\n'),
+                "{bad}: {e}"
+            );
         }
     }
 }

@@ -118,7 +118,7 @@ fn compare(cfg: &Config) -> Result<Comparison, Error> {
             let label = cfg.labels.first().cloned().unwrap_or("report".to_string());
             let entries = vec![Entry::new(label, vec![path.clone()], &r)];
             let limit = cfg.max_rss.as_ref().ok_or_else(|| {
-                Error::input_usage("one report is checked against --max-rss, which is missing")
+                Error::usage("one report is checked against --max-rss, which is missing")
             })?;
             single(entries, cfg.figure, limit, cfg.allow_failed)
         }

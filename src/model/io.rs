@@ -1,5 +1,5 @@
 //! Reports as files: writing the JSON report, reading one back with its schema checked
-//! (schema in the README; fields documented on [`super::Report`]); reading a report or a
+//! (schema in docs/schema.md; fields documented on [`super::Report`]); reading a report or a
 //! merge, whichever a file holds (`memwatch export`).
 
 use std::io::{self, Write};

@@ -2,7 +2,7 @@
 //! every output and by the commands that read reports back.
 //!
 //! Every memory figure is KiB, every offset milliseconds, every instant RFC 3339 UTC. The
-//! field docs are the JSON schema; the README's table is written from them.
+//! field docs are the JSON schema; docs/schema.md's table is written from them.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -331,7 +331,7 @@ pub struct Report {
     /// What `cgroup_peak_kib` counts, or why it is `null`.
     #[serde(default)]
     pub cgroup_peak_note: Option<String>,
-    /// The processes of the job the OOM killer killed (see the README: certain when
+    /// The processes of the job the OOM killer killed (see docs/accuracy.md: certain when
     /// memwatch reaped it and saw SIGKILL, probable when its parent reaped it).
     #[serde(default)]
     pub oom_kills: Vec<OomKill>,

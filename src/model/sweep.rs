@@ -2,7 +2,7 @@
 //! [`SWEEP_VERSION`]): the swept parameter, each value's runs and their statistics, the
 //! line fitted through the medians and its forecasts. `compare` and `plot` read it back
 //! ([`read_if_sweep`] tells a sweep file from a run report). The field docs are the JSON
-//! schema; the README's table is written from them. It is read back field by field
+//! schema; docs/schema.md's table is written from them. It is read back field by field
 //! ([`Sweep::from_json`]) rather than through serde's derive, whose code for a second
 //! large document would not fit memwatch's size budget.
 

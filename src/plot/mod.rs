@@ -33,10 +33,12 @@ fn sweep(cfg: &Config) -> Result<Option<String>, Error> {
         return Ok(None);
     };
     if cfg.reports.len() > 1 || !cfg.labels.is_empty() {
-        return Err(Error::input_usage(format!(
-            "{} is a sweep file: plot draws one sweep alone (no other file, no --label)",
-            first.display()
-        )));
+        // Known from the file, not from the command line: the input cannot be used (2).
+        return Err(Error::Input {
+            path: first.clone(),
+            message: "is a sweep file, and plot draws one sweep alone (no other file, no --label)"
+                .to_string(),
+        });
     }
     Ok(Some(svg::sweep::svg(&s, cfg.title.as_deref())))
 }

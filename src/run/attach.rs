@@ -120,7 +120,7 @@ fn target(pid: Pid, self_pid: Pid) -> Result<Seen, Error> {
     // The chain up to init; bounded in case it loops while processes come and go.
     for _ in 0..4096 {
         if at == pid {
-            return Err(Error::run_usage(if pid == self_pid {
+            return Err(Error::usage(if pid == self_pid {
                 format!("cannot attach to pid {pid}: it is memwatch itself")
             } else {
                 format!(
@@ -149,7 +149,7 @@ fn refused(pid: Pid, why: &Refusal) -> Error {
             "it is a kernel thread, which has no memory of its own".to_string()
         }
     };
-    Error::run_usage(format!("cannot attach to pid {pid}: {reason}"))
+    Error::usage(format!("cannot attach to pid {pid}: {reason}"))
 }
 
 /// The limit in force for an attached job: the machine's memory. Its cgroup, resource

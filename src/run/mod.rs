@@ -87,12 +87,12 @@ fn extra_metric(metric: Metric, inspector: &NativeInspector) -> Result<Option<Me
     if inspector.supports(metric) {
         return Ok(Some(metric));
     }
-    Err(Error::run_usage(match metric {
+    Err(Error::NotRun(Box::new(Error::usage(match metric {
         Metric::Pss => {
             "--metric pss needs Linux's /proc/<pid>/smaps_rollup (kernel 4.14 or later); on macOS use --metric footprint"
         }
         _ => "--metric footprint is macOS's physical footprint; on Linux use --metric pss",
-    }))
+    }))))
 }
 
 /// Run the job; returns its status (the command's, or 128+N).
@@ -101,7 +101,7 @@ pub(crate) fn run(mut cfg: Config) -> Result<Outcome, Error> {
     let identity = launcher::identity_from_env();
     placeholders::expand_all(&mut cfg, &host, &identity)?;
     let prepared = Prepared::create(&cfg)?;
-    let session = Session::open(host, identity, cfg.status)?;
+    let session = Session::open(host, identity, cfg.status).map_err(Error::not_run)?;
     // Standard output carries the JSON alone: the command's goes to standard error.
     let json_on_stdout = cfg.format == Format::Json && cfg.output.is_none();
     session.measure(&cfg, prepared, json_on_stdout).result
@@ -179,7 +179,7 @@ impl Session {
         let self_pid = unix::own_pid();
         let memory = memory::MemoryWatch::start(self_pid);
         let started = NativeInspector::new(self_pid)
-            .map_err(Error::from)
+            .map_err(|e| Error::from(e).not_run())
             .and_then(|inspector| {
                 let extra = extra_metric(cfg.metric, &inspector)?;
                 let start_time = Timestamp::now();

@@ -36,7 +36,12 @@ fn create(what: &'static str, path: &Path) -> Result<PendingFile, Error> {
 }
 
 impl Prepared {
+    /// Create them all, or fail (before the command starts, which the error says).
     pub(super) fn create(cfg: &Config) -> Result<Prepared, Error> {
+        Self::create_all(cfg).map_err(Error::not_run)
+    }
+
+    fn create_all(cfg: &Config) -> Result<Prepared, Error> {
         Ok(Prepared {
             report: cfg
                 .output

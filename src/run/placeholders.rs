@@ -25,7 +25,7 @@ pub(super) fn expand_all(
     .flatten()
     {
         *path = expand_path(path, hostname, id, pid)
-            .map_err(|e| Error::run_usage(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Error::usage(format!("{}: {e}", path.display())).not_run())?;
     }
     Ok(())
 }

@@ -71,12 +71,14 @@ struct Sweeping<'a> {
 
 /// Run `memwatch sweep`.
 pub(crate) fn run(cfg: &Config) -> Result<Outcome, Error> {
-    run::check_metric(cfg.metric)?;
-    let dir = directory(cfg)?;
+    // What fails before the first run says that the command was not run.
+    run::check_metric(cfg.metric).map_err(Error::not_run)?;
+    let dir = directory(cfg).map_err(Error::not_run)?;
     let path = dir.join("sweep.json");
-    let file = PendingFile::create(&path).map_err(|e| unwritten(&path, e))?;
+    let file = PendingFile::create(&path).map_err(|e| unwritten(&path, e).not_run())?;
     let host = unix::hostname();
-    let session = Session::open(host.clone(), launcher::identity_from_env(), false)?;
+    let session = Session::open(host.clone(), launcher::identity_from_env(), false)
+        .map_err(Error::not_run)?;
     if !cfg.quiet {
         eprintln!(
             "memwatch: sweep of {} over {}, {} each; reports in {}/",
@@ -169,7 +171,7 @@ fn directory(cfg: &Config) -> Result<PathBuf, Error> {
     };
     if let Some(dir) = &cfg.output {
         return match std::fs::read_dir(dir).map(|mut entries| entries.next().is_none()) {
-            Ok(false) => Err(Error::run_usage(format!(
+            Ok(false) => Err(Error::usage(format!(
                 "{}: the directory is not empty; give a new or empty directory for the sweep's reports",
                 dir.display()
             ))),

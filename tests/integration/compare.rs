@@ -63,8 +63,15 @@ fn stderr(o: &Output) -> String {
 /// Exit 2 with exactly one `memwatch: …` line on stderr containing `needle`, nothing on
 /// stdout.
 fn assert_bad_input(o: &Output, needle: &str) {
+    assert_one_line(o, 2, needle);
+}
+
+/// Exit `code` with exactly one `memwatch: …` line on stderr containing `needle`, nothing
+/// on stdout.
+#[track_caller]
+fn assert_one_line(o: &Output, code: i32, needle: &str) {
     let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
     assert_eq!(err.lines().count(), 1, "{err:?}");
     assert!(err.starts_with("memwatch: "), "{err:?}");
     assert!(err.contains(needle), "{needle:?} not in {err:?}");
@@ -383,7 +390,7 @@ fn unknown_figure_with_a_limit_exits_2() {
 }
 
 #[test]
-fn arguments_that_do_not_fit_exit_2_with_one_line() {
+fn arguments_that_do_not_fit_exit_125_with_one_line() {
     let d = tempdir("usage");
     let a = write_json(&d, "a.json", &report(&fig(GIB)));
     let b = write_json(&d, "b.json", &report(&fig(GIB)));
@@ -408,7 +415,13 @@ fn arguments_that_do_not_fit_exit_2_with_one_line() {
     ];
     for (args, needle) in cases {
         let o = compare(&args);
-        assert_bad_input(&o, needle);
+        // A usage error, as of every subcommand: 125, not 2 (a report that cannot be read).
+        assert_one_line(&o, 125, needle);
+        assert!(
+            stderr(&o).ends_with(" (see 'memwatch compare --help')\n"),
+            "{}",
+            stderr(&o)
+        );
     }
 }
 

@@ -23,13 +23,18 @@ fn marker_job(marker: &Path) -> Vec<String> {
     ]
 }
 
-/// memwatch refused before starting anything: 125, exactly `message` on stderr, no marker.
+/// memwatch refused before starting anything: 125, exactly `message` on stderr, saying the
+/// command was not run, no marker.
 #[track_caller]
 fn assert_refused(opts: &[&str], dir: &TempDir, message: &str) {
     let marker = dir.join("marker");
     let f = finish(&mut run_cmd(opts, &marker_job(&marker)));
     f.assert_code(125);
-    assert_eq!(f.stderr, format!("memwatch: {message}\n"), "{opts:?}");
+    assert_eq!(
+        f.stderr,
+        format!("memwatch: {message}; the command was not run\n"),
+        "{opts:?}"
+    );
     assert_eq!(f.stdout_str(), "");
     assert!(!marker.exists(), "the command ran despite {opts:?}");
 }
@@ -143,8 +148,8 @@ fn not_executable_exits_126() {
 
 #[test]
 fn no_command_is_a_usage_error() {
-    const MSG: &str =
-        "memwatch: no command given: usage: memwatch run [OPTIONS] -- <COMMAND> [ARGS]...\n";
+    const MSG: &str = "memwatch: no command given: usage: memwatch run [OPTIONS] -- <COMMAND> \
+                       [ARGS]...; the command was not run (see 'memwatch run --help')\n";
     for args in [
         &["run", "--"][..],
         &["run"],
@@ -160,7 +165,18 @@ fn no_command_is_a_usage_error() {
 #[test]
 fn bad_intervals_are_one_line_with_the_range() {
     let dir = tempdir("interval");
-    for bad in ["0", "-5", "99999999999", "abc", "3600001", "1.5", ""] {
+    for bad in [
+        "0",
+        "-5",
+        "99999999999",
+        "abc",
+        "3600001",
+        "1.5",
+        "",
+        "1.5ms",
+        "2h",
+        "5MiB",
+    ] {
         let marker = dir.join("marker");
         let f = finish(&mut run_cmd(&["-i", bad], &marker_job(&marker)));
         f.assert_code(125);
@@ -168,15 +184,17 @@ fn bad_intervals_are_one_line_with_the_range() {
         assert_eq!(f.stderr.lines().count(), 1, "{bad:?}: {}", f.stderr);
         assert!(f.stderr.starts_with("memwatch: "), "{bad:?}: {}", f.stderr);
         assert!(
-            f.stderr
-                .contains("the interval must be a whole number of milliseconds from 1 to 3600000"),
+            f.stderr.contains(
+                "the interval must be whole milliseconds from 1ms to 1h: 10ms, 2s, 1min (a bare \
+                 number is milliseconds); the command was not run (see 'memwatch run --help')"
+            ),
             "{bad:?}: {}",
             f.stderr
         );
         assert!(!marker.exists(), "-i {bad:?} started the command");
     }
-    // The bounds themselves are accepted.
-    for good in ["1", "3600000"] {
+    // The bounds themselves are accepted, as numbers of milliseconds and as durations.
+    for good in ["1", "3600000", "1ms", "1h", "10ms"] {
         let f = finish(&mut run_cmd(&["-i", good, "--quiet"], &["true"]));
         f.assert_code(0);
     }
@@ -226,6 +244,11 @@ fn output_into_an_unwritable_place_is_refused_before_the_start() {
         f.assert_code(125);
         let prefix = format!("memwatch: cannot write report to {p}: ");
         assert!(f.stderr.starts_with(&prefix), "{}", f.stderr);
+        assert!(
+            f.stderr.ends_with("; the command was not run\n"),
+            "{}",
+            f.stderr
+        );
         assert_eq!(lines(&f.stderr).len(), 1, "{}", f.stderr);
         assert!(!marker.exists());
         assert!(!Path::new(&p).exists());
@@ -380,7 +403,9 @@ fn an_existing_report_that_cannot_be_written_is_refused_before_the_command() {
     f.assert_code(125);
     assert_eq!(
         f.stderr,
-        format!("memwatch: cannot write report to {p}: Permission denied\n")
+        format!(
+            "memwatch: cannot write report to {p}: Permission denied; the command was not run\n"
+        )
     );
     assert!(!marker.exists(), "the command ran");
     assert_eq!(fs::read_to_string(&out).unwrap(), "old");

@@ -303,7 +303,7 @@ fn a_timeline_that_cannot_be_written_at_all_stops_memwatch_before_the_command() 
     f.assert_code(125);
     assert_eq!(
         f.stderr,
-        "memwatch: cannot write timeline to /dev/full: No space left on device\n"
+        "memwatch: cannot write timeline to /dev/full: No space left on device; the command was not run\n"
     );
     assert!(!marker.exists(), "the command ran");
 }

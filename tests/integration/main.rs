@@ -31,6 +31,8 @@ mod churn;
 #[cfg(target_os = "linux")]
 mod errors;
 #[cfg(target_os = "linux")]
+mod exit;
+#[cfg(target_os = "linux")]
 mod export;
 #[cfg(target_os = "linux")]
 mod gaps;
@@ -65,6 +67,7 @@ mod usage;
 
 // The other subcommands, the terminal, the launchers, the corpus.
 mod compare;
+mod docs;
 mod fuzz_corpus;
 mod merge;
 mod mpi;

@@ -232,9 +232,9 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
         err.contains("counted twice") && err.contains("twice.json"),
         "{err}"
     );
-    // No report at all is a usage error (2 for merge).
+    // No report at all is a usage error: 125, as for every subcommand.
     let out = memwatch_output(["merge"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125));
     // An output in a missing directory: memwatch's own failure, 125, nothing left behind.
     let out = memwatch_output([
         "merge",

@@ -4,7 +4,7 @@
 //! `MEMWATCH_REQUIRE_ALL=1`).
 //!
 //! `MEMWATCH_UPDATE_EXAMPLE=1 cargo test --test integration plot::` also saves the
-//! rendering of a real job to tests/plot/example.png (the picture in the README).
+//! rendering of a real job to tests/plot/example.png (the picture in docs/commands.md).
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -252,10 +252,10 @@ fn bad_input_and_output() {
         ),
         (
             vec![&good, &"--label", &"a", &"--label", &"b"],
-            2,
+            125,
             "one per report",
         ),
-        (vec![], 2, "REPORT"),
+        (vec![], 125, "REPORT"),
         (
             vec![&good, &"-o", &d.join("no/such/dir/x.svg")],
             125,

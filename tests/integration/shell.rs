@@ -46,7 +46,7 @@ fn a_reader_that_stops_early_is_not_an_error() {
 #[test]
 fn unknown_shell_is_a_usage_error() {
     let out = memwatch_output(["completions", "tcsh"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
@@ -60,22 +60,172 @@ fn man_page_documents_every_subcommand() {
     let out = memwatch_output(["man"]);
     assert!(out.status.success());
     let page = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        page.starts_with(".ie") || page.starts_with(".TH"),
-        "not roff"
-    );
-    assert!(page.contains(".TH memwatch 1"));
+    assert!(page.starts_with(".TH MEMWATCH 1 "), "not roff");
     for section in [
-        "MEMWATCH RUN",
-        "MEMWATCH COMPARE",
-        "MEMWATCH PLOT",
-        "MEMWATCH MERGE",
+        "run",
+        "attach",
+        "compare",
+        "plot",
+        "merge",
+        "sweep",
+        "export",
+        "completions",
+        "man",
     ] {
-        assert!(page.contains(section), "no {section} section");
+        assert!(
+            page.contains(&format!("\n.SS memwatch {section}\n")),
+            "no {section} section"
+        );
     }
-    for flag in ["interval", "timeline", "wait"] {
+    for flag in ["interval", "timeline", "wait", "max\\-increase"] {
         assert!(page.contains(flag), "{flag} undocumented");
     }
+}
+
+/// The manual page as `man` shows it on a terminal 100 columns wide, rendered by groff with
+/// every warning on; `None` (after `skip_or_fail`) without groff.
+fn rendered_man_page() -> Option<String> {
+    let page = memwatch_output(["man"]).stdout;
+    let dir = tempdir("man");
+    let path = dir.join("memwatch.1");
+    std::fs::write(&path, &page).unwrap();
+    let mut groff = std::process::Command::new("groff");
+    groff
+        // -P-cbou: plain text, without the overstrikes that draw bold and underline.
+        .args(["-man", "-Tutf8", "-ww", "-rLL=100n", "-P-cbou"])
+        .arg(&path)
+        .env("LC_ALL", "C.UTF-8");
+    let Ok(out) = try_output(&mut groff) else {
+        skip_or_fail("groff is not installed (Debian: groff-base)");
+        return None;
+    };
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "groff failed: {warnings}");
+    assert_eq!(warnings, "", "groff warns about the manual page");
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn man_page_renders_without_warnings_and_keeps_examples_whole() {
+    let Some(text) = rendered_man_page() else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let commands = shell_lines(&text);
+    for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "EXIT STATUS"] {
+        assert!(lines.contains(&section), "no {section}: {text}");
+    }
+    for section in ["ENVIRONMENT", "SEE ALSO", "EXAMPLES"] {
+        assert!(lines.contains(&section), "no {section}: {text}");
+    }
+    // Every example of every --help is on the page, its lines as a shell reads them (cut
+    // only with a trailing backslash), as pasteable as in the help: no hyphenation, no
+    // reflowing, ASCII hyphens and quotes.
+    let mut examples = 0;
+    for sub in [
+        "",
+        "run",
+        "compare",
+        "merge",
+        "plot",
+        "sweep",
+        "completions",
+        "man",
+    ] {
+        let mut args: Vec<&str> = sub.split_whitespace().collect();
+        args.push("--help");
+        let help = String::from_utf8(memwatch_output(&args).stdout).unwrap();
+        let section = help.split("Examples:\n").nth(1).expect("examples");
+        let section = section.split("\n\n").next().unwrap();
+        for l in shell_lines(section) {
+            if l.starts_with("memwatch ") || l.starts_with("srun ") {
+                examples += 1;
+                assert!(
+                    commands.contains(&l),
+                    "{l:?} is not a line of the page:\n{text}"
+                );
+            }
+        }
+    }
+    assert!(examples >= 20, "{examples} examples");
+    assert!(
+        !text.contains('\u{2010}') && !text.contains('\u{2212}'),
+        "a hyphen"
+    );
+    assert!(!text.contains("memwatch-run(1)") && !text.contains("README"));
+}
+
+#[test]
+fn help_and_man_page_give_one_exit_table() {
+    // The table as `memwatch --help` prints it: code, then its meaning (continued lines).
+    let help = String::from_utf8(memwatch_output(["--help"]).stdout).unwrap();
+    let table = exit_table(&help);
+    assert!(table.len() >= 9, "{table:?}");
+    for sub in [
+        "run",
+        "compare",
+        "merge",
+        "plot",
+        "sweep",
+        "completions",
+        "man",
+    ] {
+        for flag in ["-h", "--help"] {
+            let out = String::from_utf8(memwatch_output([sub, flag]).stdout).unwrap();
+            assert_eq!(exit_table(&out), table, "memwatch {sub} {flag}");
+        }
+    }
+    let Some(page) = rendered_man_page() else {
+        return;
+    };
+    let page: Vec<&str> = page.split_whitespace().collect();
+    let page = page.join(" ");
+    let section = page.split("EXIT STATUS").nth(1).unwrap();
+    for (code, meaning) in &table {
+        assert!(
+            section.contains(&format!("{code} {meaning}.")),
+            "{code} {meaning} is not in the manual's EXIT STATUS: {section}"
+        );
+    }
+}
+
+/// The lines of `text` trimmed, a line that ends with ` \\` joined to the next as a shell
+/// joins them.
+fn shell_lines(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending: Option<String> = None;
+    for l in text.lines().map(str::trim) {
+        let whole = match pending.take() {
+            Some(p) => format!("{p} {l}"),
+            None => l.to_string(),
+        };
+        match whole.strip_suffix(" \\") {
+            Some(head) => pending = Some(head.to_string()),
+            None => out.push(whole),
+        }
+    }
+    out
+}
+
+/// The exit-status table of a help text: (code, meaning on one line).
+fn exit_table(help: &str) -> Vec<(String, String)> {
+    let section = help
+        .split("Exit status (the same for every subcommand):\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no exit table in {help}"));
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for l in section.lines().take_while(|l| l.starts_with("  ")) {
+        let code = &l[2..9];
+        let meaning = l[9..].trim();
+        if code.trim().is_empty() {
+            let last = &mut rows.last_mut().expect("a first row").1;
+            last.push(' ');
+            last.push_str(meaning);
+        } else {
+            rows.push((code.trim().to_string(), meaning.to_string()));
+        }
+    }
+    rows
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //!
 //! `MEMWATCH_UPDATE_EXAMPLE=1` also saves the rendering of the committed report of a real
 //! `cargo build` (`tests/plot/cargo-build.json`) to `tests/plot/cargo-build.png`, the
-//! README's picture.
+//! picture in docs/commands.md.
 
 use std::fs;
 use std::path::Path;

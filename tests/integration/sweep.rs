@@ -4,7 +4,7 @@
 //! sweep over 1, 2 and 4 ranks.
 //!
 //! `MEMWATCH_UPDATE_EXAMPLE=1 cargo test --test integration sweep::` also saves the picture
-//! of the MPI sweep to tests/plot/sweep.png (the picture in the README).
+//! of the MPI sweep to tests/plot/sweep.png (the picture in docs/sweep.md).
 
 use std::ffi::OsString;
 use std::fs;
@@ -404,7 +404,11 @@ fn usage_errors_exit_125_before_anything_runs() {
     ] {
         let f = finish(&mut sweep_cmd(d.path(), opts, &job(placeholder)));
         f.assert_code(125);
-        assert_eq!(f.stderr, format!("memwatch: {message}\n"), "{opts:?}");
+        assert_eq!(
+            f.stderr,
+            format!("memwatch: {message}; the command was not run\n"),
+            "{opts:?}"
+        );
         assert!(f.stdout.is_empty());
         assert!(!marker.exists(), "the command ran despite {opts:?}");
         assert_eq!(d.list(), ["full"], "{opts:?} left something behind");
@@ -413,7 +417,7 @@ fn usage_errors_exit_125_before_anything_runs() {
     f.assert_code(125);
     assert_eq!(
         f.stderr,
-        "memwatch: no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]...\n"
+        "memwatch: no command given: usage: memwatch sweep -p <NAME> <VALUES> [OPTIONS] -- <COMMAND> [ARGS]...; the command was not run (see 'memwatch sweep --help')\n"
     );
     // An output directory that cannot be made: 125, naming it, nothing run.
     let f = finish(&mut sweep_cmd(
@@ -424,7 +428,7 @@ fn usage_errors_exit_125_before_anything_runs() {
     f.assert_code(125);
     assert_eq!(
         f.stderr,
-        "memwatch: cannot write the sweep's reports to full/old.json/x: Not a directory\n"
+        "memwatch: cannot write the sweep's reports to full/old.json/x: Not a directory; the command was not run\n"
     );
     assert!(!marker.exists());
 }

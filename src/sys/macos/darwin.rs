@@ -58,7 +58,7 @@ pub(super) fn list_len(current: usize, hint: i32) -> usize {
 ///   an interactive shell): no. A group of its own would be a background group: the
 ///   command would stop at its first read from the terminal (SIGTTIN) or change of its
 ///   settings (SIGTTOU), and Ctrl+Z would not reach it. The job keeps the group it is in,
-///   and orphans there are followed only through a live group leader (a README limit).
+///   and orphans there are followed only through a live group leader (a limit docs/accuracy.md states).
 pub(super) fn command_in_own_group(self_pid: Pid, own_pgid: Pid, has_terminal: bool) -> bool {
     own_pgid != self_pid && !has_terminal
 }
