@@ -454,17 +454,20 @@ fn sstat_and_memwatch_agree_on_memory_held_for_seconds() {
     assert!(off <= 0.05, "sstat {slurm_kib} KiB vs memwatch {ours} KiB");
 }
 
-/// A 60 ms spike of 64 MiB, then 3 s of nothing: Slurm's once-a-second sampling misses it
-/// most of the time, memwatch at `-i 10` catches it every time. The spike lasts as long as
-/// touching its pages takes too, much longer on a busy machine, where Slurm catches it
-/// more often: the test tries up to five times and needs Slurm to miss it once. `sstat` is
-/// asked once, after the spike.
+/// A 60 ms spike of 64 MiB, then 3 s of nothing: memwatch at `-i 10` catches it every
+/// time, and never reports less than Slurm. Slurm's once-a-second sampling misses it most
+/// of the time on a quiet machine (docs/clusters.md has such runs), but the spike lasts as
+/// long as touching its pages takes too, over a second on a busy machine, where Slurm
+/// catches it: how often Slurm missed it is printed, not asserted (it is Slurm's
+/// behaviour, and the machine's load, not memwatch's). `sstat` is asked once, after the
+/// spike.
 #[test]
 fn a_short_spike_slurm_misses_memwatch_catches() {
     let Some(c) = slurm() else { return };
     let _serial = heavy();
     let dir = tempdir("slurm-spike");
-    const ATTEMPTS: u32 = 5;
+    const ATTEMPTS: u32 = 3;
+    let mut missed = 0;
     for attempt in 1..=ATTEMPTS {
         let name = token("spike");
         let report = dir.join(format!("r{attempt}.json"));
@@ -493,9 +496,15 @@ fn a_short_spike_slurm_misses_memwatch_catches() {
              memwatch -i 10 {ours} KiB"
         );
         assert!(ours >= 64 * MIB, "memwatch missed the spike: {ours} KiB");
-        if slurm_kib.is_some_and(|s| s < 32 * MIB) {
-            return;
+        if let Some(slurm_kib) = slurm_kib {
+            assert!(
+                ours as f64 >= slurm_kib as f64 * 0.95,
+                "memwatch {ours} KiB below Slurm's {slurm_kib} KiB"
+            );
+            if slurm_kib < 32 * MIB {
+                missed += 1;
+            }
         }
     }
-    panic!("Slurm caught a 60 ms spike {ATTEMPTS} times out of {ATTEMPTS}");
+    eprintln!("Slurm missed the 60 ms spike {missed} times out of {ATTEMPTS}; memwatch never");
 }
