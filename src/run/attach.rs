@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 
-use super::outputs::{self, Prepared};
+use super::outputs::Prepared;
 use super::report::Context;
 use super::sampler::Sampler;
 use super::{Config, extra_metric, finish, placeholders};
-use crate::error::{Error, Outcome, Status};
+use crate::error::{Error, Outcome};
 use crate::job::Job;
 use crate::model::launcher;
 use crate::output::status::StatusLine;
@@ -90,25 +90,7 @@ pub(crate) fn attach(pid: Pid, mut cfg: Config) -> Result<Outcome, Error> {
             .map(|p| vec![p.command.clone()])
             .unwrap_or_default();
     }
-    let extras = outputs::write_extras(csv, plot, &report, None);
-    let emitted = outputs::emit(&cfg, pending, &report, None);
-    outcome?;
-    emitted?;
-    extras?;
-    if let Some((path, source)) = failure {
-        return Err(Error::Output {
-            what: "timeline",
-            target: path.display().to_string(),
-            source,
-            job: None,
-        });
-    }
-    let gate_failed = report.max_rss_check.as_ref().is_some_and(|c| !c.passed);
-    Ok(Outcome::Status(if gate_failed {
-        Status::MaxRssExceeded
-    } else {
-        Status::Ok
-    }))
+    super::write_outputs(&cfg, pending, plot, csv, &report, outcome, failure)
 }
 
 /// The process to attach to, or why not: it must exist, be a process memwatch may see, and

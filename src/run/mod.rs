@@ -280,9 +280,15 @@ fn write_outputs(
 /// signal or an interruption), except that a command that succeeded fails a `--max-rss`
 /// check that did not pass with 3.
 fn outcome_of(report: &crate::model::Report) -> Outcome {
-    let status = report
-        .exit_status()
-        .unwrap_or(i32::from(Status::Failure.code()));
+    // An attached process is not memwatch's child: memwatch never learns its status, and
+    // measuring it to its end is success.
+    let status = if report.attached {
+        0
+    } else {
+        report
+            .exit_status()
+            .unwrap_or(i32::from(Status::Failure.code()))
+    };
     let gate_failed = report.max_rss_check.as_ref().is_some_and(|c| !c.passed);
     if status == 0 && gate_failed {
         Outcome::Status(Status::MaxRssExceeded)
